@@ -1,0 +1,19 @@
+//! Bake an rpath to the libtorch this binary was built against, so that `cargo run`, `cargo test`
+//! and the built binary start without LD_LIBRARY_PATH. LD_LIBRARY_PATH still wins at start-up,
+//! which is how a GPU machine's own CUDA libtorch is used (see README, "GPU").
+use std::path::PathBuf;
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=LIBTORCH");
+    let Some(libtorch) = std::env::var_os("LIBTORCH") else {
+        return;
+    };
+    // Resolve the `.libtorch` link so the rpath names the cache folder itself.
+    let root = std::fs::canonicalize(PathBuf::from(&libtorch)).unwrap_or_else(|_| PathBuf::from(&libtorch));
+    let lib = root.join("lib");
+    println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
+    let version = std::fs::read_to_string(root.join("build-version")).unwrap_or_default();
+    println!("cargo:rustc-env=WORKBENCH_LIBTORCH_BUILD_VERSION={}", version.trim());
+    println!("cargo:rustc-env=WORKBENCH_LIBTORCH_BUILD_DIR={}", root.display());
+    println!("cargo:rerun-if-changed={}", root.join("build-version").display());
+}

@@ -1,0 +1,182 @@
+//! The listing commands: `devices`, `datasets`, `runs`, `paths`. Text for people, `--json` for scripts.
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::config::Settings;
+use crate::data::{Catalog, DatasetEntry};
+use crate::device;
+use crate::runs::list_runs;
+use crate::util::format_bytes;
+
+pub fn devices(json: bool) -> anyhow::Result<i32> {
+    let report = device::probe();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(0);
+    }
+    let cpu = &report.cpu;
+    println!("cpu      {} ({} cores; libtorch uses {} threads)", cpu.model, cpu.cores, cpu.torch_threads);
+    for d in &report.cuda {
+        let cc =
+            d.compute_capability.map(|(a, b)| format!(", compute capability {a}.{b}")).unwrap_or_default();
+        println!("cuda:{:<3} {} ({}{cc})", d.index, d.name, format_bytes(d.total_memory_bytes));
+    }
+    if let Some(why) = &report.cuda_unavailable {
+        println!("cuda     not usable: {why}");
+    }
+    if let Some(v) = &report.driver_version {
+        println!("driver   NVIDIA driver supports CUDA {v}");
+    }
+    let loaded =
+        report.libtorch.loaded_from.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "?".into());
+    println!("libtorch {} (built against), loaded from {loaded}", report.libtorch.built_against);
+    Ok(0)
+}
+
+pub fn datasets(settings: &Settings, json: bool) -> anyhow::Result<i32> {
+    let catalog = Catalog::scan(&settings.datasets_dir, &settings.datasets, &settings.images);
+    if json {
+        let list: Vec<_> = catalog.entries.iter().map(entry_json).collect();
+        let doc = json!({ "datasets_dir": catalog.dir, "problem": catalog.problem, "datasets": list });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(if catalog.problem.is_some() { 1 } else { 0 });
+    }
+    println!("datasets in {}", catalog.dir.display());
+    if let Some(problem) = &catalog.problem {
+        eprintln!("error: {problem}");
+        return Ok(1);
+    }
+    if catalog.entries.is_empty() {
+        println!("  (none: put .csv files there, or define datasets in config.toml)");
+        return Ok(0);
+    }
+    let name_width = catalog.entries.iter().map(|e| e.name.len()).max().unwrap_or(4).max(4);
+    println!(
+        "  {:<name_width$}  {:<6}  {:>6}  {:>8}  {:<12}  TASK",
+        "NAME", "FORMAT", "ROWS", "FEATURES", "TARGET"
+    );
+    for entry in &catalog.entries {
+        match &entry.summary {
+            Ok(s) => {
+                let task = match &s.task {
+                    crate::data::Task::Classification { classes } => {
+                        let counts: Vec<String> =
+                            classes.iter().zip(&s.class_counts).map(|(c, n)| format!("{c} {n}")).collect();
+                        format!("{} classes: {}", classes.len(), counts.join(", "))
+                    }
+                    crate::data::Task::Regression => "regression".into(),
+                };
+                println!(
+                    "  {:<name_width$}  {:<6}  {:>6}  {:>8}  {:<12}  {task}",
+                    entry.name,
+                    entry.format.label(),
+                    s.rows,
+                    s.features,
+                    s.target
+                );
+                for note in &s.notes {
+                    println!("  {:<name_width$}  note: {note}", "");
+                }
+            }
+            Err(e) => println!("  {:<name_width$}  {:<6}  problem: {e}", entry.name, entry.format.label()),
+        }
+    }
+    Ok(0)
+}
+
+fn entry_json(e: &DatasetEntry) -> serde_json::Value {
+    match &e.summary {
+        Ok(s) => json!({
+            "name": e.name,
+            "source": e.source,
+            "format": e.format.label(),
+            "rows": s.rows,
+            "features": s.features,
+            "sample_shape": s.sample_shape,
+            "target": s.target,
+            "task": s.task,
+            "class_counts": s.class_counts,
+            "staged": s.staged,
+            "notes": s.notes,
+            "problem": null,
+        }),
+        Err(err) => json!({
+            "name": e.name,
+            "source": e.source,
+            "format": e.format.label(),
+            "problem": err.to_string(),
+        }),
+    }
+}
+
+pub fn runs(settings: &Settings, json: bool) -> anyhow::Result<i32> {
+    let runs = list_runs(&settings.runs_dir);
+    if json {
+        let list: Vec<_> = runs
+            .iter()
+            .map(|r| match &r.record {
+                Ok(rec) => json!({
+                    "dir": r.dir,
+                    "status": r.effective_status().map(|s| s.as_str()),
+                    "dataset": rec.meta.dataset,
+                    "model": rec.meta.model,
+                    "device": rec.meta.device,
+                    "epochs_completed": rec.epochs.len(),
+                    "final": rec.meta.final_metrics,
+                }),
+                Err(e) => json!({ "dir": r.dir, "problem": e }),
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(0);
+    }
+    println!("runs in {}", settings.runs_dir.display());
+    if runs.is_empty() {
+        println!("  (none yet: `workbench train --dataset iris` makes one)");
+    }
+    for r in &runs {
+        let name = r.dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        match &r.record {
+            Ok(rec) => {
+                let status = r.effective_status().map(|s| s.as_str()).unwrap_or("?");
+                let last = rec.epochs.last();
+                let metric = match (last.and_then(|e| e.val_metric), rec.meta.data.task.as_str()) {
+                    (Some(v), "classification") => format!("val_acc {v:.4}"),
+                    (Some(v), _) => format!("val_mse {v:.4}"),
+                    (None, _) => String::new(),
+                };
+                println!("  {name}  {status:<11}  {} epochs  {metric}", rec.epochs.len());
+            }
+            Err(e) => println!("  {name}  unreadable: {e}"),
+        }
+    }
+    Ok(0)
+}
+
+pub fn paths(settings: &Settings, log_file: Option<&Path>, json: bool) -> anyhow::Result<i32> {
+    let libtorch = crate::device::cuda_loader::loaded_library_path("libtorch_cpu.so")
+        .and_then(|p| p.parent().and_then(Path::parent).map(Path::to_path_buf));
+    let log_dir = crate::paths::user_log_dir();
+    let config = settings.config_path.as_ref().map(|p| p.display().to_string());
+    if json {
+        let doc = json!({
+            "config": config,
+            "datasets": settings.datasets_dir,
+            "runs": settings.runs_dir,
+            "cache": settings.cache_dir,
+            "libtorch": libtorch,
+            "logs": log_dir,
+            "log_file": log_file,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(0);
+    }
+    println!("config    {}", config.unwrap_or_else(|| "(none: built-in defaults)".into()));
+    println!("datasets  {}", settings.datasets_dir.display());
+    println!("runs      {}", settings.runs_dir.display());
+    println!("cache     {}", settings.cache_dir.display());
+    println!("libtorch  {}", libtorch.map(|p| p.display().to_string()).unwrap_or_else(|| "?".into()));
+    println!("logs      {}", log_file.map(Path::to_path_buf).unwrap_or(log_dir).display());
+    Ok(0)
+}

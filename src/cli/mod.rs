@@ -1,0 +1,139 @@
+//! Command-line interface: argument definitions and dispatch to the commands.
+//!
+//! Every command returns an exit code; errors print one line, `error: ...`, never a panic message.
+mod info;
+mod train;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{CliOverrides, Settings};
+
+/// A terminal workbench for deep-learning experiments on the local CPU or GPU.
+#[derive(Debug, Parser)]
+#[command(name = "workbench", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Flags every command accepts.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// Config file (default: ./config.toml, else ~/.config/workbench/config.toml)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Folder to discover datasets in (default: datasets/ beside config.toml)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub datasets_dir: Option<PathBuf>,
+    /// Folder for run folders (default: runs/ beside config.toml)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub runs_dir: Option<PathBuf>,
+    /// Folder for staged datasets (default: the per-user cache)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// TUI: most frames per second (default 10)
+    #[arg(long, global = true, value_name = "N")]
+    pub fps: Option<u32>,
+    /// TUI: capture the mouse (off by default so text can be selected)
+    #[arg(long, global = true)]
+    pub mouse: bool,
+    /// TUI: draw with ASCII characters only
+    #[arg(long, global = true)]
+    pub ascii: bool,
+}
+
+impl GlobalArgs {
+    pub fn overrides(&self) -> CliOverrides {
+        CliOverrides {
+            config: self.config.clone(),
+            datasets_dir: self.datasets_dir.clone(),
+            runs_dir: self.runs_dir.clone(),
+            cache_dir: self.cache_dir.clone(),
+            fps: self.fps,
+            mouse: self.mouse,
+            ascii: self.ascii,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open the terminal UI (the default)
+    Tui,
+    /// Train a model without the TUI: one line per epoch, then a summary
+    Train(train::TrainArgs),
+    /// List the CPU and CUDA devices, or why CUDA is not usable
+    Devices {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// List datasets with their rows, features, target, classes and problems
+    Datasets {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// List run folders, newest first
+    Runs {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print where the config, cache, logs, runs and datasets are
+    Paths {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Parse arguments, run the command, and return the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = e.exit_code();
+            let _ = e.print();
+            return code;
+        }
+    };
+    let log = crate::logging::init(&crate::paths::user_log_dir());
+    crate::logging::install_panic_hook(log.file.clone(), restore_terminal_hook);
+    let settings = match Settings::load(&cli.global.overrides()) {
+        Ok(s) => s,
+        Err(e) => return fail(&e.to_string()),
+    };
+    tracing::debug!(?settings, "settings loaded");
+    let result = match cli.command.unwrap_or(Command::Tui) {
+        Command::Tui => tui_entry(&settings, log.file.as_deref()),
+        Command::Train(args) => train::run(&settings, &args),
+        Command::Devices { json } => info::devices(json),
+        Command::Datasets { json } => info::datasets(&settings, json),
+        Command::Runs { json } => info::runs(&settings, json),
+        Command::Paths { json } => info::paths(&settings, log.file.as_deref(), json),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => fail(&format!("{e:#}")),
+    }
+}
+
+/// Print the one-line error and return the failure exit code.
+fn fail(message: &str) -> i32 {
+    tracing::error!("{message}");
+    eprintln!("error: {}", message.replace('\n', " "));
+    1
+}
+
+fn restore_terminal_hook() {
+    crate::tui::terminal::restore_after_panic();
+}
+
+fn tui_entry(settings: &Settings, log_file: Option<&std::path::Path>) -> anyhow::Result<i32> {
+    crate::tui::run(settings, log_file)
+}

@@ -1,0 +1,237 @@
+//! Discovery: which datasets the datasets folder (and config.toml) define, and what each holds.
+//!
+//! A dataset that fails to load is still listed, with its error, so the user sees why it is not
+//! usable; the others stay usable.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use tch::Tensor;
+
+use super::csv_table::{self, CsvDataset};
+use super::error::{DataError, DataErrorKind};
+use super::{class_counts, DatasetSummary, LoadedData, Preview, Targets};
+use crate::config::{DatasetConfig, ImagesConfig};
+
+/// The kinds of dataset the workbench reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatasetFormat {
+    /// A delimited text table (`.csv`, `.tsv`).
+    Csv,
+}
+
+impl DatasetFormat {
+    pub fn label(&self) -> &'static str {
+        match self {
+            DatasetFormat::Csv => "csv",
+        }
+    }
+
+    /// The format a file has, judged by its name; `None` for files that are not datasets.
+    pub fn of_path(path: &Path) -> Option<DatasetFormat> {
+        if path.is_file() {
+            let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+            return matches!(ext.as_str(), "csv" | "tsv").then_some(DatasetFormat::Csv);
+        }
+        None
+    }
+}
+
+/// What loading needs besides the entry: where staged copies go and how images are decoded.
+pub struct LoadOptions<'a> {
+    pub cache_dir: &'a Path,
+    pub images: &'a ImagesConfig,
+    /// Called with (done, total) while a dataset is being staged.
+    pub progress: &'a mut dyn FnMut(u64, u64),
+}
+
+/// One dataset: where it comes from, how config adjusts it, and what it holds (or why it can't load).
+#[derive(Debug, Clone)]
+pub struct DatasetEntry {
+    pub name: String,
+    pub source: PathBuf,
+    pub format: DatasetFormat,
+    pub config: DatasetConfig,
+    pub summary: Result<DatasetSummary, DataError>,
+}
+
+impl DatasetEntry {
+    pub fn is_usable(&self) -> bool {
+        self.summary.is_ok()
+    }
+
+    /// Load the dataset as CPU tensors for training.
+    pub fn load(&self, _options: &mut LoadOptions<'_>) -> Result<LoadedData, DataError> {
+        match self.format {
+            DatasetFormat::Csv => {
+                let table = csv_table::load_csv(&self.source, &self.config)?;
+                Ok(csv_to_tensors(&self.name, table))
+            }
+        }
+    }
+}
+
+/// Every dataset found, in name order.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pub dir: PathBuf,
+    pub entries: Vec<DatasetEntry>,
+    /// Set when the folder itself can't be read.
+    pub problem: Option<String>,
+}
+
+impl Catalog {
+    /// Scan `dir` and apply the `[datasets.*]` tables from config.
+    pub fn scan(dir: &Path, configs: &BTreeMap<String, DatasetConfig>, images: &ImagesConfig) -> Catalog {
+        let _ = images;
+        let mut problem = None;
+        let mut found: Vec<(String, PathBuf, DatasetFormat)> = Vec::new();
+        match std::fs::read_dir(dir) {
+            Ok(read) => {
+                let mut paths: Vec<PathBuf> = read.filter_map(|e| e.ok().map(|e| e.path())).collect();
+                paths.sort();
+                for path in paths {
+                    let hidden =
+                        path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+                    if hidden {
+                        continue;
+                    }
+                    if let Some(format) = DatasetFormat::of_path(&path) {
+                        found.push((dataset_name(&path), path, format));
+                    }
+                }
+            }
+            Err(e) => problem = Some(format!(
+                "datasets folder {} cannot be read ({e}); create it or set paths.datasets_dir in config.toml",
+                dir.display()
+            )),
+        }
+        disambiguate(&mut found);
+
+        let mut entries: Vec<DatasetEntry> = found
+            .into_iter()
+            .map(|(name, source, format)| {
+                let config = configs.get(&name).filter(|c| c.file.is_none()).cloned().unwrap_or_default();
+                let summary = summarize(&source, format, &config);
+                DatasetEntry { name, source, format, config, summary }
+            })
+            .collect();
+
+        // Datasets defined in config.toml from a file in the folder (for example a two-class Iris).
+        for (name, config) in configs {
+            let Some(file) = &config.file else { continue };
+            let source = dir.join(file);
+            let (format, summary) = match DatasetFormat::of_path(&source) {
+                Some(format) => (format, summarize(&source, format, config)),
+                None => {
+                    let why = if source.exists() {
+                        "is not a dataset file this workbench reads (.csv, .tsv)".to_string()
+                    } else {
+                        format!("does not exist; check `file` under [datasets.{name}] in config.toml")
+                    };
+                    (DatasetFormat::Csv, Err(DataError::new(&source, DataErrorKind::Unreadable(why))))
+                }
+            };
+            entries.retain(|e| &e.name != name);
+            entries.push(DatasetEntry {
+                name: name.clone(),
+                source,
+                format,
+                config: config.clone(),
+                summary,
+            });
+        }
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        Catalog { dir: dir.to_path_buf(), entries, problem }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&DatasetEntry> {
+        self.entries.iter().find(|e| e.name == name)
+    }
+
+    /// The entry with this name, or an error that lists the names there are.
+    pub fn require(&self, name: &str) -> anyhow::Result<&DatasetEntry> {
+        self.get(name).ok_or_else(|| {
+            let names: Vec<&str> = self.entries.iter().map(|e| e.name.as_str()).collect();
+            let list = if names.is_empty() { "none".to_string() } else { names.join(", ") };
+            anyhow::anyhow!("no dataset named {name:?} in {}; datasets found: {list}", self.dir.display())
+        })
+    }
+}
+
+/// The name a file is known by: its stem (`iris.csv` → `iris`).
+fn dataset_name(path: &Path) -> String {
+    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// When two files share a stem (`a.csv`, `a.tsv`), both are known by their full file names.
+fn disambiguate(found: &mut [(String, PathBuf, DatasetFormat)]) {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for (name, _, _) in found.iter() {
+        *counts.entry(name.clone()).or_default() += 1;
+    }
+    for (name, path, _) in found.iter_mut() {
+        if counts[name.as_str()] > 1 {
+            *name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        }
+    }
+}
+
+fn summarize(
+    source: &Path,
+    format: DatasetFormat,
+    config: &DatasetConfig,
+) -> Result<DatasetSummary, DataError> {
+    match format {
+        DatasetFormat::Csv => csv_table::load_csv(source, config).map(|t| csv_summary(&t)),
+    }
+}
+
+fn csv_summary(table: &CsvDataset) -> DatasetSummary {
+    let schema = &table.schema;
+    let mut notes = Vec::new();
+    for (i, role) in schema.roles.iter().enumerate() {
+        if let super::ColumnRole::Ignored(why) = role {
+            notes.push(format!("column {:?} not used: {why}", schema.columns[i]));
+        }
+    }
+    if schema.dropped_rows > 0 {
+        notes.push(format!("{} rows left out (missing values or classes not kept)", schema.dropped_rows));
+    }
+    let class_counts = match &table.y {
+        Targets::Classes(labels) => class_counts(labels, schema.task.num_classes()),
+        Targets::Values(_) => Vec::new(),
+    };
+    DatasetSummary {
+        rows: table.rows,
+        features: schema.features.len(),
+        sample_shape: vec![schema.features.len()],
+        target: schema.target_name().to_string(),
+        task: schema.task.clone(),
+        class_counts,
+        notes,
+        staged: None,
+        preview: Preview::Table {
+            columns: schema.columns.clone(),
+            roles: schema.roles.clone(),
+            rows: table.preview.clone(),
+        },
+    }
+}
+
+fn csv_to_tensors(name: &str, table: CsvDataset) -> LoadedData {
+    let rows = table.rows as i64;
+    let width = table.schema.features.len() as i64;
+    let x = Tensor::from_slice(&table.x).reshape([rows, width]);
+    let y = match &table.y {
+        Targets::Classes(labels) => Tensor::from_slice(labels),
+        Targets::Values(values) => Tensor::from_slice(values),
+    };
+    LoadedData {
+        name: name.to_string(),
+        x,
+        y,
+        task: table.schema.task.clone(),
+        feature_names: table.schema.feature_names(),
+        holdout: None,
+    }
+}

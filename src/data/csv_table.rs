@@ -1,0 +1,469 @@
+//! CSV loading with schema inference: delimiter, header, feature columns, target and task.
+//!
+//! Every problem is reported with the file, the line and the column, and the file is never written.
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::error::{DataError, DataErrorKind};
+use super::{Targets, Task};
+use crate::config::{DatasetConfig, TaskOverride};
+
+/// Column names that mark the target, in order of preference.
+const TARGET_NAMES: [&str; 5] = ["target", "label", "class", "species", "y"];
+/// Delimiters tried when sniffing, in order of preference on a tie.
+const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
+/// Cells that mean "no value".
+const MISSING_TOKENS: [&str; 9] = ["", "na", "n/a", "nan", "null", "none", "?", "-", "#n/a"];
+/// An integer target with at most this many distinct values is taken as class labels.
+const MAX_INTEGER_CLASSES: usize = 20;
+/// Rows kept for the preview.
+const PREVIEW_ROWS: usize = 8;
+
+/// What a column is used for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ColumnRole {
+    /// A numeric input.
+    Feature,
+    /// The value to predict.
+    Target,
+    /// Not used, with the reason (for example a text column that is not the target).
+    Ignored(String),
+}
+
+/// The inferred (or configured) layout of a CSV file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CsvSchema {
+    pub delimiter: char,
+    pub has_header: bool,
+    pub columns: Vec<String>,
+    pub roles: Vec<ColumnRole>,
+    pub target: usize,
+    pub features: Vec<usize>,
+    pub task: Task,
+    /// Rows left out by `drop_missing` or by a `classes` filter.
+    pub dropped_rows: usize,
+}
+
+impl CsvSchema {
+    pub fn target_name(&self) -> &str {
+        &self.columns[self.target]
+    }
+
+    pub fn feature_names(&self) -> Vec<String> {
+        self.features.iter().map(|&i| self.columns[i].clone()).collect()
+    }
+}
+
+/// A parsed CSV dataset, ready to become tensors.
+#[derive(Debug, Clone)]
+pub struct CsvDataset {
+    pub schema: CsvSchema,
+    /// Features, row-major: `rows × features.len()`.
+    pub x: Vec<f32>,
+    pub y: Targets,
+    pub rows: usize,
+    /// The first rows as they appear in the file, for the preview.
+    pub preview: Vec<Vec<String>>,
+}
+
+/// One row as read: its line in the file and its fields.
+struct RawRow {
+    line: u64,
+    fields: Vec<String>,
+}
+
+/// Read and interpret a CSV file.
+pub fn load_csv(path: &Path, overrides: &DatasetConfig) -> Result<CsvDataset, DataError> {
+    let bytes =
+        std::fs::read(path).map_err(|e| DataError::new(path, DataErrorKind::Unreadable(e.to_string())))?;
+    parse_csv(path, &bytes, overrides)
+}
+
+/// Interpret CSV bytes; `path` is only used in messages.
+pub fn parse_csv(path: &Path, bytes: &[u8], overrides: &DatasetConfig) -> Result<CsvDataset, DataError> {
+    let err = |kind| DataError::new(path, kind);
+    let text = decode_text(path, bytes)?;
+    if text.trim().is_empty() {
+        return Err(err(DataErrorKind::Empty));
+    }
+    let delimiter = sniff_delimiter(text).ok_or_else(|| {
+        err(DataErrorKind::NotCsv(
+            "no delimiter (comma, semicolon, tab or |) splits its lines into two or more columns".into(),
+        ))
+    })?;
+    let rows = read_rows(path, text, delimiter)?;
+    let first = rows.first().ok_or_else(|| err(DataErrorKind::Empty))?;
+    let width = first.fields.len();
+    if let Some(bad) = rows.iter().find(|r| r.fields.len() != width) {
+        return Err(err(DataErrorKind::Ragged { expected: width, found: bad.fields.len() }).at_line(bad.line));
+    }
+
+    let has_header = detect_header(&rows);
+    let columns: Vec<String> = if has_header {
+        first.fields.iter().enumerate().map(|(i, f)| name_or_default(f, i)).collect()
+    } else {
+        (0..width).map(|i| format!("col{}", i + 1)).collect()
+    };
+    let data: &[RawRow] = if has_header { &rows[1..] } else { &rows[..] };
+    if data.is_empty() {
+        return Err(err(DataErrorKind::HeaderOnly));
+    }
+
+    let target = choose_target(path, &columns, overrides)?;
+    let task_kind = match overrides.task {
+        Some(t) => t,
+        None => infer_task(data, target),
+    };
+    let (features, mut roles) = choose_features(path, &columns, data, target, overrides)?;
+    roles[target] = ColumnRole::Target;
+
+    // Missing values: refuse (naming the cell) unless the user asked to drop such rows.
+    let mut kept: Vec<&RawRow> = Vec::with_capacity(data.len());
+    let mut dropped_rows = 0;
+    for row in data {
+        let missing = features.iter().chain(std::iter::once(&target)).find(|&&c| is_missing(&row.fields[c]));
+        match missing {
+            Some(&c) if !overrides.drop_missing => {
+                return Err(err(DataErrorKind::Missing { value: row.fields[c].trim().to_string() })
+                    .at_line(row.line)
+                    .at_column(c + 1, &columns[c]));
+            }
+            Some(_) => dropped_rows += 1,
+            None => kept.push(row),
+        }
+    }
+
+    // Features must be numbers: the first text cell is reported.
+    let mut x = Vec::with_capacity(kept.len() * features.len());
+    for row in &kept {
+        for &c in &features {
+            let value = parse_number(&row.fields[c]).ok_or_else(|| {
+                err(DataErrorKind::NotNumeric { value: row.fields[c].trim().to_string() })
+                    .at_line(row.line)
+                    .at_column(c + 1, &columns[c])
+            })?;
+            x.push(value as f32);
+        }
+    }
+
+    let (task, y, filtered) =
+        build_targets(path, &columns, &kept, target, task_kind, overrides, &mut x, &features)?;
+    dropped_rows += filtered;
+    let rows = y.len();
+    if rows < 2 {
+        return Err(err(DataErrorKind::TooFewRows { rows }));
+    }
+    let preview = data.iter().take(PREVIEW_ROWS).map(|r| r.fields.clone()).collect();
+    Ok(CsvDataset {
+        schema: CsvSchema {
+            delimiter: delimiter as char,
+            has_header,
+            columns,
+            roles,
+            target,
+            features,
+            task,
+            dropped_rows,
+        },
+        x,
+        y,
+        rows,
+        preview,
+    })
+}
+
+/// Check the bytes are text, and UTF-8; say where they are not.
+fn decode_text<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, DataError> {
+    if let Some(kind) = binary_signature(bytes) {
+        return Err(DataError::new(path, DataErrorKind::NotCsv(kind)));
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    std::str::from_utf8(bytes).map_err(|e| {
+        let offset = e.valid_up_to();
+        let before = &bytes[..offset];
+        let line = before.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        let line_start = before.iter().rposition(|&b| b == b'\n').map(|p| p + 1).unwrap_or(0);
+        // Column in characters, so it matches what an editor shows.
+        let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+        let mut e = DataError::new(path, DataErrorKind::NotUtf8 { byte_offset: offset }).at_line(line);
+        e.column = Some(super::error::ColumnRef { index: column, name: "character".into() });
+        e
+    })
+}
+
+/// Recognise files that are clearly not text, so they get "not CSV" rather than "not UTF-8".
+fn binary_signature(bytes: &[u8]) -> Option<String> {
+    const MAGIC: [(&[u8], &str); 6] = [
+        (b"\x89PNG", "it is a PNG image"),
+        (b"\xFF\xD8\xFF", "it is a JPEG image"),
+        (b"PK\x03\x04", "it is a zip archive"),
+        (b"\x1F\x8B", "it is gzip-compressed"),
+        (b"%PDF", "it is a PDF document"),
+        (b"\x7FELF", "it is a program"),
+    ];
+    for (magic, what) in MAGIC {
+        if bytes.starts_with(magic) {
+            return Some(what.to_string());
+        }
+    }
+    let head = &bytes[..bytes.len().min(8192)];
+    head.contains(&0).then(|| "it holds binary data (NUL bytes)".to_string())
+}
+
+/// The delimiter that splits the first lines into the same number (two or more) of fields.
+fn sniff_delimiter(text: &str) -> Option<u8> {
+    let sample: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).take(50).collect();
+    let mut best: Option<(u8, usize, bool)> = None;
+    for &d in &DELIMITERS {
+        let joined = sample.join("\n");
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(d)
+            .from_reader(joined.as_bytes());
+        let counts: Vec<usize> = reader.records().map_while(Result::ok).map(|r| r.len()).collect();
+        let Some(&first) = counts.first() else { continue };
+        if first < 2 {
+            continue;
+        }
+        let consistent = counts.iter().all(|&c| c == first);
+        let better = match best {
+            None => true,
+            Some((_, n, cons)) => (consistent && !cons) || (consistent == cons && first > n),
+        };
+        if better {
+            best = Some((d, first, consistent));
+        }
+    }
+    best.map(|(d, _, _)| d)
+}
+
+fn read_rows(path: &Path, text: &str, delimiter: u8) -> Result<Vec<RawRow>, DataError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(text.as_bytes());
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map(|p| p.line()).unwrap_or(0);
+            DataError::new(path, DataErrorKind::NotCsv(e.to_string())).at_line(line)
+        })?;
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        if record.len() == 1 && record.get(0).is_some_and(|f| f.trim().is_empty()) {
+            continue; // a blank line
+        }
+        rows.push(RawRow { line, fields: record.iter().map(str::to_string).collect() });
+    }
+    Ok(rows)
+}
+
+/// The first row is a header when it has no numbers, or when it has text above a numeric column.
+fn detect_header(rows: &[RawRow]) -> bool {
+    let first = &rows[0].fields;
+    if first.iter().all(|f| parse_number(f).is_none()) {
+        return rows.len() == 1
+            || rows[1..].iter().any(|r| r.fields.iter().any(|f| parse_number(f).is_some()));
+    }
+    let rest = &rows[1..];
+    (0..first.len()).any(|c| {
+        let numeric = rest.iter().filter(|r| parse_number(&r.fields[c]).is_some()).count();
+        parse_number(&first[c]).is_none()
+            && !is_missing(&first[c])
+            && !rest.is_empty()
+            && numeric * 10 >= rest.len() * 9
+    })
+}
+
+fn name_or_default(field: &str, index: usize) -> String {
+    let name = field.trim();
+    if name.is_empty() {
+        format!("col{}", index + 1)
+    } else {
+        name.to_string()
+    }
+}
+
+fn choose_target(path: &Path, columns: &[String], overrides: &DatasetConfig) -> Result<usize, DataError> {
+    if let Some(name) = &overrides.target {
+        return find_column(columns, name).ok_or_else(|| unknown_column(path, columns, name));
+    }
+    for wanted in TARGET_NAMES {
+        if let Some(i) = columns.iter().position(|c| c.eq_ignore_ascii_case(wanted)) {
+            return Ok(i);
+        }
+    }
+    Ok(columns.len() - 1)
+}
+
+fn find_column(columns: &[String], name: &str) -> Option<usize> {
+    columns
+        .iter()
+        .position(|c| c == name)
+        .or_else(|| columns.iter().position(|c| c.eq_ignore_ascii_case(name)))
+}
+
+fn unknown_column(path: &Path, columns: &[String], name: &str) -> DataError {
+    DataError::new(path, DataErrorKind::UnknownColumn { name: name.to_string(), available: columns.to_vec() })
+}
+
+/// Classification for text or small-integer targets, regression otherwise.
+fn infer_task(data: &[RawRow], target: usize) -> TaskOverride {
+    let mut distinct = std::collections::BTreeSet::new();
+    for row in data {
+        let cell = &row.fields[target];
+        if is_missing(cell) {
+            continue;
+        }
+        match parse_number(cell) {
+            None => return TaskOverride::Classification,
+            Some(v) if v.fract() == 0.0 && v.abs() < 1e9 => {
+                distinct.insert(v as i64);
+            }
+            Some(_) => return TaskOverride::Regression,
+        }
+    }
+    if distinct.len() <= MAX_INTEGER_CLASSES {
+        TaskOverride::Classification
+    } else {
+        TaskOverride::Regression
+    }
+}
+
+/// Features: the configured list, or every column but the target that holds numbers.
+/// Columns that hold no numbers at all are left out, with the reason shown in the schema.
+fn choose_features(
+    path: &Path,
+    columns: &[String],
+    data: &[RawRow],
+    target: usize,
+    overrides: &DatasetConfig,
+) -> Result<(Vec<usize>, Vec<ColumnRole>), DataError> {
+    let mut roles = vec![ColumnRole::Ignored("not listed in `features`".into()); columns.len()];
+    let mut features = Vec::new();
+    if let Some(names) = &overrides.features {
+        for name in names {
+            let i = find_column(columns, name).ok_or_else(|| unknown_column(path, columns, name))?;
+            if i == target {
+                return Err(DataError::new(
+                    path,
+                    DataErrorKind::Schema(format!(
+                        "column {name:?} is the target and cannot also be a feature; remove it from `features`"
+                    )),
+                ));
+            }
+            features.push(i);
+            roles[i] = ColumnRole::Feature;
+        }
+    } else {
+        for i in 0..columns.len() {
+            if i == target {
+                continue;
+            }
+            let any_number = data.iter().any(|r| parse_number(&r.fields[i]).is_some());
+            if any_number {
+                features.push(i);
+                roles[i] = ColumnRole::Feature;
+            } else {
+                roles[i] = ColumnRole::Ignored("text column (not a number)".into());
+            }
+        }
+    }
+    if features.is_empty() {
+        return Err(DataError::new(path, DataErrorKind::NoFeatures));
+    }
+    Ok((features, roles))
+}
+
+/// Targets as class indices (sorted class names, numerically for integers) or as values.
+/// Applies the `classes` filter, removing the matching feature rows too.
+#[allow(clippy::too_many_arguments)]
+fn build_targets(
+    path: &Path,
+    columns: &[String],
+    rows: &[&RawRow],
+    target: usize,
+    task: TaskOverride,
+    overrides: &DatasetConfig,
+    x: &mut Vec<f32>,
+    features: &[usize],
+) -> Result<(Task, Targets, usize), DataError> {
+    let err = |kind| DataError::new(path, kind);
+    if task == TaskOverride::Regression {
+        let mut values = Vec::with_capacity(rows.len());
+        for row in rows {
+            let cell = &row.fields[target];
+            let v = parse_number(cell).ok_or_else(|| {
+                err(DataErrorKind::Schema(format!(
+                    "{:?} is not a number, but the task is regression; set `task = \"classification\"` under [datasets.NAME] or fix the value",
+                    cell.trim()
+                )))
+                .at_line(row.line)
+                .at_column(target + 1, &columns[target])
+            })?;
+            values.push(v as f32);
+        }
+        return Ok((Task::Regression, Targets::Values(values), 0));
+    }
+
+    let labels: Vec<String> = rows.iter().map(|r| r.fields[target].trim().to_string()).collect();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for l in &labels {
+        *counts.entry(l.clone()).or_default() += 1;
+    }
+    let mut present: Vec<String> = counts.keys().cloned().collect();
+    if present.iter().all(|c| c.parse::<i64>().is_ok()) {
+        present.sort_by_key(|c| c.parse::<i64>().unwrap_or(0));
+    }
+    let classes = match &overrides.classes {
+        Some(wanted) => {
+            for w in wanted {
+                if !counts.contains_key(w) {
+                    return Err(err(DataErrorKind::UnknownClass {
+                        name: w.clone(),
+                        available: present.clone(),
+                    })
+                    .at_column(target + 1, &columns[target]));
+                }
+            }
+            wanted.clone()
+        }
+        None => present,
+    };
+    if classes.len() < 2 {
+        let class = classes.first().cloned().unwrap_or_default();
+        return Err(err(DataErrorKind::SingleClass { class }).at_column(target + 1, &columns[target]));
+    }
+    let index: BTreeMap<&str, i64> =
+        classes.iter().enumerate().map(|(i, c)| (c.as_str(), i as i64)).collect();
+    let width = features.len();
+    let mut y = Vec::with_capacity(labels.len());
+    let mut kept_x = Vec::with_capacity(x.len());
+    let mut filtered = 0;
+    for (row, label) in labels.iter().enumerate() {
+        match index.get(label.as_str()) {
+            Some(&k) => {
+                y.push(k);
+                kept_x.extend_from_slice(&x[row * width..(row + 1) * width]);
+            }
+            None => filtered += 1,
+        }
+    }
+    *x = kept_x;
+    Ok((Task::Classification { classes }, Targets::Classes(y), filtered))
+}
+
+/// A finite number, or None. "nan" and "inf" are not accepted as data.
+pub fn parse_number(cell: &str) -> Option<f64> {
+    let t = cell.trim();
+    if t.is_empty() {
+        return None;
+    }
+    t.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+fn is_missing(cell: &str) -> bool {
+    let t = cell.trim().to_ascii_lowercase();
+    MISSING_TOKENS.contains(&t.as_str())
+}

@@ -1,0 +1,23 @@
+//! workbench: a terminal workbench for deep-learning experiments on the local CPU or GPU.
+//!
+//! The library holds everything; `main.rs` only parses arguments and calls in. Tests in `tests/`
+//! drive the library headlessly.
+//!
+//! - [`config`]: layered settings (built-in defaults < config.toml < env < CLI flags)
+//! - [`data`]: dataset discovery, CSV schema inference, loading
+//! - [`device`]: CPU and CUDA discovery, run-time CUDA loading, device choice
+//! - [`train`]: models, the training loop, the background worker and its messages
+//! - [`runs`]: run folders on disk (run.toml, metrics.csv, checkpoint)
+//! - [`cli`]: the headless commands (`train`, `devices`, `datasets`, `paths`, `runs`)
+#![deny(clippy::unwrap_used)]
+
+pub mod cli;
+pub mod config;
+pub mod data;
+pub mod device;
+pub mod logging;
+pub mod paths;
+pub mod runs;
+pub mod train;
+pub mod tui;
+pub mod util;

@@ -1,0 +1,208 @@
+//! The training loop: epochs of shuffled mini-batches, per-step losses, per-epoch validation.
+//!
+//! The hot loop does as little as it can: one permutation and one gather per epoch, then each
+//! batch is a view (`narrow`) of the permuted tensors; losses stay on the device and are read in
+//! one go at most every [`FLUSH_EVERY`] and at the end of each epoch.
+use std::time::{Duration, Instant};
+
+use tch::{Device, Kind, Tensor};
+
+use super::control::RunControl;
+use super::models::Learner;
+use super::msg::{EpochMetrics, StopReason};
+use super::prepare::{Placement, Prepared};
+use super::TrainSpec;
+
+/// How often per-step losses are read back and reported.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(50);
+
+/// What the loop reports as it goes. The callback returns `false` when nobody listens any more.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoopEvent {
+    Steps { epoch: u32, first_step: u64, losses: Vec<f32> },
+    Epoch(EpochMetrics),
+    Paused,
+    Resumed,
+}
+
+/// How the loop ended, when it did not fail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoopEnd {
+    /// `None` when every epoch ran.
+    pub stopped: Option<StopReason>,
+    pub last: Option<EpochMetrics>,
+}
+
+/// Why the loop failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoopError {
+    #[error(
+        "training diverged at epoch {epoch}, step {step}: the loss became {value}. Lower the learning rate \
+         (it is {lr}) or turn standardization on"
+    )]
+    Diverged { epoch: u32, step: u64, value: f32, lr: f64 },
+    #[error("libtorch error: {0}")]
+    Torch(#[from] tch::TchError),
+    #[error("{0}")]
+    Sink(String),
+}
+
+/// Per-step losses not yet read back: the loss tensors and their batch sizes.
+struct PendingLosses {
+    losses: Vec<Tensor>,
+    sizes: Vec<i64>,
+    first_step: u64,
+}
+
+impl PendingLosses {
+    /// Read the losses back in one transfer; returns them with the sum of loss × batch size.
+    fn drain(&mut self) -> (Vec<f32>, f64) {
+        if self.losses.is_empty() {
+            return (Vec::new(), 0.0);
+        }
+        let values: Vec<f32> =
+            Vec::try_from(Tensor::stack(&self.losses, 0).to_device(Device::Cpu).to_kind(Kind::Float))
+                .unwrap_or_default();
+        let weighted = values.iter().zip(&self.sizes).map(|(&l, &n)| l as f64 * n as f64).sum();
+        self.losses.clear();
+        self.sizes.clear();
+        (values, weighted)
+    }
+}
+
+/// Run every epoch, or until stopped. Events go to `emit`; a `false` return stops the run as
+/// interrupted (the listener is gone).
+pub fn run_loop(
+    learner: &mut dyn Learner,
+    data: &Prepared,
+    spec: &TrainSpec,
+    control: &RunControl,
+    emit: &mut dyn FnMut(LoopEvent) -> Result<bool, String>,
+) -> Result<LoopEnd, LoopError> {
+    let n_train = data.train_len();
+    let batch = (spec.batch_size as i64).max(1);
+    let steps_per_epoch = (n_train + batch - 1) / batch;
+    let mut global_step: u64 = 0;
+    let mut trained = Duration::ZERO; // training time, pauses excluded
+    let mut last: Option<EpochMetrics> = None;
+    let mut pending = PendingLosses { losses: Vec::new(), sizes: Vec::new(), first_step: 0 };
+    let mut last_flush = Instant::now();
+    let mut send = |event: LoopEvent, control: &RunControl| -> Result<(), LoopError> {
+        if !emit(event).map_err(LoopError::Sink)? {
+            control.request_stop(StopReason::Interrupted);
+        }
+        Ok(())
+    };
+
+    for epoch in 1..=spec.epochs {
+        let epoch_start = Instant::now();
+        let mut paused = Duration::ZERO;
+        let perm = Tensor::randperm(n_train, (Kind::Int64, Device::Cpu));
+        let (xe, ye) = match data.placement {
+            Placement::OnDevice => {
+                let perm = perm.to_device(data.device);
+                (data.x_train.index_select(0, &perm), data.y_train.index_select(0, &perm))
+            }
+            Placement::StreamFromHost => (
+                data.x_train.index_select(0, &perm).pin_memory(data.device),
+                data.y_train.index_select(0, &perm),
+            ),
+        };
+        let mut loss_sum = 0.0;
+        for step in 0..steps_per_epoch {
+            if control.is_paused() && control.stop_reason().is_none() {
+                send(LoopEvent::Paused, control)?;
+                paused += control.wait_while_paused();
+                send(LoopEvent::Resumed, control)?;
+            }
+            if let Some(reason) = control.stop_reason() {
+                let (losses, _) = pending.drain();
+                if !losses.is_empty() {
+                    send(LoopEvent::Steps { epoch, first_step: pending.first_step, losses }, control)?;
+                }
+                return Ok(LoopEnd { stopped: Some(reason), last });
+            }
+            let start = step * batch;
+            let len = batch.min(n_train - start);
+            let (xb, yb) = (xe.narrow(0, start, len), ye.narrow(0, start, len));
+            let loss = match data.placement {
+                Placement::OnDevice => learner.train_step(&xb, &yb)?,
+                Placement::StreamFromHost => learner.train_step(
+                    &xb.to_device_(data.device, Kind::Float, true, false),
+                    &yb.to_device(data.device),
+                )?,
+            };
+            if pending.losses.is_empty() {
+                pending.first_step = global_step;
+            }
+            pending.losses.push(loss);
+            pending.sizes.push(len);
+            global_step += 1;
+            if last_flush.elapsed() >= FLUSH_EVERY || step + 1 == steps_per_epoch {
+                let first_step = pending.first_step;
+                let (losses, weighted) = pending.drain();
+                if let Some((i, &value)) = losses.iter().enumerate().find(|(_, l)| !l.is_finite()) {
+                    return Err(LoopError::Diverged {
+                        epoch,
+                        step: first_step + i as u64 + 1,
+                        value,
+                        lr: spec.lr,
+                    });
+                }
+                loss_sum += weighted;
+                send(LoopEvent::Steps { epoch, first_step, losses }, control)?;
+                last_flush = Instant::now();
+            }
+        }
+        let epoch_time = epoch_start.elapsed().saturating_sub(paused);
+        trained += epoch_time;
+        let (val_loss, val_metric) = match &data.val {
+            Some((xv, yv)) => {
+                let (l, m) = evaluate(learner, xv, yv, data.device);
+                (Some(l), Some(m))
+            }
+            None => (None, None),
+        };
+        let metrics = EpochMetrics {
+            epoch,
+            epochs: spec.epochs,
+            global_step,
+            train_loss: loss_sum / n_train as f64,
+            val_loss,
+            val_metric,
+            metric: learner.head().metric_kind(),
+            samples_per_s: n_train as f64 / epoch_time.as_secs_f64().max(1e-9),
+            elapsed_s: trained.as_secs_f64(),
+        };
+        if let Some(v) = metrics.val_loss.filter(|v| !v.is_finite()) {
+            return Err(LoopError::Diverged { epoch, step: global_step, value: v as f32, lr: spec.lr });
+        }
+        last = Some(metrics.clone());
+        send(LoopEvent::Epoch(metrics), control)?;
+    }
+    Ok(LoopEnd { stopped: None, last })
+}
+
+/// Mean loss and metric (accuracy, or MSE) over a whole set, in chunks, without gradients.
+pub fn evaluate(learner: &dyn Learner, x: &Tensor, y: &Tensor, device: Device) -> (f64, f64) {
+    let _no_grad = tch::no_grad_guard();
+    let n = x.size()[0];
+    if n == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let per_sample: i64 = x.size()[1..].iter().product::<i64>().max(1);
+    let chunk = (16_000_000 / per_sample).clamp(1, 8192);
+    let head = learner.head();
+    let (mut loss_sum, mut metric_sum) = (0.0, 0.0);
+    let mut start = 0;
+    while start < n {
+        let len = chunk.min(n - start);
+        let xb = x.narrow(0, start, len).to_device(device);
+        let yb = y.narrow(0, start, len).to_device(device);
+        let out = learner.forward(&xb);
+        loss_sum += head.loss(&out, &yb).double_value(&[]) * len as f64;
+        metric_sum += head.metric_sum(&out, &yb);
+        start += len;
+    }
+    (loss_sum / n as f64, metric_sum / n as f64)
+}

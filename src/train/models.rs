@@ -1,0 +1,394 @@
+//! The models, their losses, and one training step each.
+//!
+//! Parameters are created on the CPU in a fixed order (weight, then bias, layer by layer) with
+//! PyTorch's default `nn.Linear`/`nn.Conv2d` initialisation, U(±1/√fan_in), and only then moved to
+//! the run's device. So the same seed gives the same starting point on every device, and a PyTorch
+//! script that seeds the same way starts from the same numbers (see bench/).
+use tch::nn::{self, Init, OptimizerConfig, VarStore};
+use tch::{Device, Kind, Reduction, TchError, Tensor};
+
+use super::msg::MetricKind;
+use super::{ModelKind, OptimizerKind, TrainSpec};
+use crate::data::Task;
+
+/// How outputs become a loss and a metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Head {
+    /// Class scores; cross-entropy loss; accuracy by arg-max.
+    Softmax,
+    /// One output per sample; MSE against 0/1; class 1 when the output is above 0.5.
+    Adaline,
+    /// One output per sample; MSE loss and metric.
+    Regression,
+}
+
+impl Head {
+    pub fn for_model(kind: ModelKind, task: &Task) -> Head {
+        match (kind, task) {
+            (ModelKind::Adaline | ModelKind::AdalineAutograd, _) => Head::Adaline,
+            (_, Task::Regression) => Head::Regression,
+            _ => Head::Softmax,
+        }
+    }
+
+    /// Targets in the form the loss wants: class indices, or floats.
+    pub fn prepare_targets(&self, y: &Tensor) -> Tensor {
+        match self {
+            Head::Softmax => y.to_kind(Kind::Int64),
+            Head::Adaline | Head::Regression => y.to_kind(Kind::Float),
+        }
+    }
+
+    pub fn loss(&self, out: &Tensor, y: &Tensor) -> Tensor {
+        match self {
+            Head::Softmax => out.cross_entropy_loss::<Tensor>(y, None, Reduction::Mean, -100, 0.0),
+            Head::Adaline | Head::Regression => out.mse_loss(y, Reduction::Mean),
+        }
+    }
+
+    pub fn metric_kind(&self) -> MetricKind {
+        match self {
+            Head::Softmax | Head::Adaline => MetricKind::Accuracy,
+            Head::Regression => MetricKind::Mse,
+        }
+    }
+
+    /// Summed over the batch: correct predictions, or squared errors.
+    pub fn metric_sum(&self, out: &Tensor, y: &Tensor) -> f64 {
+        let total = match self {
+            Head::Softmax => out.argmax(-1, false).eq_tensor(y).sum(Kind::Float),
+            Head::Adaline => out.gt(0.5).to_kind(Kind::Float).eq_tensor(y).sum(Kind::Float),
+            Head::Regression => (out - y).square().sum(Kind::Float),
+        };
+        total.double_value(&[])
+    }
+}
+
+/// A model with its optimizer: what the training loop drives.
+pub trait Learner: Send {
+    /// One optimisation step on a batch; returns the batch's mean loss, detached.
+    fn train_step(&mut self, xb: &Tensor, yb: &Tensor) -> Result<Tensor, TchError>;
+    /// Outputs for a batch in evaluation mode; call it under `tch::no_grad`.
+    fn forward(&self, xs: &Tensor) -> Tensor;
+    fn head(&self) -> Head;
+    fn var_store(&self) -> &VarStore;
+}
+
+/// Build a model for samples of `sample_shape` (without the batch dimension) on `device`.
+pub fn build(
+    spec: &TrainSpec,
+    sample_shape: &[i64],
+    task: &Task,
+    device: Device,
+) -> Result<Box<dyn Learner>, String> {
+    let head = Head::for_model(spec.model, task);
+    let inputs: i64 = sample_shape.iter().product();
+    let outputs = match head {
+        Head::Softmax => task.num_classes() as i64,
+        Head::Adaline | Head::Regression => 1,
+    };
+    let mut vs = VarStore::new(Device::Cpu);
+    let root = vs.root();
+    let learner: Box<dyn Learner> = match spec.model {
+        ModelKind::Adaline => {
+            let w = root.zeros_no_train("weight", &[inputs]);
+            let b = root.zeros_no_train("bias", &[1]);
+            vs.set_device(device);
+            let rule = ManualRule::new(spec, &w, &b);
+            Box::new(ManualAdaline { vs, w, b, rule })
+        }
+        kind => {
+            let net = match kind {
+                ModelKind::AdalineAutograd => {
+                    Network::Adaline { w: root.zeros("weight", &[inputs]), b: root.zeros("bias", &[1]) }
+                }
+                ModelKind::Logreg | ModelKind::Linreg => {
+                    Network::Mlp(vec![dense(&(&root / "fc0"), inputs, outputs)])
+                }
+                ModelKind::Mlp => {
+                    let mut layers = Vec::new();
+                    let mut width = inputs;
+                    for (i, &h) in spec.hidden.iter().enumerate() {
+                        layers.push(dense(&(&root / format!("fc{i}")), width, h as i64));
+                        width = h as i64;
+                    }
+                    layers.push(dense(&(&root / format!("fc{}", spec.hidden.len())), width, outputs));
+                    Network::Mlp(layers)
+                }
+                ModelKind::Lenet5 => Network::Lenet5(lenet5(&root, sample_shape, outputs)?),
+                ModelKind::Adaline => unreachable!("handled above"),
+            };
+            vs.set_device(device);
+            let opt = match spec.optimizer {
+                OptimizerKind::Sgd => {
+                    nn::Sgd { momentum: spec.momentum, ..Default::default() }.build(&vs, spec.lr)
+                }
+                OptimizerKind::Adam => nn::Adam::default().build(&vs, spec.lr),
+            }
+            .map_err(|e| format!("could not create the optimizer: {e}"))?;
+            Box::new(AutogradLearner { vs, net, head, opt, squeeze: head != Head::Softmax })
+        }
+    };
+    Ok(learner)
+}
+
+/// A fully connected layer, initialised like PyTorch's `nn.Linear`.
+#[derive(Debug)]
+struct Dense {
+    w: Tensor,
+    b: Tensor,
+}
+
+fn dense(p: &nn::Path, inputs: i64, outputs: i64) -> Dense {
+    let bound = 1.0 / (inputs as f64).sqrt();
+    let w = p.var("weight", &[outputs, inputs], Init::Uniform { lo: -bound, up: bound });
+    let b = p.var("bias", &[outputs], Init::Uniform { lo: -bound, up: bound });
+    Dense { w, b }
+}
+
+impl Dense {
+    fn forward(&self, xs: &Tensor) -> Tensor {
+        xs.linear(&self.w, Some(&self.b))
+    }
+}
+
+/// A 2-D convolution, initialised like PyTorch's `nn.Conv2d`.
+#[derive(Debug)]
+struct Conv {
+    w: Tensor,
+    b: Tensor,
+    padding: i64,
+}
+
+fn conv(p: &nn::Path, inputs: i64, outputs: i64, kernel: i64, padding: i64) -> Conv {
+    let bound = 1.0 / ((inputs * kernel * kernel) as f64).sqrt();
+    let w = p.var("weight", &[outputs, inputs, kernel, kernel], Init::Uniform { lo: -bound, up: bound });
+    let b = p.var("bias", &[outputs], Init::Uniform { lo: -bound, up: bound });
+    Conv { w, b, padding }
+}
+
+impl Conv {
+    fn forward(&self, xs: &Tensor) -> Tensor {
+        xs.conv2d(&self.w, Some(&self.b), [1, 1], [self.padding, self.padding], [1, 1], 1)
+    }
+}
+
+/// LeNet-5: two conv + pool stages, then three dense layers.
+#[derive(Debug)]
+struct Lenet5 {
+    c1: Conv,
+    c2: Conv,
+    f1: Dense,
+    f2: Dense,
+    f3: Dense,
+}
+
+fn lenet5(root: &nn::Path, sample_shape: &[i64], outputs: i64) -> Result<Lenet5, String> {
+    let [channels, height, width] = sample_shape else {
+        return Err(format!(
+            "lenet5 needs images (channels × height × width), got samples of shape {sample_shape:?}"
+        ));
+    };
+    // conv 5×5 with padding 2 keeps the size; pool halves; conv 5×5 takes 4; pool halves.
+    let after = |n: i64| (n / 2 - 4) / 2;
+    let (h, w) = (after(*height), after(*width));
+    if h < 1 || w < 1 {
+        return Err(format!("lenet5 needs images of at least 12×12 pixels, got {width}×{height}"));
+    }
+    Ok(Lenet5 {
+        c1: conv(&(root / "conv1"), *channels, 6, 5, 2),
+        c2: conv(&(root / "conv2"), 6, 16, 5, 0),
+        f1: dense(&(root / "fc1"), 16 * h * w, 120),
+        f2: dense(&(root / "fc2"), 120, 84),
+        f3: dense(&(root / "fc3"), 84, outputs),
+    })
+}
+
+/// The networks trained with autograd.
+#[derive(Debug)]
+enum Network {
+    /// Dense layers with ReLU between them (one layer: logistic or linear regression).
+    Mlp(Vec<Dense>),
+    /// ADALINE's linear unit: one weight per input and a bias.
+    Adaline {
+        w: Tensor,
+        b: Tensor,
+    },
+    Lenet5(Lenet5),
+}
+
+impl Network {
+    fn forward(&self, xs: &Tensor) -> Tensor {
+        match self {
+            Network::Mlp(layers) => {
+                let mut h = flatten(xs);
+                let last = layers.len() - 1;
+                for (i, layer) in layers.iter().enumerate() {
+                    h = layer.forward(&h);
+                    if i < last {
+                        h = h.relu();
+                    }
+                }
+                h
+            }
+            Network::Adaline { w, b } => flatten(xs).mv(w) + b,
+            Network::Lenet5(n) => {
+                let h = n.c1.forward(xs).relu().max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], false);
+                let h = n.c2.forward(&h).relu().max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], false);
+                let h = n.f1.forward(&h.flatten(1, -1)).relu();
+                let h = n.f2.forward(&h).relu();
+                n.f3.forward(&h)
+            }
+        }
+    }
+}
+
+/// Samples as rows: `[N, ...]` → `[N, features]`.
+fn flatten(xs: &Tensor) -> Tensor {
+    if xs.dim() > 2 {
+        xs.flatten(1, -1)
+    } else {
+        xs.shallow_clone()
+    }
+}
+
+struct AutogradLearner {
+    vs: VarStore,
+    net: Network,
+    head: Head,
+    opt: nn::Optimizer,
+    /// One-output heads give `[N, 1]`; the loss wants `[N]`.
+    squeeze: bool,
+}
+
+impl AutogradLearner {
+    fn outputs(&self, xs: &Tensor) -> Tensor {
+        let out = self.net.forward(xs);
+        if self.squeeze && out.dim() == 2 {
+            out.squeeze_dim(-1)
+        } else {
+            out
+        }
+    }
+}
+
+impl Learner for AutogradLearner {
+    fn train_step(&mut self, xb: &Tensor, yb: &Tensor) -> Result<Tensor, TchError> {
+        let loss = self.head.loss(&self.outputs(xb), yb);
+        self.opt.zero_grad();
+        loss.f_backward()?;
+        self.opt.step();
+        Ok(loss.detach())
+    }
+
+    fn forward(&self, xs: &Tensor) -> Tensor {
+        self.outputs(xs)
+    }
+
+    fn head(&self) -> Head {
+        self.head
+    }
+
+    fn var_store(&self) -> &VarStore {
+        &self.vs
+    }
+}
+
+/// ADALINE with hand-written gradients and hand-written SGD or Adam updates, following the same
+/// formulas as libtorch's optimizers so it matches `adaline-autograd` step for step.
+struct ManualAdaline {
+    vs: VarStore,
+    w: Tensor,
+    b: Tensor,
+    rule: ManualRule,
+}
+
+enum ManualRule {
+    Sgd { lr: f64, momentum: f64, buffers: Option<[Tensor; 2]> },
+    Adam { lr: f64, beta1: f64, beta2: f64, eps: f64, step: i32, m: [Tensor; 2], v: [Tensor; 2] },
+}
+
+impl ManualRule {
+    fn new(spec: &TrainSpec, w: &Tensor, b: &Tensor) -> ManualRule {
+        match spec.optimizer {
+            OptimizerKind::Sgd => ManualRule::Sgd { lr: spec.lr, momentum: spec.momentum, buffers: None },
+            OptimizerKind::Adam => ManualRule::Adam {
+                lr: spec.lr,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                step: 0,
+                m: [w.zeros_like(), b.zeros_like()],
+                v: [w.zeros_like(), b.zeros_like()],
+            },
+        }
+    }
+
+    fn apply(&mut self, params: [&mut Tensor; 2], grads: [Tensor; 2]) -> Result<(), TchError> {
+        match self {
+            ManualRule::Sgd { lr, momentum, buffers } => {
+                let steps: [Tensor; 2] = if *momentum == 0.0 {
+                    grads
+                } else {
+                    match buffers {
+                        None => {
+                            let first = [grads[0].copy(), grads[1].copy()];
+                            *buffers = Some([first[0].shallow_clone(), first[1].shallow_clone()]);
+                            first
+                        }
+                        Some(bufs) => {
+                            for (buf, g) in bufs.iter_mut().zip(&grads) {
+                                let _ = buf.f_mul_scalar_(*momentum)?.f_add_(g)?;
+                            }
+                            [bufs[0].shallow_clone(), bufs[1].shallow_clone()]
+                        }
+                    }
+                };
+                for (p, s) in params.into_iter().zip(&steps) {
+                    let _ = p.f_sub_(&(s * *lr))?;
+                }
+            }
+            ManualRule::Adam { lr, beta1, beta2, eps, step, m, v } => {
+                *step += 1;
+                let bias1 = 1.0 - beta1.powi(*step);
+                let bias2 = 1.0 - beta2.powi(*step);
+                for (i, p) in params.into_iter().enumerate() {
+                    let g = &grads[i];
+                    let _ = m[i].f_mul_scalar_(*beta1)?.f_add_(&(g * (1.0 - *beta1)))?;
+                    let _ = v[i].f_mul_scalar_(*beta2)?.f_add_(&(g * g * (1.0 - *beta2)))?;
+                    let denom = v[i].sqrt() / bias2.sqrt() + *eps;
+                    let _ = p.f_sub_(&(&m[i] / denom * (*lr / bias1)))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Learner for ManualAdaline {
+    fn train_step(&mut self, xb: &Tensor, yb: &Tensor) -> Result<Tensor, TchError> {
+        let _no_grad = tch::no_grad_guard();
+        let xb = flatten(xb);
+        let n = xb.size()[0] as f64;
+        let out = xb.mv(&self.w) + &self.b;
+        let err = &out - yb;
+        let loss = err.square().mean(Kind::Float);
+        // d/dw mean((xw + b - y)²) = 2/n · Xᵀ(xw + b - y); d/db = 2/n · Σ(xw + b - y)
+        let grad_w = xb.tr().mv(&err) * (2.0 / n);
+        let grad_b = err.sum(Kind::Float).reshape([1]) * (2.0 / n);
+        self.rule.apply([&mut self.w, &mut self.b], [grad_w, grad_b])?;
+        Ok(loss)
+    }
+
+    fn forward(&self, xs: &Tensor) -> Tensor {
+        flatten(xs).mv(&self.w) + &self.b
+    }
+
+    fn head(&self) -> Head {
+        Head::Adaline
+    }
+
+    fn var_store(&self) -> &VarStore {
+        &self.vs
+    }
+}

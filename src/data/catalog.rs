@@ -27,12 +27,14 @@ impl DatasetFormat {
     }
 
     /// The format a file has, judged by its name; `None` for files that are not datasets.
+    /// A `.csv` that can't be read (a dangling link to an unmounted drive, say) is still listed,
+    /// so the user sees why it is not usable.
     pub fn of_path(path: &Path) -> Option<DatasetFormat> {
-        if path.is_file() {
-            let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-            return matches!(ext.as_str(), "csv" | "tsv").then_some(DatasetFormat::Csv);
+        if path.is_dir() {
+            return None;
         }
-        None
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        matches!(ext.as_str(), "csv" | "tsv").then_some(DatasetFormat::Csv)
     }
 }
 
@@ -100,10 +102,12 @@ impl Catalog {
                     }
                 }
             }
-            Err(e) => problem = Some(format!(
+            Err(e) => {
+                problem = Some(format!(
                 "datasets folder {} cannot be read ({e}); create it or set paths.datasets_dir in config.toml",
                 dir.display()
-            )),
+            ))
+            }
         }
         disambiguate(&mut found);
 
@@ -120,15 +124,15 @@ impl Catalog {
         for (name, config) in configs {
             let Some(file) = &config.file else { continue };
             let source = dir.join(file);
-            let (format, summary) = match DatasetFormat::of_path(&source) {
-                Some(format) => (format, summarize(&source, format, config)),
-                None => {
-                    let why = if source.exists() {
-                        "is not a dataset file this workbench reads (.csv, .tsv)".to_string()
-                    } else {
-                        format!("does not exist; check `file` under [datasets.{name}] in config.toml")
-                    };
-                    (DatasetFormat::Csv, Err(DataError::new(&source, DataErrorKind::Unreadable(why))))
+            let unusable = |why: String| {
+                (DatasetFormat::Csv, Err(DataError::new(&source, DataErrorKind::Unreadable(why))))
+            };
+            let (format, summary) = if !source.exists() {
+                unusable(format!("does not exist; check `file` under [datasets.{name}] in config.toml"))
+            } else {
+                match DatasetFormat::of_path(&source) {
+                    Some(format) => (format, summarize(&source, format, config)),
+                    None => unusable("is not a dataset file this workbench reads (.csv, .tsv)".to_string()),
                 }
             };
             entries.retain(|e| &e.name != name);

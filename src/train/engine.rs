@@ -11,6 +11,7 @@ use super::control::RunControl;
 use super::models::Learner;
 use super::msg::{EpochMetrics, StopReason};
 use super::prepare::{Placement, Prepared};
+use super::rng;
 use super::TrainSpec;
 
 /// How often per-step losses are read back and reported.
@@ -97,7 +98,9 @@ pub fn run_loop(
     for epoch in 1..=spec.epochs {
         let epoch_start = Instant::now();
         let mut paused = Duration::ZERO;
-        let perm = Tensor::randperm(n_train, (Kind::Int64, Device::Cpu));
+        let perm = rng::seeded(rng::epoch_seed(spec.seed, epoch), || {
+            Tensor::randperm(n_train, (Kind::Int64, Device::Cpu))
+        });
         let (xe, ye) = match data.placement {
             Placement::OnDevice => {
                 let perm = perm.to_device(data.device);

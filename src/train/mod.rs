@@ -7,6 +7,7 @@ pub mod engine;
 pub mod models;
 pub mod msg;
 pub mod prepare;
+pub mod rng;
 pub mod worker;
 
 use std::fmt;

@@ -72,6 +72,7 @@ pub trait Learner: Send {
     fn forward(&self, xs: &Tensor) -> Tensor;
     fn head(&self) -> Head;
     fn var_store(&self) -> &VarStore;
+    fn var_store_mut(&mut self) -> &mut VarStore;
 }
 
 /// Build a model for samples of `sample_shape` (without the batch dimension) on `device`.
@@ -292,6 +293,10 @@ impl Learner for AutogradLearner {
     fn var_store(&self) -> &VarStore {
         &self.vs
     }
+
+    fn var_store_mut(&mut self) -> &mut VarStore {
+        &mut self.vs
+    }
 }
 
 /// ADALINE with hand-written gradients and hand-written SGD or Adam updates, following the same
@@ -391,4 +396,22 @@ impl Learner for ManualAdaline {
     fn var_store(&self) -> &VarStore {
         &self.vs
     }
+
+    fn var_store_mut(&mut self) -> &mut VarStore {
+        &mut self.vs
+    }
+}
+
+/// Rebuild a finished run's model from its `run.toml` and load its checkpoint onto `device`.
+pub fn load_checkpoint(record: &crate::runs::RunRecord, device: Device) -> Result<Box<dyn Learner>, String> {
+    let meta = &record.meta;
+    let path =
+        record.checkpoint_path().ok_or_else(|| format!("run {} has no checkpoint", record.dir.display()))?;
+    let task = match meta.data.task.as_str() {
+        "regression" => Task::Regression,
+        _ => Task::Classification { classes: meta.data.classes.clone() },
+    };
+    let mut learner = build(&meta.hyperparameters, &meta.data.sample_shape, &task, device)?;
+    learner.var_store_mut().load(&path).map_err(|e| format!("cannot load {}: {e}", path.display()))?;
+    Ok(learner)
 }

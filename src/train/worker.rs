@@ -159,16 +159,17 @@ fn execute(
         }
     }
 
-    tch::manual_seed(spec.seed as i64);
     let head = models::Head::for_model(spec.model, &data.task);
-    let prepared =
-        match prepare(&data, head, spec.val_fraction, spec.standardize, device, request.device_budget) {
-            Ok(p) => p,
-            Err(e) => return failed(e, None),
-        };
     let sample_shape = data.sample_shape();
-    let mut learner = match models::build(spec, &sample_shape, &data.task, device) {
-        Ok(l) => l,
+    // The split and the initialisation draw from one seeded stream (see train/rng.rs).
+    let built = super::rng::seeded(super::rng::run_seed(spec.seed), || {
+        let prepared =
+            prepare(&data, head, spec.val_fraction, spec.standardize, device, request.device_budget)?;
+        let learner = models::build(spec, &sample_shape, &data.task, device)?;
+        Ok::<_, String>((prepared, learner))
+    });
+    let (prepared, mut learner) = match built {
+        Ok(b) => b,
         Err(e) => return failed(e, None),
     };
     let placement = prepared.placement.describe(device);

@@ -48,7 +48,7 @@ pub struct TrainArgs {
     pub val_fraction: Option<f64>,
     /// Hidden layer sizes for mlp, comma-separated (e.g. 32,16)
     #[arg(long, value_parser = parse_hidden)]
-    pub hidden: Option<Vec<u32>>,
+    pub hidden: Option<HiddenSizes>,
     /// Standardize features with training statistics (default from config)
     #[arg(long, conflicts_with = "no_standardize")]
     pub standardize: bool,
@@ -68,11 +68,16 @@ fn parse_optimizer(s: &str) -> Result<OptimizerKind, String> {
     s.parse()
 }
 
-fn parse_hidden(s: &str) -> Result<Vec<u32>, String> {
+/// `--hidden 32,16`: one flag value holding every layer size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HiddenSizes(pub Vec<u32>);
+
+fn parse_hidden(s: &str) -> Result<HiddenSizes, String> {
     s.split(',')
         .filter(|p| !p.trim().is_empty())
         .map(|p| p.trim().parse::<u32>().map_err(|_| format!("{p:?} is not a layer size; use e.g. 32,16")))
-        .collect()
+        .collect::<Result<Vec<u32>, String>>()
+        .map(HiddenSizes)
 }
 
 /// The run's settings: config defaults, then flags. Errors quote the bad value.
@@ -97,7 +102,10 @@ pub fn build_spec(settings: &Settings, args: &TrainArgs, catalog: &Catalog) -> a
     macro_rules! take {
         ($($field:ident),*) => { $( if let Some(v) = args.$field.clone() { spec.$field = v; } )* };
     }
-    take!(epochs, batch_size, lr, optimizer, momentum, seed, val_fraction, hidden);
+    take!(epochs, batch_size, lr, optimizer, momentum, seed, val_fraction);
+    if let Some(h) = &args.hidden {
+        spec.hidden = h.0.clone();
+    }
     if args.standardize {
         spec.standardize = true;
     }

@@ -1,0 +1,290 @@
+//! The real binary, headless: `train`, `devices`, `datasets`, `runs`, `paths`; exit codes and errors.
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::*;
+use workbench::runs::{load_run, RunStatus, METRICS_HEADER};
+
+fn workbench(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_workbench"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .output()
+        .expect("run workbench")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A project folder like a user's: config.toml, datasets/, runs/.
+fn project() -> tempfile::TempDir {
+    let dir = tempdir();
+    std::fs::create_dir(dir.path().join("datasets")).unwrap();
+    std::fs::copy(shipped_datasets().join("iris.csv"), dir.path().join("datasets/iris.csv")).unwrap();
+    std::fs::copy(repo().join("config.toml"), dir.path().join("config.toml")).unwrap();
+    dir
+}
+
+#[test]
+fn train_prints_a_line_per_epoch_and_a_summary_naming_the_run_folder() {
+    let dir = project();
+    let out = workbench(
+        dir.path(),
+        &["train", "--dataset", "iris", "--model", "mlp", "--device", "cpu", "--epochs", "12"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let epoch_lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with("epoch ")).collect();
+    assert_eq!(epoch_lines.len(), 12, "{stdout}");
+    assert!(epoch_lines[11].starts_with("epoch 12/12  train_loss "), "{}", epoch_lines[11]);
+    assert!(epoch_lines[11].contains("val_acc "));
+    assert!(!stdout.contains('\r') && !stdout.contains('\x1b'), "plain lines when stdout is not a terminal");
+    let summary = stdout.lines().find(|l| l.starts_with("finished after 12 epochs")).expect(&stdout);
+    assert!(summary.contains("val_acc"), "{summary}");
+    let folder = stdout.lines().find_map(|l| l.strip_prefix("run folder: ")).expect(&stdout);
+    assert!(
+        folder.starts_with(dir.path().join("runs").to_str().unwrap()),
+        "runs/ beside config.toml: {folder}"
+    );
+
+    // What the run folder holds.
+    let run = Path::new(folder);
+    let record = load_run(run).unwrap();
+    assert_eq!(record.meta.status, RunStatus::Finished);
+    assert_eq!(record.meta.dataset, "iris");
+    assert_eq!(record.meta.device, "cpu");
+    assert_eq!(record.meta.hyperparameters.epochs, 12);
+    assert_eq!(record.meta.versions.libtorch, "2.11.0");
+    assert!(record.meta.started_at.starts_with("20"));
+    assert_eq!(record.epochs.len(), 12);
+    let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    assert_eq!(metrics.lines().next(), Some(METRICS_HEADER));
+    assert!(run.join("model.safetensors").is_file());
+    let learner = workbench::train::models::load_checkpoint(&record, tch::Device::Cpu).unwrap();
+    assert_eq!(learner.var_store().variables().len(), 4, "two layers, weight and bias each");
+}
+
+#[test]
+fn flags_override_config_and_quiet_prints_only_the_summary() {
+    let dir = project();
+    let runs = dir.path().join("elsewhere");
+    let out = workbench(
+        dir.path(),
+        &[
+            "train",
+            "--epochs",
+            "3",
+            "--lr",
+            "0.05",
+            "--batch-size",
+            "8",
+            "--seed",
+            "3",
+            "--hidden",
+            "8,4",
+            "--quiet",
+            "--runs-dir",
+            runs.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    let folder = stdout.lines().find_map(|l| l.strip_prefix("run folder: ")).unwrap();
+    let meta = load_run(Path::new(folder)).unwrap().meta;
+    assert!(Path::new(folder).starts_with(&runs));
+    assert_eq!(
+        (meta.hyperparameters.lr, meta.hyperparameters.batch_size, meta.hyperparameters.seed),
+        (0.05, 8, 3)
+    );
+    assert_eq!(meta.hyperparameters.hidden, vec![8, 4]);
+}
+
+#[test]
+fn errors_are_one_line_with_a_non_zero_exit() {
+    let dir = project();
+    let cases: &[(&[&str], &str)] = &[
+        (&["train", "--device", "cuda:3"], "error: device cuda:3 is not available"),
+        (
+            &["train", "--device", "tpu"],
+            "error: --device \"tpu\" is not valid: \"tpu\" is not a device; use auto, cpu, cuda or cuda:N",
+        ),
+        (&["train", "--dataset", "nope"], "error: no dataset named \"nope\""),
+        (&["train", "--model", "adaline"], "error: adaline needs exactly 2 classes"),
+        (
+            &["train", "--lr", "-1"],
+            "error: --lr -1 is not valid: the learning rate must be a positive number",
+        ),
+        (&["train", "--val-fraction", "1.5"], "error: --val-fraction 1.5 is not valid"),
+        (&["train", "--config", "missing.toml"], "error: config file"),
+    ];
+    for (args, expected) in cases {
+        let out = workbench(dir.path(), args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.starts_with(expected), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: one line: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    if workbench::device::probe().cuda.is_empty() {
+        let out = workbench(dir.path(), &["train", "--device", "cuda"]);
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("CUDA is not usable") && stderr.contains("available devices: cpu"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_broken_config_names_the_file_line_and_key() {
+    let dir = project();
+    std::fs::write(dir.path().join("config.toml"), "[train]\nepochz = 5\n").unwrap();
+    let out = workbench(dir.path(), &["datasets"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("config.toml is invalid") && stderr.contains("line 2") && stderr.contains("epochz"),
+        "{stderr}"
+    );
+
+    std::fs::write(dir.path().join("config.toml"), "[train]\nlr = 0\n").unwrap();
+    let stderr = text(&workbench(dir.path(), &["datasets"]).stderr);
+    assert!(stderr.contains("train.lr = 0 is not valid"), "{stderr}");
+}
+
+#[test]
+fn devices_lists_the_cpu_and_says_why_cuda_is_or_is_not_usable() {
+    let dir = project();
+    let out = workbench(dir.path(), &["devices"]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("cpu "), "{stdout}");
+    assert!(stdout.contains("cores; libtorch uses"), "{stdout}");
+    assert!(stdout.contains("cuda:0 ") || stdout.contains("cuda     not usable: "), "{stdout}");
+
+    let out = workbench(dir.path(), &["devices", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert!(json["cpu"]["cores"].as_u64().unwrap() >= 1);
+    assert!(json["cuda"].is_array());
+    assert_eq!(json["cuda"].as_array().unwrap().is_empty(), json["cuda_unavailable"].is_string());
+}
+
+#[test]
+fn datasets_lists_rows_features_target_classes_and_problems() {
+    let dir = project();
+    std::fs::write(dir.path().join("datasets/broken.csv"), "a,b,c\n1,2,x\n3,4\n").unwrap();
+    let out = workbench(dir.path(), &["datasets"]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    let iris = stdout.lines().find(|l| l.trim_start().starts_with("iris ")).expect(&stdout);
+    assert!(
+        iris.contains("150")
+            && iris.contains("species")
+            && iris.contains("setosa 50, versicolor 50, virginica 50"),
+        "{iris}"
+    );
+    let broken = stdout.lines().find(|l| l.trim_start().starts_with("broken ")).expect(&stdout);
+    assert!(broken.contains("problem:") && broken.contains("line 3"), "{broken}");
+
+    let out = workbench(dir.path(), &["datasets", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    let list = json["datasets"].as_array().unwrap();
+    let iris = list.iter().find(|d| d["name"] == "iris").unwrap();
+    assert_eq!(iris["rows"], 150);
+    assert_eq!(iris["features"], 4);
+    assert_eq!(iris["task"]["kind"], "classification");
+    assert!(list.iter().any(|d| d["name"] == "broken" && d["problem"].as_str().unwrap().contains("line 3")));
+}
+
+#[test]
+fn paths_and_runs_list_what_is_where() {
+    let dir = project();
+    let out = workbench(dir.path(), &["paths", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["datasets"], dir.path().join("datasets").to_str().unwrap());
+    assert_eq!(json["runs"], dir.path().join("runs").to_str().unwrap());
+    assert!(json["libtorch"].as_str().unwrap().contains("libtorch"));
+    assert!(json["log_file"].as_str().unwrap().starts_with(dir.path().join("state").to_str().unwrap()));
+
+    let out = workbench(dir.path(), &["train", "--epochs", "2", "--quiet"]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&workbench(dir.path(), &["runs"]).stdout);
+    assert!(stdout.contains("-iris-mlp-cpu  finished") && stdout.contains("2 epochs"), "{stdout}");
+}
+
+#[test]
+fn sigterm_marks_the_run_interrupted_and_keeps_its_epochs() {
+    let dir = project();
+    let child = Command::new(env!("CARGO_BIN_EXE_workbench"))
+        .args(["train", "--epochs", "1000000", "--device", "cpu"])
+        .current_dir(dir.path())
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until a few epochs are on disk.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let metrics = loop {
+        assert!(Instant::now() < deadline, "no epochs written in time");
+        let found = std::fs::read_dir(dir.path().join("runs"))
+            .ok()
+            .and_then(|mut d| d.next())
+            .map(|e| e.unwrap().path());
+        if let Some(run) = found {
+            let m = std::fs::read_to_string(run.join("metrics.csv")).unwrap_or_default();
+            if m.lines().count() > 5 {
+                break run;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("interrupted after"), "{stdout}");
+    let record = load_run(&metrics).unwrap();
+    assert_eq!(record.meta.status, RunStatus::Interrupted);
+    assert!(record.epochs.len() >= 5);
+    assert_eq!(record.meta.epochs_completed as usize, record.epochs.len());
+}
+
+#[test]
+fn a_killed_run_keeps_its_epochs_and_lists_as_interrupted() {
+    let dir = project();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_workbench"))
+        .args(["train", "--epochs", "1000000", "--device", "cpu", "--quiet"])
+        .current_dir(dir.path())
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let run = loop {
+        assert!(Instant::now() < deadline, "no epochs written in time");
+        let found = std::fs::read_dir(dir.path().join("runs"))
+            .ok()
+            .and_then(|mut d| d.next())
+            .map(|e| e.unwrap().path());
+        if let Some(run) = found.filter(|r| {
+            std::fs::read_to_string(r.join("metrics.csv")).unwrap_or_default().lines().count() > 3
+        }) {
+            break run;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+    let record = load_run(&run).unwrap();
+    assert_eq!(record.meta.status, RunStatus::Running, "run.toml could not be updated");
+    assert!(record.epochs.len() >= 3, "every flushed epoch survives");
+    let listing = workbench::runs::list_runs(&dir.path().join("runs"));
+    assert_eq!(listing[0].effective_status(), Some(RunStatus::Interrupted));
+}

@@ -11,6 +11,7 @@
 //! - [`cli`]: the headless commands (`train`, `devices`, `datasets`, `paths`, `runs`)
 #![deny(clippy::unwrap_used)]
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod data;
@@ -20,4 +21,5 @@ pub mod paths;
 pub mod runs;
 pub mod train;
 pub mod tui;
+pub mod ui;
 pub mod util;

@@ -4,6 +4,8 @@
 mod info;
 mod train;
 
+pub use train::progress_text;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -110,7 +112,7 @@ pub fn main() -> i32 {
     };
     tracing::debug!(?settings, "settings loaded");
     let result = match cli.command.unwrap_or(Command::Tui) {
-        Command::Tui => tui_entry(&settings, log.file.as_deref()),
+        Command::Tui => crate::tui::run(&settings, &cli.global.overrides(), log.file.as_deref()),
         Command::Train(args) => train::run(&settings, &args),
         Command::Devices { json } => info::devices(json),
         Command::Datasets { json } => info::datasets(&settings, json),
@@ -132,8 +134,4 @@ fn fail(message: &str) -> i32 {
 
 fn restore_terminal_hook() {
     crate::tui::terminal::restore_after_panic();
-}
-
-fn tui_entry(settings: &Settings, log_file: Option<&std::path::Path>) -> anyhow::Result<i32> {
-    crate::tui::run(settings, log_file)
 }

@@ -25,6 +25,19 @@ pub enum CudaLoad {
 }
 
 impl CudaLoad {
+    /// A few words on why CUDA can't be used, for narrow places; `None` when the library loaded.
+    pub fn short_reason(&self) -> Option<String> {
+        match self {
+            CudaLoad::Loaded { .. } => None,
+            CudaLoad::NoCudaLibtorch { .. } => Some("CPU-only libtorch".into()),
+            CudaLoad::LoadFailed { error, .. } => Some(
+                error.split(':').next().map(|lib| format!("{lib} missing")).unwrap_or_else(|| error.clone()),
+            ),
+            CudaLoad::LibtorchNotFound => Some("libtorch not found".into()),
+            CudaLoad::Disabled => Some("disabled by WORKBENCH_NO_CUDA".into()),
+        }
+    }
+
     /// Why CUDA can't be used, in words for the devices view; `None` when the library loaded.
     pub fn reason(&self) -> Option<String> {
         match self {

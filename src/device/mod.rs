@@ -54,6 +54,8 @@ pub struct DeviceReport {
     pub cuda: Vec<CudaDevice>,
     /// Why no CUDA device is usable; `None` when at least one is.
     pub cuda_unavailable: Option<String>,
+    /// The same in a few words (`CPU-only libtorch`, `no NVIDIA driver`), for narrow panes.
+    pub cuda_unavailable_short: Option<String>,
     pub driver_version: Option<String>,
     pub libtorch: LibtorchInfo,
 }
@@ -85,6 +87,7 @@ pub fn probe() -> DeviceReport {
     };
     let mut cuda = Vec::new();
     let mut driver_version = None;
+    let mut short = load.short_reason();
     let cuda_unavailable = match load.reason() {
         Some(reason) => {
             // Still say whether a driver is present: it tells the user which half is missing.
@@ -111,6 +114,10 @@ pub fn probe() -> DeviceReport {
             if count > 0 {
                 None
             } else {
+                short = Some(match &driver {
+                    Err(why) if why.starts_with("no NVIDIA driver") => "no NVIDIA driver".to_string(),
+                    _ => "no GPU visible".to_string(),
+                });
                 Some(match driver {
                     Err(why) => why,
                     Ok(d) if d.devices.is_empty() => {
@@ -125,7 +132,7 @@ pub fn probe() -> DeviceReport {
             }
         }
     };
-    DeviceReport { cpu, cuda, cuda_unavailable, driver_version, libtorch }
+    DeviceReport { cpu, cuda, cuda_unavailable, cuda_unavailable_short: short, driver_version, libtorch }
 }
 
 fn cpu_model() -> String {
@@ -270,6 +277,7 @@ mod tests {
                 })
                 .collect(),
             cuda_unavailable: (gpus == 0).then(|| "no driver".to_string()),
+            cuda_unavailable_short: (gpus == 0).then(|| "no driver".to_string()),
             driver_version: None,
             libtorch: LibtorchInfo { built_against: "2.11.0".into(), loaded_from: None },
         }

@@ -1,5 +1,7 @@
 //! Helpers shared by the integration tests: temporary folders, CSV files, and runs driven to the end.
 #![allow(dead_code)]
+pub mod tui;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;

@@ -1,0 +1,252 @@
+//! The model picker and hyperparameter form: which fields there are, editing, and validation.
+//! A bad value is refused in place: the field keeps its old value and the form shows why.
+use crate::config::{validate_train, TrainConfig};
+use crate::train::{ModelKind, OptimizerKind};
+
+/// One row of the form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Field {
+    Model,
+    Epochs,
+    BatchSize,
+    Lr,
+    Optimizer,
+    /// Only shown for SGD.
+    Momentum,
+    Seed,
+    ValFraction,
+    /// Only shown for mlp.
+    Hidden,
+    Standardize,
+}
+
+impl Field {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Field::Model => "model",
+            Field::Epochs => "epochs",
+            Field::BatchSize => "batch size",
+            Field::Lr => "learning rate",
+            Field::Optimizer => "optimizer",
+            Field::Momentum => "momentum",
+            Field::Seed => "seed",
+            Field::ValFraction => "validation",
+            Field::Hidden => "hidden sizes",
+            Field::Standardize => "standardize",
+        }
+    }
+
+    /// Fields typed as text; the others are chosen (model) or cycled (optimizer, standardize).
+    pub fn is_text(&self) -> bool {
+        !matches!(self, Field::Model | Field::Optimizer | Field::Standardize)
+    }
+}
+
+/// What pressing Enter on a field asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activate {
+    /// Open the model picker.
+    PickModel,
+    /// The value was cycled or toggled in place.
+    Changed,
+    /// Text editing began.
+    Editing,
+}
+
+/// The form's state: values, the selected row, a text edit in progress, the last refusal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HyperForm {
+    pub values: TrainConfig,
+    pub selected: usize,
+    /// The text being typed into the selected field, while editing.
+    pub editing: Option<String>,
+    /// Why the last edit was refused.
+    pub error: Option<String>,
+}
+
+impl HyperForm {
+    pub fn new(values: TrainConfig) -> HyperForm {
+        HyperForm { values, selected: 0, editing: None, error: None }
+    }
+
+    /// The rows shown for the current model and optimizer.
+    pub fn fields(&self) -> Vec<Field> {
+        let mut f = vec![Field::Model, Field::Epochs, Field::BatchSize, Field::Lr, Field::Optimizer];
+        if self.values.optimizer == OptimizerKind::Sgd {
+            f.push(Field::Momentum);
+        }
+        f.extend([Field::Seed, Field::ValFraction]);
+        if self.values.model == ModelKind::Mlp {
+            f.push(Field::Hidden);
+        }
+        f.push(Field::Standardize);
+        f
+    }
+
+    pub fn selected_field(&self) -> Field {
+        let fields = self.fields();
+        fields[self.selected.min(fields.len() - 1)]
+    }
+
+    pub fn move_selection(&mut self, delta: isize) {
+        let n = self.fields().len() as isize;
+        self.selected = (self.selected as isize + delta).clamp(0, n - 1) as usize;
+    }
+
+    /// The value as shown in the form.
+    pub fn display(&self, field: Field) -> String {
+        let v = &self.values;
+        match field {
+            Field::Model => v.model.to_string(),
+            Field::Epochs => v.epochs.to_string(),
+            Field::BatchSize => v.batch_size.to_string(),
+            Field::Lr => v.lr.to_string(),
+            Field::Optimizer => v.optimizer.to_string(),
+            Field::Momentum => v.momentum.to_string(),
+            Field::Seed => v.seed.to_string(),
+            Field::ValFraction => v.val_fraction.to_string(),
+            Field::Hidden => v.hidden.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(","),
+            Field::Standardize => if v.standardize { "on" } else { "off" }.to_string(),
+        }
+    }
+
+    /// Enter on the selected field.
+    pub fn activate(&mut self) -> Activate {
+        self.error = None;
+        match self.selected_field() {
+            Field::Model => Activate::PickModel,
+            Field::Optimizer | Field::Standardize => {
+                self.cycle(1);
+                Activate::Changed
+            }
+            field => {
+                self.editing = Some(self.display(field));
+                Activate::Editing
+            }
+        }
+    }
+
+    /// Left/right on a cycled field.
+    pub fn cycle(&mut self, _delta: isize) -> bool {
+        match self.selected_field() {
+            Field::Optimizer => {
+                self.values.optimizer = match self.values.optimizer {
+                    OptimizerKind::Sgd => OptimizerKind::Adam,
+                    OptimizerKind::Adam => OptimizerKind::Sgd,
+                };
+                true
+            }
+            Field::Standardize => {
+                self.values.standardize = !self.values.standardize;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub fn set_model(&mut self, model: ModelKind) {
+        self.values.model = model;
+        self.selected = self.selected.min(self.fields().len() - 1);
+    }
+
+    /// Finish a text edit: the value is parsed and range-checked, or refused with the reason.
+    pub fn commit(&mut self) -> Result<(), String> {
+        let Some(text) = self.editing.take() else { return Ok(()) };
+        let field = self.selected_field();
+        let result = parse_into(&self.values, field, text.trim());
+        match result {
+            Ok(values) => {
+                self.values = values;
+                self.error = None;
+                Ok(())
+            }
+            Err(why) => {
+                self.error = Some(why.clone());
+                Err(why)
+            }
+        }
+    }
+
+    pub fn cancel(&mut self) {
+        self.editing = None;
+    }
+}
+
+/// The values with `field` set from `text`, if it parses and passes the shared range checks.
+fn parse_into(values: &TrainConfig, field: Field, text: &str) -> Result<TrainConfig, String> {
+    let mut v = values.clone();
+    let bad = |what: &str| format!("{} {text:?} is not {what}", field.label());
+    match field {
+        Field::Epochs => v.epochs = text.parse().map_err(|_| bad("a whole number of epochs"))?,
+        Field::BatchSize => v.batch_size = text.parse().map_err(|_| bad("a whole number"))?,
+        Field::Lr => v.lr = text.parse().map_err(|_| bad("a number"))?,
+        Field::Momentum => v.momentum = text.parse().map_err(|_| bad("a number"))?,
+        Field::Seed => v.seed = text.parse().map_err(|_| bad("a whole number"))?,
+        Field::ValFraction => v.val_fraction = text.parse().map_err(|_| bad("a number"))?,
+        Field::Hidden => {
+            v.hidden = text
+                .split(',')
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| p.trim().parse::<u32>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| bad("a list of layer sizes like 32,16"))?;
+            if v.hidden.is_empty() {
+                return Err(bad("a list of layer sizes like 32,16"));
+            }
+        }
+        Field::Model | Field::Optimizer | Field::Standardize => {}
+    }
+    validate_train(&v)
+        .map_err(|(_, value, hint)| format!("{} {value} is not valid: {hint}", field.label()))?;
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_follow_the_model_and_optimizer() {
+        let mut f = HyperForm::new(TrainConfig::default());
+        assert!(f.fields().contains(&Field::Hidden));
+        assert!(!f.fields().contains(&Field::Momentum), "adam has no momentum row");
+        f.set_model(ModelKind::Logreg);
+        assert!(!f.fields().contains(&Field::Hidden));
+        f.values.optimizer = OptimizerKind::Sgd;
+        assert!(f.fields().contains(&Field::Momentum));
+    }
+
+    #[test]
+    fn bad_values_are_refused_in_place() {
+        let mut f = HyperForm::new(TrainConfig::default());
+        f.selected = f.fields().iter().position(|x| *x == Field::Lr).unwrap();
+        assert_eq!(f.activate(), Activate::Editing);
+        f.editing = Some("-3".into());
+        let err = f.commit().unwrap_err();
+        assert!(err.contains("learning rate -3 is not valid"), "{err}");
+        assert_eq!(f.values.lr, 0.01, "the old value stays");
+        assert_eq!(f.error.as_deref(), Some(err.as_str()));
+
+        f.activate();
+        f.editing = Some("abc".into());
+        assert!(f.commit().unwrap_err().contains("\"abc\" is not a number"));
+        f.activate();
+        f.editing = Some("0.2".into());
+        f.commit().unwrap();
+        assert_eq!(f.values.lr, 0.2);
+        assert_eq!(f.error, None);
+    }
+
+    #[test]
+    fn hidden_sizes_parse_as_a_list() {
+        let mut f = HyperForm::new(TrainConfig::default());
+        f.selected = f.fields().iter().position(|x| *x == Field::Hidden).unwrap();
+        f.activate();
+        f.editing = Some("32, 8".into());
+        f.commit().unwrap();
+        assert_eq!(f.values.hidden, vec![32, 8]);
+        f.activate();
+        f.editing = Some("32,0".into());
+        assert!(f.commit().unwrap_err().contains("at least one unit"));
+    }
+}

@@ -1,0 +1,216 @@
+//! Keys: popups first, then a text edit in progress, then the global keys, then the focused pane.
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::form::Activate;
+use super::{App, Effect, Pane, Popup};
+use crate::train::ModelKind;
+
+impl App {
+    pub(super) fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.kind == KeyEventKind::Release {
+            self.dirty = false;
+            return Vec::new();
+        }
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            self.should_quit = true;
+            return vec![Effect::Quit];
+        }
+        self.notice = None;
+        if let Some(popup) = self.popup.clone() {
+            return self.on_popup_key(popup, key);
+        }
+        if self.form.editing.is_some() {
+            self.on_edit_key(key);
+            return Vec::new();
+        }
+        match key.code {
+            KeyCode::Char('q') => {
+                if self.run_is_active() {
+                    self.popup = Some(Popup::ConfirmQuit);
+                    Vec::new()
+                } else {
+                    self.should_quit = true;
+                    vec![Effect::Quit]
+                }
+            }
+            KeyCode::Char('?') => {
+                self.popup = Some(Popup::Help);
+                Vec::new()
+            }
+            KeyCode::Char('r') => {
+                let options = self.runtime_options();
+                let selected = options.iter().position(|o| o.choice == Some(self.runtime)).unwrap_or(0);
+                self.popup = Some(Popup::Runtime { selected });
+                Vec::new()
+            }
+            KeyCode::Char('s') => self.start_run(self.runtime),
+            KeyCode::Char('x') => self.stop_run(),
+            KeyCode::Char('p') => self.toggle_pause(),
+            KeyCode::Char('l') => {
+                self.chart.log_y = !self.chart.log_y;
+                Vec::new()
+            }
+            KeyCode::Char('m') => {
+                self.chart.smooth = !self.chart.smooth;
+                Vec::new()
+            }
+            KeyCode::Char('w') => {
+                self.chart.recent = !self.chart.recent;
+                Vec::new()
+            }
+            KeyCode::Tab => {
+                self.cycle_focus(1);
+                Vec::new()
+            }
+            KeyCode::BackTab => {
+                self.cycle_focus(-1);
+                Vec::new()
+            }
+            _ => self.on_pane_key(key),
+        }
+    }
+
+    fn cycle_focus(&mut self, delta: isize) {
+        let n = Pane::ORDER.len() as isize;
+        let i = Pane::ORDER.iter().position(|p| *p == self.focus).unwrap_or(0) as isize;
+        self.focus = Pane::ORDER[((i + delta).rem_euclid(n)) as usize];
+    }
+
+    fn on_pane_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let delta = match key.code {
+            KeyCode::Up | KeyCode::Char('k') => -1,
+            KeyCode::Down | KeyCode::Char('j') => 1,
+            _ => 0,
+        };
+        match self.focus {
+            Pane::Datasets => {
+                let count = self.catalog.as_ref().map(|c| c.entries.len()).unwrap_or(0);
+                if delta != 0 && count > 0 {
+                    self.selected_dataset =
+                        (self.selected_dataset as isize + delta).clamp(0, count as isize - 1) as usize;
+                } else if key.code == KeyCode::Enter {
+                    self.focus = Pane::Model;
+                }
+            }
+            Pane::Model => {
+                if delta != 0 {
+                    self.form.move_selection(delta);
+                } else if matches!(key.code, KeyCode::Left | KeyCode::Right | KeyCode::Char('h')) {
+                    self.form.cycle(1);
+                } else if key.code == KeyCode::Enter {
+                    if self.form.activate() == Activate::PickModel {
+                        let selected =
+                            ModelKind::ALL.iter().position(|m| *m == self.form.values.model).unwrap_or(0);
+                        self.popup = Some(Popup::ModelPicker { selected });
+                    }
+                }
+            }
+            Pane::Devices => {
+                if key.code == KeyCode::Enter {
+                    return self.on_key(KeyEvent::from(KeyCode::Char('r')));
+                }
+            }
+            Pane::Log => {
+                let len = self.log.len();
+                self.log_scroll =
+                    (self.log_scroll as isize - delta).clamp(0, len.saturating_sub(1) as isize) as usize;
+            }
+            Pane::Charts => {}
+        }
+        Vec::new()
+    }
+
+    fn on_edit_key(&mut self, key: KeyEvent) {
+        let Some(text) = self.form.editing.as_mut() else { return };
+        match key.code {
+            KeyCode::Enter => {
+                if let Err(why) = self.form.commit() {
+                    self.notify_error(why);
+                }
+            }
+            KeyCode::Esc => self.form.cancel(),
+            KeyCode::Backspace => {
+                text.pop();
+            }
+            KeyCode::Char(c) if !c.is_control() && text.len() < 32 => text.push(c),
+            _ => {}
+        }
+    }
+
+    fn on_popup_key(&mut self, popup: Popup, key: KeyEvent) -> Vec<Effect> {
+        let delta = match key.code {
+            KeyCode::Up | KeyCode::Char('k') => -1,
+            KeyCode::Down | KeyCode::Char('j') => 1,
+            _ => 0,
+        };
+        match popup {
+            Popup::Help => {
+                if matches!(key.code, KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter)
+                {
+                    self.popup = None;
+                }
+            }
+            Popup::Runtime { selected } => {
+                let options = self.runtime_options();
+                match key.code {
+                    KeyCode::Esc | KeyCode::Char('r') | KeyCode::Char('q') => self.popup = None,
+                    KeyCode::Enter => {
+                        let option = &options[selected.min(options.len() - 1)];
+                        match (option.choice, &option.disabled) {
+                            (Some(choice), None) => return self.choose_runtime(choice),
+                            (_, Some(why)) => {
+                                self.notify_error(format!("{} is not available: {why}", option.label))
+                            }
+                            (None, None) => {}
+                        }
+                    }
+                    _ if delta != 0 => {
+                        let selected =
+                            (selected as isize + delta).clamp(0, options.len() as isize - 1) as usize;
+                        self.popup = Some(Popup::Runtime { selected });
+                    }
+                    _ => {}
+                }
+            }
+            Popup::ModelPicker { selected } => match key.code {
+                KeyCode::Esc | KeyCode::Char('q') => self.popup = None,
+                KeyCode::Enter => {
+                    let model = ModelKind::ALL[selected.min(ModelKind::ALL.len() - 1)];
+                    let fits = self
+                        .selected_entry()
+                        .and_then(|e| e.summary.as_ref().ok())
+                        .map(|s| model.check_fits(s));
+                    match fits {
+                        Some(Err(why)) => self.notify_error(why),
+                        _ => {
+                            self.form.set_model(model);
+                            self.popup = None;
+                        }
+                    }
+                }
+                _ if delta != 0 => {
+                    let n = ModelKind::ALL.len() as isize;
+                    let selected = (selected as isize + delta).clamp(0, n - 1) as usize;
+                    self.popup = Some(Popup::ModelPicker { selected });
+                }
+                _ => {}
+            },
+            Popup::ConfirmQuit => match key.code {
+                KeyCode::Char('y') | KeyCode::Char('q') | KeyCode::Enter => {
+                    self.popup = None;
+                    self.should_quit = true;
+                    return vec![Effect::Quit];
+                }
+                KeyCode::Char('n') | KeyCode::Esc => self.popup = None,
+                _ => {}
+            },
+            Popup::ConfirmSwitch { device } => match key.code {
+                KeyCode::Char('k') => return self.confirm_switch(device, false),
+                KeyCode::Char('r') => return self.confirm_switch(device, true),
+                KeyCode::Esc | KeyCode::Char('n') => self.popup = None,
+                _ => {}
+            },
+        }
+        Vec::new()
+    }
+}

@@ -1,0 +1,59 @@
+//! The model pane: the model and its hyperparameters; a refused value shows why in place.
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use super::{pane_block, theme};
+use crate::app::form::Field;
+use crate::app::{App, Pane};
+
+pub fn render(app: &App, area: Rect, frame: &mut Frame) {
+    let focused = app.focus == Pane::Model;
+    let block = pane_block("Model (Enter: edit)", focused);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let form = &app.form;
+    let fields = form.fields();
+    let selected = form.selected.min(fields.len() - 1);
+
+    // A line under the fields for a refusal, or for a model that doesn't fit the dataset.
+    let fit = app
+        .selected_entry()
+        .and_then(|e| e.summary.as_ref().ok())
+        .and_then(|s| form.values.model.check_fits(s).err());
+    let message = form.error.clone().or(fit);
+    // One line: the footer shows the whole message.
+    let message_height = u16::from(message.is_some());
+    let rows = inner.height.saturating_sub(message_height).max(1) as usize;
+    // Scroll so the selected field is always visible.
+    let first = selected.saturating_sub(rows.saturating_sub(1));
+    let mut lines = Vec::new();
+    for (i, field) in fields.iter().enumerate().skip(first).take(rows) {
+        let is_selected = focused && i == selected;
+        let value = match (&form.editing, is_selected) {
+            (Some(text), true) => format!("{text}_"),
+            _ => form.display(*field),
+        };
+        let hint = if is_selected && form.editing.is_none() {
+            match field {
+                Field::Model => "  (Enter: choose)",
+                Field::Optimizer | Field::Standardize => "  (Enter: change)",
+                _ => "",
+            }
+        } else {
+            ""
+        };
+        let style = if is_selected { theme::selected() } else { Style::new() };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<14}", field.label()), style),
+            Span::styled(value, style.add_modifier(Modifier::BOLD)),
+            Span::styled(hint, theme::dim()),
+        ]));
+    }
+    if let Some(m) = message {
+        lines.push(Line::from(Span::styled(format!("x {m}"), theme::error())));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}

@@ -1,0 +1,209 @@
+//! Drawing. Every function here takes the state by shared reference and draws into a frame; none
+//! changes anything. One file per view.
+mod charts;
+mod datasets;
+mod devices;
+mod form;
+mod log;
+mod popups;
+mod preview;
+mod progress;
+mod theme;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::Frame;
+
+use crate::app::{App, Pane, Popup};
+
+/// The smallest terminal the layout is designed for.
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+
+/// Draw the whole screen.
+pub fn render(app: &App, frame: &mut Frame) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(area, frame);
+    } else {
+        main_screen(app, area, frame);
+        match &app.popup {
+            Some(Popup::Help) => popups::help(area, frame),
+            Some(Popup::Runtime { selected }) => popups::runtime(app, *selected, area, frame),
+            Some(Popup::ModelPicker { selected }) => popups::model_picker(app, *selected, area, frame),
+            Some(Popup::ConfirmQuit) => popups::confirm_quit(area, frame),
+            Some(Popup::ConfirmSwitch { device }) => popups::confirm_switch(app, *device, area, frame),
+            None => {}
+        }
+    }
+    if app.ascii {
+        to_ascii(frame);
+    }
+}
+
+fn main_screen(app: &App, area: Rect, frame: &mut Frame) {
+    let log_height = if area.height >= 40 { 8 } else { 5 };
+    let [header, body, log_area, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(10),
+        Constraint::Length(log_height),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    header_line(app, header, frame);
+    let left_width = (area.width / 3).clamp(36, 48);
+    let [left, right] = Layout::horizontal([Constraint::Length(left_width), Constraint::Min(30)]).areas(body);
+    let datasets_height = (body.height / 3).max(5);
+    let devices_height = if body.height >= 24 { 7 } else { 5 };
+    let [datasets, model, devices_area] = Layout::vertical([
+        Constraint::Length(datasets_height),
+        Constraint::Min(6),
+        Constraint::Length(devices_height),
+    ])
+    .areas(left);
+    datasets::render(app, datasets, frame);
+    form::render(app, model, frame);
+    devices::render(app, devices_area, frame);
+    // The preview takes the right side while the datasets pane has the focus (or before any run),
+    // so the user sees what will be trained on before pressing s.
+    if app.focus == Pane::Datasets || app.run.is_none() {
+        preview::render(app, right, frame);
+    } else {
+        let [charts_area, progress_area] =
+            Layout::vertical([Constraint::Min(8), Constraint::Length(5)]).areas(right);
+        charts::render(app, charts_area, frame);
+        progress::render(app, progress_area, frame);
+    }
+    log::render(app, log_area, frame);
+    footer_line(app, footer, frame);
+}
+
+fn header_line(app: &App, area: Rect, frame: &mut Frame) {
+    let dataset = app.selected_entry().map(|e| e.name.clone()).unwrap_or_else(|| "-".into());
+    let state = match &app.run {
+        Some(run) => run.state.label().to_string(),
+        None => "idle".into(),
+    };
+    let sep = Span::styled(" | ", theme::dim());
+    let bold = Style::new().add_modifier(Modifier::BOLD);
+    let mut spans = vec![
+        Span::styled(" workbench", bold.fg(theme::ACCENT)),
+        sep.clone(),
+        Span::raw("dataset "),
+        Span::styled(dataset, bold),
+        sep.clone(),
+        Span::raw("model "),
+        Span::styled(app.form.values.model.to_string(), bold),
+        sep.clone(),
+        Span::raw("runtime "),
+        Span::styled(app.runtime_label(), bold),
+        sep.clone(),
+        Span::styled(state, bold),
+    ];
+    if app.config_error.is_some() {
+        spans.push(sep);
+        spans.push(Span::styled("config error (see log)", theme::error()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn footer_line(app: &App, area: Rect, frame: &mut Frame) {
+    let line = match &app.notice {
+        Some(n) => {
+            let style = if n.is_error { theme::error() } else { Style::new() };
+            Line::from(Span::styled(format!(" {}", n.text), style))
+        }
+        None => {
+            let hints: &[(&str, &str)] = if app.form.editing.is_some() {
+                &[("Enter", "keep"), ("Esc", "cancel")]
+            } else {
+                &[
+                    ("s", "start"),
+                    ("x", "stop"),
+                    ("p", "pause"),
+                    ("r", "runtime"),
+                    ("Tab", "pane"),
+                    ("l", "log y"),
+                    ("m", "smooth"),
+                    ("?", "help"),
+                    ("q", "quit"),
+                ]
+            };
+            let mut spans = vec![Span::raw(" ")];
+            for (k, what) in hints {
+                spans.push(Span::styled(*k, theme::key()));
+                spans.push(Span::raw(format!(" {what}  ")));
+            }
+            Line::from(spans)
+        }
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn too_small(area: Rect, frame: &mut Frame) {
+    let text = format!(
+        "The terminal is {}x{}; the workbench needs at least {MIN_WIDTH}x{MIN_HEIGHT}. Enlarge it, or press q to quit.",
+        area.width, area.height
+    );
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).block(Block::new()), area);
+}
+
+/// A bordered block whose colour says whether it has the focus.
+pub(crate) fn pane_block(title: &str, focused: bool) -> Block<'static> {
+    pane_frame(focused).title(Span::styled(format!(" {title} "), theme::title(focused)))
+}
+
+/// The same border, for a pane that writes its own title.
+pub(crate) fn pane_frame(focused: bool) -> Block<'static> {
+    Block::bordered().border_style(theme::border(focused))
+}
+
+/// Replace every non-ASCII symbol with an ASCII look-alike: for terminals and fonts that can't
+/// show box drawing, braille or block characters (`--ascii`, or a locale that is not UTF-8).
+fn to_ascii(frame: &mut Frame) {
+    let buf = frame.buffer_mut();
+    for cell in buf.content.iter_mut() {
+        let sym = cell.symbol();
+        if sym.is_ascii() {
+            continue;
+        }
+        let replacement = ascii_for(sym);
+        cell.set_symbol(replacement);
+    }
+}
+
+fn ascii_for(symbol: &str) -> &'static str {
+    let Some(c) = symbol.chars().next() else { return " " };
+    match c {
+        '─' | '━' | '═' | '╌' => "-",
+        '│' | '┃' | '║' | '╎' => "|",
+        '┌' | '┐' | '└' | '┘' | '├' | '┤' | '┬' | '┴' | '┼' | '╭' | '╮' | '╰' | '╯' => {
+            "+"
+        }
+        '█' | '▉' | '▊' | '▋' | '▌' | '▀' | '▄' => "#",
+        '▍' | '▎' | '▏' => "|",
+        '•' | '·' => "*",
+        '…' => ".",
+        '→' => ">",
+        '✗' => "x",
+        '✓' => "v",
+        '\u{2800}' => " ",
+        '\u{2801}'..='\u{28FF}' => ".",
+        '░' | '▒' | '▓' => ":",
+        _ => "?",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ascii_replacements_cover_what_the_widgets_draw() {
+        for s in ["─", "│", "┌", "╯", "█", "▏", "•", "⣿", "…"] {
+            assert!(ascii_for(s).is_ascii() && ascii_for(s) != "?", "{s}");
+        }
+    }
+}

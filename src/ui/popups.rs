@@ -1,0 +1,150 @@
+//! Overlays: help, the runtime menu, the model picker, and the two confirmations.
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::theme;
+use crate::app::App;
+use crate::device::DeviceChoice;
+use crate::train::ModelKind;
+
+/// Every key, as the help overlay lists it.
+pub const KEYS: &[(&str, &str)] = &[
+    ("arrows, j/k", "move"),
+    ("Tab / Shift-Tab", "change pane"),
+    ("Enter", "choose / edit the selected field"),
+    ("Esc", "close a popup, cancel an edit"),
+    ("r", "runtime menu (CPU / GPU)"),
+    ("s", "start a run with the current choices"),
+    ("x", "stop the run (kept on disk, marked stopped)"),
+    ("p", "pause / resume"),
+    ("l", "log scale on the y axis"),
+    ("m", "smoothing of the step loss"),
+    ("w", "full history / recent steps at full resolution"),
+    ("?", "this help"),
+    ("q", "quit (asks while a run is going)"),
+    ("Ctrl-C", "quit now (the run is marked interrupted)"),
+];
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let [row] =
+        Layout::vertical([Constraint::Length(height.min(area.height))]).flex(Flex::Center).areas(area);
+    let [cell] =
+        Layout::horizontal([Constraint::Length(width.min(area.width))]).flex(Flex::Center).areas(row);
+    cell
+}
+
+fn popup_block(title: &str) -> Block<'static> {
+    Block::bordered()
+        .border_style(Style::new().fg(theme::ACCENT))
+        .title(Span::styled(format!(" {title} "), theme::title(true)))
+}
+
+pub fn help(area: Rect, frame: &mut Frame) {
+    let mut lines: Vec<Line> = KEYS
+        .iter()
+        .map(|(k, what)| Line::from(vec![Span::styled(format!("{k:<16}"), theme::key()), Span::raw(*what)]))
+        .collect();
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled("Esc or ? closes this help", theme::dim())));
+    let rect = centered(area, 64, lines.len() as u16 + 2);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(lines).block(popup_block("Keys")), rect);
+}
+
+pub fn runtime(app: &App, selected: usize, area: Rect, frame: &mut Frame) {
+    let options = app.runtime_options();
+    let width = area.width.saturating_sub(8).min(90);
+    let mut lines = vec![Line::from(Span::styled("Run the next training on:", theme::dim())), Line::from("")];
+    for (i, option) in options.iter().enumerate() {
+        let marker = if option.choice == Some(app.runtime) { "(*) " } else { "( ) " };
+        let style = match (&option.disabled, i == selected) {
+            (Some(_), true) => theme::dim().add_modifier(Modifier::REVERSED),
+            (Some(_), false) => theme::dim(),
+            (None, true) => theme::selected(),
+            (None, false) => Style::new(),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{marker}{:<14}", option.label), style.add_modifier(Modifier::BOLD)),
+            Span::styled(option.detail.clone(), style),
+        ]));
+        if let Some(why) = &option.disabled {
+            lines.push(Line::from(Span::styled(format!("    not available: {why}"), theme::dim())));
+        }
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled("Enter choose   Esc close", theme::dim())));
+    let height = (lines.len() as u16 + 6).min(area.height.saturating_sub(2));
+    let rect = centered(area, width, height);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup_block("Runtime type")),
+        rect,
+    );
+}
+
+pub fn model_picker(app: &App, selected: usize, area: Rect, frame: &mut Frame) {
+    let summary = app.selected_entry().and_then(|e| e.summary.as_ref().ok());
+    let mut lines = Vec::new();
+    for (i, model) in ModelKind::ALL.iter().enumerate() {
+        let fits = summary.map(|s| model.check_fits(s)).unwrap_or(Ok(()));
+        let base = if fits.is_ok() { Style::new() } else { theme::dim() };
+        let style = if i == selected { base.add_modifier(Modifier::REVERSED) } else { base };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<17}", model.name()), style.add_modifier(Modifier::BOLD)),
+            Span::styled(model.describe(), style),
+        ]));
+        if let (Err(why), true) = (&fits, i == selected) {
+            lines.push(Line::from(Span::styled(format!("  doesn't fit: {why}"), theme::error())));
+        }
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled("Enter choose   Esc close", theme::dim())));
+    let width = area.width.saturating_sub(8).min(84);
+    let rect = centered(area, width, lines.len() as u16 + 6);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup_block("Model")), rect);
+}
+
+pub fn confirm_quit(area: Rect, frame: &mut Frame) {
+    let lines = vec![
+        Line::from("A run is going. Quit anyway?"),
+        Line::from(Span::styled("Its files are flushed and it is marked interrupted.", theme::dim())),
+        Line::from(""),
+        Line::from(vec![
+            Span::styled("y", theme::key()),
+            Span::raw(" quit   "),
+            Span::styled("n", theme::key()),
+            Span::raw(" stay"),
+        ]),
+    ];
+    let rect = centered(area, 58, 6);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(lines).block(popup_block("Quit?")), rect);
+}
+
+pub fn confirm_switch(app: &App, device: DeviceChoice, area: Rect, frame: &mut Frame) {
+    let current = app.run.as_ref().map(|r| r.device_label.clone()).unwrap_or_default();
+    let lines = vec![
+        Line::from(format!("A run is going on {current}. Switch the runtime to {device}:")),
+        Line::from(""),
+        Line::from(vec![
+            Span::styled("k", theme::key()),
+            Span::raw(" keep the run as it is; the next run uses the new runtime"),
+        ]),
+        Line::from(vec![
+            Span::styled("r", theme::key()),
+            Span::raw(" restart it on the new runtime (the current run is kept on disk, marked stopped)"),
+        ]),
+        Line::from(vec![Span::styled("Esc", theme::key()), Span::raw(" cancel")]),
+    ];
+    let width = area.width.saturating_sub(8).min(90);
+    let rect = centered(area, width, 9);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup_block("Switch runtime")),
+        rect,
+    );
+}

@@ -1,0 +1,221 @@
+//! End to end: the real binary in tmux, driven with send-keys and read with capture-pane, as a
+//! user over SSH would. Skipped, with the reason printed, where tmux is not installed (./dev test
+//! installs it).
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+struct Tmux {
+    session: String,
+}
+
+impl Tmux {
+    fn start(cmd: &str, width: u16, height: u16, dir: &Path) -> Tmux {
+        let session = format!("wb-e2e-{}-{}", std::process::id(), width);
+        let status = Command::new("tmux")
+            .args(["new-session", "-d", "-s", &session, "-x", &width.to_string(), "-y", &height.to_string()])
+            .args(["-c", dir.to_str().unwrap(), "-e", "LANG=C.UTF-8", "-e", "TERM=xterm-256color"])
+            .arg(cmd)
+            .status()
+            .expect("tmux runs");
+        assert!(status.success());
+        Tmux { session }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            let ok =
+                Command::new("tmux").args(["send-keys", "-t", &self.session, k]).status().unwrap().success();
+            assert!(ok);
+            // Separate keys, so that Esc followed by a letter is not read as Alt+letter.
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    fn pane(&self) -> String {
+        let out = Command::new("tmux").args(["capture-pane", "-p", "-t", &self.session]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn query(&self, format: &str) -> String {
+        let out = Command::new("tmux")
+            .args(["display-message", "-p", "-t", &self.session, format])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn wait_for(&self, what: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let pane = self.pane();
+            if pane.contains(what) {
+                return pane;
+            }
+            assert!(Instant::now() < deadline, "waited {timeout:?} for {what:?}; the pane shows:\n{pane}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["kill-session", "-t", &self.session]).status();
+    }
+}
+
+fn tmux_missing() -> bool {
+    use std::io::Write;
+    let found = Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success());
+    if !found {
+        // Past the test harness's capture, so the reason always shows.
+        let _ =
+            writeln!(std::io::stderr(), "SKIPPED tui_e2e: tmux is not installed (./dev test installs it)");
+    }
+    !found
+}
+
+/// A project folder with the shipped config (fewer epochs) and the Iris data.
+fn project(epochs: u32) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempdir();
+    std::fs::create_dir(dir.path().join("datasets")).unwrap();
+    std::fs::copy(shipped_datasets().join("iris.csv"), dir.path().join("datasets/iris.csv")).unwrap();
+    let config = std::fs::read_to_string(repo().join("config.toml"))
+        .unwrap()
+        .replace("epochs = 100", &format!("epochs = {epochs}"));
+    std::fs::write(dir.path().join("config.toml"), config).unwrap();
+    let runs = dir.path().join("my-runs");
+    (dir, runs)
+}
+
+#[test]
+fn pick_iris_mlp_and_cpu_train_and_quit() {
+    if tmux_missing() {
+        return;
+    }
+    let (dir, runs) = project(40);
+    let cmd = format!(
+        "{} --runs-dir {}; echo WORKBENCH_EXIT=$?; sleep 60",
+        env!("CARGO_BIN_EXE_workbench"),
+        runs.display()
+    );
+    let tmux = Tmux::start(&cmd, 100, 30, dir.path());
+    tmux.wait_for("Preview: iris", Duration::from_secs(30));
+    tmux.wait_for("CPU  ", Duration::from_secs(30)); // devices probed
+    assert_eq!(tmux.query("#{alternate_on}"), "1", "the TUI draws on the alternate screen");
+
+    // Dataset: go down and back up to iris.
+    tmux.keys(&["j", "k"]);
+    tmux.wait_for("dataset iris |", Duration::from_secs(5));
+    // Model: Tab to the model pane, Enter opens the picker; mlp is the 4th entry.
+    tmux.keys(&["Tab", "Enter"]);
+    tmux.wait_for("multi-layer perceptron", Duration::from_secs(5));
+    tmux.keys(&["Up", "Up", "Up", "Up", "Up", "Down", "Down", "Down", "Enter"]);
+    tmux.wait_for("model mlp", Duration::from_secs(5));
+    // Runtime: r, down to CPU, Enter.
+    tmux.keys(&["r"]);
+    tmux.wait_for("Runtime type", Duration::from_secs(5));
+    tmux.keys(&["Down", "Enter"]);
+    tmux.wait_for("runtime CPU |", Duration::from_secs(5));
+
+    tmux.keys(&["s"]);
+    let pane = tmux.wait_for("final: train_loss", Duration::from_secs(120));
+    assert!(pane.contains("epoch 40 of 40"), "{pane}");
+    assert!(pane.contains("| finished"), "{pane}");
+
+    // The run folder exists and holds what the screen shows.
+    let run_dir = std::fs::read_dir(&runs).expect("runs folder").next().expect("one run").unwrap().path();
+    let record = workbench::runs::load_run(&run_dir).unwrap();
+    assert_eq!(record.meta.status, workbench::runs::RunStatus::Finished);
+    assert_eq!(record.meta.device, "cpu");
+    let shown: f64 = pane
+        .split("final: train_loss ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("the final loss on screen");
+    let saved = record.meta.final_metrics.as_ref().unwrap().train_loss;
+    assert!((shown - saved).abs() < 6e-5, "screen {shown} vs run.toml {saved}");
+
+    // q quits (no run is going), and the screen comes back.
+    tmux.keys(&["q"]);
+    let pane = tmux.wait_for("WORKBENCH_EXIT=0", Duration::from_secs(15));
+    assert_eq!(tmux.query("#{alternate_on}"), "0", "the alternate screen is left");
+    assert!(!pane.contains("Datasets"), "the TUI is gone from the screen:\n{pane}");
+}
+
+#[test]
+fn q_during_a_run_asks_then_marks_it_interrupted() {
+    if tmux_missing() {
+        return;
+    }
+    let (dir, runs) = project(1_000_000);
+    let cmd = format!(
+        "{} --runs-dir {}; echo WORKBENCH_EXIT=$?; sleep 60",
+        env!("CARGO_BIN_EXE_workbench"),
+        runs.display()
+    );
+    let tmux = Tmux::start(&cmd, 80, 24, dir.path());
+    tmux.wait_for("Preview: iris", Duration::from_secs(30));
+    tmux.wait_for("CPU  ", Duration::from_secs(30));
+    tmux.keys(&["s"]);
+    tmux.wait_for("| running", Duration::from_secs(30));
+    tmux.keys(&["q"]);
+    tmux.wait_for("Quit anyway?", Duration::from_secs(5));
+    tmux.keys(&["y"]);
+    tmux.wait_for("WORKBENCH_EXIT=0", Duration::from_secs(30));
+    let run_dir = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
+    let record = workbench::runs::load_run(&run_dir).unwrap();
+    assert_eq!(record.meta.status, workbench::runs::RunStatus::Interrupted);
+    assert!(!record.epochs.is_empty(), "the epochs run so far are on disk");
+}
+
+#[test]
+fn sighup_like_a_dropped_ssh_link_flushes_the_run_and_exits() {
+    if tmux_missing() {
+        return;
+    }
+    let (dir, runs) = project(1_000_000);
+    let pid_file = dir.path().join("pid");
+    // The shell writes its pid, then becomes workbench (exec keeps the pid and the terminal).
+    let cmd = format!(
+        "sh -c 'echo $$ > {}; exec {} --runs-dir {}'; sleep 60",
+        pid_file.display(),
+        env!("CARGO_BIN_EXE_workbench"),
+        runs.display()
+    );
+    let tmux = Tmux::start(&cmd, 80, 24, dir.path());
+    tmux.wait_for("Preview: iris", Duration::from_secs(30));
+    tmux.wait_for("CPU  ", Duration::from_secs(30));
+    tmux.keys(&["s"]);
+    tmux.wait_for("| running", Duration::from_secs(30));
+    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    // As when an SSH connection drops.
+    unsafe { libc::kill(pid, libc::SIGHUP) };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(Instant::now() < deadline, "workbench did not exit on SIGHUP");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let run_dir = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
+    let record = workbench::runs::load_run(&run_dir).unwrap();
+    assert_eq!(record.meta.status, workbench::runs::RunStatus::Interrupted);
+    assert_eq!(record.meta.epochs_completed as usize, record.epochs.len());
+}
+
+#[test]
+fn without_a_terminal_it_points_to_train() {
+    let out = Command::new(env!("CARGO_BIN_EXE_workbench"))
+        .current_dir(repo())
+        .env("XDG_STATE_HOME", tempdir().path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("needs a terminal") && stderr.contains("workbench train"), "{stderr}");
+    assert!(out.stdout.is_empty(), "nothing drawn");
+}

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::execute;
-use crossterm::terminal::{disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen};
+use crossterm::terminal::{disable_raw_mode, enable_raw_mode, Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen};
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 
@@ -20,14 +20,15 @@ pub fn enter(mouse: bool) -> io::Result<Term> {
     enable_raw_mode()?;
     ACTIVE.store(true, Ordering::SeqCst);
     let mut stdout = io::stdout();
-    execute!(stdout, EnterAlternateScreen)?;
+    // Cleared with a plain escape sequence: ratatui's `clear()` asks the terminal for the cursor
+    // position, and some terminals (and pipes posing as them) never answer.
+    execute!(stdout, EnterAlternateScreen, Clear(ClearType::All))?;
     if mouse {
         execute!(stdout, EnableMouseCapture)?;
         MOUSE.store(true, Ordering::SeqCst);
     }
     let mut terminal = Terminal::new(CrosstermBackend::new(stdout))?;
     terminal.hide_cursor()?;
-    terminal.clear()?;
     Ok(terminal)
 }
 

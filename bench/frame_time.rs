@@ -1,0 +1,98 @@
+//! Frame time: drawing one full frame (120x40) of a run with 1,000,000 per-step loss points,
+//! in the full-history view and in the recent-steps view, into ratatui's test backend.
+//! Run with `cargo bench --bench frame_time` (prints JSON with the median and p95 in ms).
+use std::path::PathBuf;
+use std::time::Instant;
+
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use workbench::app::{App, Event, Pane};
+use workbench::config::{ConfigFile, Settings};
+use workbench::train::{EpochMetrics, MetricKind, RunId, TrainMsg};
+
+const POINTS: usize = 1_000_000;
+const STEPS_PER_EPOCH: usize = 1_000;
+
+fn app_with_history() -> App {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let settings = Settings::from_file(ConfigFile::default(), &repo, None);
+    let mut app = App::new(settings, false);
+    app.run = Some(workbench::app::run_view::RunView::new("bench", "mlp", "CPU", 1000, MetricKind::Accuracy));
+    app.attach_run(RunId(1));
+    let run = RunId(1);
+    app.update(Event::Train(TrainMsg::Started {
+        run,
+        run_dir: PathBuf::from("runs/bench"),
+        device_label: "CPU".into(),
+        epochs: (POINTS / STEPS_PER_EPOCH) as u32,
+        steps_per_epoch: STEPS_PER_EPOCH as u64,
+        train_samples: 16_000,
+        val_samples: 4_000,
+        placement: "all data in memory".into(),
+    }));
+    // A noisy, falling loss: the worst case for down-sampling is noise, not a smooth curve.
+    let mut state = 12345u64;
+    for epoch in 0..POINTS / STEPS_PER_EPOCH {
+        let losses: Vec<f32> = (0..STEPS_PER_EPOCH)
+            .map(|i| {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let noise = (state >> 40) as f32 / (1u64 << 24) as f32;
+                let t = (epoch * STEPS_PER_EPOCH + i) as f32 / POINTS as f32;
+                2.0 * (-4.0 * t).exp() + 0.3 * noise
+            })
+            .collect();
+        app.update(Event::Train(TrainMsg::Steps {
+            run,
+            epoch: epoch as u32 + 1,
+            first_step: (epoch * STEPS_PER_EPOCH) as u64,
+            losses,
+        }));
+        let loss = 2.0 * (-4.0 * epoch as f64 / 1000.0).exp();
+        app.update(Event::Train(TrainMsg::Epoch {
+            run,
+            metrics: EpochMetrics {
+                epoch: epoch as u32 + 1,
+                epochs: 1000,
+                global_step: ((epoch + 1) * STEPS_PER_EPOCH) as u64,
+                train_loss: loss,
+                val_loss: Some(loss * 1.1),
+                val_metric: Some(0.9),
+                metric: MetricKind::Accuracy,
+                samples_per_s: 1e5,
+                elapsed_s: epoch as f64,
+            },
+        }));
+    }
+    app.focus = Pane::Charts;
+    app
+}
+
+fn measure(app: &App, frames: usize) -> (f64, f64) {
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("test terminal");
+    let mut times = Vec::with_capacity(frames);
+    for _ in 0..frames {
+        let start = Instant::now();
+        terminal.draw(|f| workbench::ui::render(app, f)).expect("draw");
+        times.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    (times[frames / 2], times[frames * 95 / 100])
+}
+
+fn main() {
+    let mut app = app_with_history();
+    let points = app.run.as_ref().map(|r| r.step_loss.len()).unwrap_or(0);
+    assert_eq!(points, POINTS);
+    let (full_median, full_p95) = measure(&app, 200);
+    app.chart.recent = true;
+    let (recent_median, recent_p95) = measure(&app, 200);
+    app.chart.recent = false;
+    app.chart.log_y = true;
+    app.chart.smooth = true;
+    let (log_median, log_p95) = measure(&app, 200);
+    println!(
+        "{{\"points\": {points}, \"size\": \"120x40\", \"full_median_ms\": {full_median:.3}, \"full_p95_ms\": {full_p95:.3}, \
+         \"recent_median_ms\": {recent_median:.3}, \"recent_p95_ms\": {recent_p95:.3}, \
+         \"log_smooth_median_ms\": {log_median:.3}, \"log_smooth_p95_ms\": {log_p95:.3}}}"
+    );
+}

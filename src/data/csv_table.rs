@@ -357,16 +357,16 @@ fn choose_features(
             roles[i] = ColumnRole::Feature;
         }
     } else {
-        for i in 0..columns.len() {
+        for (i, role) in roles.iter_mut().enumerate() {
             if i == target {
                 continue;
             }
             let any_number = data.iter().any(|r| parse_number(&r.fields[i]).is_some());
             if any_number {
                 features.push(i);
-                roles[i] = ColumnRole::Feature;
+                *role = ColumnRole::Feature;
             } else {
-                roles[i] = ColumnRole::Ignored("text column (not a number)".into());
+                *role = ColumnRole::Ignored("text column (not a number)".into());
             }
         }
     }

@@ -74,7 +74,12 @@ impl Runner {
             Effect::ReloadConfig => {
                 let (tx, cli) = (self.tx.clone(), self.cli.clone());
                 self.job("config", move || {
-                    let _ = tx.send(Event::ConfigLoaded(Settings::load(&cli).map_err(|e| e.to_string())));
+                    let result = Settings::load(&cli).map_err(|e| e.to_string());
+                    if let Err(e) = &result {
+                        // To the log file and the log pane; the app keeps the last good settings.
+                        tracing::error!("{e}; the last good settings stay in force");
+                    }
+                    let _ = tx.send(Event::ConfigLoaded(result));
                 });
             }
             Effect::Quit => {}

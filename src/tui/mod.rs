@@ -3,7 +3,7 @@
 //! and only when something changed), and restores everything on the way out.
 mod runner;
 mod sources;
-mod stderr;
+pub mod stderr;
 pub mod terminal;
 
 use std::io::IsTerminal;

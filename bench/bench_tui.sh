@@ -21,6 +21,7 @@ cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
 load = open("/proc/loadavg").read().split()[:3]
 rows = [
     ("start-up to first frame", f"{tui['startup_s']*1000:.0f} ms", "-", ""),
+    ("bytes written while idle", f"{tui['idle_bytes_in_3s']} bytes in 3 s", "0", ok(tui['idle_bytes_in_3s'] == 0)),
     ("TUI / headless throughput", f"{tui['tui_over_headless']:.3f} ({tui['tui_samples_per_s']:,.0f} / {tui['headless_samples_per_s']:,.0f} samples/s)", ">= 0.97", ok(tui['tui_over_headless'] >= 0.97)),
     ("bytes to the terminal", f"{tui['bytes_per_s']/1000:.2f} KB/s over a {tui['run_seconds']:.0f} s run", "<= 20 KB/s", ok(tui['bytes_per_s'] <= 20000)),
     ("frame, 1M points, full history", f"median {frame['full_median_ms']:.2f} ms, p95 {frame['full_p95_ms']:.2f} ms", "<= 5 ms", ok(frame['full_median_ms'] <= 5)),

@@ -123,6 +123,19 @@ def startup(binary, repeat):
     return statistics.median(times)
 
 
+def idle_bytes(binary, seconds=3.0):
+    """Bytes written while nothing happens, after the first screen is complete."""
+    d = project(10)
+    p = Pty([binary], d)
+    p.wait_for(b"iris.csv", 30)
+    p.wait_for(b"threads", 30)
+    p.read_for(0.5)
+    idle = p.read_for(seconds)
+    p.close()
+    shutil.rmtree(d, ignore_errors=True)
+    return idle
+
+
 def tui_run(binary, epochs):
     """A run in the TUI: returns (samples/s, bytes/s to the terminal while it ran, seconds)."""
     d = project(epochs)
@@ -177,6 +190,7 @@ def main():
     binary = os.path.abspath(args.binary)
 
     start = startup(binary, 5)
+    idle = idle_bytes(binary)
     tui, head, bps, secs = [], [], [], []
     for _ in range(args.repeat):  # alternate, so both see the same machine load
         head.append(headless_run(binary, args.epochs))
@@ -186,6 +200,7 @@ def main():
         secs.append(s)
     result = {
         "startup_s": start,
+        "idle_bytes_in_3s": idle,
         "headless_samples_per_s": statistics.median(head),
         "tui_samples_per_s": statistics.median(tui),
         "tui_over_headless": statistics.median(tui) / statistics.median(head),

@@ -2,6 +2,10 @@
 //!
 //! A dataset that fails to load is still listed, with its error, so the user sees why it is not
 //! usable; the others stay usable.
+//!
+//! Image datasets (folders, zips, IDX files) are read by [`super::images`]; their listing also
+//! says whether the staging cache holds a current copy, so scanning needs the cache folder:
+//! [`Catalog::scan_settings`] (or [`Catalog::scan_in`]).
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -10,31 +14,64 @@ use tch::Tensor;
 use super::csv_table::{self, CsvDataset};
 use super::error::{DataError, DataErrorKind};
 use super::{class_counts, DatasetSummary, LoadedData, Preview, Targets};
-use crate::config::{DatasetConfig, ImagesConfig};
+use crate::config::{DatasetConfig, ImagesConfig, Settings};
 
 /// The kinds of dataset the workbench reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DatasetFormat {
     /// A delimited text table (`.csv`, `.tsv`).
     Csv,
+    /// A folder of PNG/JPEG images in class-named subfolders (ImageFolder layout).
+    ImageFolder,
+    /// The same layout inside a `.zip` archive.
+    ImageZip,
+    /// MNIST IDX files (`*-images-idx3-ubyte[.gz]` with `*-labels-idx1-ubyte[.gz]`): loose, or in
+    /// a folder or a `.zip`.
+    Idx,
 }
 
 impl DatasetFormat {
     pub fn label(&self) -> &'static str {
         match self {
             DatasetFormat::Csv => "csv",
+            DatasetFormat::ImageFolder => "folder",
+            DatasetFormat::ImageZip => "zip",
+            DatasetFormat::Idx => "idx",
         }
+    }
+
+    /// Whether this is one of the image formats (staged, `[C, H, W]` samples).
+    pub fn is_image(&self) -> bool {
+        !matches!(self, DatasetFormat::Csv)
     }
 
     /// The format a file has, judged by its name; `None` for files that are not datasets.
     /// A `.csv` that can't be read (a dangling link to an unmounted drive, say) is still listed,
-    /// so the user sees why it is not usable.
+    /// so the user sees why it is not usable. Folders and `.zip` files are image datasets (use
+    /// [`DatasetFormat::detect`] to tell IDX zips apart).
     pub fn of_path(path: &Path) -> Option<DatasetFormat> {
         if path.is_dir() {
-            return None;
+            return Some(DatasetFormat::ImageFolder);
+        }
+        let name = path.file_name()?.to_str()?;
+        if super::images::idx::parse_name(name).is_some() {
+            return Some(DatasetFormat::Idx);
         }
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-        matches!(ext.as_str(), "csv" | "tsv").then_some(DatasetFormat::Csv)
+        match ext.as_str() {
+            "csv" | "tsv" => Some(DatasetFormat::Csv),
+            "zip" => Some(DatasetFormat::ImageZip),
+            _ => None,
+        }
+    }
+
+    /// As [`DatasetFormat::of_path`], looking inside folders and zips (their directory only) to
+    /// tell IDX datasets from image folders.
+    pub fn detect(path: &Path) -> Option<DatasetFormat> {
+        match DatasetFormat::of_path(path)? {
+            DatasetFormat::Csv => Some(DatasetFormat::Csv),
+            _ => super::images::detect(path),
+        }
     }
 }
 
@@ -61,13 +98,27 @@ impl DatasetEntry {
         self.summary.is_ok()
     }
 
-    /// Load the dataset as CPU tensors for training.
-    pub fn load(&self, _options: &mut LoadOptions<'_>) -> Result<LoadedData, DataError> {
+    /// Load the dataset as CPU tensors for training. Image datasets come from the staging cache,
+    /// and are staged first (with progress) when it holds no current copy.
+    #[allow(clippy::result_large_err)] // DataError's size: see images/mod.rs
+    pub fn load(&self, options: &mut LoadOptions<'_>) -> Result<LoadedData, DataError> {
         match self.format {
             DatasetFormat::Csv => {
                 let table = csv_table::load_csv(&self.source, &self.config)?;
                 Ok(csv_to_tensors(&self.name, table))
             }
+            _ => super::images::load(&self.image_spec(options.images), options),
+        }
+    }
+
+    /// How the images module reads this entry.
+    pub fn image_spec<'a>(&'a self, images: &'a ImagesConfig) -> super::images::ImageSpec<'a> {
+        super::images::ImageSpec {
+            name: &self.name,
+            source: &self.source,
+            format: self.format,
+            config: &self.config,
+            images,
         }
     }
 }
@@ -82,24 +133,42 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Scan `dir` and apply the `[datasets.*]` tables from config.
+    /// Scan the settings' datasets folder, with its dataset tables, `[images]` and staging cache.
+    pub fn scan_settings(settings: &Settings) -> Catalog {
+        Catalog::scan_in(&settings.datasets_dir, &settings.datasets, &settings.images, &settings.cache_dir)
+    }
+
+    /// Scan `dir` and apply the `[datasets.*]` tables from config. Whether image datasets are
+    /// staged is checked against the default per-user cache; use [`Catalog::scan_settings`] to
+    /// honour `cache_dir`.
     pub fn scan(dir: &Path, configs: &BTreeMap<String, DatasetConfig>, images: &ImagesConfig) -> Catalog {
-        let _ = images;
+        Catalog::scan_in(dir, configs, images, &crate::paths::user_cache_dir().join("staged"))
+    }
+
+    /// Scan `dir`, checking image datasets' staged state in `cache_dir`.
+    pub fn scan_in(
+        dir: &Path,
+        configs: &BTreeMap<String, DatasetConfig>,
+        images: &ImagesConfig,
+        cache_dir: &Path,
+    ) -> Catalog {
         let mut problem = None;
         let mut found: Vec<(String, PathBuf, DatasetFormat)> = Vec::new();
         match std::fs::read_dir(dir) {
             Ok(read) => {
                 let mut paths: Vec<PathBuf> = read.filter_map(|e| e.ok().map(|e| e.path())).collect();
                 paths.sort();
+                paths.retain(|p| !p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')));
+                let mut loose_idx = Vec::new();
                 for path in paths {
-                    let hidden =
-                        path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
-                    if hidden {
-                        continue;
+                    match DatasetFormat::detect(&path) {
+                        Some(DatasetFormat::Idx) if !path.is_dir() && !is_zip(&path) => loose_idx.push(path),
+                        Some(format) => found.push((dataset_name(&path), path, format)),
+                        None => {}
                     }
-                    if let Some(format) = DatasetFormat::of_path(&path) {
-                        found.push((dataset_name(&path), path, format));
-                    }
+                }
+                for (name, path) in super::images::loose_idx(&loose_idx) {
+                    found.push((name, path, DatasetFormat::Idx));
                 }
             }
             Err(e) => {
@@ -115,7 +184,7 @@ impl Catalog {
             .into_iter()
             .map(|(name, source, format)| {
                 let config = configs.get(&name).filter(|c| c.file.is_none()).cloned().unwrap_or_default();
-                let summary = summarize(&source, format, &config);
+                let summary = summarize(&name, &source, format, &config, images, cache_dir);
                 DatasetEntry { name, source, format, config, summary }
             })
             .collect();
@@ -130,9 +199,12 @@ impl Catalog {
             let (format, summary) = if !source.exists() {
                 unusable(format!("does not exist; check `file` under [datasets.{name}] in config.toml"))
             } else {
-                match DatasetFormat::of_path(&source) {
-                    Some(format) => (format, summarize(&source, format, config)),
-                    None => unusable("is not a dataset file this workbench reads (.csv, .tsv)".to_string()),
+                match DatasetFormat::detect(&source) {
+                    Some(format) => (format, summarize(name, &source, format, config, images, cache_dir)),
+                    None => unusable(
+                        "is not a dataset this workbench reads (.csv, .tsv, an image folder or .zip, IDX files)"
+                            .to_string(),
+                    ),
                 }
             };
             entries.retain(|e| &e.name != name);
@@ -162,9 +234,15 @@ impl Catalog {
     }
 }
 
-/// The name a file is known by: its stem (`iris.csv` → `iris`).
+/// The name a file is known by: its stem (`iris.csv` → `iris`, `shapes.zip` → `shapes`); a
+/// folder by its name.
 fn dataset_name(path: &Path) -> String {
-    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    let name = if path.is_dir() { path.file_name() } else { path.file_stem() };
+    name.map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+fn is_zip(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("zip"))
 }
 
 /// When two files share a stem (`a.csv`, `a.tsv`), both are known by their full file names.
@@ -180,13 +258,21 @@ fn disambiguate(found: &mut [(String, PathBuf, DatasetFormat)]) {
     }
 }
 
+#[allow(clippy::result_large_err)] // DataError's size: see images/mod.rs
 fn summarize(
+    name: &str,
     source: &Path,
     format: DatasetFormat,
     config: &DatasetConfig,
+    images: &ImagesConfig,
+    cache_dir: &Path,
 ) -> Result<DatasetSummary, DataError> {
     match format {
         DatasetFormat::Csv => csv_table::load_csv(source, config).map(|t| csv_summary(&t)),
+        _ => {
+            let spec = super::images::ImageSpec { name, source, format, config, images };
+            super::images::summarize(&spec, cache_dir)
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod csv_table;
 pub mod error;
+pub mod images;
 
 pub use catalog::{Catalog, DatasetEntry, DatasetFormat};
 pub use csv_table::{ColumnRole, CsvSchema};

@@ -1,0 +1,294 @@
+//! Decoding one PNG or JPEG into the dataset's shape: grayscale or RGB, one size, `u8` pixels.
+//!
+//! The format is judged by the bytes, not the name. Only the header is read to learn an image's
+//! size and colour (listing datasets does that for a handful of images, never for all).
+use std::io::Cursor;
+
+use image::imageops::FilterType;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
+use serde::{Deserialize, Serialize};
+
+use crate::data::ImageThumb;
+
+/// `[images] color`: what channels the tensors get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColorMode {
+    /// The first image decides: one channel if it is grayscale, three if it has colour.
+    Auto,
+    /// One channel; colour images are converted.
+    Gray,
+    /// Three channels; grayscale images are repeated into all three.
+    Rgb,
+}
+
+impl ColorMode {
+    /// From the config value (validated there): `auto`, `gray` or `rgb`.
+    pub fn parse(value: &str) -> ColorMode {
+        match value {
+            "gray" => ColorMode::Gray,
+            "rgb" => ColorMode::Rgb,
+            _ => ColorMode::Auto,
+        }
+    }
+}
+
+/// The shape of one sample: channels × height × width.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shape {
+    pub channels: u8,
+    pub height: u32,
+    pub width: u32,
+}
+
+impl Shape {
+    /// Bytes of one sample.
+    pub fn len(&self) -> usize {
+        self.channels as usize * self.height as usize * self.width as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// `[C, H, W]`, as `DatasetSummary::sample_shape` has it.
+    pub fn dims(&self) -> Vec<usize> {
+        vec![self.channels as usize, self.height as usize, self.width as usize]
+    }
+
+    /// `28×28 gray` or `32×32 RGB`.
+    pub fn describe(&self) -> String {
+        let color = if self.channels == 1 { "gray" } else { "RGB" };
+        format!("{}×{} {color}", self.width, self.height)
+    }
+}
+
+/// What an image's header says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    pub width: u32,
+    pub height: u32,
+    /// Whether it stores colour channels (grayscale images may still be stored as RGB).
+    pub color: bool,
+}
+
+/// The image format from the first bytes: PNG or JPEG, else `None`.
+pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(ImageFormat::Png)
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(ImageFormat::Jpeg)
+    } else {
+        None
+    }
+}
+
+const UNSUPPORTED: &str =
+    "is not a PNG or JPEG image (unsupported format); convert it to PNG or JPEG, or remove it";
+
+/// Read only the header.
+pub fn probe(bytes: &[u8]) -> Result<Header, String> {
+    let format = sniff(bytes).ok_or(UNSUPPORTED)?;
+    let decoder = ImageReader::with_format(Cursor::new(bytes), format)
+        .into_decoder()
+        .map_err(|e| broken(format, &e.to_string()))?;
+    let (width, height) = decoder.dimensions();
+    Ok(Header { width, height, color: decoder.color_type().has_color() })
+}
+
+/// The shape every image of a dataset becomes, given its first image's header.
+pub fn target_shape(first: Header, color: ColorMode, resize: Option<[u32; 2]>) -> Shape {
+    let channels = match color {
+        ColorMode::Gray => 1,
+        ColorMode::Rgb => 3,
+        ColorMode::Auto => {
+            if first.color {
+                3
+            } else {
+                1
+            }
+        }
+    };
+    let (width, height) = match resize {
+        Some([w, h]) => (w, h),
+        None => (first.width, first.height),
+    };
+    Shape { channels, height, width }
+}
+
+/// Decode `bytes` into `out` (`shape.len()` bytes, channel-first). Without `resize`, the image
+/// must already have the shape's size. `max_bytes` bounds what the decoder may allocate.
+pub fn decode_into(
+    bytes: &[u8],
+    shape: Shape,
+    color: ColorMode,
+    resize: bool,
+    max_bytes: u64,
+    out: &mut [u8],
+) -> Result<(), String> {
+    let format = sniff(bytes).ok_or(UNSUPPORTED)?;
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(max_bytes.max(1 << 20));
+    reader.limits(limits);
+    let image = reader.decode().map_err(|e| broken(format, &e.to_string()))?;
+    if !resize && (image.width(), image.height()) != (shape.width, shape.height) {
+        return Err(format!(
+            "is {}×{} pixels, but the dataset's first image is {}×{}; make all images one size, or set \
+             `resize = [{}, {}]` under [images] in config.toml",
+            image.width(),
+            image.height(),
+            shape.width,
+            shape.height,
+            shape.width,
+            shape.height
+        ));
+    }
+    let image = if (image.width(), image.height()) != (shape.width, shape.height) {
+        image.resize_exact(shape.width, shape.height, FilterType::Triangle)
+    } else {
+        image
+    };
+    if shape.channels == 1 {
+        let gray = to_gray(image, color)?;
+        out.copy_from_slice(gray.as_raw());
+    } else {
+        let rgb = image.into_rgb8();
+        let plane = shape.height as usize * shape.width as usize;
+        for (i, px) in rgb.as_raw().chunks_exact(3).enumerate() {
+            out[i] = px[0];
+            out[plane + i] = px[1];
+            out[2 * plane + i] = px[2];
+        }
+    }
+    Ok(())
+}
+
+/// Convert one grayscale image (`width × height` bytes, as IDX files store them) into `out`,
+/// resizing and repeating it into three channels as `shape` asks.
+pub fn from_gray(pixels: &[u8], width: u32, height: u32, shape: Shape, out: &mut [u8]) {
+    let plane = shape.height as usize * shape.width as usize;
+    if (width, height) == (shape.width, shape.height) {
+        out[..plane].copy_from_slice(&pixels[..plane]);
+    } else if let Some(img) = image::GrayImage::from_raw(width, height, pixels.to_vec()) {
+        let small = image::imageops::resize(&img, shape.width, shape.height, FilterType::Triangle);
+        out[..plane].copy_from_slice(small.as_raw());
+    }
+    for c in 1..shape.channels as usize {
+        out.copy_within(0..plane, c * plane);
+    }
+}
+
+/// One channel. With `color = "auto"` and a grayscale first image, a colour image is refused
+/// unless its pixels are gray anyway (many gray datasets are saved as RGB).
+fn to_gray(image: DynamicImage, color: ColorMode) -> Result<image::GrayImage, String> {
+    if color == ColorMode::Auto && image.color().has_color() {
+        let rgb = image.to_rgb8();
+        if rgb.pixels().any(|p| p[0] != p[1] || p[1] != p[2]) {
+            return Err(
+                "is in colour, but the dataset's first image is grayscale; set `color = \"rgb\"` (or \
+                        \"gray\") under [images] in config.toml"
+                    .to_string(),
+            );
+        }
+    }
+    Ok(image.into_luma8())
+}
+
+fn broken(format: ImageFormat, why: &str) -> String {
+    let name = if format == ImageFormat::Png { "PNG" } else { "JPEG" };
+    format!("cannot be decoded as {name} ({why}); the file is truncated or damaged")
+}
+
+/// A preview image no larger than 32×32, from one decoded sample.
+pub fn thumbnail(pixels: &[u8], shape: Shape, label: &str) -> ImageThumb {
+    const MAX: u32 = 32;
+    let (w, h) = (shape.width, shape.height);
+    let plane = (w * h) as usize;
+    let interleaved: Vec<u8> = if shape.channels == 1 {
+        pixels[..plane].to_vec()
+    } else {
+        (0..plane).flat_map(|i| [pixels[i], pixels[plane + i], pixels[2 * plane + i]]).collect()
+    };
+    if w <= MAX && h <= MAX {
+        return ImageThumb {
+            label: label.to_string(),
+            width: w,
+            height: h,
+            channels: shape.channels,
+            pixels: interleaved,
+        };
+    }
+    let scale = (MAX as f64 / w as f64).min(MAX as f64 / h as f64);
+    let (tw, th) = (((w as f64 * scale).round() as u32).max(1), ((h as f64 * scale).round() as u32).max(1));
+    let small: Vec<u8> = if shape.channels == 1 {
+        image::GrayImage::from_raw(w, h, interleaved)
+            .map(|img| image::imageops::thumbnail(&img, tw, th).into_raw())
+            .unwrap_or_default()
+    } else {
+        image::RgbImage::from_raw(w, h, interleaved)
+            .map(|img| image::imageops::thumbnail(&img, tw, th).into_raw())
+            .unwrap_or_default()
+    };
+    ImageThumb { label: label.to_string(), width: tw, height: th, channels: shape.channels, pixels: small }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(w: u32, h: u32, rgb: bool) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let image = if rgb {
+            DynamicImage::ImageRgb8(image::RgbImage::from_fn(w, h, |x, y| {
+                image::Rgb([x as u8 * 10, y as u8, 7])
+            }))
+        } else {
+            DynamicImage::ImageLuma8(image::GrayImage::from_fn(w, h, |x, y| image::Luma([(x + y) as u8])))
+        };
+        image.write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png).expect("must work");
+        bytes
+    }
+
+    #[test]
+    fn decodes_gray_and_rgb_channel_first() {
+        let shape = Shape { channels: 1, height: 3, width: 4 };
+        let mut out = vec![0; shape.len()];
+        decode_into(&png(4, 3, false), shape, ColorMode::Auto, false, 1 << 20, &mut out).expect("must work");
+        assert_eq!(&out[..5], &[0, 1, 2, 3, 1]);
+
+        let shape = Shape { channels: 3, height: 2, width: 2 };
+        let mut out = vec![0; shape.len()];
+        decode_into(&png(2, 2, true), shape, ColorMode::Rgb, false, 1 << 20, &mut out).expect("must work");
+        assert_eq!(out, [0, 10, 0, 10, 0, 0, 1, 1, 7, 7, 7, 7]);
+    }
+
+    #[test]
+    fn refuses_other_sizes_unless_resizing() {
+        let shape = Shape { channels: 1, height: 4, width: 4 };
+        let mut out = vec![0; shape.len()];
+        let err = decode_into(&png(5, 4, false), shape, ColorMode::Auto, false, 1 << 20, &mut out)
+            .expect_err("must fail");
+        assert!(err.contains("5×4") && err.contains("resize = [4, 4]"), "{err}");
+        decode_into(&png(5, 4, false), shape, ColorMode::Auto, true, 1 << 20, &mut out).expect("must work");
+    }
+
+    #[test]
+    fn headers_and_damage() {
+        let bytes = png(6, 5, true);
+        assert_eq!(probe(&bytes).expect("must work"), Header { width: 6, height: 5, color: true });
+        assert!(probe(b"GIF89a....").expect_err("must fail").contains("unsupported format"));
+        let shape = Shape { channels: 3, height: 5, width: 6 };
+        let mut out = vec![0; shape.len()];
+        let err = decode_into(&bytes[..bytes.len() - 20], shape, ColorMode::Rgb, false, 1 << 20, &mut out)
+            .expect_err("must fail");
+        assert!(err.contains("truncated or damaged"), "{err}");
+    }
+
+    #[test]
+    fn thumbnails_stay_small() {
+        let shape = Shape { channels: 3, height: 64, width: 128 };
+        let t = thumbnail(&vec![9; shape.len()], shape, "cat");
+        assert_eq!((t.width, t.height, t.channels, t.pixels.len()), (32, 16, 3, 32 * 16 * 3));
+    }
+}

@@ -35,7 +35,7 @@ pub fn devices(json: bool) -> anyhow::Result<i32> {
 }
 
 pub fn datasets(settings: &Settings, json: bool) -> anyhow::Result<i32> {
-    let catalog = Catalog::scan(&settings.datasets_dir, &settings.datasets, &settings.images);
+    let catalog = Catalog::scan_settings(settings);
     if json {
         let list: Vec<_> = catalog.entries.iter().map(entry_json).collect();
         let doc = json!({ "datasets_dir": catalog.dir, "problem": catalog.problem, "datasets": list });
@@ -48,7 +48,10 @@ pub fn datasets(settings: &Settings, json: bool) -> anyhow::Result<i32> {
         return Ok(1);
     }
     if catalog.entries.is_empty() {
-        println!("  (none: put .csv files there, or define datasets in config.toml)");
+        println!(
+            "  (none: put .csv files, image folders or zips, or MNIST IDX files there, or define datasets in \
+             config.toml)"
+        );
         return Ok(0);
     }
     let name_width = catalog.entries.iter().map(|e| e.name.len()).max().unwrap_or(4).max(4);
@@ -67,14 +70,21 @@ pub fn datasets(settings: &Settings, json: bool) -> anyhow::Result<i32> {
                     }
                     crate::data::Task::Regression => "regression".into(),
                 };
+                let features = match s.sample_shape.as_slice() {
+                    [c, h, w] => format!("{c}×{h}×{w}"),
+                    _ => s.features.to_string(),
+                };
                 println!(
                     "  {:<name_width$}  {:<6}  {:>6}  {:>8}  {:<12}  {task}",
                     entry.name,
                     entry.format.label(),
                     s.rows,
-                    s.features,
+                    features,
                     s.target
                 );
+                if let Some(line) = image_line(&entry.name, s) {
+                    println!("  {:<name_width$}  {line}", "");
+                }
                 for note in &s.notes {
                     println!("  {:<name_width$}  note: {note}", "");
                 }
@@ -83,6 +93,19 @@ pub fn datasets(settings: &Settings, json: bool) -> anyhow::Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// `images 28×28, 1 channel (gray); staged: no (...)` for image datasets.
+fn image_line(name: &str, s: &crate::data::DatasetSummary) -> Option<String> {
+    let [c, h, w] = s.sample_shape.as_slice() else { return None };
+    let staged = s.staged?;
+    let color = if *c == 1 { "1 channel (gray)".to_string() } else { format!("{c} channels (RGB)") };
+    let staged = if staged {
+        "yes".to_string()
+    } else {
+        format!("no (`workbench stage {name}` stages it now; training does it first otherwise)")
+    };
+    Some(format!("images {w}×{h}, {color}; staged: {staged}"))
 }
 
 fn entry_json(e: &DatasetEntry) -> serde_json::Value {

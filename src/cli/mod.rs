@@ -2,6 +2,7 @@
 //!
 //! Every command returns an exit code; errors print one line, `error: ...`, never a panic message.
 mod info;
+mod stage;
 mod train;
 
 pub use train::progress_text;
@@ -80,6 +81,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Decode image datasets into the staging cache ahead of training (all when none is named)
+    Stage(stage::StageArgs),
+    /// List the staging cache's entries with their sizes (`cache list`), or remove them (`cache clear`)
+    Cache(stage::CacheArgs),
     /// List run folders, newest first
     Runs {
         /// Print JSON
@@ -116,6 +121,8 @@ pub fn main() -> i32 {
         Command::Train(args) => train::run(&settings, &args),
         Command::Devices { json } => info::devices(json),
         Command::Datasets { json } => info::datasets(&settings, json),
+        Command::Stage(args) => stage::stage(&settings, &args),
+        Command::Cache(args) => stage::cache(&settings, &args),
         Command::Runs { json } => info::runs(&settings, json),
         Command::Paths { json } => info::paths(&settings, log.file.as_deref(), json),
     };

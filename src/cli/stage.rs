@@ -1,0 +1,288 @@
+//! `workbench stage` (decode image datasets into the staging cache ahead of training) and
+//! `workbench cache` (list the cache's entries with their sizes, or clear them).
+use std::io::{IsTerminal, Write};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use crate::config::Settings;
+use crate::data::images::cache::Cache;
+use crate::data::images::{self, ListedState, Split};
+use crate::data::{Catalog, DatasetEntry};
+use crate::util::{format_bytes, format_duration, format_rate};
+
+/// Flags of `workbench stage`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct StageArgs {
+    /// Datasets to stage, as listed by `workbench datasets` (default: every image dataset)
+    pub datasets: Vec<String>,
+    /// Print only the result lines
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `workbench cache`: what to do with the staging cache.
+#[derive(Debug, Args, Clone, Default)]
+pub struct CacheArgs {
+    #[command(subcommand)]
+    pub action: Option<CacheAction>,
+}
+
+#[derive(Debug, Subcommand, Clone)]
+pub enum CacheAction {
+    /// List the entries with their sizes and whether their source changed (the default)
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove every entry (and interrupted staging), or only those of one dataset
+    Clear {
+        /// Only this dataset's entries
+        dataset: Option<String>,
+    },
+}
+
+/// Stage the named image datasets (all when none is named). Exit code 0 when all are staged.
+pub fn stage(settings: &Settings, args: &StageArgs) -> anyhow::Result<i32> {
+    let catalog = Catalog::scan_settings(settings);
+    if let Some(problem) = &catalog.problem {
+        bail!("{problem}");
+    }
+    let entries: Vec<&DatasetEntry> = if args.datasets.is_empty() {
+        let all: Vec<&DatasetEntry> = catalog.entries.iter().filter(|e| e.format.is_image()).collect();
+        if all.is_empty() {
+            println!("no image datasets in {}; nothing to stage", catalog.dir.display());
+        }
+        all
+    } else {
+        args.datasets.iter().map(|name| catalog.require(name)).collect::<anyhow::Result<_>>()?
+    };
+    let mut failed = Vec::new();
+    for entry in entries {
+        if !entry.format.is_image() {
+            println!("{}: a {} table is read directly; nothing to stage", entry.name, entry.format.label());
+            continue;
+        }
+        if let Err(e) = stage_one(settings, entry, args.quiet) {
+            if args.datasets.len() == 1 {
+                return Err(e);
+            }
+            eprintln!("error: {}: {}", entry.name, format!("{e:#}").replace('\n', " "));
+            failed.push(entry.name.clone());
+        }
+    }
+    if !failed.is_empty() {
+        bail!("could not stage {}", failed.join(", "));
+    }
+    Ok(0)
+}
+
+fn stage_one(settings: &Settings, entry: &DatasetEntry, quiet: bool) -> anyhow::Result<()> {
+    let spec = entry.image_spec(&settings.images);
+    let mut bar = ProgressLine::new(quiet);
+    let report = images::stage(&spec, &settings.cache_dir, &mut |done, total| {
+        bar.update(&entry.name, done, total);
+    });
+    bar.finish();
+    let report = report?;
+    let m = &report.manifest;
+    let count = |split| m.split(split).map(|s| s.count).unwrap_or(0);
+    let split = match count(Split::Test) {
+        0 => format!("{} images", count(Split::Train)),
+        test => format!("{} images ({} train, {test} validation)", m.images(), count(Split::Train)),
+    };
+    let place = format!("{} in {}", format_bytes(report.bytes), report.entry_dir.display());
+    if report.staged_now {
+        println!(
+            "{}: staged {split}, {}, in {} ({} images/s); {place}",
+            entry.name,
+            m.shape.describe(),
+            format_duration(report.seconds),
+            format_rate(m.images() as f64 / report.seconds.max(1e-9))
+        );
+    } else {
+        let how = if report.rehashed { "the source's time changed but its content did not; " } else { "" };
+        println!(
+            "{}: already staged ({split}, {}; {place}); {how}loaded and checked in {:.3}s",
+            entry.name,
+            m.shape.describe(),
+            report.seconds
+        );
+    }
+    Ok(())
+}
+
+/// Staging progress: a line redrawn in place on a terminal, plain lines every two seconds
+/// otherwise (logs, pipes, batch jobs).
+struct ProgressLine {
+    tty: bool,
+    quiet: bool,
+    started: Option<Instant>,
+    last: Option<Instant>,
+    drawn: bool,
+}
+
+impl ProgressLine {
+    fn new(quiet: bool) -> ProgressLine {
+        ProgressLine { tty: std::io::stdout().is_terminal(), quiet, started: None, last: None, drawn: false }
+    }
+
+    fn update(&mut self, name: &str, done: u64, total: u64) {
+        if self.quiet || total == 0 {
+            return;
+        }
+        let now = Instant::now();
+        let started = *self.started.get_or_insert(now);
+        let every = if self.tty { 100 } else { 2000 };
+        let due = self.last.is_none_or(|t| now.duration_since(t).as_millis() >= every);
+        if !due && done < total {
+            return;
+        }
+        self.last = Some(now);
+        let text = super::train::progress_text(
+            &format!("{name}: staging"),
+            done,
+            total,
+            (now - started).as_secs_f64(),
+        );
+        let mut out = std::io::stdout().lock();
+        if self.tty {
+            let _ = write!(out, "\r\x1b[2K{text}");
+            self.drawn = true;
+        } else {
+            let _ = writeln!(out, "{text}");
+        }
+        let _ = out.flush();
+    }
+
+    fn finish(&mut self) {
+        if self.drawn {
+            let _ = write!(std::io::stdout(), "\r\x1b[2K");
+            let _ = std::io::stdout().flush();
+        }
+    }
+}
+
+/// `workbench cache [list|clear]`.
+pub fn cache(settings: &Settings, args: &CacheArgs) -> anyhow::Result<i32> {
+    match args.action.clone().unwrap_or(CacheAction::List { json: false }) {
+        CacheAction::List { json } => list(settings, json),
+        CacheAction::Clear { dataset } => {
+            let cache = Cache::new(&settings.cache_dir);
+            let (count, bytes) = cache.clear(dataset.as_deref()).with_context(|| {
+                format!("could not clear the staging cache in {}", settings.cache_dir.display())
+            })?;
+            let what = dataset.map(|d| format!(" of {d}")).unwrap_or_default();
+            println!(
+                "removed {count} entr{}{what} ({}) from {}",
+                if count == 1 { "y" } else { "ies" },
+                format_bytes(bytes),
+                settings.cache_dir.display()
+            );
+            Ok(0)
+        }
+    }
+}
+
+fn list(settings: &Settings, json: bool) -> anyhow::Result<i32> {
+    let listed = images::cache_list(&settings.cache_dir)
+        .with_context(|| format!("could not read the staging cache in {}", settings.cache_dir.display()))?;
+    let rows: Vec<Row> = listed.iter().map(Row::of).collect();
+    if json {
+        let list: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                json!({ "path": r.path, "dataset": r.dataset, "source": r.source, "images": r.images,
+                        "bytes": r.bytes, "staged_at": r.staged_at, "state": r.state })
+            })
+            .collect();
+        let doc = json!({ "cache_dir": settings.cache_dir, "entries": list });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(0);
+    }
+    let total: u64 = rows.iter().map(|r| r.bytes).sum();
+    println!(
+        "staging cache in {}: {} entr{}, {}",
+        settings.cache_dir.display(),
+        rows.len(),
+        if rows.len() == 1 { "y" } else { "ies" },
+        format_bytes(total)
+    );
+    if rows.is_empty() {
+        println!("  (empty: `workbench stage DATASET` or a training run on an image dataset fills it)");
+        return Ok(0);
+    }
+    let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(5).max(5);
+    println!(
+        "  {:<width$}  {:<12}  {:>7}  {:>10}  {:<20}  STATE",
+        "ENTRY", "DATASET", "IMAGES", "SIZE", "STAGED"
+    );
+    for r in &rows {
+        println!(
+            "  {:<width$}  {:<12}  {:>7}  {:>10}  {:<20}  {}",
+            r.name,
+            r.dataset.as_deref().unwrap_or("-"),
+            r.images.map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
+            format_bytes(r.bytes),
+            r.staged_at
+                .as_deref()
+                .map(|t| t.chars().take(19).collect::<String>())
+                .unwrap_or_else(|| "-".into()),
+            r.state
+        );
+        if let Some(source) = &r.source {
+            println!("  {:<width$}  from {source}", "");
+        }
+    }
+    Ok(0)
+}
+
+/// One cache folder, as listed.
+struct Row {
+    name: String,
+    path: String,
+    dataset: Option<String>,
+    source: Option<String>,
+    images: Option<usize>,
+    bytes: u64,
+    staged_at: Option<String>,
+    state: String,
+}
+
+impl Row {
+    fn of(l: &images::Listed) -> Row {
+        let name = l.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut row = Row {
+            name,
+            path: l.path.display().to_string(),
+            dataset: None,
+            source: None,
+            images: None,
+            bytes: l.bytes,
+            staged_at: None,
+            state: String::new(),
+        };
+        row.state = match &l.state {
+            ListedState::Entry(m) => {
+                row.dataset = Some(m.dataset.clone());
+                row.source = Some(m.source.display().to_string());
+                row.images = Some(m.images());
+                row.staged_at = Some(m.staged_at.clone());
+                match images::entry_current(m) {
+                    Some(true) => "current".into(),
+                    Some(false) => {
+                        "stale: the source changed (checked, and staged again, when next used)".into()
+                    }
+                    None => "orphan: the source is gone".into(),
+                }
+            }
+            ListedState::Unreadable(why) => format!("unusable ({why}); never used"),
+            ListedState::Staging => "staging in progress".into(),
+            ListedState::Leftover => "interrupted staging; never used, `cache clear` removes it".into(),
+        };
+        row
+    }
+}

@@ -118,3 +118,104 @@ pub fn train(entry: &DatasetEntry, spec: TrainSpec, runs_dir: &Path) -> Outcome 
     handle.join();
     Outcome { messages }
 }
+
+// ---- Image datasets (tests/images*.rs) ----
+
+/// A `w`×`h` grayscale PNG: `value` everywhere, with a lighter diagonal so images differ.
+pub fn png_gray(w: u32, h: u32, value: u8) -> Vec<u8> {
+    let img = image::GrayImage::from_fn(w, h, |x, y| {
+        image::Luma([if x == y { value.saturating_add(20) } else { value }])
+    });
+    encode(image::DynamicImage::ImageLuma8(img), image::ImageFormat::Png)
+}
+
+/// A `w`×`h` RGB image of one colour, as PNG or JPEG.
+pub fn rgb_image(w: u32, h: u32, rgb: [u8; 3], format: image::ImageFormat) -> Vec<u8> {
+    encode(image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(w, h, image::Rgb(rgb))), format)
+}
+
+fn encode(img: image::DynamicImage, format: image::ImageFormat) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut bytes), format).expect("encode test image");
+    bytes
+}
+
+/// A zip archive (deflated) of `(name, bytes)`; names ending in `/` become folder entries.
+pub fn zip_bytes(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in entries {
+        if let Some(dir) = name.strip_suffix('/') {
+            out.add_directory(dir, options).expect("zip folder");
+        } else {
+            out.start_file(name.as_str(), options).expect("zip entry");
+            out.write_all(bytes).expect("zip write");
+        }
+    }
+    out.finish().expect("zip finish").into_inner()
+}
+
+/// An IDX images file (magic 0x803) holding `count` images of `rows`×`cols`.
+pub fn idx_images(count: u32, rows: u32, cols: u32, pixels: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for v in [0x803, count, rows, cols] {
+        out.extend(u32::to_be_bytes(v));
+    }
+    out.extend(pixels);
+    out
+}
+
+/// An IDX labels file (magic 0x801).
+pub fn idx_labels(labels: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for v in [0x801, labels.len() as u32] {
+        out.extend(u32::to_be_bytes(v));
+    }
+    out.extend(labels);
+    out
+}
+
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(bytes).expect("gzip");
+    gz.finish().expect("gzip")
+}
+
+/// Scan `dir` with `images` settings, checking staged state in `cache`.
+pub fn scan_images(dir: &Path, cache: &Path, images: &ImagesConfig) -> Catalog {
+    Catalog::scan_in(dir, &BTreeMap::new(), images, cache)
+}
+
+/// Load an entry for training from `cache`, counting progress calls.
+pub fn load_counting(
+    entry: &DatasetEntry,
+    cache: &Path,
+    images: &ImagesConfig,
+) -> (Result<workbench::data::LoadedData, workbench::data::DataError>, u64) {
+    let mut calls = 0u64;
+    let mut progress = |_done: u64, _total: u64| calls += 1;
+    let mut options =
+        workbench::data::catalog::LoadOptions { cache_dir: cache, images, progress: &mut progress };
+    let result = entry.load(&mut options);
+    (result, calls)
+}
+
+/// Every file under `dir` with its size and modification time, to show nothing was written there.
+pub fn snapshot(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read dir").flatten() {
+            let meta = e.metadata().expect("metadata");
+            if meta.is_dir() {
+                stack.push(e.path());
+            }
+            out.push((e.path(), meta.len(), meta.modified().expect("mtime")));
+        }
+    }
+    out.sort();
+    out
+}

@@ -10,12 +10,13 @@ use std::thread::JoinHandle;
 use super::control::RunControl;
 use super::engine::{run_loop, LoopEvent};
 use super::models;
+use super::models::Learner;
 use super::msg::{RunId, StopReason, TrainMsg};
-use super::prepare::prepare;
+use super::prepare::{prepare, Prepared};
 use super::TrainSpec;
 use crate::config::ImagesConfig;
 use crate::data::catalog::LoadOptions;
-use crate::data::{DatasetEntry, Task};
+use crate::data::{DatasetEntry, LoadedData, Task};
 use crate::device::ResolvedDevice;
 use crate::runs::{host_name, now_rfc3339, DataInfo, RunMeta, RunRecorder, RunStatus, Versions};
 
@@ -159,16 +160,8 @@ fn execute(
         }
     }
 
-    let head = models::Head::for_model(spec.model, &data.task);
     let sample_shape = data.sample_shape();
-    // The split and the initialisation draw from one seeded stream (see train/rng.rs).
-    let built = super::rng::seeded(super::rng::run_seed(spec.seed), || {
-        let prepared =
-            prepare(&data, head, spec.val_fraction, spec.standardize, device, request.device_budget)?;
-        let learner = models::build(spec, &sample_shape, &data.task, device)?;
-        Ok::<_, String>((prepared, learner))
-    });
-    let (prepared, mut learner) = match built {
+    let (prepared, mut learner) = match prepare_run(spec, &data, device, request.device_budget) {
         Ok(b) => b,
         Err(e) => return failed(e, None),
     };
@@ -293,6 +286,23 @@ fn execute(
     }
     tracing::info!(run = id.0, status = status.as_str(), dir = %run_dir.display(), "run ended");
     msg
+}
+
+/// Split and place the data, then build the model, as a run does before its first epoch. The
+/// split and the initialisation draw from one seeded stream (see train/rng.rs); bench/ calls this
+/// too, so the benchmark starts exactly where a run does.
+pub fn prepare_run(
+    spec: &TrainSpec,
+    data: &LoadedData,
+    device: tch::Device,
+    device_budget: Option<u64>,
+) -> Result<(Prepared, Box<dyn Learner>), String> {
+    let head = models::Head::for_model(spec.model, &data.task);
+    super::rng::seeded(super::rng::run_seed(spec.seed), || {
+        let prepared = prepare(data, head, spec.val_fraction, spec.standardize, device, device_budget)?;
+        let learner = models::build(spec, &data.sample_shape(), &data.task, device)?;
+        Ok((prepared, learner))
+    })
 }
 
 fn write_error(dir: &std::path::Path, e: std::io::Error) -> String {

@@ -6,6 +6,7 @@ pub mod control;
 pub mod engine;
 pub mod models;
 pub mod msg;
+pub mod optim;
 pub mod prepare;
 pub mod rng;
 pub mod worker;

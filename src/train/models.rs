@@ -8,6 +8,7 @@ use tch::nn::{self, Init, OptimizerConfig, VarStore};
 use tch::{Device, Kind, Reduction, TchError, Tensor};
 
 use super::msg::MetricKind;
+use super::optim::FlatAdam;
 use super::{ModelKind, OptimizerKind, TrainSpec};
 use crate::data::Task;
 
@@ -121,10 +122,10 @@ pub fn build(
             };
             vs.set_device(device);
             let opt = match spec.optimizer {
-                OptimizerKind::Sgd => {
-                    nn::Sgd { momentum: spec.momentum, ..Default::default() }.build(&vs, spec.lr)
-                }
-                OptimizerKind::Adam => nn::Adam::default().build(&vs, spec.lr),
+                OptimizerKind::Sgd => nn::Sgd { momentum: spec.momentum, ..Default::default() }
+                    .build(&vs, spec.lr)
+                    .map(Optim::Torch),
+                OptimizerKind::Adam => FlatAdam::new(&vs, spec.lr).map(Optim::Adam),
             }
             .map_err(|e| format!("could not create the optimizer: {e}"))?;
             Box::new(AutogradLearner { vs, net, head, opt, squeeze: head != Head::Softmax })
@@ -253,11 +254,19 @@ fn flatten(xs: &Tensor) -> Tensor {
     }
 }
 
+/// How an autograd model's parameters are updated.
+enum Optim {
+    /// Adam on one flat buffer, with gradients from `run_backward` (see optim.rs).
+    Adam(FlatAdam),
+    /// libtorch's own optimizer (SGD with momentum): zero the gradients, backward, step.
+    Torch(nn::Optimizer),
+}
+
 struct AutogradLearner {
     vs: VarStore,
     net: Network,
     head: Head,
-    opt: nn::Optimizer,
+    opt: Optim,
     /// One-output heads give `[N, 1]`; the loss wants `[N]`.
     squeeze: bool,
 }
@@ -276,9 +285,17 @@ impl AutogradLearner {
 impl Learner for AutogradLearner {
     fn train_step(&mut self, xb: &Tensor, yb: &Tensor) -> Result<Tensor, TchError> {
         let loss = self.head.loss(&self.outputs(xb), yb);
-        self.opt.zero_grad();
-        loss.f_backward()?;
-        self.opt.step();
+        match &mut self.opt {
+            Optim::Adam(adam) => {
+                let grads = Tensor::f_run_backward(&[&loss], adam.params(), false, false)?;
+                adam.step(&grads)?;
+            }
+            Optim::Torch(opt) => {
+                opt.zero_grad();
+                loss.f_backward()?;
+                opt.step();
+            }
+        }
         Ok(loss.detach())
     }
 
@@ -300,7 +317,8 @@ impl Learner for AutogradLearner {
 }
 
 /// ADALINE with hand-written gradients and hand-written SGD or Adam updates, following the same
-/// formulas as libtorch's optimizers so it matches `adaline-autograd` step for step.
+/// formulas as the autograd models' optimizers (libtorch's SGD, PyTorch's Adam in optim.rs) so it
+/// matches `adaline-autograd` step for step, up to float rounding.
 struct ManualAdaline {
     vs: VarStore,
     w: Tensor,

@@ -219,3 +219,39 @@ fn without_a_terminal_it_points_to_train() {
     assert!(stderr.contains("needs a terminal") && stderr.contains("workbench train"), "{stderr}");
     assert!(out.stdout.is_empty(), "nothing drawn");
 }
+
+#[test]
+fn a_terminal_that_goes_away_ends_the_program_and_flushes_the_run() {
+    if tmux_missing() {
+        return;
+    }
+    let (dir, runs) = project(1_000_000);
+    let pid_file = dir.path().join("pid");
+    let cmd = format!(
+        "sh -c 'echo $$ > {}; exec {} --runs-dir {}'",
+        pid_file.display(),
+        env!("CARGO_BIN_EXE_workbench"),
+        runs.display()
+    );
+    let tmux = Tmux::start(&cmd, 80, 24, dir.path());
+    tmux.wait_for("Preview: iris", Duration::from_secs(30));
+    tmux.wait_for("CPU  ", Duration::from_secs(30));
+    tmux.keys(&["s"]);
+    tmux.wait_for("| running", Duration::from_secs(30));
+    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    // The pane's terminal disappears, as when an SSH connection drops.
+    drop(tmux);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Path::new(&format!("/proc/{pid}")).exists() && !is_zombie(pid) {
+        assert!(Instant::now() < deadline, "workbench kept running after its terminal went away");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let run_dir = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
+    let record = workbench::runs::load_run(&run_dir).unwrap();
+    assert_eq!(record.meta.status, workbench::runs::RunStatus::Interrupted);
+}
+
+fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|s| s.split_whitespace().nth(2) == Some("Z"))
+}

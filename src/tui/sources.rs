@@ -111,7 +111,18 @@ impl Drop for Sources {
             let _ = thread.join();
         }
         if let Some(thread) = self.input.take() {
-            let _ = thread.join();
+            // It looks at the stop flag at least every INPUT_POLL. Should a terminal library call
+            // ever hang in it, waiting would keep a quitting program alive; the process ends
+            // right after this, so an unfinished input thread is left to end with it.
+            let deadline = std::time::Instant::now() + 4 * INPUT_POLL;
+            while !thread.is_finished() && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if thread.is_finished() {
+                let _ = thread.join();
+            } else {
+                tracing::warn!("the input thread did not stop in time; leaving it to end with the process");
+            }
         }
     }
 }
@@ -120,9 +131,52 @@ fn is_hidden(path: &Path) -> bool {
     path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.') || n.ends_with('~'))
 }
 
+/// What waiting on the terminal found.
+enum Ready {
+    /// Bytes to read.
+    Input,
+    /// Nothing within the timeout.
+    Timeout,
+    /// The terminal is gone (the SSH connection dropped, the tmux pane was killed).
+    HungUp,
+}
+
+/// Wait up to `timeout` for the terminal (fd 0). We ask the kernel ourselves before letting
+/// crossterm read: crossterm 0.29 loops forever reading a terminal that has hung up (read returns
+/// 0 bytes and it tries again), so a dropped connection must be noticed here.
+fn wait_for_terminal(timeout: Duration) -> Ready {
+    let mut fd = libc::pollfd { fd: 0, events: libc::POLLIN, revents: 0 };
+    // SAFETY: one pollfd on the stack, valid for the call.
+    let n = unsafe { libc::poll(&mut fd, 1, timeout.as_millis() as libc::c_int) };
+    if n < 0 {
+        return if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            Ready::Timeout
+        } else {
+            Ready::HungUp
+        };
+    }
+    if fd.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+        Ready::HungUp
+    } else if fd.revents & libc::POLLIN != 0 {
+        Ready::Input
+    } else {
+        Ready::Timeout
+    }
+}
+
 fn input_loop(tx: &Sender<Event>, stop: &AtomicBool) {
     while !stop.load(Ordering::Relaxed) {
-        match ct::poll(INPUT_POLL) {
+        match wait_for_terminal(INPUT_POLL) {
+            Ready::Timeout => continue,
+            Ready::HungUp => {
+                // As if SIGHUP had come: runs are flushed and marked interrupted, then we exit.
+                let _ = tx.send(Event::Signal(libc::SIGHUP));
+                break;
+            }
+            Ready::Input => {}
+        }
+        // Bytes are waiting: crossterm parses them without blocking.
+        match ct::poll(Duration::ZERO) {
             Ok(true) => {}
             Ok(false) => continue,
             Err(_) => break,

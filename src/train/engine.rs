@@ -1,7 +1,7 @@
 //! The training loop: epochs of shuffled mini-batches, per-step losses, per-epoch validation.
 //!
 //! The hot loop does as little as it can: one permutation and one gather per epoch, then each
-//! batch is a view (`narrow`) of the permuted tensors; losses stay on the device and are read in
+//! batch is a view (`slice`) of the permuted tensors; losses stay on the device and are read in
 //! one go at most every [`FLUSH_EVERY`] and at the end of each epoch.
 use std::time::{Duration, Instant};
 
@@ -127,7 +127,8 @@ pub fn run_loop(
             }
             let start = step * batch;
             let len = batch.min(n_train - start);
-            let (xb, yb) = (xe.narrow(0, start, len), ye.narrow(0, start, len));
+            // `slice` is what `xe[start:end]` does in PyTorch; `narrow` would reach it one call later.
+            let (xb, yb) = (xe.slice(0, start, start + len, 1), ye.slice(0, start, start + len, 1));
             let loss = match data.placement {
                 Placement::OnDevice => learner.train_step(&xb, &yb)?,
                 Placement::StreamFromHost => learner.train_step(

@@ -21,6 +21,9 @@ pub struct StageArgs {
     /// Print only the result lines
     #[arg(long, short)]
     pub quiet: bool,
+    /// Print one JSON object per dataset (no progress lines)
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `workbench cache`: what to do with the staging cache.
@@ -66,7 +69,7 @@ pub fn stage(settings: &Settings, args: &StageArgs) -> anyhow::Result<i32> {
             println!("{}: a {} table is read directly; nothing to stage", entry.name, entry.format.label());
             continue;
         }
-        if let Err(e) = stage_one(settings, entry, args.quiet) {
+        if let Err(e) = stage_one(settings, entry, args.quiet || args.json, args.json) {
             if args.datasets.len() == 1 {
                 return Err(e);
             }
@@ -80,7 +83,7 @@ pub fn stage(settings: &Settings, args: &StageArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-fn stage_one(settings: &Settings, entry: &DatasetEntry, quiet: bool) -> anyhow::Result<()> {
+fn stage_one(settings: &Settings, entry: &DatasetEntry, quiet: bool, json: bool) -> anyhow::Result<()> {
     let spec = entry.image_spec(&settings.images);
     let mut bar = ProgressLine::new(quiet);
     let report = images::stage(&spec, &settings.cache_dir, &mut |done, total| {
@@ -89,10 +92,22 @@ fn stage_one(settings: &Settings, entry: &DatasetEntry, quiet: bool) -> anyhow::
     bar.finish();
     let report = report?;
     let m = &report.manifest;
+    if json {
+        let doc = json!({
+            "dataset": entry.name, "entry": report.entry_dir, "staged_now": report.staged_now,
+            "rehashed": report.rehashed, "images": m.images(), "shape": m.shape.dims(),
+            "bytes": report.bytes, "seconds": report.seconds,
+        });
+        println!("{doc}");
+        return Ok(());
+    }
     let count = |split| m.split(split).map(|s| s.count).unwrap_or(0);
+    let n = |v: usize| format_rate(v as f64);
     let split = match count(Split::Test) {
-        0 => format!("{} images", count(Split::Train)),
-        test => format!("{} images ({} train, {test} validation)", m.images(), count(Split::Train)),
+        0 => format!("{} images", n(count(Split::Train))),
+        test => {
+            format!("{} images ({} train, {} validation)", n(m.images()), n(count(Split::Train)), n(test))
+        }
     };
     let place = format!("{} in {}", format_bytes(report.bytes), report.entry_dir.display());
     if report.staged_now {

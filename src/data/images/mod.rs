@@ -261,12 +261,20 @@ pub fn summarize(spec: &ImageSpec<'_>, cache_dir: &Path) -> Result<DatasetSummar
     let fingerprint = source::fingerprint(&files);
     let cache = Cache::new(cache_dir);
     let id = Cache::entry_id(spec.name, spec.source, &spec.options());
-    let mut stale = None;
+    let c = spec.config;
+    let mut extra = Vec::new();
+    if c.target.is_some() || c.features.is_some() || c.task.is_some() || c.drop_missing {
+        extra.push(format!(
+            "[datasets.{}] in config.toml: only `classes` applies to image datasets; `target`, `features`, \
+             `task` and `drop_missing` are for tables",
+            spec.name
+        ));
+    }
     if let Some(manifest) = cache.complete(&id) {
         if manifest.fingerprint == fingerprint {
-            return Ok(summary_from_manifest(&manifest, true, Vec::new()));
+            return Ok(summary_from_manifest(&manifest, true, extra));
         }
-        stale = Some(
+        extra.push(
             "the staged copy may be out of date (the source's size or time changed); it is checked, and staged \
              again if the content changed, when the dataset is next used"
                 .to_string(),
@@ -274,7 +282,7 @@ pub fn summarize(spec: &ImageSpec<'_>, cache_dir: &Path) -> Result<DatasetSummar
     }
     let mut manifest = inspect::inspect(spec, &files)?;
     manifest.fingerprint = fingerprint;
-    Ok(summary_from_manifest(&manifest, false, stale.into_iter().collect()))
+    Ok(summary_from_manifest(&manifest, false, extra))
 }
 
 fn summary_from_manifest(m: &Manifest, staged: bool, extra: Vec<String>) -> DatasetSummary {

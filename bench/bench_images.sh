@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Image datasets: staging a zip of 60,000 generated 28x28 PNGs (images/s, then the load time of
+# the staged copy), and one epoch of lenet5 at batch size 256 on those images against the same
+# training in PyTorch, in one run: all tensors on the device (bench/lenet5_tensors_reference.py)
+# and a torchvision-style DataLoader that decodes PNGs as it goes
+# (bench/lenet5_dataloader_reference.py, 0 and 2 worker processes). Appends a dated record to
+# BENCHMARKS.md under "## Image staging and lenet5 (CPU)" (or "(GPU)").
+#
+#   ./dev bench images                      # CPU
+#   IMAGES_BENCH_DEVICE=cuda ./dev bench images
+#   IMAGES_BENCH_REPEAT=5 ...               # epochs per side (median; default 3)
+#   WORKBENCH=./workbench PYTHON=python3 bash bench/bench_images.sh   # a machine without Rust
+#   IMAGES_BENCH_PER_CLASS=500 IMAGES_BENCH_NO_RECORD=1 ...   # a quick trial, not recorded
+#
+# Targets (issue 4): workbench epoch >= 1.0x the best PyTorch version; >= 2x the DataLoader
+# version on a GPU.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-.venv-torch/bin/python}
+DEVICE=${IMAGES_BENCH_DEVICE:-cpu}
+REPEAT=${IMAGES_BENCH_REPEAT:-3}
+WB=${WORKBENCH:-target/release/workbench}
+PER_CLASS=${IMAGES_BENCH_PER_CLASS:-15000}
+NAME=shapes$((4 * PER_CLASS))
+DATA=target/bench-images/datasets
+ZIP=$DATA/$NAME.zip
+
+[ -n "${WORKBENCH:-}" ] || cargo build --release --quiet
+mkdir -p "$DATA"
+if [ ! -f "$ZIP" ] || [ scripts/gen_shapes.py -nt "$ZIP" ]; then
+    echo "generating $ZIP ($((4 * PER_CLASS)) PNGs, once) ..." >&2
+    python3 scripts/gen_shapes.py --train-per-class "$PER_CLASS" --test-per-class 0 --out "$ZIP.tmp" >&2
+    mv "$ZIP.tmp" "$ZIP"
+fi
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+wb() { "$WB" --datasets-dir "$DATA" --cache-dir "$WORK/cache" --runs-dir "$WORK/runs" "$@"; }
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+
+echo "staging (first time, then from the cache) ..." >&2
+wb stage "$NAME" --json >"$WORK/stage.jsonl"
+wb stage "$NAME" --json >>"$WORK/stage.jsonl"
+
+train=(--dataset "$NAME" --model lenet5 --epochs 1 --batch-size 256 --lr 0.001 --val-fraction 0 --device "$DEVICE" --quiet)
+for i in $(seq "$REPEAT"); do
+    echo "epoch $i/$REPEAT: workbench, then PyTorch with tensors on the device ..." >&2
+    wb train "${train[@]}" >/dev/null
+    run=$(ls -td "$WORK"/runs/*/ | head -1)
+    tail -1 "$run/metrics.csv" >>"$WORK/workbench.csv"
+    "$PY" bench/lenet5_tensors_reference.py --zip "$ZIP" --device "$DEVICE" >>"$WORK/torch.jsonl"
+done
+for workers in 0 2; do
+    echo "epoch: PyTorch DataLoader with $workers workers ..." >&2
+    "$PY" bench/lenet5_dataloader_reference.py --zip "$ZIP" --device "$DEVICE" --workers "$workers" >>"$WORK/torch.jsonl"
+done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+record=$(python3 - "$WORK" "$DEVICE" "$REPEAT" "$load_before" "$load_after" <<'PY'
+import csv, json, statistics, subprocess, sys, time
+work, device, repeat, load_before, load_after = sys.argv[1:6]
+stage = [json.loads(l) for l in open(f"{work}/stage.jsonl")]
+torch_runs = [json.loads(l) for l in open(f"{work}/torch.jsonl")]
+# metrics.csv: epoch,train_loss,val_loss,val_metric,samples_per_s,elapsed_s,step
+wb = [dict(zip(["epoch", "train_loss", "val_loss", "val_metric", "samples_per_s", "elapsed_s", "step"], r)) for r in csv.reader(open(f"{work}/workbench.csv"))]
+med = statistics.median
+wb_sps = med(float(r["samples_per_s"]) for r in wb)
+wb_loss = med(float(r["train_loss"]) for r in wb)
+tensors = [r for r in torch_runs if r["version"] == "tensors"]
+t_sps = med(r["samples_per_s"] for r in tensors)
+t_decode = med(r["decode_s"] for r in tensors)
+loaders = {r["version"]: r for r in torch_runs if r["version"].startswith("dataloader")}
+first, again = stage
+n = first["images"]
+best_torch = max([t_sps] + [r["samples_per_s"] for r in loaders.values()])
+best_loader = max(r["samples_per_s"] for r in loaders.values())
+cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+gpu = ""
+if device.startswith("cuda"):
+    gpu = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True).stdout.strip().splitlines()[0]
+ok = lambda good: "ok" if good else "MISSED"
+rows = [
+    (f"decode the {n:,} PNGs", f"staging: {n/first['seconds']:,.0f} images/s ({first['seconds']:.2f} s, into {first['bytes']/2**20:.1f} MiB)",
+     f"PIL: {n/t_decode:,.0f} images/s ({t_decode:.2f} s)", "-", f"{t_decode/first['seconds']:.2f}x", ""),
+    ("load the decoded data", f"staged copy: {again['seconds']:.3f} s", "- (decodes again)", "- (decodes every epoch)", "", ok(again["seconds"] < 1.0) + " (< 1 s)"),
+    ("one epoch of lenet5, batch 256", f"{wb_sps:,.0f} samples/s ({n/wb_sps:.2f} s)", f"{t_sps:,.0f} samples/s ({n/t_sps:.2f} s)",
+     ", ".join(f"{r['samples_per_s']:,.0f} samples/s ({r['version'].split('-')[1]} workers)" for r in loaders.values()),
+     f"{wb_sps/best_torch:.2f}x best, {wb_sps/best_loader:.2f}x DataLoader", ok(wb_sps / best_torch >= 1.0) + " (>= 1.0x best)"),
+    ("train loss after the epoch", f"{wb_loss:.4f}", f"{med(r['train_loss'] for r in tensors):.4f}",
+     ", ".join(f"{r['train_loss']:.4f}" for r in loaders.values()), "", ""),
+]
+where = gpu or f"CPU ({cores} cores)"
+print(f"### {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {cpu} ({cores} cores){', ' + gpu if gpu else ''}, load average {load_before} before, {load_after} after\n")
+print(f"Command: `./dev bench images`{' with IMAGES_BENCH_DEVICE=' + device if device != 'cpu' else ''} (device {device}; epochs: median of {repeat} per side, alternating; PyTorch {tensors[0]['torch']} with {tensors[0]['threads']} threads)\n")
+print("| measure | workbench | PyTorch, tensors on the device | PyTorch DataLoader | workbench ratio | target |\n|---|---|---|---|---|---|")
+for r in rows:
+    print("| " + " | ".join(r) + " |")
+if not device.startswith("cuda"):
+    print("\nNo GPU on this machine: the >= 2x DataLoader target applies on a GPU and is not measured here.")
+PY
+)
+echo "$record"
+[ -z "${IMAGES_BENCH_NO_RECORD:-}" ] || exit 0
+section="## Image staging and lenet5 (CPU)"
+[ "$DEVICE" = cpu ] || section="## Image staging and lenet5 (GPU)"
+echo "$record" | python3 bench/record.py "$section" \
+  "Staging target/bench-images/datasets/shapes60k.zip (60,000 generated 28x28 grayscale PNGs from scripts/gen_shapes.py, 4 classes, deflated) with \`workbench stage\` into a fresh cache, then loading the staged copy again; and one epoch of lenet5 (batch 256, Adam 0.001, no validation) with \`workbench train\` against PyTorch with all tensors on the device (bench/lenet5_tensors_reference.py, PIL decoding once) and a torchvision-style DataLoader decoding PNGs with PIL each epoch (bench/lenet5_dataloader_reference.py). Ratios are workbench / PyTorch samples per second."

@@ -120,7 +120,9 @@ pub fn prepare(
             y_train.to_device(device),
             val.map(|(x, y)| (x.to_device(device), y.to_device(device))),
         ),
-        Placement::StreamFromHost => (x_train.pin_memory(device), y_train.pin_memory(device), val),
+        // Left in ordinary host memory: each epoch's shuffled copy is what gets pinned (engine.rs),
+        // so pinning here too would hold a second pinned copy of a set too big for the device.
+        Placement::StreamFromHost => (x_train, y_train, val),
     };
     Ok(Prepared { x_train, y_train, val, mean, std, placement, device })
 }

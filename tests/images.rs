@@ -382,3 +382,38 @@ fn stage_and_cache_commands() {
     assert!(Cache::new(cache.path()).list().unwrap().is_empty());
     assert!(cache.path().exists());
 }
+
+#[test]
+fn images_are_standardized_per_channel_with_training_statistics() {
+    use tch::{Device, Kind, Tensor};
+    use workbench::data::LoadedData;
+    use workbench::train::models::Head;
+    use workbench::train::prepare::{prepare, Placement};
+
+    tch::manual_seed(3);
+    // Three channels with different levels; the holdout is brighter than the training images.
+    let level = Tensor::from_slice(&[0.2f32, 0.5, 0.8]).reshape([1, 3, 1, 1]);
+    let x = Tensor::rand([40, 3, 4, 4], (Kind::Float, Device::Cpu)) * 0.1 + &level;
+    let xv = Tensor::rand([10, 3, 4, 4], (Kind::Float, Device::Cpu)) * 0.1 + &level + 0.1;
+    let y = Tensor::from_slice(&[0i64, 1].repeat(20));
+    let yv = Tensor::from_slice(&[0i64, 1].repeat(5));
+    let classes = vec!["a".to_string(), "b".to_string()];
+    let data = LoadedData {
+        name: "t".into(),
+        x,
+        y,
+        task: Task::Classification { classes },
+        feature_names: Vec::new(),
+        holdout: Some((xv, yv)),
+    };
+    let p = prepare(&data, Head::Softmax, 0.2, true, Device::Cpu, Some(1)).unwrap();
+    assert_eq!(p.placement, Placement::OnDevice, "the CPU holds everything, whatever the budget");
+    assert_eq!((p.mean.len(), p.std.len()), (3, 3), "one statistic per channel");
+    assert!((p.mean[2] - 0.85).abs() < 0.02, "{:?}", p.mean);
+    let per_channel =
+        |t: &Tensor| Vec::<f64>::try_from(t.mean_dim([0i64, 2, 3].as_slice(), false, Kind::Double)).unwrap();
+    assert!(per_channel(&p.x_train).iter().all(|m| m.abs() < 1e-4), "training images centred");
+    let val = per_channel(&p.val.as_ref().unwrap().0);
+    assert!(val.iter().all(|m| *m > 2.0), "the holdout uses the training statistics, not its own: {val:?}");
+    assert_eq!(p.train_len(), 40, "the holdout replaces val_fraction");
+}

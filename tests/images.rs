@@ -417,3 +417,18 @@ fn images_are_standardized_per_channel_with_training_statistics() {
     assert!(val.iter().all(|m| *m > 2.0), "the holdout uses the training statistics, not its own: {val:?}");
     assert_eq!(p.train_len(), 40, "the holdout replaces val_fraction");
 }
+
+#[test]
+fn folders_without_images_and_the_cache_itself_are_not_datasets() {
+    let dir = tempdir();
+    std::fs::create_dir_all(dir.path().join("notes/drafts")).unwrap();
+    write(&dir.path().join("notes"), "todo.txt", "nothing to see");
+    write(dir.path(), "pics.zip", zip_bytes(&two_class_entries(8, 2, false)));
+    // A cache inside the datasets folder (cache_dir pointed there) is skipped too.
+    let cache = dir.path().join("cache");
+    let catalog = scan_images(dir.path(), &cache, &images());
+    load_counting(catalog.get("pics").unwrap(), &cache, &images()).0.unwrap();
+    let again = scan_images(dir.path(), &cache, &images());
+    let names: Vec<&str> = again.entries.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["pics"]);
+}

@@ -185,13 +185,26 @@ fn is_zip(path: &Path) -> bool {
 }
 
 /// What format a folder or `.zip` in the datasets folder holds, or a loose IDX file is; `None`
-/// for other paths. A zip is opened to tell IDX files from images (its directory only).
+/// for other paths, and for folders with no image or IDX file in them. A zip is opened to tell
+/// IDX files from images (its directory only).
 pub fn detect(path: &Path) -> Option<DatasetFormat> {
     let name = path.file_name()?.to_string_lossy().into_owned();
     if path.is_dir() {
+        // A staging cache (CACHEDIR.TAG) is never a dataset, nor is a folder with no image or
+        // IDX file anywhere in it (notes, scripts, an unrelated folder).
+        if path.join("CACHEDIR.TAG").exists() {
+            return None;
+        }
         let files = source::folder_files(path).unwrap_or_default();
         let has_idx = files.iter().any(|f| idx::parse_name(base_name(&f.rel)).is_some());
-        return Some(if has_idx { DatasetFormat::Idx } else { DatasetFormat::ImageFolder });
+        let has_images = files.iter().any(|f| {
+            matches!(layout::file_kind(&f.rel), layout::FileKind::Image | layout::FileKind::UnsupportedImage)
+        });
+        return match (has_idx, has_images) {
+            (true, _) => Some(DatasetFormat::Idx),
+            (false, true) => Some(DatasetFormat::ImageFolder),
+            (false, false) => None,
+        };
     }
     if is_zip(path) {
         let has_idx = inspect::zip_names(path)

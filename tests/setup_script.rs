@@ -35,7 +35,11 @@ fn only_a_fully_verified_libtorch_folder_is_trusted() {
     assert!(!is_complete(dir.path()), "a file cut short");
 
     std::fs::write(lib.join("libc10.so"), b"0123456789").unwrap();
-    std::fs::write(dir.path().join("WORKBENCH_LIBTORCH_OK"), "lib/libc10.so 10 abc\nlib/libtorch_cpu.so 5 def\n").unwrap();
+    std::fs::write(
+        dir.path().join("WORKBENCH_LIBTORCH_OK"),
+        "lib/libc10.so 10 abc\nlib/libtorch_cpu.so 5 def\n",
+    )
+    .unwrap();
     assert!(!is_complete(dir.path()), "a file missing");
 
     std::fs::write(dir.path().join("WORKBENCH_LIBTORCH_OK"), "").unwrap();

@@ -98,7 +98,8 @@ impl App {
                 } else if matches!(key.code, KeyCode::Left | KeyCode::Right | KeyCode::Char('h')) {
                     self.form.cycle(1);
                 } else if key.code == KeyCode::Enter && self.form.activate() == Activate::PickModel {
-                    let selected = ModelKind::ALL.iter().position(|m| *m == self.form.values.model).unwrap_or(0);
+                    let selected =
+                        ModelKind::ALL.iter().position(|m| *m == self.form.values.model).unwrap_or(0);
                     self.popup = Some(Popup::ModelPicker { selected });
                 }
             }

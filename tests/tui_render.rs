@@ -156,3 +156,23 @@ fn ascii_mode_draws_only_ascii() {
     app.focus = Pane::Datasets;
     assert!(screen(&app, 100, 30).is_ascii());
 }
+
+#[test]
+fn an_image_dataset_preview_in_ascii() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    app.ascii = true;
+    let shapes = app
+        .catalog
+        .as_ref()
+        .unwrap()
+        .entries
+        .iter()
+        .position(|e| e.name == "shapes")
+        .expect("shipped shapes");
+    app.selected_dataset = shapes;
+    let text = screen(&app, 100, 30);
+    assert!(text.contains("circle") && text.contains("28x28 pixels, 1 channel"), "{text}");
+    assert!(text.contains("%%%"), "the images are drawn:\n{text}");
+    insta::assert_snapshot!(text);
+}

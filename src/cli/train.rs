@@ -121,7 +121,7 @@ pub fn build_spec(settings: &Settings, args: &TrainArgs, catalog: &Catalog) -> a
 
 /// Run `workbench train` and return the exit code: 0 finished, 1 failed, 130 interrupted.
 pub fn run(settings: &Settings, args: &TrainArgs) -> anyhow::Result<i32> {
-    let catalog = Catalog::scan(&settings.datasets_dir, &settings.datasets, &settings.images);
+    let catalog = Catalog::scan_settings(settings);
     if let Some(problem) = &catalog.problem {
         bail!("{problem}");
     }

@@ -90,10 +90,9 @@ impl Runner {
     pub fn scan(&mut self, settings: &Settings) {
         self.scanning = true;
         let tx = self.tx.clone();
-        let (dir, configs, images) =
-            (settings.datasets_dir.clone(), settings.datasets.clone(), settings.images.clone());
+        let settings = settings.clone();
         self.job("scan", move || {
-            let _ = tx.send(Event::Catalog(Catalog::scan(&dir, &configs, &images)));
+            let _ = tx.send(Event::Catalog(Catalog::scan_settings(&settings)));
         });
     }
 

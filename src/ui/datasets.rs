@@ -43,6 +43,7 @@ pub fn entry_line(e: &DatasetEntry) -> Line<'static> {
     match &e.summary {
         Ok(s) => {
             let shape = match s.sample_shape.as_slice() {
+                [1, h, w] => format!("{} {w}x{h}", s.rows),
                 [c, h, w] => format!("{} {w}x{h}x{c}", s.rows),
                 _ => format!("{}x{}", s.rows, s.features),
             };
@@ -50,11 +51,10 @@ pub fn entry_line(e: &DatasetEntry) -> Line<'static> {
                 Task::Classification { classes } => format!("{} classes", classes.len()),
                 Task::Regression => "regression".into(),
             };
-            let mut spans = vec![name, Span::raw(format!(" {shape}  {task}"))];
-            match s.staged {
-                Some(true) => spans.push(Span::styled("  staged", theme::dim())),
-                Some(false) => spans.push(Span::styled("  not staged", theme::dim())),
-                None => {}
+            let mut spans = vec![name, Span::raw(format!(" {shape} {task}"))];
+            // Only "staged" is marked; the preview says either way.
+            if s.staged == Some(true) {
+                spans.push(Span::styled(" staged", theme::dim()));
             }
             Line::from(spans)
         }

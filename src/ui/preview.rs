@@ -65,6 +65,17 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
         Span::styled("inputs   ", theme::dim()),
         Span::raw(format!("{} rows, {shape}", summary.rows)),
     ]));
+    match summary.staged {
+        Some(true) => lines.push(Line::from(vec![
+            Span::styled("staged   ", theme::dim()),
+            Span::raw("yes: runs load it from the local cache"),
+        ])),
+        Some(false) => lines.push(Line::from(vec![
+            Span::styled("staged   ", theme::dim()),
+            Span::raw(format!("no: the first run stages it (or `workbench stage {}`)", entry.name)),
+        ])),
+        None => {}
+    }
     for note in &summary.notes {
         lines.push(Line::from(Span::styled(format!("note     {note}"), theme::dim())));
     }
@@ -128,7 +139,8 @@ fn images(thumbs: &[ImageThumb], ascii: bool, area: Rect, frame: &mut Frame) {
     if thumbs.is_empty() || area.height < 3 {
         return;
     }
-    let rows = (area.height - 1) as usize; // one line for labels
+    // One line for labels; at most 8 rows an image, so several fit side by side.
+    let rows = ((area.height - 1) as usize).min(8);
     let mut x = area.x;
     for thumb in thumbs {
         let scale = ((thumb.height as usize).div_ceil(rows * 2)).max(1);
@@ -137,14 +149,26 @@ fn images(thumbs: &[ImageThumb], ascii: bool, area: Rect, frame: &mut Frame) {
             break;
         }
         let buf = frame.buffer_mut();
+        // Each drawn pixel is the average of a scale x scale block, so thin strokes survive.
         let pixel = |px: usize, py: usize| -> Option<(u8, u8, u8)> {
             let (sx, sy) = (px * scale, py * scale);
-            if sx >= thumb.width as usize || sy >= thumb.height as usize {
+            let (w, h, ch) = (thumb.width as usize, thumb.height as usize, thumb.channels as usize);
+            if sx >= w || sy >= h {
                 return None;
             }
-            let i = (sy * thumb.width as usize + sx) * thumb.channels as usize;
-            let p = &thumb.pixels;
-            Some(if thumb.channels >= 3 { (p[i], p[i + 1], p[i + 2]) } else { (p[i], p[i], p[i]) })
+            let (mut sum, mut n) = ([0u32; 3], 0u32);
+            for y in sy..(sy + scale).min(h) {
+                for x in sx..(sx + scale).min(w) {
+                    let i = (y * w + x) * ch;
+                    let p = &thumb.pixels;
+                    let rgb = if ch >= 3 { [p[i], p[i + 1], p[i + 2]] } else { [p[i]; 3] };
+                    for k in 0..3 {
+                        sum[k] += rgb[k] as u32;
+                    }
+                    n += 1;
+                }
+            }
+            Some(((sum[0] / n) as u8, (sum[1] / n) as u8, (sum[2] / n) as u8))
         };
         for cy in 0..rows {
             for cx in 0..cols as usize {

@@ -36,11 +36,14 @@ pub fn devices(gpus: usize) -> DeviceReport {
     }
 }
 
-/// An App that has scanned the shipped datasets and probed the fake devices.
+/// An App that has scanned the shipped datasets and probed the fake devices. Its staging cache is
+/// a fresh folder, so image datasets show as not staged whatever the user's own cache holds.
 pub fn app(runs_dir: &std::path::Path, gpus: usize) -> App {
-    let s = settings(runs_dir);
+    let mut s = settings(runs_dir);
+    s.cache_dir = runs_dir.join("cache");
+    let catalog = workbench::data::Catalog::scan_settings(&s);
     let mut app = App::new(s, false);
-    app.update(Event::Catalog(super::shipped_catalog()));
+    app.update(Event::Catalog(catalog));
     app.update(Event::Devices(devices(gpus)));
     app
 }

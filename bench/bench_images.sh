@@ -8,9 +8,13 @@
 #
 #   ./dev bench images                      # CPU
 #   IMAGES_BENCH_DEVICE=cuda ./dev bench images
-#   IMAGES_BENCH_REPEAT=5 ...               # epochs per side (median; default 3)
+#   IMAGES_BENCH_REPEAT=5 ...               # epochs per side and thread setting (median; default 3)
 #   WORKBENCH=./workbench PYTHON=python3 bash bench/bench_images.sh   # a machine without Rust
 #   IMAGES_BENCH_PER_CLASS=500 IMAGES_BENCH_NO_RECORD=1 ...   # a quick trial, not recorded
+#
+# The epochs run with libtorch's default threads (one per core) and again with one thread
+# (OMP_NUM_THREADS=1) on both sides: on a small shared machine the second pair is far less
+# disturbed by other work. The record notes the load average before and after.
 #
 # Targets (issue 4): workbench epoch >= 1.0x the best PyTorch version; >= 2x the DataLoader
 # version on a GPU.
@@ -42,56 +46,62 @@ wb stage "$NAME" --json >"$WORK/stage.jsonl"
 wb stage "$NAME" --json >>"$WORK/stage.jsonl"
 
 train=(--dataset "$NAME" --model lenet5 --epochs 1 --batch-size 256 --lr 0.001 --val-fraction 0 --device "$DEVICE" --quiet)
-for i in $(seq "$REPEAT"); do
-    echo "epoch $i/$REPEAT: workbench, then PyTorch with tensors on the device ..." >&2
-    wb train "${train[@]}" >/dev/null
-    run=$(ls -td "$WORK"/runs/*/ | head -1)
-    tail -1 "$run/metrics.csv" >>"$WORK/workbench.csv"
-    "$PY" bench/lenet5_tensors_reference.py --zip "$ZIP" --device "$DEVICE" >>"$WORK/torch.jsonl"
+for threads in default 1; do
+    envs=()
+    [ "$threads" = default ] || envs=(OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads")
+    for i in $(seq "$REPEAT"); do
+        echo "epoch $i/$REPEAT ($threads threads): workbench, then PyTorch with tensors on the device ..." >&2
+        env "${envs[@]}" "$WB" --datasets-dir "$DATA" --cache-dir "$WORK/cache" --runs-dir "$WORK/runs" train "${train[@]}" >/dev/null
+        run=$(ls -td "$WORK"/runs/*/ | head -1)
+        tail -1 "$run/metrics.csv" >>"$WORK/workbench-$threads.csv"
+        env "${envs[@]}" "$PY" bench/lenet5_tensors_reference.py --zip "$ZIP" --device "$DEVICE" >>"$WORK/torch-$threads.jsonl"
+    done
 done
 for workers in 0 2; do
     echo "epoch: PyTorch DataLoader with $workers workers ..." >&2
-    "$PY" bench/lenet5_dataloader_reference.py --zip "$ZIP" --device "$DEVICE" --workers "$workers" >>"$WORK/torch.jsonl"
+    "$PY" bench/lenet5_dataloader_reference.py --zip "$ZIP" --device "$DEVICE" --workers "$workers" >>"$WORK/loader.jsonl"
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 record=$(python3 - "$WORK" "$DEVICE" "$REPEAT" "$load_before" "$load_after" <<'PY'
 import csv, json, statistics, subprocess, sys, time
 work, device, repeat, load_before, load_after = sys.argv[1:6]
-stage = [json.loads(l) for l in open(f"{work}/stage.jsonl")]
-torch_runs = [json.loads(l) for l in open(f"{work}/torch.jsonl")]
-# metrics.csv: epoch,train_loss,val_loss,val_metric,samples_per_s,elapsed_s,step
-wb = [dict(zip(["epoch", "train_loss", "val_loss", "val_metric", "samples_per_s", "elapsed_s", "step"], r)) for r in csv.reader(open(f"{work}/workbench.csv"))]
 med = statistics.median
-wb_sps = med(float(r["samples_per_s"]) for r in wb)
-wb_loss = med(float(r["train_loss"]) for r in wb)
-tensors = [r for r in torch_runs if r["version"] == "tensors"]
-t_sps = med(r["samples_per_s"] for r in tensors)
-t_decode = med(r["decode_s"] for r in tensors)
-loaders = {r["version"]: r for r in torch_runs if r["version"].startswith("dataloader")}
-first, again = stage
+lines = lambda path: [json.loads(l) for l in open(path)]
+first, again = lines(f"{work}/stage.jsonl")
+loaders = lines(f"{work}/loader.jsonl")
 n = first["images"]
-best_torch = max([t_sps] + [r["samples_per_s"] for r in loaders.values()])
-best_loader = max(r["samples_per_s"] for r in loaders.values())
+best_loader = max(r["samples_per_s"] for r in loaders)
+ok = lambda good: "ok" if good else "MISSED"
+
+def epoch_pair(threads):
+    # metrics.csv: epoch,train_loss,val_loss,val_metric,samples_per_s,elapsed_s,step
+    wb = list(csv.reader(open(f"{work}/workbench-{threads}.csv")))
+    torch_runs = lines(f"{work}/torch-{threads}.jsonl")
+    return (med(float(r[4]) for r in wb), med(float(r[1]) for r in wb), med(r["samples_per_s"] for r in torch_runs),
+            med(r["train_loss"] for r in torch_runs), med(r["decode_s"] for r in torch_runs), torch_runs[0]["threads"])
+
+wb_sps, wb_loss, t_sps, t_loss, t_decode, threads = epoch_pair("default")
+wb1, _, t1, _, _, _ = epoch_pair("1")
+best_torch = max(t_sps, best_loader)
+loader_cells = ", ".join(f"{r['samples_per_s']:,.0f} samples/s ({r['version'].split('-')[1]} workers)" for r in loaders)
+rows = [
+    (f"decode the {n:,} PNGs", f"staging: {n/first['seconds']:,.0f} images/s ({first['seconds']:.2f} s, into {first['bytes']/2**20:.1f} MiB)",
+     f"PIL: {n/t_decode:,.0f} images/s ({t_decode:.2f} s)", "-", f"{t_decode/first['seconds']:.2f}x", ""),
+    ("load the decoded data", f"staged copy: {again['seconds']:.3f} s", "- (decodes again)", "- (decodes every epoch)", "", ok(again["seconds"] < 1.0) + " (< 1 s)"),
+    (f"one epoch of lenet5, batch 256, {threads} threads", f"{wb_sps:,.0f} samples/s ({n/wb_sps:.2f} s)", f"{t_sps:,.0f} samples/s ({n/t_sps:.2f} s)",
+     loader_cells, f"{wb_sps/best_torch:.2f}x best, {wb_sps/best_loader:.2f}x DataLoader", ok(wb_sps / best_torch >= 1.0) + " (>= 1.0x best)"),
+    ("the same, 1 thread each", f"{wb1:,.0f} samples/s ({n/wb1:.2f} s)", f"{t1:,.0f} samples/s ({n/t1:.2f} s)", "-", f"{wb1/t1:.2f}x", ok(wb1 / t1 >= 1.0)),
+    ("train loss after the epoch", f"{wb_loss:.4f}", f"{t_loss:.4f}", ", ".join(f"{r['train_loss']:.4f}" for r in loaders), "", ""),
+]
 cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
 cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
 gpu = ""
 if device.startswith("cuda"):
     gpu = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True).stdout.strip().splitlines()[0]
-ok = lambda good: "ok" if good else "MISSED"
-rows = [
-    (f"decode the {n:,} PNGs", f"staging: {n/first['seconds']:,.0f} images/s ({first['seconds']:.2f} s, into {first['bytes']/2**20:.1f} MiB)",
-     f"PIL: {n/t_decode:,.0f} images/s ({t_decode:.2f} s)", "-", f"{t_decode/first['seconds']:.2f}x", ""),
-    ("load the decoded data", f"staged copy: {again['seconds']:.3f} s", "- (decodes again)", "- (decodes every epoch)", "", ok(again["seconds"] < 1.0) + " (< 1 s)"),
-    ("one epoch of lenet5, batch 256", f"{wb_sps:,.0f} samples/s ({n/wb_sps:.2f} s)", f"{t_sps:,.0f} samples/s ({n/t_sps:.2f} s)",
-     ", ".join(f"{r['samples_per_s']:,.0f} samples/s ({r['version'].split('-')[1]} workers)" for r in loaders.values()),
-     f"{wb_sps/best_torch:.2f}x best, {wb_sps/best_loader:.2f}x DataLoader", ok(wb_sps / best_torch >= 1.0) + " (>= 1.0x best)"),
-    ("train loss after the epoch", f"{wb_loss:.4f}", f"{med(r['train_loss'] for r in tensors):.4f}",
-     ", ".join(f"{r['train_loss']:.4f}" for r in loaders.values()), "", ""),
-]
-where = gpu or f"CPU ({cores} cores)"
+torch_version = lines(f"{work}/torch-default.jsonl")[0]["torch"]
 print(f"### {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {cpu} ({cores} cores){', ' + gpu if gpu else ''}, load average {load_before} before, {load_after} after\n")
-print(f"Command: `./dev bench images`{' with IMAGES_BENCH_DEVICE=' + device if device != 'cpu' else ''} (device {device}; epochs: median of {repeat} per side, alternating; PyTorch {tensors[0]['torch']} with {tensors[0]['threads']} threads)\n")
+print(f"Command: `./dev bench images`{' with IMAGES_BENCH_DEVICE=' + device if device != 'cpu' else ''} (device {device}; epochs: median of {repeat} per side, alternating; PyTorch {torch_version})\n")
 print("| measure | workbench | PyTorch, tensors on the device | PyTorch DataLoader | workbench ratio | target |\n|---|---|---|---|---|---|")
 for r in rows:
     print("| " + " | ".join(r) + " |")
@@ -104,4 +114,4 @@ echo "$record"
 section="## Image staging and lenet5 (CPU)"
 [ "$DEVICE" = cpu ] || section="## Image staging and lenet5 (GPU)"
 echo "$record" | python3 bench/record.py "$section" \
-  "Staging target/bench-images/datasets/shapes60k.zip (60,000 generated 28x28 grayscale PNGs from scripts/gen_shapes.py, 4 classes, deflated) with \`workbench stage\` into a fresh cache, then loading the staged copy again; and one epoch of lenet5 (batch 256, Adam 0.001, no validation) with \`workbench train\` against PyTorch with all tensors on the device (bench/lenet5_tensors_reference.py, PIL decoding once) and a torchvision-style DataLoader decoding PNGs with PIL each epoch (bench/lenet5_dataloader_reference.py). Ratios are workbench / PyTorch samples per second."
+  "Staging target/bench-images/datasets/shapes60000.zip (60,000 generated 28x28 grayscale PNGs from scripts/gen_shapes.py, 4 classes, deflated) with \`workbench stage\` into a fresh cache, then loading the staged copy again; and one epoch of lenet5 (batch 256, Adam 0.001, no validation; with libtorch's default threads, then one thread each) with \`workbench train\` against PyTorch with all tensors on the device (bench/lenet5_tensors_reference.py, PIL decoding once) and a torchvision-style DataLoader decoding PNGs with PIL each epoch (bench/lenet5_dataloader_reference.py). Ratios are workbench / PyTorch samples per second."

@@ -51,15 +51,15 @@ for threads in default 1; do
     [ "$threads" = default ] || envs=(OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads")
     for i in $(seq "$REPEAT"); do
         echo "epoch $i/$REPEAT ($threads threads): workbench, then PyTorch with tensors on the device ..." >&2
-        env "${envs[@]}" "$WB" --datasets-dir "$DATA" --cache-dir "$WORK/cache" --runs-dir "$WORK/runs" train "${train[@]}" >/dev/null
+        env "${envs[@]}" python3 bench/cpu_share.py "$WORK/busy.jsonl" "$WB" --datasets-dir "$DATA" --cache-dir "$WORK/cache" --runs-dir "$WORK/runs" train "${train[@]}" >/dev/null
         run=$(ls -td "$WORK"/runs/*/ | head -1)
         tail -1 "$run/metrics.csv" >>"$WORK/workbench-$threads.csv"
-        env "${envs[@]}" "$PY" bench/lenet5_tensors_reference.py --zip "$ZIP" --device "$DEVICE" >>"$WORK/torch-$threads.jsonl"
+        env "${envs[@]}" python3 bench/cpu_share.py "$WORK/busy.jsonl" "$PY" bench/lenet5_tensors_reference.py --zip "$ZIP" --device "$DEVICE" >>"$WORK/torch-$threads.jsonl"
     done
 done
 for workers in 0 2; do
     echo "epoch: PyTorch DataLoader with $workers workers ..." >&2
-    "$PY" bench/lenet5_dataloader_reference.py --zip "$ZIP" --device "$DEVICE" --workers "$workers" >>"$WORK/loader.jsonl"
+    python3 bench/cpu_share.py "$WORK/busy.jsonl" "$PY" bench/lenet5_dataloader_reference.py --zip "$ZIP" --device "$DEVICE" --workers "$workers" >>"$WORK/loader.jsonl"
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -105,6 +105,11 @@ print(f"Command: `./dev bench images`{' with IMAGES_BENCH_DEVICE=' + device if d
 print("| measure | workbench | PyTorch, tensors on the device | PyTorch DataLoader | workbench ratio | target |\n|---|---|---|---|---|---|")
 for r in rows:
     print("| " + " | ".join(r) + " |")
+busy = [r["others_pct"] for r in lines(f"{work}/busy.jsonl")]
+print(f"\nOther work took a median {med(busy):.0f}% (at most {max(busy):.0f}%) of the machine's CPU during the training runs (bench/cpu_share.py).")
+if max(busy) > 10:
+    print("**Machine busy** during some runs: libtorch's default threads wait on each other when a core is taken, "
+          "so the default-thread figures are unreliable; the one-thread pair is steadier. Rerun on a quiet machine.")
 if not device.startswith("cuda"):
     print("\nNo GPU on this machine: the >= 2x DataLoader target applies on a GPU and is not measured here.")
 PY

@@ -75,7 +75,8 @@ impl FlatAdam {
     /// `param.addcdiv_(exp_avg, denom, value=-lr / bias_correction1)`.
     pub fn step(&mut self, grads: &[Tensor]) -> Result<(), TchError> {
         let _no_grad = tch::no_grad_guard();
-        let pieces = grads.iter().map(|g| g.f_view([-1])).collect::<Result<Vec<_>, _>>()?;
+        // `reshape`, not `view`: a gradient may come back with another layout than its parameter.
+        let pieces = grads.iter().map(|g| g.f_reshape([-1])).collect::<Result<Vec<_>, _>>()?;
         let grad = Tensor::f_cat(&pieces, 0)?;
         self.step += 1;
         let step = f64::from(self.step);

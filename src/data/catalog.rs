@@ -100,7 +100,6 @@ impl DatasetEntry {
 
     /// Load the dataset as CPU tensors for training. Image datasets come from the staging cache,
     /// and are staged first (with progress) when it holds no current copy.
-    #[allow(clippy::result_large_err)] // DataError's size: see images/mod.rs
     pub fn load(&self, options: &mut LoadOptions<'_>) -> Result<LoadedData, DataError> {
         match self.format {
             DatasetFormat::Csv => {
@@ -258,7 +257,6 @@ fn disambiguate(found: &mut [(String, PathBuf, DatasetFormat)]) {
     }
 }
 
-#[allow(clippy::result_large_err)] // DataError's size: see images/mod.rs
 fn summarize(
     name: &str,
     source: &Path,

@@ -13,9 +13,6 @@
 //! and zip-bomb guards), [`decode`] (one image), [`idx`] (IDX files), [`source`] (files, key,
 //! hash), [`cache`] (entries on disk), `pipeline` (parallel decoding), `inspect` (cheap summaries),
 //! `stage` (the full decode).
-// `DataError` is the dataset error returned by value throughout `data/` (see error.rs); it is
-// over clippy's 128-byte threshold, and boxing it in this module alone would change nothing.
-#![allow(clippy::result_large_err)]
 pub mod cache;
 pub mod decode;
 pub mod idx;

@@ -37,7 +37,7 @@ impl Series {
         self.values.push(value);
         // Complete blocks cascade upwards: two values make a level-0 block, two level-k blocks
         // make a level-(k+1) block.
-        if self.values.len() % 2 != 0 {
+        if !self.values.len().is_multiple_of(2) {
             return;
         }
         let n = self.values.len();
@@ -50,7 +50,7 @@ impl Series {
             }
             self.levels[level].push(pair);
             let blocks = &self.levels[level];
-            if blocks.len() % 2 != 0 {
+            if !blocks.len().is_multiple_of(2) {
                 break;
             }
             let (x, y) = (blocks[blocks.len() - 2], blocks[blocks.len() - 1]);

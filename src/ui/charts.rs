@@ -3,7 +3,7 @@
 //! column (see app/series.rs). The y axis snaps to round numbers so it doesn't jitter, which also
 //! keeps redraws small over SSH.
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
+use ratatui::style::{Color, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::Span;
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
@@ -89,24 +89,9 @@ fn loss_chart(
     let marker = if ascii { Marker::Dot } else { Marker::Braille };
     let step_name = if options.smooth { "step (smooth)" } else { "step" };
     let datasets = vec![
-        Dataset::default()
-            .name(step_name)
-            .marker(marker)
-            .graph_type(GraphType::Line)
-            .style(Style::new().fg(theme::STEP))
-            .data(&pts.steps),
-        Dataset::default()
-            .name("train/epoch")
-            .marker(marker)
-            .graph_type(GraphType::Line)
-            .style(Style::new().fg(theme::TRAIN))
-            .data(&pts.train),
-        Dataset::default()
-            .name("val")
-            .marker(marker)
-            .graph_type(GraphType::Line)
-            .style(Style::new().fg(theme::VAL))
-            .data(&pts.val),
+        line(marker, theme::STEP, &pts.steps).name(step_name),
+        line(marker, theme::TRAIN, &pts.train).name("train/epoch"),
+        line(marker, theme::VAL, &pts.val).name("val"),
     ];
     // The legend lives in the title: it never covers the curves and always fits.
     let mut title = vec![
@@ -159,11 +144,7 @@ fn metric_chart(
     let last = run.epoch_val_metric.last().map(|p| format!(": {:.4}", p.1)).unwrap_or_default();
     let title = format!("{}{last}", capitalise(run.metric.label()));
     let marker = if ascii { Marker::Dot } else { Marker::Braille };
-    let dataset = Dataset::default()
-        .marker(marker)
-        .graph_type(GraphType::Line)
-        .style(Style::new().fg(theme::METRIC))
-        .data(&points);
+    let dataset = line(marker, theme::METRIC, &points);
     let chart = Chart::new(vec![dataset])
         .block(pane_block(&title, focused))
         .x_axis(Axis::default().style(theme::dim()).bounds(x_bounds).labels(x_labels(x_bounds)))
@@ -225,7 +206,14 @@ pub fn nice_bounds(ys: impl Iterator<Item = f64>, log_y: bool) -> [f64; 2] {
     let magnitude = 10f64.powf(raw.log10().floor());
     let step =
         [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * magnitude).find(|s| *s >= raw).unwrap_or(10.0 * magnitude);
-    [(lo / step).floor() * step, (hi / step).ceil() * step]
+    // The slack keeps float error (1.2 / 0.05 = 23.999…) from pushing a bound one step out.
+    const SLACK: f64 = 1e-9;
+    [(lo / step + SLACK).floor() * step, (hi / step - SLACK).ceil() * step]
+}
+
+/// One curve, drawn as connected points.
+fn line(marker: Marker, color: Color, points: &[(f64, f64)]) -> Dataset<'_> {
+    Dataset::default().marker(marker).graph_type(GraphType::Line).style(Style::new().fg(color)).data(points)
 }
 
 fn x_labels(b: [f64; 2]) -> Vec<Span<'static>> {
@@ -263,7 +251,8 @@ mod tests {
     #[test]
     fn bounds_snap_to_round_numbers() {
         assert_eq!(nice_bounds([0.13, 0.97].into_iter(), false), [0.0, 1.0]);
-        assert_eq!(nice_bounds([1.2, 1.3].into_iter(), false), [1.2, 1.3]);
+        let [lo, hi] = nice_bounds([1.2, 1.3].into_iter(), false);
+        assert!((lo - 1.2).abs() < 1e-9 && (hi - 1.3).abs() < 1e-9, "got [{lo}, {hi}]");
         let [lo, hi] = nice_bounds([0.4].into_iter(), false);
         assert!(lo < 0.4 && hi > 0.4);
         assert_eq!(nice_bounds(std::iter::empty(), false), [0.0, 1.0]);

@@ -406,8 +406,10 @@ fn images_are_standardized_per_channel_with_training_statistics() {
         feature_names: Vec::new(),
         holdout: Some((xv, yv)),
     };
-    let p = prepare(&data, Head::Softmax, 0.2, true, Device::Cpu, Some(1)).unwrap();
-    assert_eq!(p.placement, Placement::OnDevice, "the CPU holds everything, whatever the budget");
+    let p = prepare(&data, Head::Softmax, 0.2, true, Device::Cpu, None).unwrap();
+    assert_eq!(p.placement, Placement::OnDevice, "no budget: everything in place");
+    let over = prepare(&data, Head::Softmax, 0.2, true, Device::Cpu, Some(1)).unwrap();
+    assert_eq!(over.placement, Placement::StreamFromHost, "over the budget: batches stream");
     assert_eq!((p.mean.len(), p.std.len()), (3, 3), "one statistic per channel");
     assert!((p.mean[2] - 0.85).abs() < 0.02, "{:?}", p.mean);
     let per_channel =

@@ -73,6 +73,40 @@ fn the_same_seed_gives_the_same_curve_and_another_seed_does_not() {
     assert_ne!(a.0, curve(8).0);
 }
 
+/// A training set over the device's budget streams its batches from host memory. On a GPU that
+/// adds pinning and a copy per batch; the arithmetic must not change, so the curve is the same as
+/// with all the data in place. (The CPU runs the same code path without the pinning.)
+#[test]
+fn data_over_the_device_budget_streams_and_gives_the_same_curve() {
+    let catalog = shipped_catalog();
+    let iris = catalog.get("iris").unwrap();
+    let run = |budget: Option<u64>| {
+        let runs = tempdir();
+        let mut s = spec("iris", ModelKind::Mlp);
+        s.epochs = 3;
+        let mut req = request(iris, s, runs.path());
+        req.device_budget = budget;
+        let out = train_request(req);
+        let placement = out
+            .messages
+            .iter()
+            .find_map(|m| match m {
+                TrainMsg::Started { placement, .. } => Some(placement.clone()),
+                _ => None,
+            })
+            .expect("a Started message");
+        let val: Vec<f64> = out.epochs().iter().map(|e| e.val_loss.unwrap()).collect();
+        (placement, out.step_losses(), val)
+    };
+    let (in_place, steps_a, val_a) = run(None);
+    let (streamed, steps_b, val_b) = run(Some(1000));
+    assert_eq!(in_place, "all data in memory");
+    assert!(streamed.contains("batches are copied one at a time"), "{streamed}");
+    assert_eq!(steps_a.len(), 3 * 8);
+    assert_eq!(steps_a, steps_b);
+    assert_eq!(val_a, val_b);
+}
+
 #[test]
 fn adaline_and_adaline_autograd_give_the_same_weights() {
     let catalog = shipped_catalog();

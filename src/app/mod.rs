@@ -382,12 +382,7 @@ impl App {
         let resolved = device::resolve(runtime, report).map_err(|e| e.to_string())?;
         let mut spec = TrainSpec::from_config(&entry.name, values);
         spec.device = runtime.to_string();
-        let device_budget = match resolved.device {
-            tch::Device::Cuda(i) => {
-                report.cuda.iter().find(|d| d.index == i).map(|d| d.total_memory_bytes / 2)
-            }
-            _ => None,
-        };
+        let device_budget = device::data_budget(report, &resolved);
         Ok(RunRequest {
             spec,
             entry,

@@ -134,7 +134,7 @@ pub fn run(settings: &Settings, args: &TrainArgs) -> anyhow::Result<i32> {
     let report = device::probe();
     let choice: DeviceChoice = spec.device.parse().map_err(|e| anyhow!("--device: {e}"))?;
     let resolved = device::resolve(choice, &report)?;
-    let device_budget = device_budget(&report, &resolved);
+    let device_budget = device::data_budget(&report, &resolved);
 
     let interrupted = Arc::new(AtomicBool::new(false));
     register_signals(&interrupted)?;
@@ -192,14 +192,6 @@ pub fn run(settings: &Settings, args: &TrainArgs) -> anyhow::Result<i32> {
     }
     handle.join();
     Ok(code)
-}
-
-/// How much data may sit on a GPU before batches are streamed from host memory: half its memory.
-pub fn device_budget(report: &device::DeviceReport, resolved: &device::ResolvedDevice) -> Option<u64> {
-    match resolved.device {
-        tch::Device::Cuda(i) => report.cuda.iter().find(|d| d.index == i).map(|d| d.total_memory_bytes / 2),
-        _ => None,
-    }
 }
 
 /// SIGINT, SIGTERM and SIGHUP stop the run between batches and mark it interrupted; a second

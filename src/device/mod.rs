@@ -218,6 +218,15 @@ pub struct DeviceUnavailable {
     pub available: String,
 }
 
+/// How many bytes of training data a run may put on its device: half a GPU's memory, leaving the
+/// rest to the model, activations and libtorch's allocator. None on the CPU (host memory).
+pub fn data_budget(report: &DeviceReport, resolved: &ResolvedDevice) -> Option<u64> {
+    match resolved.device {
+        tch::Device::Cuda(i) => report.cuda.iter().find(|d| d.index == i).map(|d| d.total_memory_bytes / 2),
+        _ => None,
+    }
+}
+
 /// Turn a choice into a device, or refuse it up front with the devices there are.
 pub fn resolve(choice: DeviceChoice, report: &DeviceReport) -> Result<ResolvedDevice, DeviceUnavailable> {
     let cpu = |why: String| ResolvedDevice {

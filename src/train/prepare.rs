@@ -24,6 +24,9 @@ impl Placement {
             (Placement::OnDevice, _) => {
                 "all data moved to the GPU once; batches are cut on the device".into()
             }
+            (Placement::StreamFromHost, Device::Cpu) => {
+                "data over its memory budget: batches are copied one at a time".into()
+            }
             (Placement::StreamFromHost, _) => {
                 "data too large for GPU memory: batches stream from pinned host memory".into()
             }
@@ -109,7 +112,9 @@ pub fn prepare(
     let total =
         bytes(&x_train) + bytes(&y_train) + val.as_ref().map(|(x, y)| bytes(x) + bytes(y)).unwrap_or(0);
     let placement = match device_budget {
-        Some(budget) if device != Device::Cpu && total > budget => Placement::StreamFromHost,
+        // Real budgets come only for GPUs (device::data_budget); a CPU budget is how tests reach
+        // the streaming path on a machine without one.
+        Some(budget) if total > budget => Placement::StreamFromHost,
         _ => Placement::OnDevice,
     };
     let y_train = head.prepare_targets(&y_train);

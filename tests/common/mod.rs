@@ -111,9 +111,13 @@ pub fn request(entry: &DatasetEntry, spec: TrainSpec, runs_dir: &Path) -> RunReq
 
 /// Run to the end on the worker thread and collect every message.
 pub fn train(entry: &DatasetEntry, spec: TrainSpec, runs_dir: &Path) -> Outcome {
+    train_request(request(entry, spec, runs_dir))
+}
+
+/// Run a prepared request to the end and collect every message.
+pub fn train_request(request: RunRequest) -> Outcome {
     let (tx, rx) = mpsc::channel();
-    let handle = spawn_run(request(entry, spec, runs_dir), RunControl::new(), move |m| tx.send(m).is_ok())
-        .expect("spawn worker");
+    let handle = spawn_run(request, RunControl::new(), move |m| tx.send(m).is_ok()).expect("spawn worker");
     let messages: Vec<TrainMsg> = rx.iter().collect();
     handle.join();
     Outcome { messages }

@@ -128,8 +128,7 @@ fn pick_iris_mlp_and_cpu_train_and_quit() {
     assert!(pane.contains("| finished"), "{pane}");
 
     // The run folder exists and holds what the screen shows.
-    let run_dir = std::fs::read_dir(&runs).expect("runs folder").next().expect("one run").unwrap().path();
-    let record = workbench::runs::load_run(&run_dir).unwrap();
+    let record = only_run(&runs);
     assert_eq!(record.meta.status, workbench::runs::RunStatus::Finished);
     assert_eq!(record.meta.device, "cpu");
     let shown: f64 = pane
@@ -168,8 +167,7 @@ fn q_during_a_run_asks_then_marks_it_interrupted() {
     tmux.wait_for("Quit anyway?", Duration::from_secs(5));
     tmux.keys(&["y"]);
     tmux.wait_for("WORKBENCH_EXIT=0", Duration::from_secs(30));
-    let run_dir = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
-    let record = workbench::runs::load_run(&run_dir).unwrap();
+    let record = only_run(&runs);
     assert_eq!(record.meta.status, workbench::runs::RunStatus::Interrupted);
     assert!(!record.epochs.is_empty(), "the epochs run so far are on disk");
 }
@@ -180,29 +178,12 @@ fn sighup_like_a_dropped_ssh_link_flushes_the_run_and_exits() {
         return;
     }
     let (dir, runs) = project(1_000_000);
-    let pid_file = dir.path().join("pid");
-    // The shell writes its pid, then becomes workbench (exec keeps the pid and the terminal).
-    let cmd = format!(
-        "sh -c 'echo $$ > {}; exec {} --runs-dir {}'; sleep 60",
-        pid_file.display(),
-        env!("CARGO_BIN_EXE_workbench"),
-        runs.display()
-    );
-    let tmux = Tmux::start(&cmd, 80, 24, dir.path());
-    tmux.wait_for("Preview: iris", Duration::from_secs(30));
-    tmux.wait_for("CPU  ", Duration::from_secs(30));
-    tmux.keys(&["s"]);
-    tmux.wait_for("| running", Duration::from_secs(30));
-    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    // `sleep` keeps the pane open after workbench exits, so only the signal ends it.
+    let (_tmux, pid) = start_a_long_run(&dir, &runs, "; sleep 60");
     // As when an SSH connection drops.
     unsafe { libc::kill(pid, libc::SIGHUP) };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Path::new(&format!("/proc/{pid}")).exists() {
-        assert!(Instant::now() < deadline, "workbench did not exit on SIGHUP");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let run_dir = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
-    let record = workbench::runs::load_run(&run_dir).unwrap();
+    wait_for_exit(pid, "workbench did not exit on SIGHUP");
+    let record = only_run(&runs);
     assert_eq!(record.meta.status, workbench::runs::RunStatus::Interrupted);
     assert_eq!(record.meta.epochs_completed as usize, record.epochs.len());
 }
@@ -226,9 +207,19 @@ fn a_terminal_that_goes_away_ends_the_program_and_flushes_the_run() {
         return;
     }
     let (dir, runs) = project(1_000_000);
+    let (tmux, pid) = start_a_long_run(&dir, &runs, "");
+    // The pane's terminal disappears, as when an SSH connection drops.
+    drop(tmux);
+    wait_for_exit(pid, "workbench kept running after its terminal went away");
+    assert_eq!(only_run(&runs).meta.status, workbench::runs::RunStatus::Interrupted);
+}
+
+/// Open workbench in tmux and start a run that won't end by itself; returns workbench's pid.
+/// The shell writes its pid, then becomes workbench (exec keeps the pid and the terminal).
+fn start_a_long_run(dir: &tempfile::TempDir, runs: &Path, after: &str) -> (Tmux, i32) {
     let pid_file = dir.path().join("pid");
     let cmd = format!(
-        "sh -c 'echo $$ > {}; exec {} --runs-dir {}'",
+        "sh -c 'echo $$ > {}; exec {} --runs-dir {}'{after}",
         pid_file.display(),
         env!("CARGO_BIN_EXE_workbench"),
         runs.display()
@@ -238,17 +229,22 @@ fn a_terminal_that_goes_away_ends_the_program_and_flushes_the_run() {
     tmux.wait_for("CPU  ", Duration::from_secs(30));
     tmux.keys(&["s"]);
     tmux.wait_for("| running", Duration::from_secs(30));
-    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
-    // The pane's terminal disappears, as when an SSH connection drops.
-    drop(tmux);
+    let pid = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    (tmux, pid)
+}
+
+fn wait_for_exit(pid: i32, failure: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Path::new(&format!("/proc/{pid}")).exists() && !is_zombie(pid) {
-        assert!(Instant::now() < deadline, "workbench kept running after its terminal went away");
+        assert!(Instant::now() < deadline, "{failure}");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let run_dir = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
-    let record = workbench::runs::load_run(&run_dir).unwrap();
-    assert_eq!(record.meta.status, workbench::runs::RunStatus::Interrupted);
+}
+
+/// The one run in the runs folder.
+fn only_run(runs: &Path) -> workbench::runs::RunRecord {
+    let run_dir = std::fs::read_dir(runs).unwrap().next().unwrap().unwrap().path();
+    workbench::runs::load_run(&run_dir).unwrap()
 }
 
 fn is_zombie(pid: i32) -> bool {

@@ -5,8 +5,8 @@
 # Targets (issue 3): overhead ratio >= 0.97, <= 20 KB/s, frame <= 5 ms.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EPOCHS=${TUI_BENCH_EPOCHS:-3000}
-REPEAT=${TUI_BENCH_REPEAT:-3}
+EPOCHS=${TUI_BENCH_EPOCHS:-10000}
+REPEAT=${TUI_BENCH_REPEAT:-5}
 
 cargo build --release --quiet
 frame=$(cargo bench --quiet --bench frame_time 2>/dev/null | tail -1)

@@ -59,6 +59,8 @@ pub struct TrainConfig {
     pub val_fraction: f64,
     pub standardize: bool,
     pub hidden: Vec<u32>,
+    /// libtorch's CPU threads for training; 0 keeps its default (one per core).
+    pub threads: u32,
 }
 
 impl Default for TrainConfig {
@@ -76,6 +78,7 @@ impl Default for TrainConfig {
             val_fraction: 0.2,
             standardize: true,
             hidden: vec![16],
+            threads: 0,
         }
     }
 }
@@ -349,6 +352,13 @@ pub fn validate_train(t: &TrainConfig) -> Result<(), (&'static str, String, Stri
             "every hidden layer needs at least one unit".into(),
         ));
     }
+    if t.threads > 1024 {
+        return Err((
+            "train.threads",
+            t.threads.to_string(),
+            "use 0 (libtorch's default: one per core) or a thread count up to 1024".into(),
+        ));
+    }
     if let Err(e) = t.device.parse::<crate::device::DeviceChoice>() {
         return Err(("train.device", format!("{:?}", t.device), e.to_string()));
     }
@@ -362,9 +372,25 @@ pub fn read_config_file(path: &Path) -> Result<ConfigFile, ConfigError> {
     parse_config(&text).map_err(|message| ConfigError::Parse { path: path.to_path_buf(), message })
 }
 
-/// Parse config text. The message keeps toml's line and column and the offending key.
+/// Parse config text. The message is one line: `line L, column C: what is wrong (`the line`)`.
 pub fn parse_config(text: &str) -> Result<ConfigFile, String> {
-    toml::from_str::<ConfigFile>(text).map_err(|e| e.to_string().trim().replace('\n', " ").replace("  ", " "))
+    toml::from_str::<ConfigFile>(text).map_err(|e| describe_toml_error(text, &e))
+}
+
+/// toml's own rendering spans several lines with a caret drawing; a status line or the TUI's
+/// log pane needs one line that still names the place and quotes it.
+fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim().replace('\n', " ");
+    let Some(span) = e.span() else { return message };
+    let before = text.get(..span.start).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.chars().rev().take_while(|c| *c != '\n').count() + 1;
+    let quoted = text.lines().nth(line - 1).unwrap_or("").trim();
+    if quoted.is_empty() {
+        format!("line {line}, column {column}: {message}")
+    } else {
+        format!("line {line}, column {column}: {message} (`{quoted}`)")
+    }
 }
 
 fn locate_config(

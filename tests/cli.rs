@@ -45,6 +45,12 @@ fn train_prints_a_line_per_epoch_and_a_summary_naming_the_run_folder() {
     assert!(epoch_lines[11].starts_with("epoch 12/12  train_loss "), "{}", epoch_lines[11]);
     assert!(epoch_lines[11].contains("val_acc "));
     assert!(!stdout.contains('\r') && !stdout.contains('\x1b'), "plain lines when stdout is not a terminal");
+    let first = stdout.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("training mlp on iris with CPU")
+            && first.contains("CPU threads (libtorch's default)"),
+        "{first}"
+    );
     let summary = stdout.lines().find(|l| l.starts_with("finished after 12 epochs")).expect(&stdout);
     assert!(summary.contains("val_acc"), "{summary}");
     let folder = stdout.lines().find_map(|l| l.strip_prefix("run folder: ")).expect(&stdout);
@@ -88,6 +94,8 @@ fn flags_override_config_and_quiet_prints_only_the_summary() {
             "3",
             "--hidden",
             "8,4",
+            "--threads",
+            "1",
             "--quiet",
             "--runs-dir",
             runs.to_str().unwrap(),
@@ -104,6 +112,7 @@ fn flags_override_config_and_quiet_prints_only_the_summary() {
         (0.05, 8, 3)
     );
     assert_eq!(meta.hyperparameters.hidden, vec![8, 4]);
+    assert_eq!(meta.hyperparameters.threads, 1);
 }
 
 #[test]
@@ -122,6 +131,7 @@ fn errors_are_one_line_with_a_non_zero_exit() {
             "error: --lr -1 is not valid: the learning rate must be a positive number",
         ),
         (&["train", "--val-fraction", "1.5"], "error: --val-fraction 1.5 is not valid"),
+        (&["train", "--threads", "5000"], "error: --threads 5000 is not valid: use 0 (libtorch's default"),
         (&["train", "--config", "missing.toml"], "error: config file"),
     ];
     for (args, expected) in cases {
@@ -150,9 +160,11 @@ fn a_broken_config_names_the_file_line_and_key() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr.contains("config.toml is invalid") && stderr.contains("line 2") && stderr.contains("epochz"),
+        stderr.contains("config.toml is invalid: line 2, column 1: unknown field `epochz`")
+            && stderr.contains("(`epochz = 5`)"),
         "{stderr}"
     );
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
 
     std::fs::write(dir.path().join("config.toml"), "[train]\nlr = 0\n").unwrap();
     let stderr = text(&workbench(dir.path(), &["datasets"]).stderr);

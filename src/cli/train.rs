@@ -55,6 +55,9 @@ pub struct TrainArgs {
     /// Do not standardize features
     #[arg(long)]
     pub no_standardize: bool,
+    /// libtorch's CPU threads (0: one per core). 1 is steadier on a machine shared with other jobs
+    #[arg(long)]
+    pub threads: Option<u32>,
     /// Print only the summary
     #[arg(long, short)]
     pub quiet: bool,
@@ -102,7 +105,7 @@ pub fn build_spec(settings: &Settings, args: &TrainArgs, catalog: &Catalog) -> a
     macro_rules! take {
         ($($field:ident),*) => { $( if let Some(v) = args.$field.clone() { spec.$field = v; } )* };
     }
-    take!(epochs, batch_size, lr, optimizer, momentum, seed, val_fraction);
+    take!(epochs, batch_size, lr, optimizer, momentum, seed, val_fraction, threads);
     if let Some(h) = &args.hidden {
         spec.hidden = h.0.clone();
     }
@@ -154,8 +157,14 @@ pub fn run(settings: &Settings, args: &TrainArgs) -> anyhow::Result<i32> {
 
     let tty = std::io::stdout().is_terminal();
     let mut out = Printer { tty, quiet: args.quiet, started: Instant::now(), last_progress: None };
+    // The probe ran before the worker changed anything, so it read libtorch's default.
+    let threads = match spec.threads {
+        0 => format!("{} CPU threads (libtorch's default)", report.cpu.torch_threads),
+        1 => "1 CPU thread".to_string(),
+        n => format!("{n} CPU threads"),
+    };
     out.line(&format!(
-        "training {} on {} with {} ({}), {} epochs",
+        "training {} on {} with {} ({}), {} epochs, {threads}",
         spec.model, spec.dataset, resolved.label, resolved.why, spec.epochs
     ));
     let mut code = 1;

@@ -218,6 +218,20 @@ pub struct DeviceUnavailable {
     pub available: String,
 }
 
+/// Set libtorch's CPU threads for what runs next: `requested`, or libtorch's own default for 0.
+/// Returns the count in force. The default is read once, before anything changes it, so a run
+/// with 0 after a run with 1 gets the default back.
+pub fn set_cpu_threads(requested: u32) -> i32 {
+    static DEFAULT: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
+    let default = *DEFAULT.get_or_init(tch::get_num_threads);
+    // Clamped to i32 (validate_train caps it at 1024), never below one thread.
+    let wanted = if requested == 0 { default } else { i32::try_from(requested).unwrap_or(i32::MAX) };
+    // Called on the thread that trains: OpenMP keeps the count per thread, and libtorch's
+    // global setting reaches the threads it starts.
+    tch::set_num_threads(wanted.max(1));
+    tch::get_num_threads()
+}
+
 /// How many bytes of training data a run may put on its device: half a GPU's memory, leaving the
 /// rest to the model, activations and libtorch's allocator. None on the CPU (host memory).
 pub fn data_budget(report: &DeviceReport, resolved: &ResolvedDevice) -> Option<u64> {
@@ -273,6 +287,13 @@ pub fn resolve(choice: DeviceChoice, report: &DeviceReport) -> Result<ResolvedDe
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_threads_are_set_and_zero_brings_the_default_back() {
+        let default = tch::get_num_threads();
+        assert_eq!(set_cpu_threads(1), 1);
+        assert_eq!(set_cpu_threads(0), default);
+    }
 
     fn report(gpus: usize) -> DeviceReport {
         DeviceReport {

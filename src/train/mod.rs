@@ -177,6 +177,9 @@ pub struct TrainSpec {
     pub val_fraction: f64,
     pub standardize: bool,
     pub hidden: Vec<u32>,
+    /// libtorch's CPU threads; 0: its default (one per core). Older run.toml files lack it.
+    #[serde(default)]
+    pub threads: u32,
 }
 
 impl TrainSpec {
@@ -195,6 +198,7 @@ impl TrainSpec {
             val_fraction: t.val_fraction,
             standardize: t.standardize,
             hidden: t.hidden.clone(),
+            threads: t.threads,
         }
     }
 
@@ -213,6 +217,7 @@ impl TrainSpec {
             val_fraction: self.val_fraction,
             standardize: self.standardize,
             hidden: self.hidden.clone(),
+            threads: self.threads,
         }
     }
 }

@@ -161,12 +161,13 @@ fn execute(
     }
 
     let sample_shape = data.sample_shape();
+    let cpu_threads = crate::device::set_cpu_threads(spec.threads);
     let (prepared, mut learner) = match prepare_run(spec, &data, device, request.device_budget) {
         Ok(b) => b,
         Err(e) => return failed(e, None),
     };
     let placement = prepared.placement.describe(device);
-    tracing::info!(run = id.0, dataset = %spec.dataset, model = %spec.model, device = %request.device.label, %placement, "run starting");
+    tracing::info!(run = id.0, dataset = %spec.dataset, model = %spec.model, device = %request.device.label, %placement, cpu_threads, "run starting");
 
     let meta = RunMeta {
         id: String::new(),

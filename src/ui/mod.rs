@@ -131,15 +131,33 @@ fn footer_line(app: &App, area: Rect, frame: &mut Frame) {
                     ("q", "quit"),
                 ]
             };
-            let mut spans = vec![Span::raw(" ")];
-            for (k, what) in hints {
-                spans.push(Span::styled(*k, theme::key()));
-                spans.push(Span::raw(format!(" {what}  ")));
-            }
-            Line::from(spans)
+            Line::from(hint_spans(hints, area.width as usize))
         }
     };
     frame.render_widget(Paragraph::new(line), area);
+}
+
+/// `key what` pairs that fit in `width`. The last two (help and quit) always stay; the others are
+/// dropped from the end of the list first, so a narrow terminal never shows a cut-off word.
+fn hint_spans(hints: &[(&str, &str)], width: usize) -> Vec<Span<'static>> {
+    let cost = |(k, what): &(&str, &str)| k.chars().count() + 1 + what.chars().count() + 2;
+    let kept_last = hints.len().saturating_sub(2);
+    let mut budget = width.saturating_sub(1 + hints[kept_last..].iter().map(cost).sum::<usize>());
+    let mut shown: Vec<&(&str, &str)> = Vec::new();
+    for hint in &hints[..kept_last] {
+        if cost(hint) > budget {
+            break;
+        }
+        budget -= cost(hint);
+        shown.push(hint);
+    }
+    shown.extend(&hints[kept_last..]);
+    let mut spans = vec![Span::raw(" ")];
+    for (k, what) in shown {
+        spans.push(Span::styled(k.to_string(), theme::key()));
+        spans.push(Span::raw(format!(" {what}  ")));
+    }
+    spans
 }
 
 fn too_small(area: Rect, frame: &mut Frame) {
@@ -199,6 +217,23 @@ fn ascii_for(symbol: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn footer_hints_fit_and_keep_help_and_quit() {
+        let hints = [("s", "start"), ("x", "stop"), ("m", "smooth"), ("?", "help"), ("q", "quit")];
+        let text = |width: usize| -> String {
+            hint_spans(&hints, width)
+                .iter()
+                .map(|s| s.content.to_string())
+                .collect::<String>()
+                .trim_end()
+                .to_string()
+        };
+        assert_eq!(text(200), " s start  x stop  m smooth  ? help  q quit");
+        let narrow = text(30);
+        assert!(narrow.chars().count() <= 30, "{narrow:?}");
+        assert_eq!(narrow, " s start  ? help  q quit");
+    }
 
     #[test]
     fn ascii_replacements_cover_what_the_widgets_draw() {

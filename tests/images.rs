@@ -133,7 +133,7 @@ fn staging_is_reused_and_a_changed_source_is_staged_again() {
     );
     let settings = images();
     let spec = entry.image_spec(&settings);
-    let report = workbench::data::images::stage(&spec, cache.path(), &mut |_, _| {}).unwrap();
+    let report = workbench::data::images::stage(&spec, cache.path(), &mut |_, _| true).unwrap();
     assert!(!report.staged_now && report.rehashed, "{report:?}");
     let listed = scan_images(dir.path(), cache.path(), &images());
     assert_eq!(
@@ -191,6 +191,7 @@ fn interrupted_staging_is_never_reused() {
             if done > 0 {
                 panic!("interrupted");
             }
+            true
         })
         .is_ok()
     }));
@@ -201,7 +202,7 @@ fn interrupted_staging_is_never_reused() {
 
     // Stage properly, then fake what a killed process leaves: a `.staging-*` copy (complete but
     // never renamed), and damage the real entry's tensor file.
-    let report = workbench::data::images::stage(&spec, cache.path(), &mut |_, _| {}).unwrap();
+    let report = workbench::data::images::stage(&spec, cache.path(), &mut |_, _| true).unwrap();
     let leftover = cache
         .path()
         .join(format!(".staging-{}-999999999-0", report.entry_dir.file_name().unwrap().to_string_lossy()));
@@ -229,6 +230,63 @@ fn interrupted_staging_is_never_reused() {
     std::fs::remove_file(report.entry_dir.join("manifest.json")).unwrap();
     let (_, calls) = load_counting(entry, cache.path(), &images());
     assert!(calls > 0);
+}
+
+/// A run stopped (or the TUI quit) while its dataset is being staged doesn't wait for the
+/// staging to finish: the progress callback says stop, the decoders wind down, nothing is kept.
+#[test]
+fn a_stop_while_staging_abandons_it_and_keeps_nothing() {
+    let dir = tempdir();
+    let cache = tempdir();
+    write(dir.path(), "pics.zip", zip_bytes(&two_class_entries(8, 50, false)));
+    let catalog = scan_images(dir.path(), cache.path(), &images());
+    let entry = catalog.get("pics").unwrap();
+    let settings = images();
+    let image_spec = entry.image_spec(&settings);
+
+    let mut calls = 0;
+    let err = workbench::data::images::stage(&image_spec, cache.path(), &mut |_, _| {
+        calls += 1;
+        false
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains(workbench::data::images::STAGING_STOPPED), "{err}");
+    assert_eq!(calls, 1, "no progress after the stop");
+    let left: Vec<_> = std::fs::read_dir(cache.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(left.iter().all(|n| !n.to_string_lossy().starts_with("pics")), "no entry for pics: {left:?}");
+    assert!(Cache::new(cache.path()).list().unwrap().is_empty(), "nothing kept, staging included: {left:?}");
+
+    // Through a run: the worker reports it stopped, with no run folder, rather than failed.
+    let runs = tempdir();
+    let control = workbench::train::RunControl::new();
+    let stopper = control.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut s = spec("pics", ModelKind::Mlp);
+    s.epochs = 1;
+    let mut req = request(entry, s, runs.path());
+    req.cache_dir = cache.path().to_path_buf();
+    let handle = workbench::train::spawn_run(req, control, move |m| {
+        if matches!(m, TrainMsg::Loading { total, .. } if total > 0) {
+            stopper.request_stop(workbench::train::StopReason::User);
+        }
+        tx.send(m).is_ok()
+    })
+    .unwrap();
+    let messages: Vec<TrainMsg> = rx.iter().collect();
+    handle.join();
+    let last = messages.last().unwrap();
+    assert!(
+        matches!(last, TrainMsg::Stopped { run_dir: None, reason: workbench::train::StopReason::User, .. }),
+        "{last:?}"
+    );
+    assert!(!messages.iter().any(|m| matches!(m, TrainMsg::Started { .. })), "training never began");
+    assert!(Cache::new(cache.path()).list().unwrap().is_empty());
+    assert!(!runs.path().exists() || std::fs::read_dir(runs.path()).unwrap().next().is_none());
+
+    // And the next use stages it whole.
+    let report = workbench::data::images::stage(&image_spec, cache.path(), &mut |_, _| true).unwrap();
+    assert!(report.entry_dir.exists());
 }
 
 #[test]

@@ -88,6 +88,7 @@ fn stage_one(settings: &Settings, entry: &DatasetEntry, quiet: bool, json: bool)
     let mut bar = ProgressLine::new(quiet);
     let report = images::stage(&spec, &settings.cache_dir, &mut |done, total| {
         bar.update(&entry.name, done, total);
+        true // Ctrl-C ends the process; its unfinished staging folder is never used
     });
     bar.finish();
     let report = report?;

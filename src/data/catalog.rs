@@ -79,8 +79,9 @@ impl DatasetFormat {
 pub struct LoadOptions<'a> {
     pub cache_dir: &'a Path,
     pub images: &'a ImagesConfig,
-    /// Called with (done, total) while a dataset is being staged.
-    pub progress: &'a mut dyn FnMut(u64, u64),
+    /// Called with (done, total) while a dataset is being staged; returning false abandons the
+    /// staging (a stopped run), which then ends with [`images::STAGING_STOPPED`].
+    pub progress: &'a mut dyn FnMut(u64, u64) -> bool,
 }
 
 /// One dataset: where it comes from, how config adjusts it, and what it holds (or why it can't load).

@@ -145,14 +145,26 @@ fn execute(
     if !sink(TrainMsg::Loading { run: id, done: 0, total: 0 }) {
         control.request_stop(StopReason::Interrupted);
     }
+    // A stop while a dataset is being staged abandons the staging (false ends it).
     let mut progress = |done: u64, total: u64| {
-        sink(TrainMsg::Loading { run: id, done, total });
+        if !sink(TrainMsg::Loading { run: id, done, total }) {
+            control.request_stop(StopReason::Interrupted);
+        }
+        control.stop_reason().is_none()
     };
     let mut options =
         LoadOptions { cache_dir: &request.cache_dir, images: &request.images, progress: &mut progress };
     let data = match request.entry.load(&mut options) {
         Ok(d) => d,
-        Err(e) => return failed(e.to_string(), None),
+        Err(e) => {
+            return match control.stop_reason() {
+                Some(reason) => {
+                    tracing::info!(run = id.0, dataset = %spec.dataset, "stopped while staging: {e}");
+                    TrainMsg::Stopped { run: id, run_dir: None, reason, last: None }
+                }
+                None => failed(e.to_string(), None),
+            }
+        }
     };
     if let Ok(summary) = &request.entry.summary {
         if let Err(why) = spec.model.check_fits(summary) {

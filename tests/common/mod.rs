@@ -200,7 +200,10 @@ pub fn load_counting(
     images: &ImagesConfig,
 ) -> (Result<workbench::data::LoadedData, workbench::data::DataError>, u64) {
     let mut calls = 0u64;
-    let mut progress = |_done: u64, _total: u64| calls += 1;
+    let mut progress = |_done: u64, _total: u64| {
+        calls += 1;
+        true
+    };
     let mut options =
         workbench::data::catalog::LoadOptions { cache_dir: cache, images, progress: &mut progress };
     let result = entry.load(&mut options);

@@ -208,12 +208,12 @@ pub fn read_images_header(reader: &mut dyn Read, name: &str, limit: u64) -> Resu
 }
 
 /// Read `count` images after the header, `chunk` images at a time, calling `done` after each
-/// chunk; the file must end right after them.
+/// chunk (false from it stops the reading); the file must end right after them.
 pub fn read_images(
     reader: &mut dyn Read,
     header: ImagesHeader,
     name: &str,
-    done: &mut dyn FnMut(usize),
+    done: &mut dyn FnMut(usize) -> bool,
 ) -> Result<Vec<u8>, EntryError> {
     let total = header.count * header.image_len();
     let mut pixels = vec![0u8; total];
@@ -228,7 +228,9 @@ pub fn read_images(
             )
         })?;
         filled = end;
-        done(filled / header.image_len());
+        if !done(filled / header.image_len()) {
+            return Err(EntryError::general(super::STAGING_STOPPED.into()));
+        }
     }
     expect_end(reader, name, &format!("the {} images its header declares", header.count))?;
     Ok(pixels)
@@ -395,7 +397,7 @@ mod tests {
         let good = idx(0x803, &[2, 2, 2], &[1, 2, 3, 4, 5, 6, 7, 8]);
         let mut r: &[u8] = &good;
         let h = read_images_header(&mut r, "x", 1000).expect("must work");
-        assert_eq!(read_images(&mut r, h, "x", &mut |_| {}).expect("must work"), [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(read_images(&mut r, h, "x", &mut |_| true).expect("must work"), [1, 2, 3, 4, 5, 6, 7, 8]);
 
         let wrong = idx(0x801, &[2, 2, 2], &[0; 8]);
         let err = read_images_header(&mut &wrong[..], "x", 1000).expect_err("must fail");
@@ -404,7 +406,7 @@ mod tests {
         let short = idx(0x803, &[2, 2, 2], &[0; 7]);
         let mut r: &[u8] = &short;
         let h = read_images_header(&mut r, "x", 1000).expect("must work");
-        assert!(read_images(&mut r, h, "x", &mut |_| {})
+        assert!(read_images(&mut r, h, "x", &mut |_| true)
             .expect_err("must fail")
             .message
             .contains("truncated"));

@@ -66,7 +66,16 @@ pub struct EntryError {
     pub message: String,
 }
 
+/// Why staging ended when its progress callback asked it to stop (a run stopped while staging).
+pub const STAGING_STOPPED: &str =
+    "staging was stopped before it finished; nothing was kept, and the next use stages it again";
+
 impl EntryError {
+    /// Whether this is the stop asked for by the progress callback, not a fault of the source.
+    pub fn is_stop(&self) -> bool {
+        self.entry.is_none() && self.message == STAGING_STOPPED
+    }
+
     pub fn at(entry: &str, message: String) -> EntryError {
         EntryError { entry: Some(entry.to_string()), message }
     }
@@ -337,7 +346,7 @@ struct Ready {
 pub fn stage(
     spec: &ImageSpec<'_>,
     cache_dir: &Path,
-    progress: &mut dyn FnMut(u64, u64),
+    progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<StageReport, DataError> {
     ensure(spec, cache_dir, progress).map(|r| r.report)
 }
@@ -377,7 +386,7 @@ pub fn load(spec: &ImageSpec<'_>, options: &mut LoadOptions<'_>) -> Result<Loade
 fn ensure(
     spec: &ImageSpec<'_>,
     cache_dir: &Path,
-    progress: &mut dyn FnMut(u64, u64),
+    progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<Ready, DataError> {
     let started = Instant::now();
     let files = spec.files()?;

@@ -41,7 +41,7 @@ pub fn decode_all<T, F>(
     total: usize,
     spec: DecodeSpec,
     read: F,
-    progress: &mut dyn FnMut(u64, u64),
+    progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<(Vec<u8>, T), EntryError>
 where
     T: std::marker::Send,
@@ -104,14 +104,21 @@ where
 
         let mut done: u64 = 0;
         let mut last = Instant::now();
-        progress(0, total as u64);
+        let mut go_on = progress(0, total as u64);
         for result in done_rx.iter() {
+            if !go_on {
+                // Asked to stop: the reader and the decoders see the flag and wind down; what
+                // they still send is drained here, so none of them blocks.
+                abort.store(true, Ordering::Relaxed);
+                failure.get_or_insert_with(|| EntryError::general(super::STAGING_STOPPED.into()));
+                continue;
+            }
             match result {
                 Ok((slot, out)) => {
                     pixels[slot * sample..(slot + 1) * sample].copy_from_slice(&out);
                     done += 1;
                     if last.elapsed() >= PROGRESS_EVERY || done == total as u64 {
-                        progress(done, total as u64);
+                        go_on = progress(done, total as u64);
                         last = Instant::now();
                     }
                 }
@@ -126,7 +133,11 @@ where
             Err(panic) => std::panic::resume_unwind(panic),
         }
     });
-    // A reading error (a damaged archive, a zip bomb) comes before the decoding errors it caused.
+    // A reading error (a damaged archive, a zip bomb) comes before the decoding errors it caused,
+    // but a stop comes before all: what was read after it doesn't matter.
+    if let Some(e) = failure.take_if(|e| e.is_stop()) {
+        return Err(e);
+    }
     let (done, value) = read_result?;
     if let Some(e) = failure {
         return Err(e);

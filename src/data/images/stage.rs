@@ -39,7 +39,7 @@ pub fn decode(
     spec: &ImageSpec<'_>,
     files: &[SourceFile],
     spill_dir: &Path,
-    progress: &mut dyn FnMut(u64, u64),
+    progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<Decoded, DataError> {
     let result = match (spec.format, spec.kind()) {
         (DatasetFormat::Idx, SourceKind::Zip) => {
@@ -100,7 +100,7 @@ fn images_zip(
     spec: &ImageSpec<'_>,
     files: &[SourceFile],
     spill_dir: &Path,
-    progress: &mut dyn FnMut(u64, u64),
+    progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<Decoded, EntryError> {
     let (mut archive, hash) = read_zip(spec, files, spill_dir)?;
     let limits = spec.limits();
@@ -146,7 +146,7 @@ fn images_zip(
 fn images_folder(
     spec: &ImageSpec<'_>,
     files: &[SourceFile],
-    progress: &mut dyn FnMut(u64, u64),
+    progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<Decoded, EntryError> {
     let layout = layout::build(&inspect::folder_entries(files), spec.config.classes.as_deref())?;
     let mut first = Vec::new();
@@ -243,7 +243,7 @@ fn idx_decode<R: Read + std::io::Seek>(
     spec: &ImageSpec<'_>,
     reader: &mut IdxReader<'_, R>,
     content_hash: String,
-    progress: &mut dyn FnMut(u64, u64),
+    progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<Decoded, EntryError> {
     let files = reader.locate()?;
     let limit = spec.images.max_total_bytes;
@@ -259,7 +259,9 @@ fn idx_decode<R: Read + std::io::Seek>(
         &files.train.1 .0,
     )?;
     let total = (train_labels.len() + test_labels.as_ref().map_or(0, Vec::len)) as u64;
-    progress(0, total);
+    if !progress(0, total) {
+        return Err(EntryError::general(super::STAGING_STOPPED.into()));
+    }
     let mut done_before = 0u64;
     let mut shape: Option<Shape> = None;
     let mut splits = Vec::new();

@@ -88,7 +88,7 @@ fn main() -> anyhow::Result<()> {
     let catalog = Catalog::scan(&args.datasets, &BTreeMap::new(), &images);
     let entry = catalog.require("iris")?;
     let cache = std::env::temp_dir();
-    let mut options = LoadOptions { cache_dir: &cache, images: &images, progress: &mut |_, _| true };
+    let mut options = LoadOptions { cache_dir: &cache, images: &images, progress: &mut |_, _, _| true };
     let data = entry.load(&mut options).map_err(|e| anyhow!("{}", e.message()))?;
     let (prepared, mut learner) =
         prepare_run(&spec, &data, tch::Device::Cpu, None).map_err(|e| anyhow!(e))?;

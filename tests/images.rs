@@ -7,7 +7,7 @@ use std::process::Command;
 use common::*;
 use workbench::config::ImagesConfig;
 use workbench::data::images::cache::Cache;
-use workbench::data::{DatasetFormat, Preview, Task};
+use workbench::data::{DatasetFormat, Preview, StagePhase, Task};
 use workbench::runs::load_run;
 use workbench::train::{ModelKind, TrainMsg};
 
@@ -133,7 +133,7 @@ fn staging_is_reused_and_a_changed_source_is_staged_again() {
     );
     let settings = images();
     let spec = entry.image_spec(&settings);
-    let report = workbench::data::images::stage(&spec, cache.path(), &mut |_, _| true).unwrap();
+    let report = workbench::data::images::stage(&spec, cache.path(), &mut |_, _, _| true).unwrap();
     assert!(!report.staged_now && report.rehashed, "{report:?}");
     let listed = scan_images(dir.path(), cache.path(), &images());
     assert_eq!(
@@ -187,8 +187,8 @@ fn interrupted_staging_is_never_reused() {
 
     // Interrupted in the middle (a panic stands in for the process going away).
     let interrupted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        workbench::data::images::stage(&spec, cache.path(), &mut |done, _| {
-            if done > 0 {
+        workbench::data::images::stage(&spec, cache.path(), &mut |phase, done, _| {
+            if phase == StagePhase::Decoding && done > 0 {
                 panic!("interrupted");
             }
             true
@@ -202,7 +202,7 @@ fn interrupted_staging_is_never_reused() {
 
     // Stage properly, then fake what a killed process leaves: a `.staging-*` copy (complete but
     // never renamed), and damage the real entry's tensor file.
-    let report = workbench::data::images::stage(&spec, cache.path(), &mut |_, _| true).unwrap();
+    let report = workbench::data::images::stage(&spec, cache.path(), &mut |_, _, _| true).unwrap();
     let leftover = cache
         .path()
         .join(format!(".staging-{}-999999999-0", report.entry_dir.file_name().unwrap().to_string_lossy()));
@@ -244,18 +244,23 @@ fn a_stop_while_staging_abandons_it_and_keeps_nothing() {
     let settings = images();
     let image_spec = entry.image_spec(&settings);
 
-    let mut calls = 0;
-    let err = workbench::data::images::stage(&image_spec, cache.path(), &mut |_, _| {
-        calls += 1;
-        false
-    })
-    .unwrap_err()
-    .to_string();
-    assert!(err.contains(workbench::data::images::STAGING_STOPPED), "{err}");
-    assert_eq!(calls, 1, "no progress after the stop");
-    let left: Vec<_> = std::fs::read_dir(cache.path()).unwrap().flatten().map(|e| e.file_name()).collect();
-    assert!(left.iter().all(|n| !n.to_string_lossy().starts_with("pics")), "no entry for pics: {left:?}");
-    assert!(Cache::new(cache.path()).list().unwrap().is_empty(), "nothing kept, staging included: {left:?}");
+    // Stopped while the zip is read (the copy from a slow drive), then while its images decode.
+    for stop_in in [StagePhase::Reading, StagePhase::Decoding] {
+        let (mut calls_after_stop, mut stopped) = (0, false);
+        let err = workbench::data::images::stage(&image_spec, cache.path(), &mut |phase, _, _| {
+            calls_after_stop += usize::from(stopped);
+            stopped |= phase == stop_in;
+            !stopped
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains(workbench::data::images::STAGING_STOPPED), "{stop_in:?}: {err}");
+        assert!(stopped && calls_after_stop == 0, "{stop_in:?}: no progress after the stop");
+        let left: Vec<_> =
+            std::fs::read_dir(cache.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+        assert!(left.iter().all(|n| !n.to_string_lossy().starts_with("pics")), "no entry for pics: {left:?}");
+        assert!(Cache::new(cache.path()).list().unwrap().is_empty(), "nothing kept: {left:?}");
+    }
 
     // Through a run: the worker reports it stopped, with no run folder, rather than failed.
     let runs = tempdir();
@@ -285,7 +290,7 @@ fn a_stop_while_staging_abandons_it_and_keeps_nothing() {
     assert!(!runs.path().exists() || std::fs::read_dir(runs.path()).unwrap().next().is_none());
 
     // And the next use stages it whole.
-    let report = workbench::data::images::stage(&image_spec, cache.path(), &mut |_, _| true).unwrap();
+    let report = workbench::data::images::stage(&image_spec, cache.path(), &mut |_, _, _| true).unwrap();
     assert!(report.entry_dir.exists());
 }
 
@@ -410,7 +415,9 @@ fn stage_and_cache_commands() {
     let (code, out, err) = run(&["stage", "pics"]);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(
-        out.contains("pics: staging 0/16") && out.contains("16/16 (100%)") && out.contains("items/s"),
+        out.contains("pics: staging, reading 3.2 KiB/3.2 KiB (100%)")
+            && out.contains("pics: staging, decoding 16/16 images (100%)")
+            && out.contains("images/s  ETA"),
         "{out}"
     );
     assert!(out.contains("staged 16 images (8 train, 8 validation), 8×8 gray"), "{out}");

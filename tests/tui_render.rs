@@ -176,3 +176,22 @@ fn an_image_dataset_preview_in_ascii() {
     assert!(text.contains("%%%"), "the images are drawn:\n{text}");
     insta::assert_snapshot!(text);
 }
+
+/// Staging shows which phase it is in: the bytes of the source read (the copy from a slow
+/// drive), then the images decoded, each with its own count and unit.
+#[test]
+fn staging_progress_names_its_phase_and_unit() {
+    use workbench::data::StagePhase;
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    press(&mut app, &[ch('s')]);
+    app.attach_run(RunId(1));
+    let loading = |phase, done, total| Event::Train(TrainMsg::Loading { run: RunId(1), phase, done, total });
+    app.update(loading(StagePhase::Reading, 4 << 20, 16 << 20));
+    let shown = screen(&app, 100, 30);
+    assert!(shown.contains("staging: reading 4.0 MiB/16.0 MiB (25%)"), "{shown}");
+    app.update(loading(StagePhase::Decoding, 1_200, 60_000));
+    let shown = screen(&app, 100, 30);
+    assert!(shown.contains("staging: decoding 1,200/60,000 images (2%)"), "{shown}");
+    assert!(shown.contains("loading data"), "the header says what the run is doing: {shown}");
+}

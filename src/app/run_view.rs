@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use super::series::{Ema, Series};
+use crate::data::StagePhase;
 use crate::train::{EpochMetrics, MetricKind, RunId, StopReason, TrainMsg};
 
 /// Weight of each new step loss in the smoothed curve.
@@ -13,8 +14,9 @@ const SMOOTHING: f32 = 0.05;
 pub enum RunState {
     /// Asked for; the worker has not reported yet.
     Starting,
-    /// Loading or staging data: `done` of `total` items (total 0 when unknown).
+    /// Loading or staging data: `done` of `total` bytes or images (total 0 when unknown).
     Loading {
+        phase: StagePhase,
         done: u64,
         total: u64,
     },
@@ -109,11 +111,13 @@ impl RunView {
             return false;
         }
         match msg {
-            TrainMsg::Loading { done, total, .. } => {
-                if self.loading_started.is_none() {
+            TrainMsg::Loading { phase, done, total, .. } => {
+                // Each phase has its own rate and ETA, so its clock starts with it.
+                let same_phase = matches!(self.state, RunState::Loading { phase: p, .. } if p == *phase);
+                if self.loading_started.is_none() || !same_phase {
                     self.loading_started = Some(std::time::Instant::now());
                 }
-                self.state = RunState::Loading { done: *done, total: *total };
+                self.state = RunState::Loading { phase: *phase, done: *done, total: *total };
             }
             TrainMsg::Started {
                 run_dir,

@@ -2,10 +2,9 @@
 //!
 //! Every command returns an exit code; errors print one line, `error: ...`, never a panic message.
 mod info;
+mod progress;
 mod stage;
 mod train;
-
-pub use train::progress_text;
 
 use std::path::PathBuf;
 

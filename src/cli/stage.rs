@@ -1,12 +1,11 @@
 //! `workbench stage` (decode image datasets into the staging cache ahead of training) and
 //! `workbench cache` (list the cache's entries with their sizes, or clear them).
-use std::io::{IsTerminal, Write};
-use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use serde_json::json;
 
+use super::progress::ProgressLine;
 use crate::config::Settings;
 use crate::data::images::cache::Cache;
 use crate::data::images::{self, ListedState, Split};
@@ -86,11 +85,12 @@ pub fn stage(settings: &Settings, args: &StageArgs) -> anyhow::Result<i32> {
 fn stage_one(settings: &Settings, entry: &DatasetEntry, quiet: bool, json: bool) -> anyhow::Result<()> {
     let spec = entry.image_spec(&settings.images);
     let mut bar = ProgressLine::new(quiet);
-    let report = images::stage(&spec, &settings.cache_dir, &mut |done, total| {
-        bar.update(&entry.name, done, total);
+    let prefix = format!("{}: staging,", entry.name);
+    let report = images::stage(&spec, &settings.cache_dir, &mut |phase, done, total| {
+        bar.update(&prefix, phase, done, total);
         true // Ctrl-C ends the process; its unfinished staging folder is never used
     });
-    bar.finish();
+    bar.clear();
     let report = report?;
     let m = &report.manifest;
     if json {
@@ -129,57 +129,6 @@ fn stage_one(settings: &Settings, entry: &DatasetEntry, quiet: bool, json: bool)
         );
     }
     Ok(())
-}
-
-/// Staging progress: a line redrawn in place on a terminal, plain lines every two seconds
-/// otherwise (logs, pipes, batch jobs).
-struct ProgressLine {
-    tty: bool,
-    quiet: bool,
-    started: Option<Instant>,
-    last: Option<Instant>,
-    drawn: bool,
-}
-
-impl ProgressLine {
-    fn new(quiet: bool) -> ProgressLine {
-        ProgressLine { tty: std::io::stdout().is_terminal(), quiet, started: None, last: None, drawn: false }
-    }
-
-    fn update(&mut self, name: &str, done: u64, total: u64) {
-        if self.quiet || total == 0 {
-            return;
-        }
-        let now = Instant::now();
-        let started = *self.started.get_or_insert(now);
-        let every = if self.tty { 100 } else { 2000 };
-        let due = self.last.is_none_or(|t| now.duration_since(t).as_millis() >= every);
-        if !due && done < total {
-            return;
-        }
-        self.last = Some(now);
-        let text = super::train::progress_text(
-            &format!("{name}: staging"),
-            done,
-            total,
-            (now - started).as_secs_f64(),
-        );
-        let mut out = std::io::stdout().lock();
-        if self.tty {
-            let _ = write!(out, "\r\x1b[2K{text}");
-            self.drawn = true;
-        } else {
-            let _ = writeln!(out, "{text}");
-        }
-        let _ = out.flush();
-    }
-
-    fn finish(&mut self) {
-        if self.drawn {
-            let _ = write!(std::io::stdout(), "\r\x1b[2K");
-            let _ = std::io::stdout().flush();
-        }
-    }
 }
 
 /// `workbench cache [list|clear]`.

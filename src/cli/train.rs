@@ -1,12 +1,12 @@
 //! `workbench train`: the engine without the TUI, for scripts, logs and cluster jobs.
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::atomic::AtomicBool;
 use std::sync::{mpsc, Arc};
-use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
 
+use super::progress::ProgressLine;
 use crate::config::{validate_train, Settings};
 use crate::data::Catalog;
 use crate::device::{self, DeviceChoice};
@@ -155,8 +155,7 @@ pub fn run(settings: &Settings, args: &TrainArgs) -> anyhow::Result<i32> {
     let handle = spawn_run(request, control, move |msg| tx.send(msg).is_ok())
         .context("could not start the training thread")?;
 
-    let tty = std::io::stdout().is_terminal();
-    let mut out = Printer { tty, quiet: args.quiet, started: Instant::now(), last_progress: None };
+    let mut out = Printer { quiet: args.quiet, progress: ProgressLine::new(args.quiet) };
     // The probe ran before the worker changed anything, so it read libtorch's default.
     let threads = match spec.threads {
         0 => format!("{} CPU threads (libtorch's default)", report.cpu.torch_threads),
@@ -170,9 +169,11 @@ pub fn run(settings: &Settings, args: &TrainArgs) -> anyhow::Result<i32> {
     let mut code = 1;
     for msg in rx.iter() {
         match msg {
-            TrainMsg::Loading { done, total, .. } => out.loading(done, total),
+            TrainMsg::Loading { phase, done, total, .. } => {
+                out.progress.update("staging,", phase, done, total)
+            }
             TrainMsg::Started { run_dir, train_samples, val_samples, placement, .. } => {
-                out.clear_progress();
+                out.progress.clear();
                 out.line(&format!(
                     "{train_samples} training and {val_samples} validation samples; {placement}; run folder {}",
                     run_dir.display()
@@ -189,7 +190,7 @@ pub fn run(settings: &Settings, args: &TrainArgs) -> anyhow::Result<i32> {
                 code = if reason == StopReason::Interrupted { 130 } else { 1 };
             }
             TrainMsg::Failed { error, run_dir, .. } => {
-                out.clear_progress();
+                out.progress.clear();
                 if let Some(dir) = run_dir {
                     out.always(&format!("run folder: {}", dir.display()));
                 }
@@ -217,10 +218,8 @@ fn register_signals(flag: &Arc<AtomicBool>) -> anyhow::Result<()> {
 /// Output of `workbench train`: plain lines when stdout is not a terminal; on a terminal, a
 /// progress line while data loads.
 struct Printer {
-    tty: bool,
     quiet: bool,
-    started: Instant,
-    last_progress: Option<Instant>,
+    progress: ProgressLine,
 }
 
 impl Printer {
@@ -236,41 +235,12 @@ impl Printer {
         let _ = out.flush();
     }
 
-    fn loading(&mut self, done: u64, total: u64) {
-        if self.quiet || total == 0 {
-            return;
-        }
-        let now = Instant::now();
-        let due = self
-            .last_progress
-            .is_none_or(|t| now.duration_since(t).as_millis() >= if self.tty { 100 } else { 2000 });
-        if !due && done < total {
-            return;
-        }
-        self.last_progress = Some(now);
-        let text = progress_text("staging", done, total, self.started.elapsed().as_secs_f64());
-        let mut out = std::io::stdout().lock();
-        if self.tty {
-            let _ = write!(out, "\r\x1b[2K{text}");
-        } else {
-            let _ = writeln!(out, "{text}");
-        }
-        let _ = out.flush();
-    }
-
-    fn clear_progress(&mut self) {
-        if self.tty && self.last_progress.is_some() {
-            let _ = write!(std::io::stdout(), "\r\x1b[2K");
-        }
-        self.last_progress = None;
-    }
-
     fn epoch(&mut self, m: &EpochMetrics) {
         self.line(&epoch_line(m));
     }
 
     fn summary(&mut self, how: &str, last: Option<&EpochMetrics>, dir: &str) {
-        self.clear_progress();
+        self.progress.clear();
         let figures = last.map(final_figures).unwrap_or_else(|| "no epoch completed".into());
         let time = last.map(|m| format_duration(m.elapsed_s)).unwrap_or_else(|| "0s".into());
         self.always(&format!(
@@ -279,20 +249,6 @@ impl Printer {
         ));
         self.always(&format!("run folder: {dir}"));
     }
-}
-
-/// `staging 1,200/60,000 (2%)  5,000 items/s  ETA 12s`
-pub fn progress_text(what: &str, done: u64, total: u64, elapsed_s: f64) -> String {
-    let rate = done as f64 / elapsed_s.max(1e-9);
-    let eta = if rate > 0.0 { (total.saturating_sub(done)) as f64 / rate } else { f64::NAN };
-    format!(
-        "{what} {}/{} ({}%)  {} items/s  ETA {}",
-        format_rate(done as f64),
-        format_rate(total as f64),
-        done * 100 / total.max(1),
-        format_rate(rate),
-        format_duration(eta)
-    )
 }
 
 /// `epoch   3/100  train_loss 0.8123  val_loss 0.7991  val_acc 0.7333  12,345 samples/s  0.2s`

@@ -13,7 +13,7 @@ use tch::Tensor;
 
 use super::csv_table::{self, CsvDataset};
 use super::error::{DataError, DataErrorKind};
-use super::{class_counts, DatasetSummary, LoadedData, Preview, Targets};
+use super::{class_counts, DatasetSummary, LoadedData, Preview, StageProgress, Targets};
 use crate::config::{DatasetConfig, ImagesConfig, Settings};
 
 /// The kinds of dataset the workbench reads.
@@ -81,7 +81,7 @@ pub struct LoadOptions<'a> {
     pub images: &'a ImagesConfig,
     /// Called with (done, total) while a dataset is being staged; returning false abandons the
     /// staging (a stopped run), which then ends with [`images::STAGING_STOPPED`].
-    pub progress: &'a mut dyn FnMut(u64, u64) -> bool,
+    pub progress: &'a mut StageProgress<'a>,
 }
 
 /// One dataset: where it comes from, how config adjusts it, and what it holds (or why it can't load).

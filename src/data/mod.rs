@@ -7,6 +7,18 @@ pub mod error;
 pub mod images;
 
 pub use catalog::{Catalog, DatasetEntry, DatasetFormat};
+
+/// What staging an image dataset is doing, for its progress: reading the source once (bytes; the
+/// slow part when the source sits on a remote drive), then decoding its images (items).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StagePhase {
+    Reading,
+    Decoding,
+}
+
+/// Told `(phase, done, total)` while a dataset is staged; returns false to abandon the staging.
+pub type StageProgress<'a> = dyn FnMut(StagePhase, u64, u64) -> bool + 'a;
 pub use csv_table::{ColumnRole, CsvSchema};
 pub use error::{DataError, DataErrorKind};
 

@@ -3,6 +3,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::data::StagePhase;
+
 /// Identifies one run within this process; messages from a replaced run are ignored by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct RunId(pub u64);
@@ -65,8 +67,9 @@ pub enum StopReason {
 /// Everything the worker tells the rest of the program.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum TrainMsg {
-    /// The dataset is being loaded or staged: `done` of `total` items.
-    Loading { run: RunId, done: u64, total: u64 },
+    /// The dataset is being loaded or staged: `done` of `total` bytes read or images decoded
+    /// (total 0 while unknown).
+    Loading { run: RunId, phase: StagePhase, done: u64, total: u64 },
     /// The run folder exists and training begins.
     Started {
         run: RunId,

@@ -16,6 +16,7 @@ use super::prepare::{prepare, Prepared};
 use super::TrainSpec;
 use crate::config::ImagesConfig;
 use crate::data::catalog::LoadOptions;
+use crate::data::StagePhase;
 use crate::data::{DatasetEntry, LoadedData, Task};
 use crate::device::ResolvedDevice;
 use crate::runs::{host_name, now_rfc3339, DataInfo, RunMeta, RunRecorder, RunStatus, Versions};
@@ -142,12 +143,12 @@ fn execute(
     let spec = &request.spec;
     let device = request.device.device;
 
-    if !sink(TrainMsg::Loading { run: id, done: 0, total: 0 }) {
+    if !sink(TrainMsg::Loading { run: id, phase: StagePhase::Reading, done: 0, total: 0 }) {
         control.request_stop(StopReason::Interrupted);
     }
     // A stop while a dataset is being staged abandons the staging (false ends it).
-    let mut progress = |done: u64, total: u64| {
-        if !sink(TrainMsg::Loading { run: id, done, total }) {
+    let mut progress = |phase: StagePhase, done: u64, total: u64| {
+        if !sink(TrainMsg::Loading { run: id, phase, done, total }) {
             control.request_stop(StopReason::Interrupted);
         }
         control.stop_reason().is_none()

@@ -8,7 +8,7 @@ use ratatui::Frame;
 use super::{pane_block, theme};
 use crate::app::run_view::RunState;
 use crate::app::App;
-use crate::util::{format_duration, format_rate};
+use crate::util::{format_duration, format_rate, staging_text};
 
 pub fn render(app: &App, area: Rect, frame: &mut Frame) {
     let Some(run) = &app.run else { return };
@@ -18,9 +18,12 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
     let [gauge_area, text_area] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
 
     let (ratio, label) = match &run.state {
-        RunState::Loading { done, total } if *total > 0 => {
+        RunState::Loading { phase, done, total } if *total > 0 => {
             let elapsed = run.loading_started.map(|t| t.elapsed().as_secs_f64()).unwrap_or(0.0);
-            (*done as f64 / *total as f64, crate::cli::progress_text("staging", *done, *total, elapsed))
+            (
+                *done as f64 / *total as f64,
+                format!("staging: {}", staging_text(*phase, *done, *total, elapsed)),
+            )
         }
         RunState::Starting | RunState::Loading { .. } => (0.0, "loading data...".to_string()),
         _ => {

@@ -200,7 +200,7 @@ pub fn load_counting(
     images: &ImagesConfig,
 ) -> (Result<workbench::data::LoadedData, workbench::data::DataError>, u64) {
     let mut calls = 0u64;
-    let mut progress = |_done: u64, _total: u64| {
+    let mut progress = |_phase: workbench::data::StagePhase, _done: u64, _total: u64| {
         calls += 1;
         true
     };

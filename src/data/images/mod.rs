@@ -34,7 +34,7 @@ use self::decode::ColorMode;
 use self::source::SourceFile;
 use super::catalog::{DatasetFormat, LoadOptions};
 use super::error::{DataError, DataErrorKind};
-use super::{DatasetSummary, LoadedData, Preview, Task};
+use super::{DatasetSummary, LoadedData, Preview, StageProgress, Task};
 use crate::config::{DatasetConfig, ImagesConfig};
 
 pub use self::cache::{Listed, ListedState};
@@ -346,7 +346,7 @@ struct Ready {
 pub fn stage(
     spec: &ImageSpec<'_>,
     cache_dir: &Path,
-    progress: &mut dyn FnMut(u64, u64) -> bool,
+    progress: &mut StageProgress<'_>,
 ) -> Result<StageReport, DataError> {
     ensure(spec, cache_dir, progress).map(|r| r.report)
 }
@@ -386,7 +386,7 @@ pub fn load(spec: &ImageSpec<'_>, options: &mut LoadOptions<'_>) -> Result<Loade
 fn ensure(
     spec: &ImageSpec<'_>,
     cache_dir: &Path,
-    progress: &mut dyn FnMut(u64, u64) -> bool,
+    progress: &mut StageProgress<'_>,
 ) -> Result<Ready, DataError> {
     let started = Instant::now();
     let files = spec.files()?;

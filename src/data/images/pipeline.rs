@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::decode::{decode_into, ColorMode, Shape};
 use super::EntryError;
+use crate::data::{StagePhase, StageProgress};
 
 /// How often progress is reported while images decode.
 const PROGRESS_EVERY: Duration = Duration::from_millis(50);
@@ -41,7 +42,7 @@ pub fn decode_all<T, F>(
     total: usize,
     spec: DecodeSpec,
     read: F,
-    progress: &mut dyn FnMut(u64, u64) -> bool,
+    progress: &mut StageProgress<'_>,
 ) -> Result<(Vec<u8>, T), EntryError>
 where
     T: std::marker::Send,
@@ -104,7 +105,7 @@ where
 
         let mut done: u64 = 0;
         let mut last = Instant::now();
-        let mut go_on = progress(0, total as u64);
+        let mut go_on = progress(StagePhase::Decoding, 0, total as u64);
         for result in done_rx.iter() {
             if !go_on {
                 // Asked to stop: the reader and the decoders see the flag and wind down; what
@@ -118,7 +119,7 @@ where
                     pixels[slot * sample..(slot + 1) * sample].copy_from_slice(&out);
                     done += 1;
                     if last.elapsed() >= PROGRESS_EVERY || done == total as u64 {
-                        go_on = progress(done, total as u64);
+                        go_on = progress(StagePhase::Decoding, done, total as u64);
                         last = Instant::now();
                     }
                 }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::layout::is_clutter;
+use crate::data::{StagePhase, StageProgress};
 
 /// Zips up to this size are read into memory; larger ones are copied to the cache's local disk.
 pub const IN_MEMORY_ZIP: u64 = 1 << 30;
@@ -200,19 +201,24 @@ impl Drop for Backing {
 
 impl SharedBytes {
     /// Read `path` once, start to end, hashing it. Small files stay in memory; larger ones are
-    /// copied into `spill_dir` (on the cache's disk) so the source is not read again.
-    pub fn read_once(path: &Path, spill_dir: &Path) -> io::Result<(SharedBytes, [u8; 32], u64)> {
+    /// copied into `spill_dir` (on the cache's disk) so the source is not read again. `progress`
+    /// hears the bytes read; false from it stops the copy with [`super::STAGING_STOPPED`].
+    pub fn read_once(
+        path: &Path,
+        spill_dir: &Path,
+        progress: &mut StageProgress<'_>,
+    ) -> io::Result<(SharedBytes, [u8; 32], u64)> {
         let file = File::open(path)?;
         let size = file.metadata()?.len();
-        let mut reader = HashingReader::new(io::BufReader::with_capacity(1 << 20, file));
+        let mut reader = HashingReader::new(file);
         let backing = if size <= IN_MEMORY_ZIP {
             let mut bytes = Vec::with_capacity(size as usize);
-            reader.read_to_end(&mut bytes)?;
+            copy_reporting(&mut reader, &mut bytes, size, progress)?;
             Backing::Memory(bytes)
         } else {
             let copy = spill_dir.join("source.zip");
             let mut out = io::BufWriter::with_capacity(1 << 20, File::create(&copy)?);
-            let len = io::copy(&mut reader, &mut out)?;
+            let len = copy_reporting(&mut reader, &mut out, size, progress)?;
             out.flush()?;
             drop(out);
             Backing::File { file: File::open(&copy)?, len, path: copy }
@@ -227,6 +233,41 @@ impl SharedBytes {
             Backing::File { len, .. } => *len,
         }
     }
+}
+
+/// Copy `reader` to `out` a megabyte at a time, telling `progress` every few megabytes (of
+/// `size`, the length expected); returns the bytes copied.
+fn copy_reporting(
+    reader: &mut dyn Read,
+    out: &mut dyn Write,
+    size: u64,
+    progress: &mut StageProgress<'_>,
+) -> io::Result<u64> {
+    const REPORT_EVERY: u64 = 8 << 20;
+    let stopped = || io::Error::new(io::ErrorKind::Interrupted, super::STAGING_STOPPED);
+    let mut buf = vec![0u8; 1 << 20];
+    let (mut copied, mut reported) = (0u64, 0u64);
+    if !progress(StagePhase::Reading, 0, size) {
+        return Err(stopped());
+    }
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        out.write_all(&buf[..n])?;
+        copied += n as u64;
+        if copied - reported >= REPORT_EVERY {
+            reported = copied;
+            if !progress(StagePhase::Reading, copied, size.max(copied)) {
+                return Err(stopped());
+            }
+        }
+    }
+    progress(StagePhase::Reading, copied, size.max(copied));
+    Ok(copied)
 }
 
 impl Read for SharedBytes {

@@ -12,7 +12,7 @@ use super::source::{self, ContentHash, SharedBytes, SourceFile};
 use super::zipsafe::{self, Limits};
 use super::{EntryError, ImageSpec, SourceKind, Split};
 use crate::data::catalog::DatasetFormat;
-use crate::data::{DataError, ImageThumb};
+use crate::data::{DataError, ImageThumb, StagePhase, StageProgress};
 
 /// One split, decoded: `count × shape.len()` pixel bytes and a class index per image.
 pub struct Part {
@@ -39,11 +39,11 @@ pub fn decode(
     spec: &ImageSpec<'_>,
     files: &[SourceFile],
     spill_dir: &Path,
-    progress: &mut dyn FnMut(u64, u64) -> bool,
+    progress: &mut StageProgress<'_>,
 ) -> Result<Decoded, DataError> {
     let result = match (spec.format, spec.kind()) {
         (DatasetFormat::Idx, SourceKind::Zip) => {
-            let (archive, hash) = read_zip(spec, files, spill_dir).map_err(|e| spec.error(e))?;
+            let (archive, hash) = read_zip(spec, files, spill_dir, progress).map_err(|e| spec.error(e))?;
             // IDX entries hold a whole split, so only the total limit applies to them.
             let total = spec.images.max_total_bytes;
             zipsafe::list_entries(&archive, Limits { max_entry_bytes: total, max_total_bytes: total })
@@ -88,9 +88,15 @@ fn read_zip(
     spec: &ImageSpec<'_>,
     files: &[SourceFile],
     spill_dir: &Path,
+    progress: &mut StageProgress<'_>,
 ) -> Result<(zip::ZipArchive<SharedBytes>, String), EntryError> {
-    let (bytes, digest, len) = SharedBytes::read_once(spec.source, spill_dir)
-        .map_err(|e| EntryError::general(format!("cannot be read ({e})")))?;
+    let (bytes, digest, len) = SharedBytes::read_once(spec.source, spill_dir, progress).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::Interrupted && e.to_string() == super::STAGING_STOPPED {
+            EntryError::general(super::STAGING_STOPPED.into())
+        } else {
+            EntryError::general(format!("cannot be read ({e})"))
+        }
+    })?;
     let mut hash = ContentHash::default();
     hash.add(files.first().map(|f| f.rel.as_str()).unwrap_or_default(), len, digest);
     Ok((inspect::open_zip(bytes)?, hash.finish()))
@@ -100,9 +106,9 @@ fn images_zip(
     spec: &ImageSpec<'_>,
     files: &[SourceFile],
     spill_dir: &Path,
-    progress: &mut dyn FnMut(u64, u64) -> bool,
+    progress: &mut StageProgress<'_>,
 ) -> Result<Decoded, EntryError> {
-    let (mut archive, hash) = read_zip(spec, files, spill_dir)?;
+    let (mut archive, hash) = read_zip(spec, files, spill_dir, progress)?;
     let limits = spec.limits();
     let entries = zipsafe::list_entries(&archive, limits)?;
     let layout = layout::build(&entries, spec.config.classes.as_deref())?;
@@ -146,7 +152,7 @@ fn images_zip(
 fn images_folder(
     spec: &ImageSpec<'_>,
     files: &[SourceFile],
-    progress: &mut dyn FnMut(u64, u64) -> bool,
+    progress: &mut StageProgress<'_>,
 ) -> Result<Decoded, EntryError> {
     let layout = layout::build(&inspect::folder_entries(files), spec.config.classes.as_deref())?;
     let mut first = Vec::new();
@@ -243,7 +249,7 @@ fn idx_decode<R: Read + std::io::Seek>(
     spec: &ImageSpec<'_>,
     reader: &mut IdxReader<'_, R>,
     content_hash: String,
-    progress: &mut dyn FnMut(u64, u64) -> bool,
+    progress: &mut StageProgress<'_>,
 ) -> Result<Decoded, EntryError> {
     let files = reader.locate()?;
     let limit = spec.images.max_total_bytes;
@@ -259,7 +265,7 @@ fn idx_decode<R: Read + std::io::Seek>(
         &files.train.1 .0,
     )?;
     let total = (train_labels.len() + test_labels.as_ref().map_or(0, Vec::len)) as u64;
-    if !progress(0, total) {
+    if !progress(StagePhase::Decoding, 0, total) {
         return Err(EntryError::general(super::STAGING_STOPPED.into()));
     }
     let mut done_before = 0u64;
@@ -277,7 +283,7 @@ fn idx_decode<R: Read + std::io::Seek>(
         idx::check_counts(header.count, raw_labels.len(), name, labels_name)?;
         let target = idx_shape_checked(spec, header, shape, name)?;
         shape = Some(target);
-        let mut report = |n: usize| progress(done_before + n as u64, total);
+        let mut report = |n: usize| progress(StagePhase::Decoding, done_before + n as u64, total);
         let raw = idx::read_images(&mut stream, header, name, &mut report)?;
         done_before += header.count as u64;
         let keep: Vec<usize> = (0..header.count).filter(|&i| index[raw_labels[i] as usize] >= 0).collect();

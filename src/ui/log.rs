@@ -13,20 +13,63 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
     let title =
         if app.log_scroll > 0 { format!("Log (scrolled up {})", app.log_scroll) } else { "Log".into() };
     let block = pane_block(&title, app.focus == Pane::Log);
-    let height = block.inner(area).height as usize;
+    let inner = block.inner(area);
+    let (height, width) = (inner.height as usize, inner.width as usize);
     let end = app.log.len().saturating_sub(app.log_scroll);
-    let start = end.saturating_sub(height);
-    let lines: Vec<Line> = app
-        .log
-        .range(start..end)
-        .map(|l| {
-            let (tag, style) = match l.level {
-                Level::ERROR => ("ERROR", theme::error()),
-                Level::WARN => ("WARN ", Style::new().fg(theme::WARN)),
-                _ => ("info ", theme::dim()),
-            };
-            Line::from(vec![Span::styled(tag, style), Span::raw(" "), Span::raw(l.message.clone())])
-        })
-        .collect();
+    // Newest entries last; long ones wrap, so an error is read whole rather than cut at the edge.
+    let mut lines: Vec<Line> = Vec::new();
+    for entry in app.log.range(..end).rev() {
+        if lines.len() >= height {
+            break;
+        }
+        let (tag, style) = match entry.level {
+            Level::ERROR => ("ERROR", theme::error()),
+            Level::WARN => ("WARN ", Style::new().fg(theme::WARN)),
+            _ => ("info ", theme::dim()),
+        };
+        let mut rows = wrap(&entry.message, width.saturating_sub(TAG_WIDTH).max(1));
+        let first = Line::from(vec![Span::styled(tag, style), Span::raw(" "), Span::raw(rows.remove(0))]);
+        let rest = rows.into_iter().map(|r| Line::from(format!("{:TAG_WIDTH$}{r}", "")));
+        let entry_lines: Vec<Line> = std::iter::once(first).chain(rest).collect();
+        lines.extend(entry_lines.into_iter().rev());
+    }
+    lines.truncate(height);
+    lines.reverse();
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// `ERROR ` and `info  `: continuation rows are indented past it.
+const TAG_WIDTH: usize = 6;
+
+/// Cut `text` into rows of at most `width` characters, at spaces where it can.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut rows = Vec::new();
+    let mut rest: Vec<char> = text.chars().collect();
+    while rest.len() > width {
+        let cut = rest[..=width].iter().rposition(|c| *c == ' ').filter(|&i| i > 0).unwrap_or(width);
+        rows.push(rest[..cut].iter().collect());
+        let skip = usize::from(rest.get(cut) == Some(&' '));
+        rest.drain(..cut + skip);
+    }
+    rows.push(rest.into_iter().collect());
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn long_messages_wrap_at_spaces_and_keep_every_character() {
+        assert_eq!(wrap("short", 10), ["short"]);
+        assert_eq!(
+            wrap("the learning rate must be positive", 12),
+            ["the learning", "rate must be", "positive"]
+        );
+        assert_eq!(
+            wrap("/a/very/long/path/without/spaces", 10),
+            ["/a/very/lo", "ng/path/wi", "thout/spac", "es"]
+        );
+        assert_eq!(wrap("", 5), [""]);
+    }
 }

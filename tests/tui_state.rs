@@ -148,6 +148,7 @@ fn signals_and_ctrl_c_quit_at_once() {
     let mut app = app(runs.path(), 0);
     press(&mut app, &[ch('s')]);
     assert!(matches!(app.update(Event::Signal(1))[..], [Effect::Quit]));
+    assert_eq!(app.quit_signal, Some(1), "the exit code will say SIGHUP ended it");
     let mut app = common::tui::app(runs.path(), 0);
     let ctrl_c = Event::Key(crossterm::event::KeyEvent::new(
         KeyCode::Char('c'),

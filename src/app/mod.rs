@@ -158,6 +158,8 @@ pub struct App {
     pub notice: Option<Notice>,
     pub ascii: bool,
     pub should_quit: bool,
+    /// The signal that ended the program, if one did: the exit code says so (128 + its number).
+    pub quit_signal: Option<i32>,
     /// Something changed since the last frame.
     pub dirty: bool,
 }
@@ -183,6 +185,7 @@ impl App {
             notice: None,
             ascii,
             should_quit: false,
+            quit_signal: None,
             dirty: true,
         }
     }
@@ -212,8 +215,9 @@ impl App {
                 Vec::new()
             }
             Event::ConfigLoaded(result) => self.on_config(result),
-            Event::Signal(_) => {
+            Event::Signal(signal) => {
                 self.should_quit = true;
+                self.quit_signal = Some(signal);
                 vec![Effect::Quit]
             }
         }

@@ -54,7 +54,8 @@ pub fn run(settings: &Settings, cli: &CliOverrides, log_file: Option<&Path>) -> 
     crate::logging::clear_tap();
     drop(sources);
     result?;
-    Ok(0)
+    // Like a shell's: 129 after SIGHUP, 143 after SIGTERM; 0 after q or Ctrl-C.
+    Ok(app.quit_signal.map_or(0, |signal| 128 + signal))
 }
 
 fn event_loop(

@@ -292,6 +292,33 @@ fn a_stop_while_staging_abandons_it_and_keeps_nothing() {
     // And the next use stages it whole.
     let report = workbench::data::images::stage(&image_spec, cache.path(), &mut |_, _, _| true).unwrap();
     assert!(report.entry_dir.exists());
+
+    // Loose IDX files (MNIST as downloaded) report their reading over all files' bytes, and stop
+    // in either phase too.
+    let idx_dir = tempdir();
+    let pixels: Vec<u8> = (0..6 * 16).map(|i| (i * 7 % 256) as u8).collect();
+    write(idx_dir.path(), "train-images-idx3-ubyte", idx_images(6, 4, 4, &pixels));
+    write(idx_dir.path(), "train-labels-idx1-ubyte", idx_labels(&[0, 1, 0, 1, 0, 1]));
+    let catalog = scan_images(idx_dir.path(), cache.path(), &images());
+    let mnist = catalog.get("mnist").unwrap().image_spec(&settings);
+    let mut seen = Vec::new();
+    workbench::data::images::stage(&mnist, cache.path(), &mut |phase, done, total| {
+        seen.push((phase, done, total));
+        true
+    })
+    .unwrap();
+    let bytes = (16 + 6 * 16 + 8 + 6) as u64;
+    assert_eq!(seen.first(), Some(&(StagePhase::Reading, 0, bytes)), "{seen:?}");
+    assert!(seen.contains(&(StagePhase::Reading, bytes, bytes)), "all bytes read: {seen:?}");
+    assert_eq!(seen.last(), Some(&(StagePhase::Decoding, 6, 6)), "{seen:?}");
+    Cache::new(cache.path()).clear(None).unwrap();
+    for stop_in in [StagePhase::Reading, StagePhase::Decoding] {
+        let err = workbench::data::images::stage(&mnist, cache.path(), &mut |phase, _, _| phase != stop_in)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(workbench::data::images::STAGING_STOPPED), "{stop_in:?}: {err}");
+        assert!(Cache::new(cache.path()).list().unwrap().is_empty());
+    }
 }
 
 #[test]

@@ -235,6 +235,18 @@ impl SharedBytes {
     }
 }
 
+/// Read a whole file of about `size` bytes, telling `progress` as [`copy_reporting`] does.
+pub fn read_reporting(path: &Path, size: u64, progress: &mut StageProgress<'_>) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(size as usize);
+    copy_reporting(&mut File::open(path)?, &mut bytes, size, progress)?;
+    Ok(bytes)
+}
+
+/// Whether a read ended because `progress` asked it to stop, rather than on a fault.
+pub fn is_stop(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::Interrupted && e.to_string() == super::STAGING_STOPPED
+}
+
 /// Copy `reader` to `out` a megabyte at a time, telling `progress` every few megabytes (of
 /// `size`, the length expected); returns the bytes copied.
 fn copy_reporting(

@@ -51,15 +51,26 @@ pub fn decode(
             idx_decode(spec, &mut IdxReader::Zip(archive), hash, progress)
         }
         (DatasetFormat::Idx, _) => {
-            // Read each file once, hashing it; keep the IDX files' bytes to parse.
+            // Read each file once, hashing it; keep the IDX files' bytes to parse. The reading is
+            // reported as one phase over all the files' bytes.
             let mut hash = ContentHash::default();
             let mut kept = Vec::new();
+            let total: u64 = files.iter().map(|f| f.size).sum();
+            let mut before = 0u64;
             for f in files {
                 if f.rel.ends_with('/') {
                     hash.add(&f.rel, 0, [0; 32]);
                     continue;
                 }
-                let bytes = std::fs::read(&f.path).map_err(|e| spec.unreadable(e))?;
+                let mut whole = |phase, done, _| progress(phase, before + done, total.max(before + done));
+                let bytes = source::read_reporting(&f.path, f.size, &mut whole).map_err(|e| {
+                    if source::is_stop(&e) {
+                        spec.error(EntryError::general(super::STAGING_STOPPED.into()))
+                    } else {
+                        spec.unreadable(e)
+                    }
+                })?;
+                before += bytes.len() as u64;
                 hash.add(&f.rel, bytes.len() as u64, source::digest(&bytes));
                 if idx::parse_name(super::base_name(&f.rel)).is_some() {
                     kept.push((f.rel.clone(), bytes));
@@ -91,7 +102,7 @@ fn read_zip(
     progress: &mut StageProgress<'_>,
 ) -> Result<(zip::ZipArchive<SharedBytes>, String), EntryError> {
     let (bytes, digest, len) = SharedBytes::read_once(spec.source, spill_dir, progress).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::Interrupted && e.to_string() == super::STAGING_STOPPED {
+        if source::is_stop(&e) {
             EntryError::general(super::STAGING_STOPPED.into())
         } else {
             EntryError::general(format!("cannot be read ({e})"))

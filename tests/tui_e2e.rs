@@ -15,7 +15,10 @@ struct Tmux {
 
 impl Tmux {
     fn start(cmd: &str, width: u16, height: u16, dir: &Path) -> Tmux {
-        let session = format!("wb-e2e-{}-{}", std::process::id(), width);
+        // Tests run in parallel in one process: each needs its own session.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let session = format!("wb-e2e-{}-{n}", std::process::id());
         let status = Command::new("tmux")
             .args(["new-session", "-d", "-s", &session, "-x", &width.to_string(), "-y", &height.to_string()])
             .args(["-c", dir.to_str().unwrap(), "-e", "LANG=C.UTF-8", "-e", "TERM=xterm-256color"])
@@ -98,14 +101,7 @@ fn pick_iris_mlp_and_cpu_train_and_quit() {
         return;
     }
     let (dir, runs) = project(40);
-    let cmd = format!(
-        "{} --runs-dir {}; echo WORKBENCH_EXIT=$?; sleep 60",
-        env!("CARGO_BIN_EXE_workbench"),
-        runs.display()
-    );
-    let tmux = Tmux::start(&cmd, 100, 30, dir.path());
-    tmux.wait_for("Preview: iris", Duration::from_secs(30));
-    tmux.wait_for("CPU  ", Duration::from_secs(30)); // devices probed
+    let tmux = open_workbench(&dir, &runs, 100, 30);
     assert_eq!(tmux.query("#{alternate_on}"), "1", "the TUI draws on the alternate screen");
 
     // Dataset: go down and back up to iris.
@@ -153,14 +149,7 @@ fn q_during_a_run_asks_then_marks_it_interrupted() {
         return;
     }
     let (dir, runs) = project(1_000_000);
-    let cmd = format!(
-        "{} --runs-dir {}; echo WORKBENCH_EXIT=$?; sleep 60",
-        env!("CARGO_BIN_EXE_workbench"),
-        runs.display()
-    );
-    let tmux = Tmux::start(&cmd, 80, 24, dir.path());
-    tmux.wait_for("Preview: iris", Duration::from_secs(30));
-    tmux.wait_for("CPU  ", Duration::from_secs(30));
+    let tmux = open_workbench(&dir, &runs, 80, 24);
     tmux.keys(&["s"]);
     tmux.wait_for("| running", Duration::from_secs(30));
     tmux.keys(&["q"]);
@@ -212,6 +201,20 @@ fn a_terminal_that_goes_away_ends_the_program_and_flushes_the_run() {
     drop(tmux);
     wait_for_exit(pid, "workbench kept running after its terminal went away");
     assert_eq!(only_run(&runs).meta.status, workbench::runs::RunStatus::Interrupted);
+}
+
+/// Open workbench in tmux, its exit code echoed after it, and wait until the first screen is
+/// complete (the shipped data previewed, the devices probed).
+fn open_workbench(dir: &tempfile::TempDir, runs: &Path, width: u16, height: u16) -> Tmux {
+    let cmd = format!(
+        "{} --runs-dir {}; echo WORKBENCH_EXIT=$?; sleep 60",
+        env!("CARGO_BIN_EXE_workbench"),
+        runs.display()
+    );
+    let tmux = Tmux::start(&cmd, width, height, dir.path());
+    tmux.wait_for("Preview: iris", Duration::from_secs(30));
+    tmux.wait_for("CPU  ", Duration::from_secs(30));
+    tmux
 }
 
 /// Open workbench in tmux and start a run that won't end by itself; returns workbench's pid.

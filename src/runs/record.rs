@@ -57,7 +57,11 @@ pub fn load_run(dir: &Path) -> Result<RunRecord, String> {
 }
 
 fn read_metrics(path: &Path) -> Result<Vec<EpochRow>, String> {
-    let mut reader = csv::Reader::from_path(path).map_err(|e| e.to_string())?;
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    // Rows are written whole, newline last; text after the last newline is a row cut short by a
+    // kill or a full disk, even when its fields happen to parse.
+    let complete = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+    let mut reader = csv::Reader::from_reader(complete.as_bytes());
     let mut rows = Vec::new();
     for record in reader.records() {
         // A row cut short by a kill is skipped; every complete row before it is kept.
@@ -94,4 +98,23 @@ fn process_alive(pid: u32, host: &str) -> bool {
         return true; // another machine's run: we can't tell, so take it at its word
     }
     Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_last_row_without_its_newline_is_left_out_even_when_it_parses() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metrics.csv");
+        let complete = "1,0.9,0.8,0.5,1000,0.1,8\n2,0.7,0.6,0.7,1000,0.2,16\n";
+        // A full disk stopped this row before its step and newline.
+        let text = format!("{}\n{complete}3,0.5,0.4,0.8,1000,0.3,", super::super::METRICS_HEADER);
+        std::fs::write(&path, text).unwrap();
+        let rows = read_metrics(&path).unwrap();
+        assert_eq!(rows.iter().map(|r| r.epoch).collect::<Vec<_>>(), [1, 2]);
+        std::fs::write(&path, format!("{}\n{complete}", super::super::METRICS_HEADER)).unwrap();
+        assert_eq!(read_metrics(&path).unwrap().len(), 2, "complete rows all count");
+    }
 }

@@ -113,8 +113,7 @@ impl RunView {
         match msg {
             TrainMsg::Loading { phase, done, total, .. } => {
                 // Each phase has its own rate and ETA, so its clock starts with it.
-                let same_phase = matches!(self.state, RunState::Loading { phase: p, .. } if p == *phase);
-                if self.loading_started.is_none() || !same_phase {
+                if !matches!(self.state, RunState::Loading { phase: p, .. } if p == *phase) {
                     self.loading_started = Some(std::time::Instant::now());
                 }
                 self.state = RunState::Loading { phase: *phase, done: *done, total: *total };

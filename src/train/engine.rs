@@ -106,15 +106,13 @@ pub fn run_loop(
                 let perm = perm.to_device(data.device);
                 (data.x_train.index_select(0, &perm), data.y_train.index_select(0, &perm))
             }
-            // Pinned (page-locked) memory lets each batch's copy to the GPU run asynchronously;
-            // there is nothing to pin for on the CPU.
-            Placement::StreamFromHost if data.device == Device::Cpu => {
-                (data.x_train.index_select(0, &perm), data.y_train.index_select(0, &perm))
+            Placement::StreamFromHost => {
+                let xe = data.x_train.index_select(0, &perm);
+                // Pinned (page-locked) memory lets each batch's copy to the GPU run
+                // asynchronously; there is nothing to pin for on the CPU.
+                let xe = if data.device == Device::Cpu { xe } else { xe.pin_memory(data.device) };
+                (xe, data.y_train.index_select(0, &perm))
             }
-            Placement::StreamFromHost => (
-                data.x_train.index_select(0, &perm).pin_memory(data.device),
-                data.y_train.index_select(0, &perm),
-            ),
         };
         let mut loss_sum = 0.0;
         for step in 0..steps_per_epoch {

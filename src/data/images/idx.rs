@@ -229,7 +229,7 @@ pub fn read_images(
         })?;
         filled = end;
         if !done(filled / header.image_len()) {
-            return Err(EntryError::general(super::STAGING_STOPPED.into()));
+            return Err(EntryError::stopped());
         }
     }
     expect_end(reader, name, &format!("the {} images its header declares", header.count))?;

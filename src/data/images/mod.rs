@@ -71,6 +71,11 @@ pub const STAGING_STOPPED: &str =
     "staging was stopped before it finished; nothing was kept, and the next use stages it again";
 
 impl EntryError {
+    /// The stop asked for by the progress callback.
+    pub fn stopped() -> EntryError {
+        EntryError::general(STAGING_STOPPED.into())
+    }
+
     /// Whether this is the stop asked for by the progress callback, not a fault of the source.
     pub fn is_stop(&self) -> bool {
         self.entry.is_none() && self.message == STAGING_STOPPED

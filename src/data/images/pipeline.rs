@@ -111,7 +111,7 @@ where
                 // Asked to stop: the reader and the decoders see the flag and wind down; what
                 // they still send is drained here, so none of them blocks.
                 abort.store(true, Ordering::Relaxed);
-                failure.get_or_insert_with(|| EntryError::general(super::STAGING_STOPPED.into()));
+                failure.get_or_insert_with(EntryError::stopped);
                 continue;
             }
             match result {

@@ -65,7 +65,7 @@ pub fn decode(
                 let mut whole = |phase, done, _| progress(phase, before + done, total.max(before + done));
                 let bytes = source::read_reporting(&f.path, f.size, &mut whole).map_err(|e| {
                     if source::is_stop(&e) {
-                        spec.error(EntryError::general(super::STAGING_STOPPED.into()))
+                        spec.error(EntryError::stopped())
                     } else {
                         spec.unreadable(e)
                     }
@@ -103,7 +103,7 @@ fn read_zip(
 ) -> Result<(zip::ZipArchive<SharedBytes>, String), EntryError> {
     let (bytes, digest, len) = SharedBytes::read_once(spec.source, spill_dir, progress).map_err(|e| {
         if source::is_stop(&e) {
-            EntryError::general(super::STAGING_STOPPED.into())
+            EntryError::stopped()
         } else {
             EntryError::general(format!("cannot be read ({e})"))
         }
@@ -277,7 +277,7 @@ fn idx_decode<R: Read + std::io::Seek>(
     )?;
     let total = (train_labels.len() + test_labels.as_ref().map_or(0, Vec::len)) as u64;
     if !progress(StagePhase::Decoding, 0, total) {
-        return Err(EntryError::general(super::STAGING_STOPPED.into()));
+        return Err(EntryError::stopped());
     }
     let mut done_before = 0u64;
     let mut shape: Option<Shape> = None;

@@ -9,12 +9,8 @@
 //! - [`train`]: models, the training loop, the background worker and its messages
 //! - [`runs`]: run folders on disk (run.toml, metrics.csv, checkpoint)
 //! - [`cli`]: the headless commands (`train`, `devices`, `datasets`, `paths`, `runs`)
-#![deny(clippy::unwrap_used)]
-// Unit tests may unwrap: a panic there is a test failure with a clear location.
-#![cfg_attr(test, allow(clippy::unwrap_used))]
-// Dataset errors carry the file, line, column and a worded reason; they are built on error paths
-// only, so their size costs nothing where it matters.
-#![allow(clippy::result_large_err)]
+// Lints (unwrap, expect, panic and todo denied outside tests) live in Cargo.toml's [lints] table;
+// `./dev test` runs clippy with -D warnings, so they hold.
 
 pub mod app;
 pub mod cli;

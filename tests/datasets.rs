@@ -1,5 +1,4 @@
 //! Dataset discovery, schema inference, config overrides and every bad-input case.
-#![allow(clippy::result_large_err)]
 mod common;
 
 use std::path::Path;

@@ -4,6 +4,7 @@
 //!
 //! A process killed mid-run loses at most the epoch in progress; its `run.toml` still says
 //! `running`, and listing shows such a run as interrupted once its process is gone.
+pub mod events;
 mod record;
 
 use std::fs::File;
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::train::{EpochMetrics, MetricKind, TrainSpec};
 use crate::util::write_atomic;
 
+pub use events::{ControlCommand, LiveState, RunEvent, RunKey, StepRow};
 pub use record::{list_runs, load_run, EpochRow, RunInfo, RunRecord};
 
 pub const RUN_FILE: &str = "run.toml";
@@ -27,8 +29,13 @@ pub const METRICS_HEADER: &str = "epoch,train_loss,val_loss,val_metric,samples_p
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
+    /// The folder exists (made by a viewer or at a scheduler's submission); its process has not
+    /// started yet.
+    Queued,
     /// Still going, or killed before it could say otherwise.
     Running,
+    /// Waiting between batches until it is resumed.
+    Paused,
     /// Every epoch ran.
     Finished,
     /// An error ended it; `reason` says which.
@@ -42,7 +49,9 @@ pub enum RunStatus {
 impl RunStatus {
     pub fn as_str(&self) -> &'static str {
         match self {
+            RunStatus::Queued => "queued",
             RunStatus::Running => "running",
+            RunStatus::Paused => "paused",
             RunStatus::Finished => "finished",
             RunStatus::Failed => "failed",
             RunStatus::Stopped => "stopped",

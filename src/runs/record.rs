@@ -12,6 +12,8 @@ pub struct EpochRow {
     pub val_metric: Option<f64>,
     pub samples_per_s: f64,
     pub elapsed_s: f64,
+    /// Steps taken by the end of this epoch; `None` in folders that lack the column.
+    pub step: Option<u64>,
 }
 
 /// A run folder as read from disk.
@@ -39,7 +41,9 @@ impl RunInfo {
     /// The status to show: a `running` run whose process is gone was interrupted.
     pub fn effective_status(&self) -> Option<RunStatus> {
         let meta = &self.record.as_ref().ok()?.meta;
-        if meta.status == RunStatus::Running && !process_alive(meta.pid, &meta.host) {
+        if matches!(meta.status, RunStatus::Running | RunStatus::Paused)
+            && !process_alive(meta.pid, &meta.host)
+        {
             return Some(RunStatus::Interrupted);
         }
         Some(meta.status)
@@ -78,6 +82,7 @@ fn read_metrics(path: &Path) -> Result<Vec<EpochRow>, String> {
             val_metric: num(3),
             samples_per_s,
             elapsed_s,
+            step: record.get(6).and_then(|v| v.parse::<u64>().ok()),
         });
     }
     Ok(rows)

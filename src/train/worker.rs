@@ -265,7 +265,9 @@ fn execute(
     };
     let result = run_loop(learner.as_mut(), &prepared, spec, control, &mut emit);
 
-    let recorder = recorder_slot.as_mut().expect("the recorder was created above");
+    let Some(recorder) = recorder_slot.as_mut() else {
+        return failed("internal error: the run's recorder went missing".into(), Some(run_dir));
+    };
     let checkpoint = recorder.save_checkpoint(learner.var_store());
     let (status, reason, msg) = match result {
         Ok(end) => match end.stopped {

@@ -1,0 +1,99 @@
+//! What viewers learn about run folders, as plain data.
+//!
+//! The runs folder is the store every view reads: a run is its own process, writing its folder;
+//! the TUI, `workbench runs`, `export` and any other viewer follow those folders through
+//! [`RunEvent`]s built by the follower (src/runs/follow.rs). Nothing here needs tch.
+//!
+//! A run folder holds:
+//! - `run.toml`: what runs and how (hyperparameters, data, device) and its [`RunStatus`]
+//!   (`queued` until its process starts, then `running`/`paused`, then how it ended). Rewritten
+//!   atomically; never appended.
+//! - `metrics.csv`: one row per epoch, appended and flushed each epoch.
+//! - `steps.csv`: `step,epoch,loss,wall_s`, appended and flushed at most a few times a second.
+//! - `live.toml`: the run process's heartbeat ([`LiveState`]), rewritten atomically about once a
+//!   second and at each phase change.
+//! - `lock`: held (flock) by the run process for its whole life; a viewer that can take it knows
+//!   the process is gone, whatever its pid now names.
+//! - `control`: commands to the run process ([`ControlCommand`]), one per line, appended by any
+//!   viewer (O_APPEND, so two TUIs can both write) and read by the run from its last offset.
+//! - `model.safetensors` (+ the optimizer state): the last checkpoint.
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::{EpochRow, RunMeta, RunStatus};
+
+/// A run's key: its folder name under the runs folder, which is its id. Whoever creates the
+/// folder hands it out.
+pub type RunKey = String;
+
+/// One training step's loss, as read from `steps.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRow {
+    /// 1-based step number over the whole run.
+    pub step: u64,
+    pub epoch: u32,
+    pub loss: f32,
+    /// Seconds of training since the run began (pauses excluded); `None` in older folders.
+    pub wall_s: Option<f64>,
+}
+
+/// What the run process is doing right now, from `live.toml`: its heartbeat.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveState {
+    /// `reading`, `decoding`, `training`, `paused`, `checkpointing`, `ended`.
+    pub phase: String,
+    /// Progress within a loading phase: `done` of `total` bytes or images (0 total: unknown).
+    pub done: u64,
+    pub total: u64,
+    /// The epoch in progress and the last step taken.
+    pub epoch: u32,
+    pub step: u64,
+    /// Milliseconds since the Unix epoch when this was written.
+    pub updated_unix_ms: u64,
+    pub pid: u32,
+    pub host: String,
+}
+
+/// A command to a run process, appended to its `control` file by any viewer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ControlCommand {
+    /// Stop between batches; the run is kept and marked stopped.
+    Stop,
+    /// Pause between batches.
+    Pause,
+    /// Go on after a pause.
+    Resume,
+}
+
+/// Everything a follower reports about run folders. Built on the watcher thread, sent to the UI.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunEvent {
+    /// A run folder was found, or its `run.toml` changed. `status` is the effective status: a
+    /// `running` or `paused` run whose process is gone reads `interrupted`.
+    Meta { key: RunKey, dir: PathBuf, meta: Box<RunMeta>, status: RunStatus },
+    /// Complete rows appended to `metrics.csv` since the last event for this run.
+    Epochs { key: RunKey, rows: Vec<EpochRow> },
+    /// Complete rows appended to `steps.csv` since the last event for this run.
+    Steps { key: RunKey, rows: Vec<StepRow> },
+    /// `live.toml` changed.
+    Live { key: RunKey, live: LiveState },
+    /// The folder can't be read as a run (half-written, corrupt `run.toml`, made by another
+    /// version): listed with its problem, never hidden, never modified.
+    Problem { key: RunKey, dir: PathBuf, problem: String },
+    /// The folder is gone.
+    Removed { key: RunKey },
+}
+
+impl RunEvent {
+    pub fn key(&self) -> &str {
+        match self {
+            RunEvent::Meta { key, .. }
+            | RunEvent::Epochs { key, .. }
+            | RunEvent::Steps { key, .. }
+            | RunEvent::Live { key, .. }
+            | RunEvent::Problem { key, .. }
+            | RunEvent::Removed { key } => key,
+        }
+    }
+}

@@ -23,6 +23,16 @@ use serde::{Deserialize, Serialize};
 
 use super::{EpochRow, RunMeta, RunStatus};
 
+/// The heartbeat file ([`LiveState`] as TOML), rewritten atomically by the run process.
+pub const LIVE_FILE: &str = "live.toml";
+/// Held with an exclusive `flock` by the run process for its whole life. A viewer tests it with a
+/// shared, non-blocking `flock` and lets go at once: if it can take it, the process is gone.
+pub const LOCK_FILE: &str = "lock";
+/// Commands to the run process, one [`ControlCommand`] per line (`stop`, `pause`, `resume`).
+pub const CONTROL_FILE: &str = "control";
+/// What the detached run process prints (its stdout and stderr).
+pub const OUTPUT_FILE: &str = "output.log";
+
 /// A run's key: its folder name under the runs folder, which is its id. Whoever creates the
 /// folder hands it out.
 pub type RunKey = String;
@@ -83,6 +93,27 @@ pub enum RunEvent {
     Problem { key: RunKey, dir: PathBuf, problem: String },
     /// The folder is gone.
     Removed { key: RunKey },
+}
+
+impl ControlCommand {
+    /// The line written to the `control` file (without its newline).
+    pub fn as_line(&self) -> &'static str {
+        match self {
+            ControlCommand::Stop => "stop",
+            ControlCommand::Pause => "pause",
+            ControlCommand::Resume => "resume",
+        }
+    }
+
+    /// Read one line of the `control` file; unknown lines (a newer version's commands) are `None`.
+    pub fn parse(line: &str) -> Option<ControlCommand> {
+        match line.trim() {
+            "stop" => Some(ControlCommand::Stop),
+            "pause" => Some(ControlCommand::Pause),
+            "resume" => Some(ControlCommand::Resume),
+            _ => None,
+        }
+    }
 }
 
 impl RunEvent {

@@ -1,6 +1,8 @@
 //! Frame time: drawing one full frame (120x40) of a run with 1,000,000 per-step loss points,
 //! in the full-history view and in the recent-steps view, into ratatui's test backend.
 //! Run with `cargo bench --bench frame_time` (prints JSON with the median and p95 in ms).
+// Test and benchmark code may unwrap and panic: a failure names its line (lints: Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use std::path::PathBuf;
 use std::time::Instant;
 

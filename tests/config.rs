@@ -1,4 +1,6 @@
 //! Settings: the layers (defaults < config.toml < environment < flags) and errors that quote the value.
+// Test and benchmark code may unwrap and panic: a failure names its line (lints: Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
 
 use std::collections::HashMap;

@@ -1,4 +1,6 @@
 //! Training on the CPU: learning, reproducibility, ADALINE's two implementations, control, failures.
+// Test and benchmark code may unwrap and panic: a failure names its line (lints: Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
 
 use std::sync::mpsc;

@@ -1,5 +1,7 @@
 //! Render tests: the app drawn into ratatui's TestBackend, compared with reviewed snapshots
 //! (tests/snapshots/). `cargo insta review` shows a changed screen side by side.
+// Test and benchmark code may unwrap and panic: a failure names its line (lints: Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
 
 use std::path::PathBuf;

@@ -1,4 +1,6 @@
 //! State tests: events go into `App::update`; the resulting state and effects are checked.
+// Test and benchmark code may unwrap and panic: a failure names its line (lints: Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
 
 use std::path::PathBuf;

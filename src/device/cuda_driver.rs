@@ -82,7 +82,8 @@ pub fn query() -> Result<DriverReport, String> {
 }
 
 unsafe fn sym<T>(lib: &Library, name: &[u8]) -> Result<Symbol<T>, String> {
-    lib.get(name)
+    // SAFETY: the caller names a symbol whose type is T, as this function's contract says.
+    unsafe { lib.get(name) }
         .map_err(|e| format!("the NVIDIA driver library lacks {}: {e}", String::from_utf8_lossy(name)))
 }
 

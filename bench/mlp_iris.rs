@@ -91,7 +91,7 @@ fn main() -> anyhow::Result<()> {
     let entry = catalog.require("iris")?;
     let cache = std::env::temp_dir();
     let mut options = LoadOptions { cache_dir: &cache, images: &images, progress: &mut |_, _, _| true };
-    let data = entry.load(&mut options).map_err(|e| anyhow!("{}", e.message()))?;
+    let data = entry.load(&mut options)?;
     let (prepared, mut learner) =
         prepare_run(&spec, &data, tch::Device::Cpu, None).map_err(|e| anyhow!(e))?;
 

@@ -20,6 +20,17 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     result
 }
 
+/// Whether the process `pid` of this machine is still running (this process always is). A
+/// reused id reads as alive: callers use this only to leave things alone, never to take over.
+pub fn process_alive(pid: u32) -> bool {
+    pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists()
+}
+
+/// Now, as RFC 3339 in UTC to the second (`2026-11-28T12:54:29Z`).
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
 /// Seconds as a short human duration: `42s`, `3m05s`, `1h02m`.
 pub fn format_duration(secs: f64) -> String {
     if !secs.is_finite() || secs < 0.0 {
@@ -104,6 +115,12 @@ mod tests {
         assert_eq!(format_duration(185.0), "3m05s");
         assert_eq!(format_duration(3720.0), "1h02m");
         assert_eq!(format_duration(f64::NAN), "--");
+    }
+
+    #[test]
+    fn this_process_is_alive_and_a_free_id_is_not() {
+        assert!(process_alive(std::process::id()));
+        assert!(!process_alive(u32::MAX), "no process has the largest id");
     }
 
     #[test]

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use common::*;
 use workbench::config::{DatasetConfig, TaskOverride};
-use workbench::data::csv_table::{load_csv, parse_csv, ColumnRole};
-use workbench::data::{DataErrorKind, Task};
+use workbench::data::csv_table::{load_csv, parse_csv};
+use workbench::data::{ColumnRole, DataErrorKind, Task};
 
 fn parse(text: &str) -> Result<workbench::data::csv_table::CsvDataset, workbench::data::DataError> {
     parse_csv(Path::new("t.csv"), text.as_bytes(), &DatasetConfig::default())

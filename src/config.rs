@@ -21,14 +21,40 @@ pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
     /// The file is not valid TOML, or a value has the wrong type or an unknown key.
-    #[error("config file {path} is invalid: {message}")]
-    Parse { path: PathBuf, message: String },
+    #[error("config file {path} is invalid: {error}")]
+    Parse { path: PathBuf, error: TomlError },
     /// A value parsed but is out of range.
     #[error("{origin}: {key} = {value} is not valid: {hint}")]
     Invalid { origin: String, key: String, value: String, hint: String },
     /// `--config` or `WORKBENCH_CONFIG` named a file that does not exist.
     #[error("config file {0} does not exist; check the path given with --config or WORKBENCH_CONFIG")]
     Missing(PathBuf),
+}
+
+/// Config text that doesn't parse: where (line and column, 1-based), what is wrong, and the line
+/// itself. Shown on one line, `line L, column C: what is wrong (`the line`)`, so that a status
+/// line or the TUI's log pane can hold it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{message}{}", place_part(.place), quoted_part(.quoted))]
+pub struct TomlError {
+    /// `(line, column)` of the problem, when toml knows it.
+    pub place: Option<(usize, usize)>,
+    /// What is wrong, on one line.
+    pub message: String,
+    /// The line in question, trimmed (empty when blank or unknown).
+    pub quoted: String,
+}
+
+fn place_part(place: &Option<(usize, usize)>) -> String {
+    place.map(|(line, column)| format!("line {line}, column {column}: ")).unwrap_or_default()
+}
+
+fn quoted_part(quoted: &str) -> String {
+    if quoted.is_empty() {
+        String::new()
+    } else {
+        format!(" (`{quoted}`)")
+    }
 }
 
 /// The `[paths]` table.
@@ -369,28 +395,24 @@ pub fn validate_train(t: &TrainConfig) -> Result<(), (&'static str, String, Stri
 pub fn read_config_file(path: &Path) -> Result<ConfigFile, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-    parse_config(&text).map_err(|message| ConfigError::Parse { path: path.to_path_buf(), message })
+    parse_config(&text).map_err(|error| ConfigError::Parse { path: path.to_path_buf(), error })
 }
 
-/// Parse config text. The message is one line: `line L, column C: what is wrong (`the line`)`.
-pub fn parse_config(text: &str) -> Result<ConfigFile, String> {
+/// Parse config text. The error shows on one line: `line L, column C: what is wrong (`the line`)`.
+pub fn parse_config(text: &str) -> Result<ConfigFile, TomlError> {
     toml::from_str::<ConfigFile>(text).map_err(|e| describe_toml_error(text, &e))
 }
 
 /// toml's own rendering spans several lines with a caret drawing; a status line or the TUI's
 /// log pane needs one line that still names the place and quotes it.
-fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+fn describe_toml_error(text: &str, e: &toml::de::Error) -> TomlError {
     let message = e.message().trim().replace('\n', " ");
-    let Some(span) = e.span() else { return message };
+    let Some(span) = e.span() else { return TomlError { place: None, message, quoted: String::new() } };
     let before = text.get(..span.start).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
     let column = before.chars().rev().take_while(|c| *c != '\n').count() + 1;
-    let quoted = text.lines().nth(line - 1).unwrap_or("").trim();
-    if quoted.is_empty() {
-        format!("line {line}, column {column}: {message}")
-    } else {
-        format!("line {line}, column {column}: {message} (`{quoted}`)")
-    }
+    let quoted = text.lines().nth(line - 1).unwrap_or("").trim().to_string();
+    TomlError { place: Some((line, column)), message, quoted }
 }
 
 fn locate_config(

@@ -92,3 +92,12 @@ fn errors_name_the_key_and_quote_the_value() {
     assert!(e.contains("is invalid: line 1, column "), "{e}");
     assert!(!e.contains('\n') && !e.contains('^'), "one line, no caret drawing: {e}");
 }
+
+#[test]
+fn a_parse_error_is_typed_with_its_line_column_and_quoted_line() {
+    let e = parse_config("[train]\nepochs = \"ten\"\n").unwrap_err();
+    assert_eq!(e.place.map(|(line, _)| line), Some(2), "{e}");
+    assert_eq!(e.quoted, "epochs = \"ten\"");
+    assert!(e.to_string().starts_with("line 2, column "), "{e}");
+    assert!(e.to_string().ends_with("(`epochs = \"ten\"`)"), "{e}");
+}

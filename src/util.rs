@@ -1,4 +1,4 @@
-//! Small helpers shared by several modules.
+//! Small helpers shared by several modules. A leaf: it imports nothing of the crate.
 use std::io::Write;
 use std::path::Path;
 
@@ -49,29 +49,6 @@ pub fn format_duration(secs: f64) -> String {
 }
 
 /// A byte count with a binary unit: `512 B`, `1.5 KiB`, `80.0 GiB`.
-/// `reading 12.0 MiB/40.0 MiB (30%)  5.1 MiB/s  ETA 5s` or
-/// `decoding 1,200/60,000 images (2%)  5,000 images/s  ETA 12s`.
-pub fn staging_text(phase: crate::data::StagePhase, done: u64, total: u64, elapsed_s: f64) -> String {
-    let rate = done as f64 / elapsed_s.max(1e-9);
-    let eta = if rate > 0.0 { total.saturating_sub(done) as f64 / rate } else { f64::NAN };
-    let percent = done * 100 / total.max(1);
-    let eta = format_duration(eta);
-    match phase {
-        crate::data::StagePhase::Reading => format!(
-            "reading {}/{} ({percent}%)  {}/s  ETA {eta}",
-            format_bytes(done),
-            format_bytes(total),
-            format_bytes(rate as u64)
-        ),
-        crate::data::StagePhase::Decoding => format!(
-            "decoding {}/{} images ({percent}%)  {} images/s  ETA {eta}",
-            format_rate(done as f64),
-            format_rate(total as f64),
-            format_rate(rate)
-        ),
-    }
-}
-
 pub fn format_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes as f64;

@@ -9,9 +9,10 @@
 //! staging   ─► listing, spec, readers, types, error      (the staging cache)
 //! listing   ─► spec, readers, types, error               (what is a dataset; a cheap look)
 //! spec      ─► readers, types, error                     (one image dataset and its settings)
-//! readers   ─► types, error                              (untrusted input)
+//! readers   ─► types, error                              (untrusted input; inside it,
+//!                                                          idx_files ─► source ─► idx)
 //! csv_table ─► types, error
-//! types, error: leaves, importing nothing of data/
+//! types, error: leaves, importing nothing of data/ (types: crate::config and crate::util only)
 //! ```
 //!
 //! - [`types`]: the shared types (format, split, load options, stage progress, task, summary).
@@ -35,6 +36,6 @@ pub use catalog::{Catalog, DatasetEntry};
 pub use csv_table::CsvSchema;
 pub use error::{DataError, DataErrorKind, StageError};
 pub use types::{
-    class_counts, ColumnRole, DatasetFormat, DatasetSummary, ImageThumb, LoadOptions, LoadedData, Preview,
-    Split, StagePhase, StageProgress, Targets, Task,
+    class_counts, staging_text, ColumnRole, DatasetFormat, DatasetSummary, ImageThumb, LoadOptions,
+    LoadedData, Preview, Split, StagePhase, StageProgress, Targets, Task,
 };

@@ -1,12 +1,14 @@
 //! The types several parts of `data/` share: what a dataset is (format, task, summary), how it is
 //! loaded (options, progress), and what loading yields. A leaf: it imports nothing else of
-//! `data/`, so every other module may import it without a circle.
+//! `data/` (only `crate::config` and `crate::util`), so every other module of `data/` may import
+//! it without a circle.
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use tch::Tensor;
 
 use crate::config::ImagesConfig;
+use crate::util::{format_bytes, format_duration, format_rate};
 
 /// The kinds of dataset the workbench reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +70,30 @@ pub enum StagePhase {
     Reading,
     /// Decoding its images.
     Decoding,
+}
+
+/// One line of staging progress, for the CLI's progress line and the TUI's run pane:
+/// `reading 12.0 MiB/40.0 MiB (30%)  5.1 MiB/s  ETA 5s` or
+/// `decoding 1,200/60,000 images (2%)  5,000 images/s  ETA 12s`.
+pub fn staging_text(phase: StagePhase, done: u64, total: u64, elapsed_s: f64) -> String {
+    let rate = done as f64 / elapsed_s.max(1e-9);
+    let eta = if rate > 0.0 { total.saturating_sub(done) as f64 / rate } else { f64::NAN };
+    let percent = done * 100 / total.max(1);
+    let eta = format_duration(eta);
+    match phase {
+        StagePhase::Reading => format!(
+            "reading {}/{} ({percent}%)  {}/s  ETA {eta}",
+            format_bytes(done),
+            format_bytes(total),
+            format_bytes(rate as u64)
+        ),
+        StagePhase::Decoding => format!(
+            "decoding {}/{} images ({percent}%)  {} images/s  ETA {eta}",
+            format_rate(done as f64),
+            format_rate(total as f64),
+            format_rate(rate)
+        ),
+    }
 }
 
 /// Told `(phase, done, total)` while a dataset is staged; returns false to abandon the staging.
@@ -232,4 +258,17 @@ pub fn class_counts(labels: &[i64], num_classes: usize) -> Vec<usize> {
         }
     }
     counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staging_text_gives_each_phase_its_unit() {
+        let reading = staging_text(StagePhase::Reading, 3 << 20, 12 << 20, 1.0);
+        assert_eq!(reading, "reading 3.0 MiB/12.0 MiB (25%)  3.0 MiB/s  ETA 3.0s");
+        let decoding = staging_text(StagePhase::Decoding, 1200, 60_000, 2.0);
+        assert!(decoding.starts_with("decoding 1,200/60,000 images (2%)  600 images/s  ETA "), "{decoding}");
+    }
 }

@@ -8,7 +8,8 @@ use ratatui::Frame;
 use super::{pane_block, theme};
 use crate::app::run_view::RunState;
 use crate::app::App;
-use crate::util::{format_duration, format_rate, staging_text};
+use crate::data::staging_text;
+use crate::util::{format_duration, format_rate};
 
 pub fn render(app: &App, area: Rect, frame: &mut Frame) {
     let Some(run) = &app.run else { return };

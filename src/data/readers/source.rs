@@ -284,7 +284,7 @@ impl SharedBytes {
     }
 }
 
-/// Read a whole file of about `size` bytes, telling `progress` as [`copy_reporting`] does.
+/// Read a whole file of about `size` bytes, telling `progress` as `copy_reporting` does.
 pub fn read_reporting(
     path: &Path,
     size: u64,

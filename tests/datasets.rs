@@ -263,3 +263,15 @@ fn nothing_is_written_into_the_datasets_folder() {
     assert!(matches!(out.last(), workbench::train::TrainMsg::Finished { .. }));
     assert_eq!(listing(dir.path()), before);
 }
+
+#[test]
+fn an_unknown_name_is_typed_and_lists_the_names_there_are() {
+    let catalog = shipped_catalog();
+    let e = catalog.require("nope").unwrap_err();
+    assert_eq!(e.name, "nope");
+    assert!(e.found.iter().any(|n| n == "iris"), "{e}");
+    assert!(e.to_string().starts_with("no dataset named \"nope\" in "), "{e}");
+    assert!(catalog.require("iris").is_ok());
+    let empty = scan(&tempdir().path().join("nope"));
+    assert!(empty.require("iris").unwrap_err().to_string().ends_with("datasets found: none"));
+}

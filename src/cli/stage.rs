@@ -60,7 +60,7 @@ pub fn stage(settings: &Settings, args: &StageArgs) -> anyhow::Result<i32> {
         }
         all
     } else {
-        args.datasets.iter().map(|name| catalog.require(name)).collect::<anyhow::Result<_>>()?
+        args.datasets.iter().map(|name| catalog.require(name)).collect::<Result<_, _>>()?
     };
     let mut failed = Vec::new();
     for entry in entries {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use tch::Tensor;
 
 use super::csv_table::{self, CsvDataset};
-use super::error::{DataError, DataErrorKind, StageError};
+use super::error::{DataError, DataErrorKind, StageError, UnknownDataset};
 use super::spec::{is_zip, ImageSpec};
 use super::types::{class_counts, ColumnRole, DatasetFormat, DatasetSummary, LoadedData, Preview, Targets};
 use super::{listing, staging};
@@ -164,11 +164,11 @@ impl Catalog {
     }
 
     /// The entry with this name, or an error that lists the names there are.
-    pub fn require(&self, name: &str) -> anyhow::Result<&DatasetEntry> {
-        self.get(name).ok_or_else(|| {
-            let names: Vec<&str> = self.entries.iter().map(|e| e.name.as_str()).collect();
-            let list = if names.is_empty() { "none".to_string() } else { names.join(", ") };
-            anyhow::anyhow!("no dataset named {name:?} in {}; datasets found: {list}", self.dir.display())
+    pub fn require(&self, name: &str) -> Result<&DatasetEntry, UnknownDataset> {
+        self.get(name).ok_or_else(|| UnknownDataset {
+            name: name.to_string(),
+            dir: self.dir.clone(),
+            found: self.entries.iter().map(|e| e.name.clone()).collect(),
         })
     }
 }

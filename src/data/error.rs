@@ -7,6 +7,7 @@
 //!   readers return it, and it becomes a [`DataError`] once the source's path is known.
 //! - [`ReadError`]: how reading a source for staging ended early: a stop, an entry, or I/O.
 //! - [`StageError`]: staging (or loading for training) failed: stopped, the dataset, or the cache.
+//! - [`UnknownDataset`]: a name the catalog doesn't have.
 use std::io;
 use std::path::PathBuf;
 
@@ -127,6 +128,26 @@ impl DataError {
     /// The message without the location prefix.
     pub fn message(&self) -> String {
         self.kind.to_string()
+    }
+}
+
+/// A dataset name the datasets folder (and config.toml) doesn't define.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no dataset named {name:?} in {}; datasets found: {}", .dir.display(), names_part(.found))]
+pub struct UnknownDataset {
+    /// The name asked for.
+    pub name: String,
+    /// The datasets folder.
+    pub dir: PathBuf,
+    /// The names there are, in order.
+    pub found: Vec<String>,
+}
+
+fn names_part(found: &[String]) -> String {
+    if found.is_empty() {
+        "none".to_string()
+    } else {
+        found.join(", ")
     }
 }
 

@@ -34,7 +34,7 @@ pub mod types;
 
 pub use catalog::{Catalog, DatasetEntry};
 pub use csv_table::CsvSchema;
-pub use error::{DataError, DataErrorKind, StageError};
+pub use error::{DataError, DataErrorKind, StageError, UnknownDataset};
 pub use types::{
     class_counts, staging_text, ColumnRole, DatasetFormat, DatasetSummary, ImageThumb, LoadOptions,
     LoadedData, Preview, Split, StagePhase, StageProgress, Targets, Task,

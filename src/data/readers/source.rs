@@ -139,6 +139,7 @@ fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
         .unwrap_or(0)
 }
 
+/// The cheap key of these files: their total size, newest time and count.
 pub fn fingerprint(files: &[SourceFile]) -> Fingerprint {
     Fingerprint {
         size: files.iter().map(|f| f.size).sum(),
@@ -172,6 +173,7 @@ impl ContentHash {
     }
 }
 
+/// Lower-case hex of bytes.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -30,6 +30,7 @@ use crate::data::types::{ImageThumb, Split};
 
 /// Bumped whenever the staged files change meaning; older entries are then staged again.
 pub const FORMAT_VERSION: u32 = 1;
+/// The file in an entry that says what it holds; written last.
 pub const MANIFEST: &str = "manifest.json";
 /// A file in every folder the cache makes: `cache clear` removes only folders that have it.
 const MARKER: &str = ".workbench-staged";

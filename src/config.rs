@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::train::{ModelKind, OptimizerKind};
+pub use crate::train::params::TrainConfig;
 
 /// The name of the config file looked for in the current folder.
 pub const CONFIG_FILE_NAME: &str = "config.toml";
@@ -67,46 +67,6 @@ pub struct PathsConfig {
     pub runs_dir: Option<PathBuf>,
     /// Where staged datasets are cached (default: the per-user cache folder).
     pub cache_dir: Option<PathBuf>,
-}
-
-/// The `[train]` table: defaults for every run; flags override them.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct TrainConfig {
-    pub dataset: Option<String>,
-    pub model: ModelKind,
-    pub device: String,
-    pub epochs: u32,
-    pub batch_size: u32,
-    pub lr: f64,
-    pub optimizer: OptimizerKind,
-    pub momentum: f64,
-    pub seed: u64,
-    pub val_fraction: f64,
-    pub standardize: bool,
-    pub hidden: Vec<u32>,
-    /// libtorch's CPU threads for training; 0 keeps its default (one per core).
-    pub threads: u32,
-}
-
-impl Default for TrainConfig {
-    fn default() -> Self {
-        TrainConfig {
-            dataset: None,
-            model: ModelKind::Mlp,
-            device: "auto".into(),
-            epochs: 100,
-            batch_size: 16,
-            lr: 0.01,
-            optimizer: OptimizerKind::Adam,
-            momentum: 0.9,
-            seed: 42,
-            val_fraction: 0.2,
-            standardize: true,
-            hidden: vec![16],
-            threads: 0,
-        }
-    }
 }
 
 /// The `[ui]` table.
@@ -344,51 +304,10 @@ impl Settings {
     }
 }
 
-/// Range checks on training values, shared by the config file and the command line.
-/// Returns `(key, quoted value, hint)` for the first bad value.
+/// Range checks on training values, shared by the config file, the command line and the form.
+/// Returns `(key, quoted value, hint)` for the first bad value (see [`TrainConfig::validate`]).
 pub fn validate_train(t: &TrainConfig) -> Result<(), (&'static str, String, String)> {
-    if !(t.lr.is_finite() && t.lr > 0.0) {
-        return Err((
-            "train.lr",
-            t.lr.to_string(),
-            "the learning rate must be a positive number, e.g. 0.01".into(),
-        ));
-    }
-    if t.batch_size == 0 {
-        return Err(("train.batch_size", "0".into(), "the batch size must be at least 1".into()));
-    }
-    if !(t.val_fraction >= 0.0 && t.val_fraction < 1.0) {
-        return Err((
-            "train.val_fraction",
-            t.val_fraction.to_string(),
-            "use a fraction from 0 (no validation) up to, not including, 1".into(),
-        ));
-    }
-    if !(t.momentum >= 0.0 && t.momentum < 1.0) {
-        return Err((
-            "train.momentum",
-            t.momentum.to_string(),
-            "use a value from 0 up to, not including, 1".into(),
-        ));
-    }
-    if t.hidden.contains(&0) {
-        return Err((
-            "train.hidden",
-            format!("{:?}", t.hidden),
-            "every hidden layer needs at least one unit".into(),
-        ));
-    }
-    if t.threads > 1024 {
-        return Err((
-            "train.threads",
-            t.threads.to_string(),
-            "use 0 (libtorch's default: one per core) or a thread count up to 1024".into(),
-        ));
-    }
-    if let Err(e) = t.device.parse::<crate::device::DeviceChoice>() {
-        return Err(("train.device", format!("{:?}", t.device), e.to_string()));
-    }
-    Ok(())
+    t.validate().map_err(|bad| (bad.key, bad.value, bad.hint))
 }
 
 /// Parse a config file; errors name the file, the line and the bad key or value.

@@ -178,6 +178,7 @@ fn a_diverging_run_fails_with_a_clear_message() {
     let record = load_run(run_dir.as_ref().unwrap()).unwrap();
     assert_eq!(record.meta.status, RunStatus::Failed);
     assert!(record.meta.reason.unwrap().contains("diverged"));
+    assert_eq!(record.meta.failure_kind, Some(workbench::runs::FailureKind::Diverged), "the kind is kept");
 }
 
 #[test]

@@ -344,22 +344,8 @@ impl App {
                     || new.images != self.settings.images;
                 // Fields the user edits in config.toml take effect; values only typed in the form stay.
                 let (old, fresh) = (&self.settings.train, &new.train);
-                let form = &mut self.form.values;
-                macro_rules! follow {
-                    ($($f:ident),*) => { $( if old.$f != fresh.$f { form.$f = fresh.$f.clone(); } )* };
-                }
-                follow!(
-                    model,
-                    epochs,
-                    batch_size,
-                    lr,
-                    optimizer,
-                    momentum,
-                    seed,
-                    val_fraction,
-                    standardize,
-                    hidden
-                );
+                // Every training parameter, `threads` included (it was missing from a hand-kept list).
+                self.form.values.follow(old, fresh);
                 if old.device != fresh.device {
                     self.runtime = fresh.device.parse().unwrap_or(self.runtime);
                 }

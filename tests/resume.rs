@@ -344,12 +344,12 @@ fn a_detached_run_follows_its_control_file_and_survives_kill_9_to_resume() {
     let epochs: Vec<u32> = record.epochs.iter().map(|r| r.epoch).collect();
     assert_eq!(epochs, (1..=epochs.len() as u32).collect::<Vec<_>>(), "every completed epoch, in order");
     let checkpoint = record.meta.checkpoint_epoch.expect("a checkpoint");
-    assert!(checkpoint >= 2, "{checkpoint}");
+    assert!(checkpoint >= 1, "{checkpoint}");
     assert!(dir.join(LOCK_FILE).is_file());
 
     // Resume here, stopping after one more epoch (the run was started for a million). run.toml's
-    // checkpoint epoch may lag the checkpoint itself by one (killed between the two writes); the
-    // checkpoint decides where the run goes on.
+    // checkpoint epoch may lag the checkpoint itself (it is rewritten at most once a second); the
+    // checkpoint files decide where the run goes on.
     check_resumable(&dir).unwrap();
     let catalog = shipped_catalog();
     let out = run_until(
@@ -365,10 +365,7 @@ fn a_detached_run_follows_its_control_file_and_survives_kill_9_to_resume() {
             _ => None,
         })
         .unwrap();
-    assert!(
-        first == checkpoint + 1 || first == checkpoint + 2,
-        "went on after epoch {first}, checkpoint {checkpoint}"
-    );
+    assert!(first > checkpoint, "went on after epoch {first}, run.toml said {checkpoint}");
     let after = load_run(&dir).unwrap();
     let epochs: Vec<u32> = after.epochs.iter().map(|r| r.epoch).collect();
     assert_eq!(epochs, (1..=first).collect::<Vec<_>>(), "rows past the checkpoint replaced, one per epoch");

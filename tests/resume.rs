@@ -403,3 +403,41 @@ fn a_run_in_process_keeps_the_old_spawn_api() {
     assert_eq!(load_run(&dir).unwrap().meta.checkpoint_epoch, Some(2));
     let _ = Kind::Float;
 }
+
+#[test]
+fn the_cli_resumes_a_stopped_run_by_id_and_refuses_a_finished_one() {
+    let runs = tempdir();
+    let catalog = shipped_catalog();
+    let mut s = spec("iris", ModelKind::Logreg);
+    (s.epochs, s.threads) = (4, 1);
+    let dir =
+        final_dir(&run_until(request(catalog.get("iris").unwrap(), s, runs.path()), RunFolder::New, Some(2)));
+    let id = dir.file_name().unwrap().to_string_lossy().into_owned();
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_workbench"))
+            .args(["--config", repo().join("config.toml").to_str().unwrap()])
+            .args(["--datasets-dir", shipped_datasets().to_str().unwrap()])
+            .args(["--runs-dir", runs.path().to_str().unwrap()])
+            .args(["--cache-dir", runs.path().join("cache").to_str().unwrap()])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = cli(&["train", "--resume", &id]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("after epoch 2"), "{stdout}");
+    assert!(
+        stdout.contains("epoch 3/4") && stdout.contains("epoch 4/4") && !stdout.contains("epoch 2/4"),
+        "{stdout}"
+    );
+    let epochs: Vec<u32> = load_run(&dir).unwrap().epochs.iter().map(|r| r.epoch).collect();
+    assert_eq!(epochs, [1, 2, 3, 4]);
+
+    let out = cli(&["train", "--resume", &id]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.starts_with("error: ") && stderr.contains("finished all its 4 epochs"), "{stderr}");
+    let out = cli(&["train", "--resume", "no-such-run"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no run \"no-such-run\""));
+}

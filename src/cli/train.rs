@@ -110,10 +110,7 @@ pub fn run(settings: &Settings, args: &TrainArgs) -> anyhow::Result<i32> {
     }
     let spec = build_spec(settings, args, &catalog)?;
     let report = device::probe();
-    let planned = plan(settings, &spec, &catalog, &report).map_err(|e| match e {
-        TrainError::Device(text) => anyhow!("--device: {text}"),
-        e => e.into(),
-    })?;
+    let planned = plan(settings, &spec, &catalog, &report)?;
     let (_, dir) = create_queued_run(&settings.runs_dir, &spec, &planned.device.name)?;
     if args.detach {
         return detach(settings, &dir, false);

@@ -21,8 +21,8 @@ use crate::device::{self, DeviceReport};
 use crate::train::process::{run_in_folder, run_planned, ProcessNote, RunLock};
 use crate::train::resume::resolve_run_dir;
 use crate::train::{
-    create_queued_run, plan, spawn_detached, EpochMetrics, Launcher, RunFolder, StopReason, TrainError,
-    TrainFlags, TrainMsg, TrainSpec,
+    create_queued_run, plan, spawn_detached, EpochMetrics, Launcher, RunFolder, StopReason, TrainFlags,
+    TrainMsg, TrainSpec,
 };
 use crate::util::{format_duration, format_rate};
 
@@ -83,9 +83,10 @@ pub fn run(settings: &Settings, args: &TrainArgs) -> anyhow::Result<i32> {
         bail!("--run-dir and --resume take the parameters from the run's run.toml; drop the parameter flags");
     }
     let interrupted = Arc::new(AtomicBool::new(false));
-    // A run started with --run-dir is detached: a SIGHUP (its starter's terminal closing) must
-    // not end it. In a terminal, SIGHUP interrupts as Ctrl-C does.
-    register_signals(&interrupted, args.run_dir.is_none())?;
+    // A run started with --run-dir, or by spawn_detached, is detached: a SIGHUP (its starter's
+    // terminal closing) must not end it. In a terminal, SIGHUP interrupts as Ctrl-C does.
+    let detached = args.run_dir.is_some() || std::env::var_os(crate::train::process::DETACHED_ENV).is_some();
+    register_signals(&interrupted, !detached)?;
     let mut out = Printer { quiet: args.quiet, progress: ProgressLine::new(args.quiet), code: 1 };
 
     if let Some(run) = &args.resume {

@@ -30,6 +30,8 @@ use crate::runs::{
 };
 use crate::util::write_atomic;
 
+/// Set in a detached run process's environment: it ignores SIGHUP.
+pub const DETACHED_ENV: &str = "WORKBENCH_DETACHED";
 /// How often the run process reads its control file.
 const CONTROL_POLL: Duration = Duration::from_millis(200);
 /// How often the heartbeat is rewritten when nothing else changes.
@@ -118,6 +120,7 @@ pub fn spawn_detached(run_dir: &Path, resume: bool, launcher: &Launcher) -> Resu
     cmd.arg("--cache-dir").arg(&launcher.cache_dir);
     cmd.arg("train").arg(if resume { "--resume" } else { "--run-dir" }).arg(run_dir);
     cmd.stdin(Stdio::null()).stdout(Stdio::from(log)).stderr(Stdio::from(err_log));
+    cmd.env(DETACHED_ENV, "1");
     // SAFETY: setsid is async-signal-safe and touches no memory of this process.
     unsafe {
         cmd.pre_exec(|| {

@@ -468,8 +468,7 @@ pub fn prepare_run(
 ) -> Result<(Prepared, Box<dyn Learner>), TrainError> {
     let head = models::Head::for_model(spec.model, &data.task);
     super::rng::seeded(super::rng::run_seed(spec.seed), || {
-        let prepared = prepare(data, head, spec.val_fraction, spec.standardize, device, device_budget)
-            .map_err(TrainError::Settings)?;
+        let prepared = prepare(data, head, spec.val_fraction, spec.standardize, device, device_budget)?;
         let learner = models::build(spec, &data.sample_shape(), &data.task, device)?;
         Ok((prepared, learner))
     })

@@ -372,10 +372,17 @@ fn a_detached_run_follows_its_control_file_and_survives_kill_9_to_resume() {
 }
 
 #[test]
-fn a_stop_in_the_control_file_ends_a_detached_run_as_stopped() {
+fn a_detached_run_ignores_sighup_and_a_stop_in_its_control_file_ends_it_as_stopped() {
     let runs = tempdir();
-    let (dir, _pid, _) = start_detached(runs.path());
+    let (dir, pid, _) = start_detached(runs.path());
     wait_until("an epoch", Duration::from_secs(60), || load_run(&dir).is_ok_and(|r| !r.epochs.is_empty()));
+    // A hangup (the starter's terminal closing) does not reach the run: it goes on.
+    unsafe { libc::kill(pid as i32, libc::SIGHUP) };
+    let before = load_run(&dir).unwrap().epochs.len();
+    wait_until("epochs after SIGHUP", Duration::from_secs(30), || {
+        load_run(&dir).unwrap().epochs.len() > before + 2
+    });
+    assert_eq!(status(&dir), Some(RunStatus::Running));
     send(&dir, "stop");
     wait_until("stopped", Duration::from_secs(20), || status(&dir) == Some(RunStatus::Stopped));
     wait_until("the process to end", Duration::from_secs(20), || RunLock::acquire(&dir).is_ok());
@@ -440,4 +447,26 @@ fn the_cli_resumes_a_stopped_run_by_id_and_refuses_a_finished_one() {
     assert!(stderr.starts_with("error: ") && stderr.contains("finished all its 4 epochs"), "{stderr}");
     let out = cli(&["train", "--resume", "no-such-run"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no run \"no-such-run\""));
+}
+
+#[test]
+fn resume_refuses_a_run_without_a_checkpoint_and_one_whose_lock_is_held() {
+    let catalog = shipped_catalog();
+    let iris = catalog.get("iris").unwrap();
+    let runs = tempdir();
+    let mut s = spec("iris", ModelKind::Logreg);
+    (s.epochs, s.checkpoint_every) = (5, 0);
+    let dir = final_dir(&run_until(request(iris, s.clone(), runs.path()), RunFolder::New, Some(1)));
+    let e = check_resumable(&dir).unwrap_err().to_string();
+    assert!(e.contains("has no checkpoint to resume from"), "{e}");
+
+    s.checkpoint_every = 1;
+    let dir = final_dir(&run_until(request(iris, s, runs.path()), RunFolder::New, Some(1)));
+    check_resumable(&dir).unwrap();
+    let held = RunLock::acquire(&dir).unwrap();
+    let settings = settings(&shipped_datasets(), runs.path());
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let e = run_in_folder(&settings, &dir, true, &device::probe(), flag, &mut |_| {}).unwrap_err();
+    assert!(matches!(e, TrainError::AlreadyRunning { .. }), "{e}");
+    drop(held);
 }

@@ -470,3 +470,21 @@ fn resume_refuses_a_run_without_a_checkpoint_and_one_whose_lock_is_held() {
     assert!(matches!(e, TrainError::AlreadyRunning { .. }), "{e}");
     drop(held);
 }
+
+#[test]
+fn a_queued_run_whose_dataset_is_gone_ends_failed_with_its_kind() {
+    let runs = tempdir();
+    let mut s = spec("no-such-data", ModelKind::Logreg);
+    s.threads = 1;
+    let (_, dir) = create_queued_run(runs.path(), &s, "cpu").unwrap();
+    let settings = settings(&shipped_datasets(), runs.path());
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let e = run_in_folder(&settings, &dir, false, &device::probe(), flag.clone(), &mut |_| {}).unwrap_err();
+    assert!(e.to_string().contains("no dataset named \"no-such-data\""), "{e}");
+    let meta = load_run(&dir).unwrap().meta;
+    assert_eq!(meta.status, RunStatus::Failed);
+    assert_eq!(meta.failure_kind, Some(workbench::runs::FailureKind::Dataset));
+    // Not queued any more: --run-dir refuses it.
+    let e = run_in_folder(&settings, &dir, false, &device::probe(), flag, &mut |_| {}).unwrap_err();
+    assert!(e.to_string().contains("is failed, not queued"), "{e}");
+}

@@ -336,7 +336,17 @@ pub fn run_in_folder(
         (record, RunFolder::Queued(dir.to_path_buf()))
     };
     let catalog = Catalog::scan_settings(settings);
-    let planned = plan(settings, &record.meta.hyperparameters, &catalog, report)?;
+    let planned = match plan(settings, &record.meta.hyperparameters, &catalog, report) {
+        Ok(p) => p,
+        Err(e) => {
+            // A queued run that can't start ends as failed, with why, for every viewer to see; a
+            // refused resume leaves the run as it was.
+            if !resume {
+                super::worker::mark_failed(dir, &e.to_string(), e.kind());
+            }
+            return Err(e);
+        }
+    };
     if resume {
         check_dataset_unchanged(&record, &planned.entry.source)?;
     }

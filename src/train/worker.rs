@@ -173,7 +173,7 @@ fn worker_main(
 }
 
 /// Record in an existing folder's run.toml that its run failed.
-fn mark_failed(dir: &Path, reason: &str, kind: FailureKind) {
+pub(crate) fn mark_failed(dir: &Path, reason: &str, kind: FailureKind) {
     let Ok(record) = load_run(dir) else { return };
     let mut meta = record.meta;
     meta.status = RunStatus::Failed;

@@ -1,4 +1,4 @@
-//! The listing commands: `devices`, `datasets`, `runs`, `paths`. Text for people, `--json` for scripts.
+//! The listing commands: `devices`, `datasets`, `paths` (`runs` is in runs.rs). Text for people, `--json` for scripts.
 use std::path::Path;
 
 use serde_json::json;
@@ -6,7 +6,6 @@ use serde_json::json;
 use crate::config::Settings;
 use crate::data::{Catalog, DatasetEntry};
 use crate::device;
-use crate::runs::list_runs;
 use crate::util::format_bytes;
 
 pub fn devices(json: bool) -> anyhow::Result<i32> {
@@ -131,50 +130,6 @@ fn entry_json(e: &DatasetEntry) -> serde_json::Value {
             "problem": err.to_string(),
         }),
     }
-}
-
-pub fn runs(settings: &Settings, json: bool) -> anyhow::Result<i32> {
-    let runs = list_runs(&settings.runs_dir);
-    if json {
-        let list: Vec<_> = runs
-            .iter()
-            .map(|r| match &r.record {
-                Ok(rec) => json!({
-                    "dir": r.dir,
-                    "status": r.effective_status().map(|s| s.as_str()),
-                    "dataset": rec.meta.dataset,
-                    "model": rec.meta.model,
-                    "device": rec.meta.device,
-                    "epochs_completed": rec.epochs.len(),
-                    "final": rec.meta.final_metrics,
-                }),
-                Err(e) => json!({ "dir": r.dir, "problem": e }),
-            })
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&list)?);
-        return Ok(0);
-    }
-    println!("runs in {}", settings.runs_dir.display());
-    if runs.is_empty() {
-        println!("  (none yet: `workbench train --dataset iris` makes one)");
-    }
-    for r in &runs {
-        let name = r.dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        match &r.record {
-            Ok(rec) => {
-                let status = r.effective_status().map(|s| s.as_str()).unwrap_or("?");
-                let last = rec.epochs.last();
-                let metric = match (last.and_then(|e| e.val_metric), rec.meta.data.task.as_str()) {
-                    (Some(v), "classification") => format!("val_acc {v:.4}"),
-                    (Some(v), _) => format!("val_mse {v:.4}"),
-                    (None, _) => String::new(),
-                };
-                println!("  {name}  {status:<11}  {} epochs  {metric}", rec.epochs.len());
-            }
-            Err(e) => println!("  {name}  unreadable: {e}"),
-        }
-    }
-    Ok(0)
 }
 
 pub fn paths(settings: &Settings, log_file: Option<&Path>, json: bool) -> anyhow::Result<i32> {

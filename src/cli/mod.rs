@@ -3,6 +3,7 @@
 //! Every command returns an exit code; errors print one line, `error: ...`, never a panic message.
 mod info;
 mod progress;
+mod runs;
 mod stage;
 mod train;
 
@@ -90,6 +91,23 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Ask a running run to stop after its batch in progress (RUN: id, unique prefix or folder)
+    Stop {
+        /// The run: its id (folder name), a unique prefix of it, or its folder's path
+        run: String,
+    },
+    /// Ask a running run to pause between batches
+    Pause {
+        /// The run: its id (folder name), a unique prefix of it, or its folder's path
+        run: String,
+    },
+    /// Let a paused run go on (a stopped or interrupted run: `workbench train --resume RUN`)
+    Resume {
+        /// The run: its id (folder name), a unique prefix of it, or its folder's path
+        run: String,
+    },
+    /// Export runs' metrics as CSV, and their loss curves as SVG or PNG
+    Export(runs::ExportArgs),
     /// Print where the config, cache, logs, runs and datasets are
     Paths {
         /// Print JSON
@@ -122,7 +140,11 @@ pub fn main() -> i32 {
         Command::Datasets { json } => info::datasets(&settings, json),
         Command::Stage(args) => stage::stage(&settings, &args),
         Command::Cache(args) => stage::cache(&settings, &args),
-        Command::Runs { json } => info::runs(&settings, json),
+        Command::Runs { json } => runs::runs(&settings, json),
+        Command::Stop { run } => runs::control(&settings, &run, crate::runs::ControlCommand::Stop),
+        Command::Pause { run } => runs::control(&settings, &run, crate::runs::ControlCommand::Pause),
+        Command::Resume { run } => runs::control(&settings, &run, crate::runs::ControlCommand::Resume),
+        Command::Export(args) => runs::export(&settings, &args),
         Command::Paths { json } => info::paths(&settings, log.file.as_deref(), json),
     };
     match result {

@@ -4,17 +4,33 @@
 //!
 //! A process killed mid-run loses at most the epoch in progress; its `run.toml` still says
 //! `running`, and listing shows such a run as interrupted once its process is gone.
+pub mod control;
+pub mod error;
 pub mod events;
+pub mod export;
+pub mod follow;
+pub mod liveness;
+pub mod palette;
 mod record;
 mod recorder;
+mod resolve;
 
 use serde::{Deserialize, Serialize};
 
 use crate::train::{EpochMetrics, MetricKind, TrainSpec};
 
+pub use control::{send_control, ControlInbox};
+pub use error::RunsError;
 pub use events::{ControlCommand, LiveState, RunEvent, RunKey, StepRow};
-pub use record::{list_runs, load_run, EpochRow, RunInfo, RunRecord};
 pub use recorder::{folder_name, write_run_meta, RunRecorder};
+pub use follow::{spawn_watcher, RunsFollower, WatcherHandle};
+pub use liveness::{pid_alive, RunLock};
+pub use palette::run_colour;
+pub use record::{
+    folder_id, list_runs, load_run, looks_like_run, read_meta, read_metrics, read_steps, EpochRow, RunInfo,
+    RunRecord,
+};
+pub use resolve::resolve_run;
 
 pub const RUN_FILE: &str = "run.toml";
 pub const METRICS_FILE: &str = "metrics.csv";

@@ -1,0 +1,158 @@
+//! Commands to a run process through its folder: any viewer appends a line to `DIR/control`
+//! (`O_APPEND`, one write per line, so two viewers can write at once); the run process reads what
+//! was appended since it last looked ([`ControlInbox`]).
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use super::error::RunsError;
+use super::events::{ControlCommand, CONTROL_FILE};
+use super::record::{folder_id, read_meta};
+use super::RunStatus;
+
+/// Send `command` to the run in `dir`. Refused, with the reason, when the run's process is not
+/// there to read it (finished, failed, stopped, interrupted, or not started yet), and for
+/// `resume` of a run that ended (`workbench train --resume` continues those).
+pub fn send_control(dir: &Path, command: ControlCommand) -> Result<(), RunsError> {
+    let meta = read_meta(dir)?;
+    let status = super::liveness::effective_status(dir, &meta);
+    let run = folder_id(dir);
+    let action = match command {
+        ControlCommand::Stop => "stop",
+        ControlCommand::Pause => "pause",
+        ControlCommand::Resume => "resume",
+    };
+    match status {
+        RunStatus::Running | RunStatus::Paused => {}
+        RunStatus::Queued => return Err(RunsError::Queued { run }),
+        RunStatus::Stopped | RunStatus::Interrupted | RunStatus::Failed
+            if command == ControlCommand::Resume =>
+        {
+            return Err(RunsError::ResumeEnded { run, status: status.as_str().into() });
+        }
+        RunStatus::Finished | RunStatus::Failed | RunStatus::Stopped | RunStatus::Interrupted => {
+            return Err(RunsError::NotAlive { run, status: status.as_str().into(), action });
+        }
+    }
+    append_line(dir, command.as_line())
+}
+
+/// Append one line to `DIR/control` in a single write: with `O_APPEND`, lines from several
+/// writers never interleave.
+fn append_line(dir: &Path, line: &str) -> Result<(), RunsError> {
+    let path = dir.join(CONTROL_FILE);
+    let mut file =
+        OpenOptions::new().append(true).create(true).open(&path).map_err(|e| RunsError::write(&path, e))?;
+    file.write_all(format!("{line}\n").as_bytes()).map_err(|e| RunsError::write(&path, e))
+}
+
+/// The run process's side of `DIR/control`: each [`poll`](ControlInbox::poll) returns the
+/// commands appended since the last one.
+#[derive(Debug)]
+pub struct ControlInbox {
+    path: PathBuf,
+    file: Option<File>,
+    offset: u64,
+    /// A line whose newline is not there yet.
+    partial: Vec<u8>,
+}
+
+impl ControlInbox {
+    /// Start reading `DIR/control` from its current end: commands left from an earlier life of
+    /// the run (before a resume) are not acted on again.
+    pub fn open(dir: &Path) -> Result<ControlInbox, RunsError> {
+        let path = dir.join(CONTROL_FILE);
+        let offset = match std::fs::metadata(&path) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(e) => return Err(RunsError::read(&path, e)),
+        };
+        Ok(ControlInbox { path, file: None, offset, partial: Vec::new() })
+    }
+
+    /// The complete lines appended since the last poll, in order; unknown lines (a newer
+    /// version's commands) are skipped. Cheap when nothing was written: one `fstat`.
+    pub fn poll(&mut self) -> Vec<ControlCommand> {
+        if self.file.is_none() {
+            self.file = File::open(&self.path).ok();
+        }
+        let Some(file) = self.file.as_mut() else { return Vec::new() };
+        let len = match file.metadata() {
+            Ok(m) => m.len(),
+            Err(e) => {
+                tracing::warn!("control file {}: {e}", self.path.display());
+                return Vec::new();
+            }
+        };
+        if len < self.offset {
+            // Truncated by hand: start again from its beginning.
+            self.offset = 0;
+            self.partial.clear();
+        }
+        if len == self.offset {
+            return Vec::new();
+        }
+        let mut fresh = Vec::new();
+        let read = file.seek(SeekFrom::Start(self.offset)).and_then(|_| file.read_to_end(&mut fresh));
+        if let Err(e) = read {
+            tracing::warn!("control file {}: {e}", self.path.display());
+            return Vec::new();
+        }
+        self.offset += fresh.len() as u64;
+        self.partial.extend_from_slice(&fresh);
+        let Some(last_newline) = self.partial.iter().rposition(|&b| b == b'\n') else { return Vec::new() };
+        let rest = self.partial.split_off(last_newline + 1);
+        let complete = std::mem::replace(&mut self.partial, rest);
+        String::from_utf8_lossy(&complete).lines().filter_map(ControlCommand::parse).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_writers_lines_are_all_read_once_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        append_line(dir.path(), "stop").unwrap(); // from an earlier life: not acted on
+        let mut inbox = ControlInbox::open(dir.path()).unwrap();
+        assert!(inbox.poll().is_empty());
+        let writers: Vec<_> = (0..2)
+            .map(|w| {
+                let d = dir.path().to_path_buf();
+                std::thread::spawn(move || {
+                    for i in 0..200 {
+                        append_line(&d, if (i + w) % 2 == 0 { "pause" } else { "resume" }).unwrap();
+                    }
+                })
+            })
+            .collect();
+        let mut got = Vec::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while got.len() < 400 && std::time::Instant::now() < deadline {
+            got.extend(inbox.poll());
+        }
+        for w in writers {
+            w.join().unwrap();
+        }
+        got.extend(inbox.poll());
+        assert_eq!(got.len(), 400, "every line once");
+        assert_eq!(got.iter().filter(|c| **c == ControlCommand::Pause).count(), 200);
+        assert!(inbox.poll().is_empty(), "nothing read twice");
+        let text = std::fs::read_to_string(dir.path().join(CONTROL_FILE)).unwrap();
+        let from_file: Vec<_> = text.lines().skip(1).filter_map(ControlCommand::parse).collect();
+        assert_eq!(got, from_file, "in the file's order");
+    }
+
+    #[test]
+    fn a_line_without_its_newline_waits_for_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut inbox = ControlInbox::open(dir.path()).unwrap();
+        let path = dir.path().join(CONTROL_FILE);
+        std::fs::write(&path, "pau").unwrap();
+        assert!(inbox.poll().is_empty());
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"se\nfrobnicate\nstop\n").unwrap();
+        assert_eq!(inbox.poll(), [ControlCommand::Pause, ControlCommand::Stop]);
+    }
+}

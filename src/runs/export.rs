@@ -1,0 +1,230 @@
+//! `workbench export`: the metrics of some runs as one long-format CSV, and their loss curves as
+//! SVG or PNG (plotters, with an embedded font: no system fonts needed).
+use std::path::Path;
+use std::sync::OnceLock;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::error::RunsError;
+use super::events::StepRow;
+use super::palette::run_colour;
+use super::record::{load_run, read_steps, RunRecord};
+
+/// The header of the exported CSV, one value per row.
+pub const CSV_HEADER: [&str; 6] = ["run", "epoch", "step", "wall_s", "metric", "value"];
+
+/// DejaVu Sans (Debian's fonts-dejavu-core 2.37; its licence is beside it in assets/fonts/).
+static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+
+/// One run's figures, read once for every format.
+#[derive(Debug, Clone)]
+pub struct ExportRun {
+    /// The run's id (its folder name), as the CSV and the legend name it.
+    pub id: String,
+    pub record: RunRecord,
+    pub steps: Vec<StepRow>,
+}
+
+impl ExportRun {
+    /// Read the run folder `dir`: `run.toml`, `metrics.csv` and `steps.csv`.
+    pub fn load(dir: &Path) -> Result<ExportRun, RunsError> {
+        let record = load_run(dir)?;
+        let steps = read_steps(dir)?;
+        Ok(ExportRun { id: record.id(), record, steps })
+    }
+
+    /// `val_accuracy` or `val_mse`.
+    fn val_metric_name(&self) -> &'static str {
+        if self.record.metric() == "accuracy" {
+            "val_accuracy"
+        } else {
+            "val_mse"
+        }
+    }
+}
+
+/// The long-format CSV of every epoch metric and step loss of `runs`, as text: header
+/// `run,epoch,step,wall_s,metric,value`, numbers unquoted, empty where unknown.
+pub fn csv_text(runs: &[ExportRun]) -> Result<String, RunsError> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let mut rows: Vec<[String; 6]> = Vec::new();
+    for run in runs {
+        if run.record.epochs.is_empty() && run.steps.is_empty() {
+            return Err(RunsError::NoMetrics { run: run.id.clone() });
+        }
+        let opt = |v: Option<String>| v.unwrap_or_default();
+        for e in &run.record.epochs {
+            let values = [
+                ("train_loss", Some(e.train_loss)),
+                ("val_loss", e.val_loss),
+                (run.val_metric_name(), e.val_metric),
+            ];
+            for (metric, value) in values {
+                let Some(value) = value else { continue };
+                rows.push([
+                    run.id.clone(),
+                    e.epoch.to_string(),
+                    opt(e.step.map(|s| s.to_string())),
+                    e.elapsed_s.to_string(),
+                    metric.to_string(),
+                    value.to_string(),
+                ]);
+            }
+        }
+        for s in &run.steps {
+            rows.push([
+                run.id.clone(),
+                s.epoch.to_string(),
+                s.step.to_string(),
+                opt(s.wall_s.map(|w| w.to_string())),
+                "step_loss".into(),
+                s.loss.to_string(),
+            ]);
+        }
+    }
+    let io = |e: csv::Error| RunsError::Plot { path: "CSV".into(), reason: e.to_string() };
+    out.write_record(CSV_HEADER).map_err(io)?;
+    for row in &rows {
+        out.write_record(row).map_err(io)?;
+    }
+    let bytes =
+        out.into_inner().map_err(|e| RunsError::Plot { path: "CSV".into(), reason: e.to_string() })?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Write [`csv_text`] to `path`; returns the number of data rows.
+pub fn write_csv(runs: &[ExportRun], path: &Path) -> Result<usize, RunsError> {
+    let text = csv_text(runs)?;
+    std::fs::write(path, &text).map_err(|e| RunsError::write(path, e))?;
+    Ok(text.lines().count().saturating_sub(1))
+}
+
+/// Draw the runs' loss curves (train solid, validation dashed, one colour per run) as SVG.
+pub fn write_svg(runs: &[ExportRun], path: &Path, size: (u32, u32)) -> Result<(), RunsError> {
+    check_plot(runs, path, size)?;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        draw(root, runs).map_err(|reason| RunsError::Plot { path: path.into(), reason })?;
+    }
+    std::fs::write(path, svg).map_err(|e| RunsError::write(path, e))
+}
+
+/// Draw the runs' loss curves as a PNG of `size` pixels.
+pub fn write_png(runs: &[ExportRun], path: &Path, size: (u32, u32)) -> Result<(), RunsError> {
+    check_plot(runs, path, size)?;
+    let (w, h) = size;
+    let mut pixels = vec![0u8; w as usize * h as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
+        draw(root, runs).map_err(|reason| RunsError::Plot { path: path.into(), reason })?;
+    }
+    let plot_err = |reason: String| RunsError::Plot { path: path.into(), reason };
+    let image =
+        image::RgbImage::from_raw(w, h, pixels).ok_or_else(|| plot_err("pixel buffer size".into()))?;
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut bytes, image::ImageFormat::Png).map_err(|e| plot_err(e.to_string()))?;
+    std::fs::write(path, bytes.into_inner()).map_err(|e| RunsError::write(path, e))
+}
+
+/// Every run has an epoch to draw; the size is sane; the font is there.
+fn check_plot(runs: &[ExportRun], path: &Path, (w, h): (u32, u32)) -> Result<(), RunsError> {
+    if let Some(run) = runs.iter().find(|r| r.record.epochs.is_empty()) {
+        return Err(RunsError::NoMetrics { run: run.id.clone() });
+    }
+    if !(16..=10_000).contains(&w) || !(16..=10_000).contains(&h) {
+        let reason = format!("a {w}×{h} image; give a width and height from 16 to 10000 pixels");
+        return Err(RunsError::Plot { path: path.into(), reason });
+    }
+    register_font().map_err(|reason| RunsError::Plot { path: path.into(), reason })
+}
+
+/// plotters' ab_glyph text needs the font registered once per process.
+fn register_font() -> Result<(), String> {
+    static DONE: OnceLock<Result<(), String>> = OnceLock::new();
+    DONE.get_or_init(|| {
+        plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
+            .map_err(|_| "the embedded font (DejaVu Sans) could not be read".to_string())
+    })
+    .clone()
+}
+
+/// (epoch, loss) points.
+type Curve = Vec<(f64, f64)>;
+
+/// The finite (epoch, loss) points of one curve.
+fn points(run: &ExportRun, val: bool) -> Curve {
+    run.record
+        .epochs
+        .iter()
+        .filter_map(|e| Some((e.epoch as f64, if val { e.val_loss? } else { e.train_loss })))
+        .filter(|(_, y)| y.is_finite())
+        .collect()
+}
+
+fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, runs: &[ExportRun]) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    let curves: Vec<(Curve, Curve)> = runs.iter().map(|r| (points(r, false), points(r, true))).collect();
+    let all = curves.iter().flat_map(|(t, v)| t.iter().chain(v));
+    let (mut x_max, mut y_min, mut y_max) = (1.0f64, f64::INFINITY, f64::NEG_INFINITY);
+    for &(x, y) in all {
+        x_max = x_max.max(x);
+        y_min = y_min.min(y);
+        y_max = y_max.max(y);
+    }
+    if !y_min.is_finite() {
+        (y_min, y_max) = (0.0, 1.0); // every loss diverged: draw empty axes
+    }
+    let pad = ((y_max - y_min) * 0.05).max(1e-6);
+    root.fill(&WHITE).map_err(err)?;
+    let title = if runs.len() == 1 {
+        format!("Loss per epoch: {}", runs[0].id)
+    } else {
+        "Loss per epoch".to_string()
+    };
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(64)
+        .build_cartesian_2d(0.0..x_max, (y_min - pad).max(0.0).min(y_min)..y_max + pad)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .y_desc("loss")
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(err)?;
+    for (i, (run, (train, val))) in runs.iter().zip(curves).enumerate() {
+        let (r, g, b) = run_colour(i);
+        let colour = RGBColor(r, g, b);
+        let style = colour.stroke_width(2);
+        chart
+            .draw_series(LineSeries::new(train, style))
+            .map_err(err)?
+            .label(format!("{} train", run.id))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
+        if !val.is_empty() {
+            chart
+                .draw_series(DashedLineSeries::new(val, 6, 4, style))
+                .map_err(err)?
+                .label(format!("{} val", run.id))
+                .legend(move |(x, y)| {
+                    EmptyElement::at((x, y))
+                        + PathElement::new(vec![(0, 0), (8, 0)], style)
+                        + PathElement::new(vec![(14, 0), (24, 0)], style)
+                });
+        }
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)
+}

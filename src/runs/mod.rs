@@ -22,7 +22,6 @@ use crate::train::{EpochMetrics, MetricKind, TrainSpec};
 pub use control::{send_control, ControlInbox};
 pub use error::RunsError;
 pub use events::{ControlCommand, LiveState, RunEvent, RunKey, StepRow};
-pub use recorder::{folder_name, write_run_meta, RunRecorder};
 pub use follow::{spawn_watcher, RunsFollower, WatcherHandle};
 pub use liveness::{pid_alive, RunLock};
 pub use palette::run_colour;
@@ -30,6 +29,7 @@ pub use record::{
     folder_id, list_runs, load_run, looks_like_run, read_meta, read_metrics, read_steps, EpochRow, RunInfo,
     RunRecord,
 };
+pub use recorder::{folder_name, write_run_meta, RunRecorder};
 pub use resolve::resolve_run;
 
 pub const RUN_FILE: &str = "run.toml";

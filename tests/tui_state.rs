@@ -556,3 +556,44 @@ fn chart_toggles_and_the_x_axis_cycles() {
     press(&mut app, &[ch('a')]);
     assert_eq!(app.chart.x_axis, XAxis::Epoch);
 }
+
+#[test]
+fn runs_logged_by_other_tools_are_listed_and_drawn() {
+    use workbench::runs::events::{ExternalKind, ScalarPoint};
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    let key = "tb/lightning_logs/version_3";
+    app.update(Event::Runs(vec![RunEvent::External {
+        key: key.into(),
+        dir: PathBuf::from("/logs/tb/lightning_logs/version_3"),
+        kind: ExternalKind::TensorBoard,
+        hparams: vec![("lr".into(), "0.001".into())],
+        problem: None,
+    }]));
+    let points = |values: &[f64]| -> Vec<ScalarPoint> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, &value)| ScalarPoint {
+                step: i as i64,
+                wall_time: 1.7e9 + i as f64,
+                value,
+                epoch: None,
+            })
+            .collect()
+    };
+    app.update(Event::Runs(vec![
+        RunEvent::Scalars { key: key.into(), tag: "val/loss".into(), points: points(&[0.9, 0.8]) },
+        RunEvent::Scalars { key: key.into(), tag: "train/loss".into(), points: points(&[1.0, 0.7, 0.5]) },
+    ]));
+    let run = app.runs.get(key).unwrap();
+    assert_eq!(run.status_label(), "tensorboard");
+    assert_eq!(run.loss_tag.as_deref(), Some("train/loss"), "a validation loss is not the training loss");
+    assert_eq!(run.step_loss.values(), [1.0, 0.7, 0.5]);
+    assert_eq!(run.step_to_wall(2.0), Some(2.0), "seconds since its first point");
+    assert_eq!(run.last_scalars.get("val/loss"), Some(&0.8));
+    app.runs.focused = Some(key.into());
+    assert!(matches!(&press(&mut app, &[ch('e')])[..], [Effect::Export { names, .. }] if names[0] == key));
+    press(&mut app, &[ch('/'), ch('t'), ch('e'), ch('n'), ch('s')]);
+    assert_eq!(listed(&app), [key], "the filter sees its kind");
+}

@@ -116,7 +116,9 @@ impl App {
 
     /// `e`: write CSV and SVG of the selected runs (or the focused one).
     pub(super) fn export_runs(&mut self) -> Vec<Effect> {
-        let runs: Vec<_> = self.runs.targets().into_iter().filter(|r| r.meta.is_some()).collect();
+        let readable =
+            |r: &&super::RunView| r.problem.is_none() && (r.meta.is_some() || r.external.is_some());
+        let runs: Vec<_> = self.runs.targets().into_iter().filter(readable).collect();
         if runs.is_empty() {
             self.notify_error("nothing to export: focus or select runs in the runs pane");
             return Vec::new();

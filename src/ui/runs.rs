@@ -162,7 +162,11 @@ fn run_line(app: &App, run: &RunView, name_width: Option<usize>) -> Line<'static
         spans.push(Span::styled(format!("{} ", fit(&text, span - 1)), theme::error()));
     } else {
         let best = run.best_metric().map(short).unwrap_or_else(|| "-".into());
-        let epochs = format!("{}/{}", run.epochs_done(), run.epochs_total());
+        let epochs = if run.meta.is_some() {
+            format!("{}/{}", run.epochs_done(), run.epochs_total())
+        } else {
+            "-".into()
+        };
         let time = if run.epochs.is_empty() && run.step_wall.is_empty() {
             "-".into()
         } else {

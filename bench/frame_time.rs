@@ -1,5 +1,6 @@
 //! Frame time: drawing one full frame (120x40) of a run with 1,000,000 per-step loss points,
-//! in the full-history view and in the recent-steps view, into ratatui's test backend.
+//! in the full-history view and in the recent-steps view, into ratatui's test backend; then the
+//! runs pane with 1,001 runs listed.
 //! Run with `cargo bench --bench frame_time` (prints JSON with the median and p95 in ms).
 // Test and benchmark code may unwrap and panic: a failure names its line (lints: Cargo.toml).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -122,9 +123,26 @@ fn main() {
     app.chart.log_y = true;
     app.chart.smooth = true;
     let (log_median, log_p95) = measure(&app, 200);
+    // The runs pane over 1,000 more run folders (the running one above among them), filtered.
+    for i in 0..1000 {
+        let key = format!("20261125-{i:06}-bench-mlp-cpu");
+        let mut meta = meta();
+        meta.id = key.clone();
+        meta.status = RunStatus::Finished;
+        let dir = PathBuf::from("runs").join(&key);
+        app.update(Event::Runs(vec![RunEvent::Meta {
+            key,
+            dir,
+            meta: Box::new(meta),
+            status: RunStatus::Finished,
+        }]));
+    }
+    app.focus = Pane::Runs;
+    let (runs_median, runs_p95) = measure(&app, 200);
     println!(
         "{{\"points\": {points}, \"size\": \"120x40\", \"full_median_ms\": {full_median:.3}, \"full_p95_ms\": {full_p95:.3}, \
          \"recent_median_ms\": {recent_median:.3}, \"recent_p95_ms\": {recent_p95:.3}, \
-         \"log_smooth_median_ms\": {log_median:.3}, \"log_smooth_p95_ms\": {log_p95:.3}}}"
+         \"log_smooth_median_ms\": {log_median:.3}, \"log_smooth_p95_ms\": {log_p95:.3}, \
+         \"runs_pane_1001_median_ms\": {runs_median:.3}, \"runs_pane_1001_p95_ms\": {runs_p95:.3}}}"
     );
 }

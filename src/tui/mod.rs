@@ -47,7 +47,7 @@ pub fn run(settings: &Settings, cli: &CliOverrides, log_file: Option<&Path>) -> 
     let _stderr_reader = stderr::capture().map_err(|e| tracing::warn!("stderr is not captured: {e}")).ok();
     let result = event_loop(&mut terminal, &mut app, &mut runner, &mut sources, &tx, &rx);
 
-    // Leaving: runs are interrupted and flushed first, then the screen is given back.
+    // Leaving: background jobs end, then the screen is given back; runs go on by themselves.
     runner.shutdown();
     terminal::leave();
     stderr::restore();

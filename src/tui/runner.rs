@@ -1,18 +1,17 @@
-//! Carries out the app's effects: runs on worker threads, background scans, config reloads.
-//! It holds every worker's handle, so quitting can interrupt each run and wait for its files.
-use std::collections::HashMap;
+//! Carries out the app's effects: background scans, config reloads, commands to run folders.
+//! Runs are processes of their own (started, resumed and exported by the lead's wiring, still
+//! to come in this branch: until then those effects say so in the footer).
+use std::io::Write;
 use std::sync::mpsc::Sender;
 use std::thread::JoinHandle;
 
 use crate::app::{App, Effect, Event};
 use crate::config::{CliOverrides, Settings};
 use crate::data::Catalog;
-use crate::train::{spawn_run, RunControl, RunHandle, RunId, StopReason};
 
 pub struct Runner {
     tx: Sender<Event>,
     cli: CliOverrides,
-    runs: HashMap<RunId, RunHandle>,
     jobs: Vec<JoinHandle<()>>,
     scanning: bool,
     scan_again: bool,
@@ -20,48 +19,36 @@ pub struct Runner {
 
 impl Runner {
     pub fn new(tx: Sender<Event>, cli: CliOverrides) -> Runner {
-        Runner { tx, cli, runs: HashMap::new(), jobs: Vec::new(), scanning: false, scan_again: false }
+        Runner { tx, cli, jobs: Vec::new(), scanning: false, scan_again: false }
     }
 
     /// Look at an event before the app does, for what the runner itself tracks.
     pub fn observe(&mut self, event: &Event, app: &App) {
-        match event {
-            Event::Train(msg) if msg.is_final() => {
-                if let Some(handle) = self.runs.remove(&msg.run()) {
-                    handle.join(); // it has sent its last message, so this returns at once
-                }
+        if let Event::Catalog(_) = event {
+            self.scanning = false;
+            if std::mem::take(&mut self.scan_again) {
+                self.scan(&app.settings);
             }
-            Event::Catalog(_) => {
-                self.scanning = false;
-                if std::mem::take(&mut self.scan_again) {
-                    self.scan(&app.settings);
-                }
-            }
-            _ => {}
         }
         self.jobs.retain(|j| !j.is_finished());
     }
 
     pub fn apply(&mut self, effect: Effect, app: &mut App) {
         match effect {
-            Effect::StartRun(request) => {
-                let tx = self.tx.clone();
-                match spawn_run(*request, RunControl::new(), move |m| tx.send(Event::Train(m)).is_ok()) {
-                    Ok(handle) => {
-                        app.attach_run(handle.id);
-                        self.runs.insert(handle.id, handle);
-                    }
-                    Err(e) => app.run_failed_to_start(format!("could not start the training thread: {e}")),
-                }
+            Effect::StartRun { .. } | Effect::ResumeRun { .. } => {
+                app.start_failed("runs as processes are not wired into this TUI yet")
             }
-            Effect::StopRun(id, reason) => {
-                if let Some(h) = self.runs.get(&id) {
-                    h.stop(reason);
-                }
-            }
-            Effect::SetPaused(id, paused) => {
-                if let Some(h) = self.runs.get(&id) {
-                    h.set_paused(paused);
+            Effect::Export { .. } => app.export_failed("export is not wired into this TUI yet"),
+            Effect::Control { dir, command, .. } => {
+                // One line appended (O_APPEND): two viewers may write at once.
+                let path = dir.join(crate::runs::events::CONTROL_FILE);
+                let written = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .and_then(|mut f| writeln!(f, "{}", command.as_line()));
+                if let Err(e) = written {
+                    app.effect_failed(&format!("could not write {}: {e}", path.display()));
                 }
             }
             Effect::Rescan => {
@@ -82,7 +69,7 @@ impl Runner {
                     let _ = tx.send(Event::ConfigLoaded(result));
                 });
             }
-            Effect::Quit => {}
+            Effect::Quit { .. } => {}
         }
     }
 
@@ -111,14 +98,8 @@ impl Runner {
         }
     }
 
-    /// Interrupt every run and wait until each has flushed its files and marked itself interrupted.
+    /// Wait for the background jobs. Runs are processes of their own and go on.
     pub fn shutdown(&mut self) {
-        for handle in self.runs.values() {
-            handle.stop(StopReason::Interrupted);
-        }
-        for (_, handle) in self.runs.drain() {
-            handle.join();
-        }
         for job in self.jobs.drain(..) {
             let _ = job.join();
         }

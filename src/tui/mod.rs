@@ -42,6 +42,7 @@ pub fn run(settings: &Settings, cli: &CliOverrides, log_file: Option<&Path>) -> 
     sources.watch(&tx, &settings.datasets_dir, settings.config_path.as_deref());
     runner.probe();
     runner.scan(settings);
+    runner.follow_runs(settings);
 
     let mut terminal = terminal::enter(settings.ui.mouse).context("could not set up the terminal")?;
     let _stderr_reader = stderr::capture().map_err(|e| tracing::warn!("stderr is not captured: {e}")).ok();
@@ -111,6 +112,7 @@ fn handle(event: Event, app: &mut App, runner: &mut Runner, sources: &mut Source
     }
     if config_reloaded {
         sources.watch(tx, &app.settings.datasets_dir, app.settings.config_path.as_deref());
+        runner.follow_runs(&app.settings);
     }
 }
 

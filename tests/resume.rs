@@ -18,7 +18,7 @@ use workbench::runs::events::{CONTROL_FILE, LOCK_FILE};
 use workbench::runs::{load_run, EpochRow, RunStatus, CHECKPOINT_FILE, TRAIN_STATE_FILE};
 use workbench::train::checkpoint::{self, Progress};
 use workbench::train::models::{build, load_checkpoint};
-use workbench::train::process::{run_in_folder, RunLock};
+use workbench::train::process::{run_in_folder, take_lock};
 use workbench::train::resume::check_resumable;
 use workbench::train::{
     create_queued_run, spawn_detached, spawn_run, spawn_run_in, Launcher, ModelKind, OptimizerKind,
@@ -315,7 +315,7 @@ fn a_detached_run_follows_its_control_file_and_survives_kill_9_to_resume() {
     let (dir, pid, s) = start_detached(runs.path());
     let output = || std::fs::read_to_string(dir.join("output.log")).unwrap_or_default();
     wait_until("two epochs", Duration::from_secs(60), || load_run(&dir).is_ok_and(|r| r.epochs.len() >= 2));
-    let e = RunLock::acquire(&dir).unwrap_err();
+    let e = take_lock(&dir).unwrap_err();
     assert!(matches!(e, TrainError::AlreadyRunning { pid: p, .. } if p == pid), "{e}; {}", output());
     let live = std::fs::read_to_string(dir.join("live.toml")).unwrap();
     assert!(live.contains(&format!("pid = {pid}")) && live.contains("phase = \"training\""), "{live}");
@@ -334,7 +334,7 @@ fn a_detached_run_follows_its_control_file_and_survives_kill_9_to_resume() {
 
     // SIGKILL: nothing runs after it; the lock goes with the process.
     unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-    wait_until("the lock to be free", Duration::from_secs(10), || RunLock::acquire(&dir).is_ok());
+    wait_until("the lock to be free", Duration::from_secs(10), || take_lock(&dir).is_ok());
     let record = load_run(&dir).unwrap();
     assert_eq!(
         record.meta.status,
@@ -385,7 +385,7 @@ fn a_detached_run_ignores_sighup_and_a_stop_in_its_control_file_ends_it_as_stopp
     assert_eq!(status(&dir), Some(RunStatus::Running));
     send(&dir, "stop");
     wait_until("stopped", Duration::from_secs(20), || status(&dir) == Some(RunStatus::Stopped));
-    wait_until("the process to end", Duration::from_secs(20), || RunLock::acquire(&dir).is_ok());
+    wait_until("the process to end", Duration::from_secs(20), || take_lock(&dir).is_ok());
     let live = std::fs::read_to_string(dir.join("live.toml")).unwrap();
     assert!(live.contains("phase = \"ended\""), "{live}");
     check_resumable(&dir).unwrap();
@@ -446,7 +446,7 @@ fn the_cli_resumes_a_stopped_run_by_id_and_refuses_a_finished_one() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr.starts_with("error: ") && stderr.contains("finished all its 4 epochs"), "{stderr}");
     let out = cli(&["train", "--resume", "no-such-run"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no run \"no-such-run\""));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no run `no-such-run`"));
 }
 
 #[test]
@@ -463,7 +463,7 @@ fn resume_refuses_a_run_without_a_checkpoint_and_one_whose_lock_is_held() {
     s.checkpoint_every = 1;
     let dir = final_dir(&run_until(request(iris, s, runs.path()), RunFolder::New, Some(1)));
     check_resumable(&dir).unwrap();
-    let held = RunLock::acquire(&dir).unwrap();
+    let held = take_lock(&dir).unwrap();
     let settings = settings(&shipped_datasets(), runs.path());
     let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let e = run_in_folder(&settings, &dir, true, &device::probe(), flag, &mut |_| {}).unwrap_err();

@@ -18,7 +18,7 @@ use super::progress::ProgressLine;
 use crate::config::Settings;
 use crate::data::Catalog;
 use crate::device::{self, DeviceReport};
-use crate::train::process::{run_in_folder, run_planned, ProcessNote, RunLock};
+use crate::train::process::{run_in_folder, run_planned, take_lock, ProcessNote};
 use crate::train::resume::resolve_run_dir;
 use crate::train::{
     create_queued_run, plan, spawn_detached, EpochMetrics, Launcher, RunFolder, StopReason, TrainFlags,
@@ -116,7 +116,7 @@ pub fn run(settings: &Settings, args: &TrainArgs) -> anyhow::Result<i32> {
     if args.detach {
         return detach(settings, &dir, false);
     }
-    let lock = RunLock::acquire(&dir)?;
+    let lock = take_lock(&dir)?;
     out.note(ProcessNote::Planned { plan: &planned, dir: &dir, resumed_from: None }, &report);
     run_planned(planned, RunFolder::Queued(dir), lock, interrupted, &mut |note| out.note(note, &report))?;
     Ok(out.code)

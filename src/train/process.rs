@@ -6,9 +6,7 @@
 //! process ([`run_in_folder`], or [`run_planned`] for `workbench train --dataset`) holds
 //! `DIR/lock` for its whole life, rewrites `DIR/live.toml` about once a second and at each phase
 //! change, and reads commands appended to `DIR/control` every 200 ms.
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom};
-use std::os::fd::AsRawFd;
+use std::fs::OpenOptions;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -23,10 +21,10 @@ use super::{RunControl, StopReason, TrainError, TrainMsg, TrainSpec};
 use crate::config::Settings;
 use crate::data::{Catalog, StagePhase};
 use crate::device::DeviceReport;
-use crate::runs::events::{CONTROL_FILE, LIVE_FILE, LOCK_FILE, OUTPUT_FILE};
+use crate::runs::events::{LIVE_FILE, OUTPUT_FILE};
 use crate::runs::{
-    host_name, load_run, now_rfc3339, ControlCommand, DataInfo, LiveState, RunMeta, RunRecorder, RunStatus,
-    Versions,
+    host_name, load_run, now_rfc3339, ControlCommand, ControlInbox, DataInfo, LiveState, RunLock, RunMeta,
+    RunRecorder, RunStatus, RunsError, Versions,
 };
 use crate::util::write_atomic;
 
@@ -148,31 +146,15 @@ pub fn spawn_detached(run_dir: &Path, resume: bool, launcher: &Launcher) -> Resu
     Ok(pid)
 }
 
-/// The run's lock: an exclusive `flock` on `DIR/lock`, held while this value lives. The kernel
-/// lets go when the process ends however it ends, so a viewer that can take the lock knows the
-/// run process is gone, whatever its pid names now.
-#[derive(Debug)]
-pub struct RunLock {
-    _file: File,
-}
-
-impl RunLock {
-    /// Take the lock of the run in `dir`, or say which process holds it.
-    pub fn acquire(dir: &Path) -> Result<RunLock, TrainError> {
-        let path = dir.join(LOCK_FILE);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| TrainError::disk(&path, e))?;
-        // SAFETY: flock on a file descriptor this function owns.
-        let taken = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
-        if !taken {
-            return Err(TrainError::AlreadyRunning { dir: dir.to_path_buf(), pid: holder_pid(dir) });
+/// Take the run's lock (`DIR/lock`, see [`RunLock`]) for this process's life, or say which
+/// process holds it.
+pub fn take_lock(dir: &Path) -> Result<RunLock, TrainError> {
+    RunLock::acquire(dir).map_err(|e| match e {
+        RunsError::Locked { .. } => {
+            TrainError::AlreadyRunning { dir: dir.to_path_buf(), pid: holder_pid(dir) }
         }
-        Ok(RunLock { _file: file })
-    }
+        e => TrainError::Run(e.to_string()),
+    })
 }
 
 /// The pid a running run recorded: its heartbeat's, else run.toml's (0 when neither says).
@@ -183,36 +165,6 @@ fn holder_pid(dir: &Path) -> u32 {
         .map(|l| l.pid)
         .or_else(|| load_run(dir).ok().map(|r| r.meta.pid))
         .unwrap_or(0)
-}
-
-/// Reads the commands appended to `DIR/control` since the last read. It starts at the file's
-/// end: commands written before this process began (a `stop` that ended an earlier attempt) are
-/// not replayed.
-#[derive(Debug)]
-pub struct ControlReader {
-    path: PathBuf,
-    offset: u64,
-}
-
-impl ControlReader {
-    pub fn open(dir: &Path) -> ControlReader {
-        let path = dir.join(CONTROL_FILE);
-        let offset = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        ControlReader { path, offset }
-    }
-
-    /// The complete lines appended since the last call, as commands (unknown lines skipped).
-    pub fn poll(&mut self) -> Vec<ControlCommand> {
-        let Ok(mut file) = File::open(&self.path) else { return Vec::new() };
-        let mut text = String::new();
-        if file.seek(SeekFrom::Start(self.offset)).is_err() || file.read_to_string(&mut text).is_err() {
-            return Vec::new();
-        }
-        // A line still being written (no newline yet) waits for the next poll.
-        let complete = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
-        self.offset += complete.len() as u64;
-        complete.lines().filter_map(ControlCommand::parse).collect()
-    }
 }
 
 /// Apply a command from the control file to the run.
@@ -320,7 +272,7 @@ pub fn run_in_folder(
     interrupted: Arc<AtomicBool>,
     observer: &mut dyn FnMut(ProcessNote<'_>),
 ) -> Result<TrainMsg, TrainError> {
-    let lock = RunLock::acquire(dir)?;
+    let lock = take_lock(dir)?;
     let (record, folder) = if resume {
         (check_resumable(dir)?, RunFolder::Resume(dir.to_path_buf()))
     } else {
@@ -370,7 +322,7 @@ pub fn run_planned(
     };
     let mut heartbeat = Heartbeat::new(&dir);
     heartbeat.write();
-    let mut commands = ControlReader::open(&dir);
+    let mut commands = ControlInbox::open(&dir).map_err(|e| TrainError::Run(e.to_string()))?;
     let control = RunControl::with_signal_flag(interrupted);
     let (tx, rx) = mpsc::channel();
     let handle = spawn_run_in(planned, folder, control.clone(), move |msg| tx.send(msg).is_ok())
@@ -417,25 +369,11 @@ mod tests {
     #[test]
     fn the_lock_is_exclusive_and_names_the_holder() {
         let dir = tempfile::tempdir().unwrap();
-        let first = RunLock::acquire(dir.path()).unwrap();
-        let e = RunLock::acquire(dir.path()).unwrap_err();
+        let first = take_lock(dir.path()).unwrap();
+        let e = take_lock(dir.path()).unwrap_err();
         assert!(matches!(e, TrainError::AlreadyRunning { .. }), "{e}");
         assert!(e.to_string().contains("is already running in process"), "{e}");
         drop(first);
-        RunLock::acquire(dir.path()).unwrap();
-    }
-
-    #[test]
-    fn control_reads_only_what_was_appended_since_it_opened() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(CONTROL_FILE);
-        std::fs::write(&path, "stop\n").unwrap();
-        let mut reader = ControlReader::open(dir.path());
-        assert!(reader.poll().is_empty(), "an old stop is not replayed");
-        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-        std::io::Write::write_all(&mut f, b"pause\nbogus\nresu").unwrap();
-        assert_eq!(reader.poll(), vec![ControlCommand::Pause]);
-        std::io::Write::write_all(&mut f, b"me\n").unwrap();
-        assert_eq!(reader.poll(), vec![ControlCommand::Resume]);
+        take_lock(dir.path()).unwrap();
     }
 }

@@ -10,19 +10,17 @@ use crate::runs::{
     load_run, DatasetFingerprint, RunRecord, RunStatus, CHECKPOINT_FILE, RUN_FILE, TRAIN_STATE_FILE,
 };
 
-/// A run named on the command line: its id (folder name) under `runs_dir`, or a folder's path.
+/// A run named on the command line: its id (folder name) under `runs_dir`, a unique prefix of
+/// one, or a folder's path (see [`crate::runs::resolve_run`]), as an absolute path.
 pub fn resolve_run_dir(runs_dir: &Path, run: &str) -> Result<PathBuf, TrainError> {
-    let as_path = PathBuf::from(run);
-    for candidate in [as_path.clone(), runs_dir.join(run)] {
-        if candidate.join(RUN_FILE).is_file() {
-            return Ok(std::path::absolute(&candidate).unwrap_or(candidate));
-        }
+    let dir = crate::runs::resolve_run(runs_dir, run).map_err(|e| TrainError::Run(e.to_string()))?;
+    if !dir.join(RUN_FILE).is_file() {
+        return Err(TrainError::Run(format!(
+            "{} holds no run.toml; `workbench runs` lists the runs",
+            dir.display()
+        )));
     }
-    Err(TrainError::Run(format!(
-        "no run {run:?}: neither {} nor {} holds a run.toml; `workbench runs` lists the runs",
-        as_path.display(),
-        runs_dir.join(run).display()
-    )))
+    Ok(std::path::absolute(&dir).unwrap_or(dir))
 }
 
 /// Whether the run in `dir` can be resumed: stopped, interrupted, failed (or still marked running

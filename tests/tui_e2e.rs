@@ -10,6 +10,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
+use workbench::runs::RunStatus;
 
 struct Tmux {
     session: String,
@@ -146,37 +147,66 @@ fn pick_iris_mlp_and_cpu_train_and_quit() {
 }
 
 #[test]
-fn q_during_a_run_asks_then_marks_it_interrupted() {
+fn q_during_a_run_asks_and_leaving_keeps_the_run_going_while_s_stops_it() {
     if tmux_missing() {
         return;
     }
     let (dir, runs) = project(1_000_000);
+    let _cleanup = StopRunsOnDrop(runs.clone());
+    // Leave it running (Enter, the default): the TUI exits, the run process goes on.
     let tmux = open_workbench(&dir, &runs, 80, 24);
     tmux.keys(&["s"]);
     tmux.wait_for("| running", Duration::from_secs(30));
     tmux.keys(&["q"]);
-    tmux.wait_for("Quit anyway?", Duration::from_secs(5));
-    tmux.keys(&["y"]);
+    tmux.wait_for("leave them running", Duration::from_secs(5));
+    tmux.keys(&["Enter"]);
     tmux.wait_for("WORKBENCH_EXIT=0", Duration::from_secs(30));
-    let record = only_run(&runs);
-    assert_eq!(record.meta.status, workbench::runs::RunStatus::Interrupted);
-    assert!(!record.epochs.is_empty(), "the epochs run so far are on disk");
+    let first = only_run(&runs);
+    let epochs_then = record_epochs(&first.dir);
+    wait_until(Duration::from_secs(30), "the left run keeps training", || {
+        record_epochs(&first.dir) > epochs_then
+    });
+    assert_eq!(status_of(&first.dir), RunStatus::Running);
+    drop(tmux);
+
+    // A new TUI sees it running; q then s stops it.
+    let tmux = open_workbench(&dir, &runs, 80, 24);
+    tmux.wait_for("1 going", Duration::from_secs(30));
+    tmux.keys(&["q"]);
+    tmux.wait_for("leave them running", Duration::from_secs(5));
+    tmux.keys(&["s"]);
+    tmux.wait_for("WORKBENCH_EXIT=0", Duration::from_secs(30));
+    wait_until(Duration::from_secs(30), "s stops the run", || status_of(&first.dir) == RunStatus::Stopped);
+    assert!(!only_run(&runs).epochs.is_empty(), "the epochs run so far are on disk");
 }
 
 #[test]
-fn sighup_like_a_dropped_ssh_link_flushes_the_run_and_exits() {
+fn sighup_to_the_tui_leaves_the_run_to_finish_and_a_new_tui_shows_it_finished() {
     if tmux_missing() {
         return;
     }
-    let (dir, runs) = project(1_000_000);
+    // Long enough to outlive the TUI by a few seconds, short enough to finish here.
+    let (dir, runs) = project(400);
+    let _cleanup = StopRunsOnDrop(runs.clone());
     // `sleep` keeps the pane open after workbench exits, so only the signal ends it.
-    let (_tmux, pid) = start_a_long_run(&dir, &runs, "; sleep 60");
+    let (tmux, pid) = start_a_long_run(&dir, &runs, "; sleep 60");
     // As when an SSH connection drops.
     unsafe { libc::kill(pid, libc::SIGHUP) };
     wait_for_exit(pid, "workbench did not exit on SIGHUP");
+    let run = only_run(&runs).dir;
+    assert_ne!(status_of(&run), RunStatus::Finished, "the run outlived the TUI (make it longer if not)");
+    drop(tmux);
+    wait_until(Duration::from_secs(240), "the run finishes on its own", || {
+        status_of(&run) == RunStatus::Finished
+    });
     let record = only_run(&runs);
-    assert_eq!(record.meta.status, workbench::runs::RunStatus::Interrupted);
-    assert_eq!(record.meta.epochs_completed as usize, record.epochs.len());
+    assert_eq!(record.epochs.len(), 400, "one row per epoch");
+
+    // Come back: the runs pane lists it finished, with its epochs.
+    let tmux = open_workbench(&dir, &runs, 120, 40);
+    tmux.keys(&["Tab", "Tab", "Tab"]);
+    let pane = tmux.wait_for("Runs (1)", Duration::from_secs(10));
+    assert!(pane.contains("finished") && pane.contains("400/400"), "{pane}");
 }
 
 #[test]
@@ -193,16 +223,48 @@ fn without_a_terminal_it_points_to_train() {
 }
 
 #[test]
-fn a_terminal_that_goes_away_ends_the_program_and_flushes_the_run() {
+fn a_terminal_that_goes_away_ends_the_program_but_not_the_run() {
     if tmux_missing() {
         return;
     }
     let (dir, runs) = project(1_000_000);
+    let _cleanup = StopRunsOnDrop(runs.clone());
     let (tmux, pid) = start_a_long_run(&dir, &runs, "");
     // The pane's terminal disappears, as when an SSH connection drops.
     drop(tmux);
     wait_for_exit(pid, "workbench kept running after its terminal went away");
-    assert_eq!(only_run(&runs).meta.status, workbench::runs::RunStatus::Interrupted);
+    let run = only_run(&runs).dir;
+    let epochs_then = record_epochs(&run);
+    wait_until(Duration::from_secs(30), "the run goes on", || record_epochs(&run) > epochs_then);
+    assert_eq!(status_of(&run), RunStatus::Running);
+}
+
+/// Runs are processes of their own: stop every one a test left going.
+struct StopRunsOnDrop(PathBuf);
+
+impl Drop for StopRunsOnDrop {
+    fn drop(&mut self) {
+        for info in workbench::runs::list_runs(&self.0) {
+            let _ = workbench::runs::send_control(&info.dir, workbench::runs::ControlCommand::Stop);
+        }
+    }
+}
+
+fn status_of(dir: &Path) -> RunStatus {
+    let info = workbench::runs::list_runs(dir.parent().unwrap()).into_iter().find(|i| i.dir == dir).unwrap();
+    info.effective_status().unwrap()
+}
+
+fn record_epochs(dir: &Path) -> usize {
+    workbench::runs::load_run(dir).map(|r| r.epochs.len()).unwrap_or(0)
+}
+
+fn wait_until(timeout: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        assert!(Instant::now() < deadline, "waited {timeout:?}: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// Open workbench in tmux, its exit code echoed after it, and wait until the first screen is

@@ -40,7 +40,8 @@ impl Runner {
         }
         self.watched_runs = None; // stops and joins the old thread first
         let tx = self.tx.clone();
-        match runs::spawn_watcher(dirs.clone(), RUNS_POLL, move |events| tx.send(Event::Runs(events)).is_ok()) {
+        match runs::spawn_watcher(dirs.clone(), RUNS_POLL, move |events| tx.send(Event::Runs(events)).is_ok())
+        {
             Ok(handle) => self.watched_runs = Some((dirs, handle)),
             Err(e) => tracing::error!("cannot follow the runs folder: {e}; runs won't show up by themselves"),
         }

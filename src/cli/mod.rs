@@ -4,6 +4,7 @@
 mod info;
 mod progress;
 mod stage;
+mod submit;
 mod train;
 
 use std::path::PathBuf;
@@ -90,6 +91,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Hand a run to Slurm or HTCondor: the run folder is made at once (queued), the job submitted
+    Submit(Box<submit::SubmitArgs>),
     /// Print where the config, cache, logs, runs and datasets are
     Paths {
         /// Print JSON
@@ -123,6 +126,7 @@ pub fn main() -> i32 {
         Command::Stage(args) => stage::stage(&settings, &args),
         Command::Cache(args) => stage::cache(&settings, &args),
         Command::Runs { json } => info::runs(&settings, json),
+        Command::Submit(args) => submit::run(&settings, &args),
         Command::Paths { json } => info::paths(&settings, log.file.as_deref(), json),
     };
     match result {

@@ -204,12 +204,13 @@ pub fn run(settings: &Settings, args: &TrainArgs) -> anyhow::Result<i32> {
     Ok(code)
 }
 
-/// SIGINT, SIGTERM and SIGHUP stop the run between batches and mark it interrupted; a second
-/// Ctrl-C exits at once.
+/// SIGINT, SIGTERM, SIGHUP and SIGUSR1 stop the run between batches and mark it interrupted; a
+/// second Ctrl-C exits at once. SIGUSR1 is the cluster jobs' "time limit near, checkpoint now"
+/// (Slurm's `--signal=B:USR1@N`, forwarded by the job script; HTCondor's wrapper on eviction).
 fn register_signals(flag: &Arc<AtomicBool>) -> anyhow::Result<()> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
     signal_hook::flag::register_conditional_shutdown(SIGINT, 130, flag.clone())?;
-    for sig in [SIGINT, SIGTERM, SIGHUP] {
+    for sig in [SIGINT, SIGTERM, SIGHUP, SIGUSR1] {
         signal_hook::flag::register(sig, flag.clone())?;
     }
     Ok(())

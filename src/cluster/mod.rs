@@ -18,6 +18,7 @@ mod exec;
 pub mod poll;
 pub mod slurm;
 mod values;
+mod watch;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -29,6 +30,7 @@ pub use error::ClusterError;
 pub use exec::{system as exec_system, CmdOutput, Exec};
 pub use poll::{JobState, Poller};
 pub use values::{parse_mem_mib, parse_time};
+pub use watch::{JobUpdate, Watcher};
 
 use crate::runs::{now_rfc3339, DataInfo, RunMeta, RunStatus, Versions, RUN_FILE};
 use crate::train::TrainSpec;

@@ -305,19 +305,62 @@ fn the_time_limit_signal_leaves_a_checkpoint_that_resumes() {
         meta.checkpoint.is_some() && run.join(workbench::runs::CHECKPOINT_FILE).is_file(),
         "{seen:?} {meta:?}"
     );
-    let first_epochs = meta.epochs_completed;
+    let rows =
+        |run: &Path| std::fs::read_to_string(run.join("metrics.csv")).map(|t| t.lines().count()).unwrap_or(0);
+    let first_rows = rows(&run);
     let out = std::fs::read_to_string(run.join(format!("slurm-{job_id}.out"))).unwrap();
     assert!(out.contains("checkpointed, requeueing"), "{out}");
-    // The requeued job starts again with --resume and goes on from the checkpoint.
-    let seen = poll_until(&mut poller, &run, &job_id, Duration::from_secs(240), |_, status| {
+    // The requeued job starts again (Slurm holds a requeued job for about two minutes) with
+    // --resume and goes on from the checkpoint.
+    let seen = poll_until(&mut poller, &run, &job_id, Duration::from_secs(300), |_, status| {
         status == RunStatus::Running
     });
     let out = std::fs::read_to_string(run.join(format!("slurm-{job_id}.out"))).unwrap();
     assert!(out.contains("train --resume"), "{out}\n{seen:?}");
     let deadline = Instant::now() + Duration::from_secs(60);
-    while cluster::read_run_meta(&run).unwrap().epochs_completed <= first_epochs {
+    // The resumed run appends epochs to the same metrics.csv.
+    while rows(&run) <= first_rows {
         assert!(Instant::now() < deadline, "no epoch after resuming");
         std::thread::sleep(Duration::from_millis(500));
     }
+    let _ = cluster::cancel(&run);
+}
+
+/// Stands in for the run process (its contract: `train --run-dir DIR` marks the run running and,
+/// on USR1, checkpoints, marks it interrupted and exits 130), so the job script's own part is
+/// tested with the scheduler's real signal whatever the state of `--run-dir`.
+const STAND_IN_RUN: &str = r#"#!/bin/bash
+mode=${@: -2:1}; dir=${@: -1}
+echo "stand-in: $mode"
+sed -i 's/^status = .*/status = "running"/' "$dir/run.toml"
+trap 'echo ckpt > "$dir/model.safetensors"; sed -i "s/^status = .*/status = \"interrupted\"/" "$dir/run.toml"; exit 130' USR1
+while :; do sleep 1; done
+"#;
+
+#[test]
+fn the_job_script_passes_the_time_limit_signal_on_and_requeues() {
+    need_slurm!("the_job_script_passes_the_time_limit_signal_on_and_requeues");
+    let dir = project("");
+    let stand_in = dir.path().join("stand-in-run.sh");
+    std::fs::write(&stand_in, STAND_IN_RUN).unwrap();
+    std::process::Command::new("chmod").arg("+x").arg(&stand_in).status().unwrap();
+    let config = format!(
+        "[cluster]\nnode_local_paths = []\nbinary = {:?}\n[cluster.slurm]\nsignal_before_s = 50\nrequeue = true\n",
+        stand_in.display().to_string()
+    );
+    std::fs::write(dir.path().join("config.toml"), config).unwrap();
+    // One minute of time, USR1 50 s before its end (Slurm may send it up to a minute early).
+    let (run, job_id) = submit(dir.path(), &["--time", "1"]);
+    let mut poller = Poller::new(Scheduler::Slurm, Duration::from_secs(10));
+    let seen = poll_until(&mut poller, &run, &job_id, Duration::from_secs(120), |state, status| {
+        status == RunStatus::Interrupted && matches!(state, JobState::Queued { .. })
+    });
+    assert!(run.join(workbench::runs::CHECKPOINT_FILE).is_file(), "{seen:?}");
+    let out = std::fs::read_to_string(run.join(format!("slurm-{job_id}.out"))).unwrap();
+    assert!(out.contains("train --run-dir") && out.contains("checkpointed, requeueing"), "{out}");
+    let shown = Command::new("scontrol").args(["show", "job", &job_id]).output().unwrap();
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("Restarts=1"));
+    // The requeued job would start with --resume (after Slurm's two-minute requeue hold); not
+    // waited for here.
     let _ = cluster::cancel(&run);
 }

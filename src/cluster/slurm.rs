@@ -50,9 +50,8 @@ pub fn script(job: &JobSpec, cfg: &SlurmConfig) -> String {
             line(format!("#SBATCH --gres=gpu:{}", r.gpus));
         }
     }
-    if r.time_s.is_some() {
-        line(format!("#SBATCH --signal=B:USR1@{}", cfg.signal_before_s));
-    }
+    // Always: without --time the partition's default limit still ends the job.
+    line(format!("#SBATCH --signal=B:USR1@{}", cfg.signal_before_s));
     line(if cfg.requeue { "#SBATCH --requeue" } else { "#SBATCH --no-requeue" }.into());
     for extra in &cfg.extra {
         line(format!("#SBATCH {}", extra.trim()));
@@ -238,7 +237,8 @@ mod tests {
         let mut no_limit = job();
         no_limit.resources = Resources::default();
         let s = script(&no_limit, &SlurmConfig::default());
-        assert!(!s.contains("--signal") && !s.contains("--time") && !s.contains("--gres"));
+        assert!(!s.contains("--time") && !s.contains("--gres") && !s.contains("--partition"));
+        assert!(s.contains("#SBATCH --signal=B:USR1@120"), "the partition's own limit needs it too");
         assert!(s.contains("--cpus-per-task=1"));
     }
 

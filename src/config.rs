@@ -143,6 +143,8 @@ pub struct ConfigFile {
     pub ui: UiConfig,
     pub images: ImagesConfig,
     pub datasets: BTreeMap<String, DatasetConfig>,
+    /// `[cluster]`: how `workbench submit` writes Slurm and HTCondor jobs.
+    pub cluster: crate::cluster::ClusterConfig,
 }
 
 /// Command-line flags that override settings; `None` leaves the lower layers in force.
@@ -169,6 +171,8 @@ pub struct Settings {
     pub ui: UiConfig,
     pub images: ImagesConfig,
     pub datasets: BTreeMap<String, DatasetConfig>,
+    /// Boxed: settings travel in the UI's events, which stay small.
+    pub cluster: Box<crate::cluster::ClusterConfig>,
 }
 
 impl Settings {
@@ -215,6 +219,7 @@ impl Settings {
             ui: file.ui,
             images: file.images,
             datasets: file.datasets,
+            cluster: Box::new(file.cluster),
         }
     }
 

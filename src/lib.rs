@@ -8,12 +8,14 @@
 //! - [`device`]: CPU and CUDA discovery, run-time CUDA loading, device choice
 //! - [`train`]: models, the training loop, the background worker and its messages
 //! - [`runs`]: run folders on disk (run.toml, metrics.csv, checkpoint)
+//! - [`cluster`]: handing runs to Slurm and HTCondor (`submit`), polling and cancelling their jobs
 //! - [`cli`]: the headless commands (`train`, `devices`, `datasets`, `paths`, `runs`)
 // Lints (unwrap, expect, panic and todo denied outside tests) live in Cargo.toml's [lints] table;
 // `./dev test` runs clippy with -D warnings, so they hold.
 
 pub mod app;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod data;
 pub mod device;

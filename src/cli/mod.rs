@@ -5,6 +5,7 @@ mod info;
 mod progress;
 mod runs;
 mod stage;
+mod submit;
 mod train;
 
 use std::path::PathBuf;
@@ -108,6 +109,8 @@ pub enum Command {
     },
     /// Export runs' metrics as CSV, and their loss curves as SVG or PNG
     Export(runs::ExportArgs),
+    /// Hand a run to Slurm or HTCondor: the run folder is made at once (queued), the job submitted
+    Submit(Box<submit::SubmitArgs>),
     /// Print where the config, cache, logs, runs and datasets are
     Paths {
         /// Print JSON
@@ -145,6 +148,7 @@ pub fn main() -> i32 {
         Command::Pause { run } => runs::control(&settings, &run, crate::runs::ControlCommand::Pause),
         Command::Resume { run } => runs::control(&settings, &run, crate::runs::ControlCommand::Resume),
         Command::Export(args) => runs::export(&settings, &args),
+        Command::Submit(args) => submit::run(&settings, &args),
         Command::Paths { json } => info::paths(&settings, log.file.as_deref(), json),
     };
     match result {

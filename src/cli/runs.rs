@@ -121,8 +121,18 @@ pub fn control(settings: &Settings, run: &str, command: ControlCommand) -> anyho
     let dir = resolve_run(&settings.runs_dir, run)?;
     let record = load_run(&dir)?;
     let before = crate::runs::liveness::effective_status(&dir, &record.meta);
-    send_control(&dir, command.clone())?;
     let id = record.id();
+    // A cluster job is cancelled through its scheduler (its run then records how it ended).
+    if command == ControlCommand::Stop
+        && matches!(before, RunStatus::Queued | RunStatus::Running | RunStatus::Paused)
+    {
+        if let Some(job) = crate::cluster::job_of(&dir)? {
+            crate::cluster::cancel(&dir)?;
+            println!("cancelled {id}: {} job {}", job.scheduler.as_str(), job.job_id);
+            return Ok(0);
+        }
+    }
+    send_control(&dir, command.clone())?;
     let line = match (command, before) {
         (ControlCommand::Stop, _) => format!("asked {id} to stop; it stops after the batch in progress"),
         (ControlCommand::Pause, RunStatus::Paused) => format!("{id} is already paused"),

@@ -134,13 +134,14 @@ fn detach(settings: &Settings, dir: &std::path::Path, resume: bool) -> anyhow::R
     Ok(0)
 }
 
-/// SIGINT and SIGTERM (and SIGHUP when `hangup_interrupts`) stop the run between batches and mark
-/// it interrupted; a second Ctrl-C exits at once. Without `hangup_interrupts`, SIGHUP is caught
-/// and ignored.
+/// SIGINT, SIGTERM and SIGUSR1 (and SIGHUP when `hangup_interrupts`) stop the run between
+/// batches, checkpoint it and mark it interrupted; a second Ctrl-C exits at once. SIGUSR1 is the
+/// cluster jobs' "time limit near, checkpoint now" (Slurm's `--signal=B:USR1@N`, forwarded by the
+/// job script; HTCondor's wrapper on eviction). Without `hangup_interrupts`, SIGHUP is ignored.
 fn register_signals(flag: &Arc<AtomicBool>, hangup_interrupts: bool) -> anyhow::Result<()> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
     signal_hook::flag::register_conditional_shutdown(SIGINT, 130, flag.clone())?;
-    for sig in [SIGINT, SIGTERM] {
+    for sig in [SIGINT, SIGTERM, SIGUSR1] {
         signal_hook::flag::register(sig, flag.clone())?;
     }
     let hup = if hangup_interrupts { flag.clone() } else { Arc::new(AtomicBool::new(false)) };

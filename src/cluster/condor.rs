@@ -1,0 +1,276 @@
+//! HTCondor: the submit description, its wrapper script, submitting, and cancelling.
+//!
+//! Many pools have no shared filesystem, so by default the job carries what it needs: the
+//! wrapper (the executable), the run folder, the dataset, the config file and either the
+//! workbench binary or a container image that holds it; the run folder comes back when the job
+//! exits. The wrapper turns HTCondor's SIGTERM (eviction, `condor_rm`) into the run's
+//! checkpoint signal (USR1) and then exits with `checkpoint_exit_code`, so HTCondor keeps the
+//! run folder (`transfer_checkpoint_files`) and starts the job again, which resumes from it.
+use std::path::Path;
+
+use super::config::CondorConfig;
+use super::{shell_quote, ClusterError, Exec, JobSpec, Scheduler};
+
+/// The submit description's name in the run folder.
+pub const SUBMIT_FILE: &str = "job.sub";
+/// The wrapper script HTCondor runs.
+pub const WRAPPER_FILE: &str = "job.sh";
+/// The job event log, in the run folder on the submit machine.
+pub const EVENT_LOG_FILE: &str = "condor.log";
+
+/// The submit description for a run.
+pub fn submit_description(job: &JobSpec, cfg: &CondorConfig) -> String {
+    let dir = job.run_dir.display().to_string();
+    let r = &job.resources;
+    let mut lines: Vec<String> = vec![
+        format!("# workbench run {} (written by `workbench submit`; submit with condor_submit)", job.run_id),
+        format!("batch_name = wb-{}", job.run_id),
+        format!("executable = {dir}/{WRAPPER_FILE}"),
+    ];
+    if cfg.shared_filesystem {
+        lines.push(format!("arguments = \"{}\"", condor_arg(&dir)));
+        lines.push(format!("initialdir = {dir}"));
+        lines.push("should_transfer_files = NO".into());
+    } else {
+        lines.push(format!("arguments = \"{}\"", condor_arg(&job.run_id)));
+        lines.push("should_transfer_files = YES".into());
+        lines.push("when_to_transfer_output = ON_EXIT".into());
+        let mut inputs = vec![dir.clone(), job.dataset_path.display().to_string()];
+        if let Some(c) = &job.config {
+            inputs.push(c.display().to_string());
+        }
+        if cfg.container_image.is_none() {
+            inputs.push(job.binary.display().to_string());
+        }
+        lines.push(format!("transfer_input_files = {}", inputs.join(", ")));
+        lines.push(format!("transfer_output_files = {}", job.run_id));
+        // The run folder is the checkpoint: kept by HTCondor when the wrapper exits with the
+        // checkpoint code, and brought back to the restarted job.
+        lines.push(format!("transfer_checkpoint_files = {}", job.run_id));
+    }
+    if let Some(image) = &cfg.container_image {
+        lines.push(format!("container_image = {image}"));
+    }
+    lines.push(format!("checkpoint_exit_code = {}", cfg.checkpoint_exit_code));
+    lines.push("+is_resumable = true".into());
+    lines.push(format!("log = {dir}/{EVENT_LOG_FILE}"));
+    lines.push(format!("output = {dir}/condor-$(Cluster).$(Process).out"));
+    lines.push(format!("error = {dir}/condor-$(Cluster).$(Process).err"));
+    lines.push(format!("request_cpus = {}", r.cpus.max(1)));
+    if let Some(m) = r.mem_mib {
+        lines.push(format!("request_memory = {m}M"));
+    }
+    lines.push(format!("request_disk = {}", cfg.disk));
+    if r.gpus > 0 {
+        lines.push(format!("request_gpus = {}", r.gpus));
+        if let Some(m) = cfg.gpus_minimum_memory {
+            lines.push(format!("gpus_minimum_memory = {m}"));
+        }
+        if let Some(c) = &cfg.gpus_minimum_capability {
+            lines.push(format!("gpus_minimum_capability = {c}"));
+        }
+        if cfg.want_gpu_lab {
+            lines.push("+WantGPULab = true".into());
+        }
+        if let Some(len) = &cfg.gpu_job_length {
+            lines.push(format!("+GPUJobLength = \"{len}\""));
+        }
+    }
+    if let Some(t) = r.time_s {
+        // The job is put on hold when it runs longer than --time.
+        lines.push(format!("allowed_execute_duration = {t}"));
+    }
+    for (key, value) in &cfg.extra {
+        lines.push(format!("{key} = {value}"));
+    }
+    lines.push("queue".into());
+    lines.join("\n") + "\n"
+}
+
+/// A value inside `arguments = "..."` (the new syntax): double quotes doubled, single quotes
+/// around a value with spaces.
+fn condor_arg(s: &str) -> String {
+    let s = s.replace('"', "\"\"");
+    if s.contains([' ', '\'']) {
+        format!("'{}'", s.replace('\'', "''"))
+    } else {
+        s
+    }
+}
+
+/// The wrapper HTCondor runs. Its one argument is the run folder: a name in the job's scratch
+/// folder (transferred there), or an absolute path on a shared filesystem.
+pub fn wrapper(job: &JobSpec, cfg: &CondorConfig) -> String {
+    let mut global = String::new();
+    if cfg.shared_filesystem {
+        global.push_str(&format!(
+            " --datasets-dir {} --runs-dir {}",
+            shell_quote(&job.datasets_dir.display().to_string()),
+            shell_quote(&job.runs_dir.display().to_string())
+        ));
+        if let Some(c) = &job.config {
+            global.push_str(&format!(" --config {}", shell_quote(&c.display().to_string())));
+        }
+    } else {
+        // Everything was transferred into the scratch folder, which is the job's working folder.
+        global.push_str(" --datasets-dir . --runs-dir .");
+        if let Some(c) = job.config.as_ref().and_then(|c| c.file_name()) {
+            global.push_str(&format!(" --config {}", shell_quote(&c.to_string_lossy())));
+        }
+    }
+    let binary = if cfg.container_image.is_some() {
+        "workbench".to_string()
+    } else if cfg.shared_filesystem {
+        shell_quote(&job.binary.display().to_string())
+    } else {
+        let name = job.binary.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        format!("./{}", shell_quote(&name))
+    };
+    format!(
+        r#"#!/bin/bash
+# HTCondor wrapper for workbench run {id} (written by `workbench submit`).
+RUN_DIR=$1
+CHECKPOINT_EXIT={code}
+if grep -q '^status = "queued"' "$RUN_DIR/run.toml"; then mode=--run-dir; else mode=--resume; fi
+echo "workbench: job $(hostname) train $mode $RUN_DIR"
+evicted=0
+# Eviction and condor_rm send SIGTERM: the run checkpoints on USR1 and exits as interrupted.
+trap 'evicted=1; kill -USR1 "$child" 2>/dev/null' TERM
+{binary}{global} train "$mode" "$RUN_DIR" &
+child=$!
+while :; do
+    wait "$child"
+    rc=$?
+    kill -0 "$child" 2>/dev/null || break
+done
+if [ "$evicted" = 1 ]; then
+    echo "workbench: checkpointed; asking HTCondor to restart the job (exit $CHECKPOINT_EXIT)"
+    exit "$CHECKPOINT_EXIT"
+fi
+exit "$rc"
+"#,
+        id = job.run_id,
+        code = cfg.checkpoint_exit_code,
+    )
+}
+
+/// Submit with `condor_submit -terse`; returns `CLUSTER.PROC`.
+pub fn submit(description: &Path, exec: &mut Exec) -> Result<String, ClusterError> {
+    let out = exec("condor_submit", &["-terse".to_string(), description.display().to_string()])?;
+    if !out.success() {
+        return Err(ClusterError::Rejected { scheduler: Scheduler::Condor, reason: out.message() });
+    }
+    parse_terse(&out.stdout).ok_or_else(|| ClusterError::UnexpectedOutput {
+        program: "condor_submit".into(),
+        output: out.stdout.clone(),
+    })
+}
+
+/// `condor_submit -terse` prints `123.0 - 123.0` (the first and last job of the cluster).
+pub fn parse_terse(stdout: &str) -> Option<String> {
+    let first = stdout.lines().map(str::trim).find(|l| !l.is_empty())?;
+    let id = first.split_whitespace().next()?;
+    let (cluster, proc_) = id.split_once('.')?;
+    (cluster.chars().all(|c| c.is_ascii_digit()) && proc_.chars().all(|c| c.is_ascii_digit()))
+        .then(|| id.to_string())
+}
+
+/// `condor_rm ID`.
+pub fn cancel(job_id: &str, exec: &mut Exec) -> Result<(), ClusterError> {
+    let out = exec("condor_rm", &[job_id.to_string()])?;
+    if out.success() {
+        Ok(())
+    } else {
+        Err(ClusterError::Command { program: format!("condor_rm {job_id}"), stderr: out.message() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::cluster::Resources;
+
+    pub(crate) fn job() -> JobSpec {
+        JobSpec {
+            scheduler: Scheduler::Condor,
+            run_id: "20261128-133000-iris-mlp-condor".into(),
+            run_dir: PathBuf::from("/home/me/runs/20261128-133000-iris-mlp-condor"),
+            binary: PathBuf::from("/home/me/bin/workbench"),
+            config: Some(PathBuf::from("/home/me/config.toml")),
+            datasets_dir: PathBuf::from("/home/me/datasets"),
+            runs_dir: PathBuf::from("/home/me/runs"),
+            dataset_path: PathBuf::from("/home/me/datasets/iris.csv"),
+            resources: Resources {
+                gpus: 1,
+                cpus: 2,
+                time_s: Some(3600),
+                mem_mib: Some(8192),
+                partition: None,
+            },
+        }
+    }
+
+    #[test]
+    fn transfers_everything_without_a_shared_filesystem() {
+        let cfg = CondorConfig {
+            want_gpu_lab: true,
+            gpu_job_length: Some("short".into()),
+            gpus_minimum_memory: Some(8000),
+            ..CondorConfig::default()
+        };
+        let d = submit_description(&job(), &cfg);
+        for want in [
+            "executable = /home/me/runs/20261128-133000-iris-mlp-condor/job.sh",
+            "arguments = \"20261128-133000-iris-mlp-condor\"",
+            "should_transfer_files = YES",
+            "transfer_input_files = /home/me/runs/20261128-133000-iris-mlp-condor, /home/me/datasets/iris.csv, /home/me/config.toml, /home/me/bin/workbench",
+            "transfer_output_files = 20261128-133000-iris-mlp-condor",
+            "checkpoint_exit_code = 85",
+            "log = /home/me/runs/20261128-133000-iris-mlp-condor/condor.log",
+            "request_gpus = 1",
+            "request_cpus = 2",
+            "request_memory = 8192M",
+            "request_disk = 4G",
+            "gpus_minimum_memory = 8000",
+            "+WantGPULab = true",
+            "+GPUJobLength = \"short\"",
+            "allowed_execute_duration = 3600",
+        ] {
+            assert!(d.contains(want), "missing {want:?} in\n{d}");
+        }
+        assert!(d.trim_end().ends_with("queue"));
+        let w = wrapper(&job(), &cfg);
+        assert!(
+            w.contains(
+                "./workbench --datasets-dir . --runs-dir . --config config.toml train \"$mode\" \"$RUN_DIR\""
+            ),
+            "{w}"
+        );
+        assert!(w.contains("CHECKPOINT_EXIT=85"));
+    }
+
+    #[test]
+    fn a_container_image_replaces_the_binary_and_a_shared_filesystem_the_transfers() {
+        let cfg = CondorConfig {
+            container_image: Some("docker://ghcr.io/me/workbench:1".into()),
+            shared_filesystem: true,
+            ..CondorConfig::default()
+        };
+        let d = submit_description(&job(), &cfg);
+        assert!(d.contains("container_image = docker://ghcr.io/me/workbench:1"));
+        assert!(d.contains("should_transfer_files = NO"));
+        assert!(!d.contains("transfer_input_files"));
+        assert!(!d.contains("+WantGPULab"), "GPU-lab attributes only when configured");
+        let w = wrapper(&job(), &cfg);
+        assert!(w.contains("\nworkbench --datasets-dir /home/me/datasets --runs-dir /home/me/runs"), "{w}");
+    }
+
+    #[test]
+    fn terse_ids() {
+        assert_eq!(parse_terse("4711.0 - 4711.0\n").as_deref(), Some("4711.0"));
+        assert_eq!(parse_terse("Submitting job(s).\n"), None);
+        assert_eq!(condor_arg("my runs/x"), "'my runs/x'");
+    }
+}

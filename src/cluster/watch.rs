@@ -1,0 +1,160 @@
+//! One round of following cluster runs: the queued runs of a runs folder, their jobs asked about
+//! (each scheduler at most every interval), and a run whose job ended before it started marked
+//! failed with the scheduler's reason. A viewer's thread calls [`Watcher::round`] after
+//! [`Watcher::wait_time`]; the run folders' own changes reach viewers through the follower.
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::poll::Watched;
+use super::{job_of, read_run_meta, reconcile, ClusterError, JobRecord, JobState, Poller, Scheduler};
+use crate::runs::RunStatus;
+
+/// What one round learned about one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobUpdate {
+    pub dir: PathBuf,
+    pub job: JobRecord,
+    pub state: JobState,
+    /// `run.toml` was rewritten (the run is now failed).
+    pub run_changed: bool,
+}
+
+/// A poller per scheduler, over one runs folder.
+pub struct Watcher {
+    slurm: Poller,
+    condor: Poller,
+}
+
+impl Watcher {
+    pub fn new(interval: Duration) -> Watcher {
+        Watcher {
+            slurm: Poller::new(Scheduler::Slurm, interval),
+            condor: Poller::new(Scheduler::Condor, interval),
+        }
+    }
+
+    /// A watcher over given pollers (tests stand in for the schedulers).
+    pub fn with_pollers(slurm: Poller, condor: Poller) -> Watcher {
+        Watcher { slurm, condor }
+    }
+
+    /// How long until the next round may ask a scheduler.
+    pub fn wait_time(&self, now: Instant) -> Duration {
+        self.slurm.wait_time(now).max(self.condor.wait_time(now))
+    }
+
+    /// Ask about the jobs of every queued cluster run under `runs_dir`. A scheduler with no
+    /// queued job is not asked at all. Errors of one scheduler don't hide the other's answers.
+    pub fn round(&mut self, runs_dir: &Path) -> (Vec<JobUpdate>, Vec<ClusterError>) {
+        let mut queued: Vec<(PathBuf, JobRecord)> = Vec::new();
+        let mut errors = Vec::new();
+        for entry in std::fs::read_dir(runs_dir).into_iter().flatten().flatten() {
+            let dir = entry.path();
+            match job_of(&dir) {
+                Ok(Some(job)) => {
+                    if read_run_meta(&dir).map(|m| m.status == RunStatus::Queued).unwrap_or(false) {
+                        queued.push((dir, job));
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => errors.push(e),
+            }
+        }
+        let mut updates = Vec::new();
+        for (scheduler, poller) in
+            [(Scheduler::Slurm, &mut self.slurm), (Scheduler::Condor, &mut self.condor)]
+        {
+            let mine: Vec<&(PathBuf, JobRecord)> =
+                queued.iter().filter(|(_, j)| j.scheduler == scheduler).collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let watched: Vec<Watched> = mine
+                .iter()
+                .map(|(dir, job)| Watched { job_id: job.job_id.clone(), dir: dir.clone() })
+                .collect();
+            match poller.poll(&watched) {
+                Ok(states) => {
+                    for ((dir, job), (_, state)) in mine.into_iter().zip(states) {
+                        let run_changed = match reconcile(dir, job, &state) {
+                            Ok(changed) => changed,
+                            Err(e) => {
+                                errors.push(e);
+                                false
+                            }
+                        };
+                        updates.push(JobUpdate { dir: dir.clone(), job: job.clone(), state, run_changed });
+                    }
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        (updates, errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::{create_queued_run, write_job_record, CmdOutput, Exec};
+    use crate::config::TrainConfig;
+    use crate::train::TrainSpec;
+
+    fn fake(stdout: &'static str) -> Exec {
+        Box::new(move |program, _| {
+            Ok(CmdOutput {
+                code: Some(0),
+                stdout: if program == "squeue" { stdout.into() } else { String::new() },
+                stderr: String::new(),
+            })
+        })
+    }
+
+    fn queued_run(runs: &Path, scheduler: Scheduler, id: &str) -> PathBuf {
+        let spec = TrainSpec::from_config("iris", &TrainConfig::default());
+        let dir = create_queued_run(runs, &spec, scheduler).unwrap();
+        let job = JobRecord {
+            scheduler,
+            job_id: id.into(),
+            submitted_at: "now".into(),
+            job_file: "job.sbatch".into(),
+        };
+        write_job_record(&dir, &job).unwrap();
+        assert_eq!(job_of(&dir).unwrap(), Some(job));
+        dir
+    }
+
+    #[test]
+    fn a_failed_job_fails_its_queued_run_and_a_pending_one_stays_queued() {
+        let runs = tempfile::tempdir().unwrap();
+        let failed = queued_run(runs.path(), Scheduler::Slurm, "2");
+        let pending = queued_run(runs.path(), Scheduler::Slurm, "101");
+        std::fs::create_dir(runs.path().join("a-plain-run")).unwrap();
+        let never: Exec = Box::new(|p, _| panic!("condor asked ({p}) with no condor job"));
+        let mut w = Watcher::with_pollers(
+            Poller::with_exec(
+                Scheduler::Slurm,
+                Duration::ZERO,
+                fake("2|FAILED|NonZeroExitCode\n101|PENDING|Priority\n"),
+            ),
+            Poller::with_exec(Scheduler::Condor, Duration::ZERO, never),
+        );
+        let (mut updates, errors) = w.round(runs.path());
+        assert!(errors.is_empty(), "{errors:?}");
+        updates.sort_by(|a, b| a.job.job_id.cmp(&b.job.job_id));
+        assert_eq!(updates.len(), 2);
+        assert_eq!(updates[0].job.job_id, "101");
+        assert!(!updates[0].run_changed);
+        assert!(updates[1].run_changed);
+        let meta = read_run_meta(&failed).unwrap();
+        assert_eq!(meta.status, RunStatus::Failed);
+        assert_eq!(
+            meta.reason.as_deref(),
+            Some("Slurm job 2 failed before the run started: FAILED, reason NonZeroExitCode")
+        );
+        assert_eq!(read_run_meta(&pending).unwrap().status, RunStatus::Queued);
+        // The next round comes no sooner than the interval, and skips the ended run.
+        assert!(w.wait_time(Instant::now()) > Duration::from_secs(9));
+        assert!(matches!(w.round(runs.path()).1.as_slice(), [ClusterError::TooSoon { .. }]));
+    }
+}

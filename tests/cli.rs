@@ -76,6 +76,13 @@ fn train_prints_a_line_per_epoch_and_a_summary_naming_the_run_folder() {
     assert!(run.join("model.safetensors").is_file());
     let learner = workbench::train::models::load_checkpoint(&record, tch::Device::Cpu).unwrap();
     assert_eq!(learner.var_store().variables().len(), 4, "two layers, weight and bias each");
+
+    // Telemetry: the run process's own figures, on a CPU run too (GPU columns only with NVML).
+    let telemetry =
+        workbench::telemetry::parse_telemetry(&std::fs::read_to_string(run.join("telemetry.csv")).unwrap());
+    assert_eq!(telemetry.columns[..3], ["time_s", "cpu_percent", "rss_mb"]);
+    let rss = telemetry.series("rss_mb");
+    assert!(!rss.is_empty() && rss.iter().all(|&(_, mb)| mb > 10.0), "{rss:?}");
 }
 
 #[test]

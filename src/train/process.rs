@@ -322,6 +322,7 @@ pub fn run_planned(
     };
     let mut heartbeat = Heartbeat::new(&dir);
     heartbeat.write();
+    let _telemetry = start_telemetry(&dir);
     let mut commands = ControlInbox::open(&dir).map_err(|e| TrainError::Run(e.to_string()))?;
     let control = RunControl::with_signal_flag(interrupted);
     let (tx, rx) = mpsc::channel();
@@ -360,6 +361,26 @@ pub fn run_planned(
     heartbeat.write();
     drop(lock);
     Ok(final_msg)
+}
+
+/// Sample this process (and every GPU NVML sees) once a second into `DIR/telemetry.csv` while the
+/// run lives; dropping the sampler stops it. Times count from the run's start, so a resumed run's
+/// rows go on from where they were. Telemetry is never worth failing a run for: a file that can't
+/// be written is a warning.
+fn start_telemetry(dir: &Path) -> Option<crate::telemetry::Sampler> {
+    use crate::telemetry::{GpuProbe, Sampler, TelemetryWriter, SAMPLE_INTERVAL};
+    let gpus = GpuProbe::open().map_err(|why| tracing::debug!(%why, "no GPU telemetry")).ok();
+    let count = gpus.as_ref().map_or(0, GpuProbe::count);
+    let started = crate::runs::read_meta(dir)
+        .ok()
+        .and_then(|m| humantime::parse_rfc3339(&m.started_at).ok())
+        .unwrap_or_else(std::time::SystemTime::now);
+    let mut writer = TelemetryWriter::open(dir, count, started)
+        .map_err(|e| tracing::warn!(dir = %dir.display(), error = %e, "telemetry.csv can't be written"))
+        .ok()?;
+    Sampler::spawn(std::process::id(), gpus, SAMPLE_INTERVAL, move |sample| writer.append(&sample).is_ok())
+        .map_err(|e| tracing::warn!(error = %e, "no telemetry thread"))
+        .ok()
 }
 
 #[cfg(test)]

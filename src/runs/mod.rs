@@ -5,6 +5,7 @@
 //! A process killed mid-run loses at most the epoch in progress; its `run.toml` still says
 //! `running`, and listing shows such a run as interrupted once its process is gone.
 pub mod events;
+pub mod external;
 mod record;
 
 use std::fs::File;

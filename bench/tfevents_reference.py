@@ -1,0 +1,25 @@
+#!/usr/bin/env python3
+"""The reference side of bench/bench_tfevents.sh: read an event file with TensorBoard's own
+EventAccumulator (size_guidance scalars=0: keep every point) and print one JSON line.
+
+    python bench/tfevents_reference.py PATH
+"""
+import json
+import sys
+import time
+
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+
+def main():
+    path = sys.argv[1]
+    t = time.perf_counter()
+    acc = EventAccumulator(path, size_guidance={"scalars": 0})
+    acc.Reload()
+    points = sum(len(acc.Scalars(tag)) for tag in acc.Tags()["scalars"])
+    s = time.perf_counter() - t
+    print(json.dumps({"points": points, "seconds": s}))
+
+
+if __name__ == "__main__":
+    main()

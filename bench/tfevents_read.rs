@@ -6,6 +6,7 @@
 //!   tfevents_read read PATH N      read PATH N times; prints one JSON line (median seconds)
 //!   tfevents_read grow PATH MB     follow a copy of PATH's first half, append MB megabytes,
 //!                                  time the re-poll; prints one JSON line
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use std::io::Write;
 use std::path::Path;
 use std::time::Instant;

@@ -44,9 +44,12 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     out
 }
 
+/// A run's last `External`: its kind, hparams and problem.
+type ExternalSeen = (ExternalKind, Vec<(String, String)>, Option<String>);
+
 #[derive(Default, Debug)]
 struct Seen {
-    external: BTreeMap<String, (ExternalKind, Vec<(String, String)>, Option<String>)>,
+    external: BTreeMap<String, ExternalSeen>,
     scalars: BTreeMap<(String, String), Vec<ScalarPoint>>,
     removed: Vec<String>,
 }

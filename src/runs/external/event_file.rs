@@ -177,11 +177,10 @@ impl EventFileReader {
             SummaryValue::Tensor(t) => {
                 let plugin = value.metadata.as_ref().and_then(|m| m.plugin_data.as_ref());
                 match plugin.map(|p| p.plugin_name.as_str()) {
-                    Some("scalars") => {
-                        if !self.scalar_tags.contains(&value.tag) {
-                            self.scalar_tags.insert(value.tag.clone());
-                        }
+                    Some("scalars") if !self.scalar_tags.contains(&value.tag) => {
+                        self.scalar_tags.insert(value.tag.clone());
                     }
+                    Some("scalars") => {}
                     Some(name) if !name.is_empty() => return None,
                     _ if !self.scalar_tags.contains(&value.tag) => return None,
                     _ => {}

@@ -27,6 +27,11 @@ pub struct ExternalFollower {
     runs: BTreeMap<RunKey, RunState>,
 }
 
+/// Hyperparameters as (name, value) pairs.
+type Hparams = Vec<(String, String)>;
+/// A file's size and modification time: a change in either means it was rewritten.
+type Stamp = (u64, Option<SystemTime>);
+
 #[derive(Debug)]
 struct RunState {
     dir: PathBuf,
@@ -35,12 +40,12 @@ struct RunState {
     files: BTreeMap<String, EventFileReader>,
     csv: Option<CsvMetricsReader>,
     /// `hparams.yaml`'s size and time when last read, and what it held.
-    yaml: Option<((u64, Option<SystemTime>), Vec<(String, String)>)>,
-    event_hparams: Vec<(String, String)>,
+    yaml: Option<(Stamp, Hparams)>,
+    event_hparams: Hparams,
     /// Read errors (a file that vanished or can't be opened), by file name.
     read_errors: BTreeMap<String, String>,
     /// What the last `External` event said.
-    reported: Option<(Vec<(String, String)>, Option<String>)>,
+    reported: Option<(Hparams, Option<String>)>,
 }
 
 impl ExternalFollower {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reading TensorBoard event files: records/s of the workbench's reader (src/runs/external/,
 # bench/tfevents_read.rs) against TensorBoard's own EventAccumulator (bench/tfevents_reference.py,
-# size_guidance scalars=0) on the same generated file of scalars, side by side; then what
+# size_guidance scalars=0, tensors=0) on the same generated file of scalars, side by side; then what
 # re-polling a grown file costs. Prints a table and appends a dated record to BENCHMARKS.md.
 #
 #   ./dev bench tfevents            (or: PYTHON=/path/to/venv/bin/python bench/bench_tfevents.sh)
@@ -64,8 +64,8 @@ if [ "$RECORD" = "1" ]; then
     INTRO="Records per second reading one generated event file of scalars (three tags; \`simple_value\` and
 new-style tensor scalars alternating, as PyTorch's SummaryWriter writes them): the workbench's reader
 (src/runs/external/, bench/tfevents_read.rs: \`read_event_file\`, CRC-32C checked, every point kept) against
-TensorBoard's own \`EventAccumulator\` (bench/tfevents_reference.py, \`size_guidance={\"scalars\": 0}\`, every
-point kept), on the same file in the same run; both must return the same number of points. Then the cost of
+TensorBoard's own \`EventAccumulator\` (bench/tfevents_reference.py, \`size_guidance={\"scalars\": 0, \"tensors\": 0}\`, every
+point kept: it files new-style scalars under its tensors), on the same file in the same run; both must return the same number of points. Then the cost of
 following a growing file: an idle re-poll, and a re-poll after 1 MB was appended to a file already read.
 
 **How to run.** \`./dev bench tfevents\` (or \`PYTHON=venv/bin/python bench/bench_tfevents.sh\`; set

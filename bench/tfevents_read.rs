@@ -12,7 +12,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use workbench::runs::external::{
-    encode_file_version, encode_scalar_event, read_event_file, EventFileReader, ScalarStyle,
+    encode_file_version, encode_scalar_event, parse_record, read_event_file, EventFileReader, Frame,
+    ScalarStyle,
 };
 
 fn main() {
@@ -90,13 +91,19 @@ fn grow(path: &Path, mb: usize) {
     let mut more = Vec::new();
     events(10_000_000, mb << 20, &mut more);
     let mut f = std::fs::OpenOptions::new().append(true).open(&copy).unwrap();
-    f.write_all(&all[base as usize..all.len() / 2]).unwrap();
+    // Complete the record the cut went through, then append new records.
+    let Frame::Record { size, .. } = parse_record(&all[base as usize..]).unwrap() else {
+        panic!("the generated file ends in a cut record")
+    };
+    f.write_all(&all[base as usize + (all.len() / 2 - base as usize)..base as usize + size]).unwrap();
     f.write_all(&more).unwrap();
     drop(f);
     let appended = std::fs::metadata(&copy).unwrap().len() - base;
     let t = Instant::now();
     let grown = reader.read_new().unwrap();
     let grown_s = t.elapsed().as_secs_f64();
+    assert!(reader.problem().is_none(), "{:?}", reader.problem());
+    assert_eq!(reader.offset(), base + appended);
     println!(
         "{{\"base_bytes\": {base}, \"base_s\": {first_s}, \"base_records\": {}, \"idle_repoll_s\": {idle_s}, \"appended_bytes\": {appended}, \"appended_records\": {}, \"repoll_s\": {grown_s}}}",
         first.records, grown.records

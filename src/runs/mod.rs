@@ -11,6 +11,7 @@ pub mod export;
 pub mod follow;
 pub mod liveness;
 pub mod palette;
+pub mod external;
 mod record;
 mod recorder;
 mod resolve;

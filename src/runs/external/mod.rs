@@ -1,0 +1,48 @@
+//! Runs written by other programs: TensorBoard event files (`torch.utils.tensorboard`'s
+//! `SummaryWriter`, Lightning's TensorBoard logger) and Lightning `CSVLogger` folders, read as
+//! [`RunEvent::External`](crate::runs::events::RunEvent::External) and
+//! [`RunEvent::Scalars`](crate::runs::events::RunEvent::Scalars) by an [`ExternalFollower`].
+//!
+//! Every reader follows its file from the last whole record or line it read, so a run with
+//! millions of points stays cheap to follow and a file still being written is read again later.
+//! Nothing here writes into the folders it reads (the `write` module is for tests and benchmarks).
+//! No tch.
+mod event_file;
+mod follow;
+mod lightning;
+pub mod proto;
+mod record;
+mod write;
+mod yaml;
+
+use std::path::PathBuf;
+
+pub use event_file::{read_event_file, EventBatch, EventFileReader};
+pub use follow::{ExternalFollower, EVENT_FILE_PREFIX, LIGHTNING_HPARAMS, LIGHTNING_METRICS};
+pub use lightning::CsvMetricsReader;
+pub use record::{encode_record, masked_crc32c, parse_record, Frame, FOOTER_LEN, HEADER_LEN};
+pub use write::{encode_file_version, encode_scalar_event, ScalarStyle};
+pub use yaml::read_flat_yaml;
+
+/// What can go wrong reading an external run's files.
+#[derive(Debug, thiserror::Error)]
+pub enum ExternalError {
+    /// A file could not be opened or read.
+    #[error("could not read {}: {source}; check that it exists and is readable", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The system's error.
+        source: std::io::Error,
+    },
+    /// A record's length fails its CRC: the framing is lost from there on (not an event file,
+    /// or damaged).
+    #[error("a record's length fails its CRC check: not an event file, or damaged from here on")]
+    LengthCrc,
+    /// A record's data fails its CRC: that record is corrupt; the next starts `size` bytes on.
+    #[error("a record's data fails its CRC check (corrupt record of {size} bytes)")]
+    DataCrc {
+        /// Bytes the record takes with its framing.
+        size: usize,
+    },
+}

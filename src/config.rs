@@ -134,6 +134,15 @@ pub struct DatasetConfig {
     pub drop_missing: bool,
 }
 
+/// `[runs]`: folders watched beside the runs folder.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunsConfig {
+    /// Folders of other tools' logs (TensorBoard event files, Lightning CSV logs), shown as runs;
+    /// relative paths are taken from the config file's folder. `--logdir DIR` adds more.
+    pub extra_dirs: Vec<PathBuf>,
+}
+
 /// The whole `config.toml`, as written by the user.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -145,6 +154,8 @@ pub struct ConfigFile {
     pub datasets: BTreeMap<String, DatasetConfig>,
     /// `[cluster]`: how `workbench submit` writes Slurm and HTCondor jobs.
     pub cluster: crate::cluster::ClusterConfig,
+    /// `[runs]`: extra folders of other tools' logs to show as runs.
+    pub runs: RunsConfig,
 }
 
 /// Command-line flags that override settings; `None` leaves the lower layers in force.
@@ -157,6 +168,8 @@ pub struct CliOverrides {
     pub fps: Option<u32>,
     pub mouse: bool,
     pub ascii: bool,
+    /// `--logdir DIR`: more folders of TensorBoard or Lightning logs to show as runs.
+    pub logdirs: Vec<PathBuf>,
 }
 
 /// Settings after every layer is applied, with every path absolute.
@@ -173,6 +186,8 @@ pub struct Settings {
     pub datasets: BTreeMap<String, DatasetConfig>,
     /// Boxed: settings travel in the UI's events, which stay small.
     pub cluster: Box<crate::cluster::ClusterConfig>,
+    /// Folders of other tools' logs shown as runs: `[runs] extra_dirs`, then `--logdir`s.
+    pub log_dirs: Vec<PathBuf>,
 }
 
 impl Settings {
@@ -220,6 +235,7 @@ impl Settings {
             images: file.images,
             datasets: file.datasets,
             cluster: Box::new(file.cluster),
+            log_dirs: file.runs.extra_dirs.iter().map(|p| absolute(base_dir, p)).collect(),
         }
     }
 
@@ -264,6 +280,12 @@ impl Settings {
         }
         self.ui.mouse |= cli.mouse;
         self.ui.ascii |= cli.ascii;
+        for dir in &cli.logdirs {
+            let dir = absolute(&cwd, dir);
+            if !self.log_dirs.contains(&dir) {
+                self.log_dirs.push(dir);
+            }
+        }
     }
 
     /// Range checks for values that parse but make no sense.

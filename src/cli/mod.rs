@@ -48,6 +48,9 @@ pub struct GlobalArgs {
     /// TUI: draw with ASCII characters only
     #[arg(long, global = true)]
     pub ascii: bool,
+    /// Also show the TensorBoard event files and Lightning CSV logs below DIR as runs (repeatable)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub logdir: Vec<PathBuf>,
 }
 
 impl GlobalArgs {
@@ -60,6 +63,7 @@ impl GlobalArgs {
             fps: self.fps,
             mouse: self.mouse,
             ascii: self.ascii,
+            logdirs: self.logdir.clone(),
         }
     }
 }

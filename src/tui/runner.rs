@@ -24,11 +24,21 @@ pub struct Runner {
     scan_again: bool,
     /// The folders followed, and the thread following them.
     watched_runs: Option<(Vec<PathBuf>, WatcherHandle)>,
+    /// Other tools' log folders followed, and the thread following them.
+    watched_logs: Option<(Vec<PathBuf>, LogWatcher)>,
 }
 
 impl Runner {
     pub fn new(tx: Sender<Event>, cli: CliOverrides) -> Runner {
-        Runner { tx, cli, jobs: Vec::new(), scanning: false, scan_again: false, watched_runs: None }
+        Runner {
+            tx,
+            cli,
+            jobs: Vec::new(),
+            scanning: false,
+            scan_again: false,
+            watched_runs: None,
+            watched_logs: None,
+        }
     }
 
     /// Follow the settings' runs folder (again, when it changed), sending what it finds as
@@ -38,12 +48,24 @@ impl Runner {
         if self.watched_runs.as_ref().is_some_and(|(d, _)| *d == dirs) {
             return;
         }
-        self.watched_runs = None; // stops and joins the old thread first
+        self.watched_runs = None;
+        self.watched_logs = None; // stops and joins the old thread first
         let tx = self.tx.clone();
         match runs::spawn_watcher(dirs.clone(), RUNS_POLL, move |events| tx.send(Event::Runs(events)).is_ok())
         {
             Ok(handle) => self.watched_runs = Some((dirs, handle)),
             Err(e) => tracing::error!("cannot follow the runs folder: {e}; runs won't show up by themselves"),
+        }
+        let logs = settings.log_dirs.clone();
+        if self.watched_logs.as_ref().is_some_and(|(d, _)| *d == logs) {
+            return;
+        }
+        self.watched_logs = None;
+        if !logs.is_empty() {
+            match LogWatcher::spawn(logs.clone(), self.tx.clone()) {
+                Ok(w) => self.watched_logs = Some((logs, w)),
+                Err(e) => tracing::error!("cannot follow the log folders: {e}"),
+            }
         }
     }
 
@@ -131,6 +153,7 @@ impl Runner {
     /// Wait for the background jobs. Runs are processes of their own and go on.
     pub fn shutdown(&mut self) {
         self.watched_runs = None;
+        self.watched_logs = None;
         for job in self.jobs.drain(..) {
             let _ = job.join();
         }
@@ -160,4 +183,45 @@ fn export_runs(runs_dir: &Path, dirs: &[PathBuf], names: &[String]) -> Result<Ve
     export::write_csv(&loaded, &csv)?;
     export::write_svg(&loaded, &svg, (1000, 600))?;
     Ok(vec![csv, svg])
+}
+
+/// How often other tools' log folders are polled: each poll stats their files and reads only
+/// what was appended.
+const LOGS_POLL: Duration = Duration::from_secs(1);
+
+/// A named thread that follows TensorBoard and Lightning log folders; dropping it stops it.
+struct LogWatcher {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl LogWatcher {
+    fn spawn(roots: Vec<PathBuf>, tx: Sender<Event>) -> std::io::Result<LogWatcher> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new().name("logs-watcher".into()).spawn(move || {
+            let mut follower = runs::external::ExternalFollower::new(roots);
+            while !flag.load(Ordering::Relaxed) {
+                let events = follower.poll();
+                if !events.is_empty() && tx.send(Event::Runs(events)).is_err() {
+                    return;
+                }
+                let next = std::time::Instant::now() + LOGS_POLL;
+                while !flag.load(Ordering::Relaxed) && std::time::Instant::now() < next {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        })?;
+        Ok(LogWatcher { stop, thread: Some(thread) })
+    }
+}
+
+impl Drop for LogWatcher {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }

@@ -1,5 +1,5 @@
 //! Run folders written by hand, as a run process would write them: no training needed.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 use std::path::{Path, PathBuf};
 
 /// One epoch row of metrics.csv: epoch, train_loss, val_loss, val_metric.

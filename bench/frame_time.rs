@@ -1,67 +1,102 @@
 //! Frame time: drawing one full frame (120x40) of a run with 1,000,000 per-step loss points,
-//! in the full-history view and in the recent-steps view, into ratatui's test backend.
+//! in the full-history view and in the recent-steps view, into ratatui's test backend; then the
+//! runs pane with 1,001 runs listed.
 //! Run with `cargo bench --bench frame_time` (prints JSON with the median and p95 in ms).
+// Test and benchmark code may unwrap and panic: a failure names its line (lints: Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use std::path::PathBuf;
 use std::time::Instant;
 
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use workbench::app::{App, Event, Pane};
-use workbench::config::{ConfigFile, Settings};
-use workbench::train::{EpochMetrics, MetricKind, RunId, TrainMsg};
+use workbench::config::{ConfigFile, Settings, TrainConfig};
+use workbench::runs::{DataInfo, EpochRow, RunEvent, RunMeta, RunStatus, StepRow, Versions};
+use workbench::train::TrainSpec;
 
 const POINTS: usize = 1_000_000;
 const STEPS_PER_EPOCH: usize = 1_000;
+const KEY: &str = "20261126-120000-bench-mlp-cpu";
+
+fn meta() -> RunMeta {
+    let mut hyperparameters = TrainSpec::from_config("bench", &TrainConfig::default());
+    hyperparameters.epochs = (POINTS / STEPS_PER_EPOCH) as u32;
+    RunMeta {
+        id: KEY.into(),
+        status: RunStatus::Running,
+        reason: None,
+        dataset: "bench".into(),
+        model: "mlp".into(),
+        device: "cpu".into(),
+        device_label: "CPU".into(),
+        started_at: "2026-11-26T12:00:00Z".into(),
+        finished_at: None,
+        epochs_completed: 0,
+        pid: 1,
+        host: "bench".into(),
+        checkpoint: None,
+        checkpoint_epoch: None,
+        failure_kind: None,
+        hyperparameters,
+        data: DataInfo {
+            task: "classification".into(),
+            train_samples: 16_000,
+            val_samples: 4_000,
+            ..Default::default()
+        },
+        versions: Versions {
+            workbench: "bench".into(),
+            tch: "0.24".into(),
+            libtorch: "bench".into(),
+            libtorch_path: String::new(),
+        },
+        final_metrics: None,
+    }
+}
 
 fn app_with_history() -> App {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let settings = Settings::from_file(ConfigFile::default(), &repo, None);
     let mut app = App::new(settings, false);
-    app.run = Some(workbench::app::run_view::RunView::new("bench", "mlp", "CPU", 1000, MetricKind::Accuracy));
-    app.attach_run(RunId(1));
-    let run = RunId(1);
-    app.update(Event::Train(TrainMsg::Started {
-        run,
-        run_dir: PathBuf::from("runs/bench"),
-        device_label: "CPU".into(),
-        epochs: (POINTS / STEPS_PER_EPOCH) as u32,
-        steps_per_epoch: STEPS_PER_EPOCH as u64,
-        train_samples: 16_000,
-        val_samples: 4_000,
-        placement: "all data in memory".into(),
-    }));
+    app.started_run(KEY);
+    let meta = meta();
+    app.update(Event::Runs(vec![RunEvent::Meta {
+        key: KEY.into(),
+        dir: PathBuf::from("runs").join(KEY),
+        meta: Box::new(meta),
+        status: RunStatus::Running,
+    }]));
     // A noisy, falling loss: the worst case for down-sampling is noise, not a smooth curve.
     let mut state = 12345u64;
     for epoch in 0..POINTS / STEPS_PER_EPOCH {
-        let losses: Vec<f32> = (0..STEPS_PER_EPOCH)
+        let rows: Vec<StepRow> = (0..STEPS_PER_EPOCH)
             .map(|i| {
                 state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                 let noise = (state >> 40) as f32 / (1u64 << 24) as f32;
-                let t = (epoch * STEPS_PER_EPOCH + i) as f32 / POINTS as f32;
-                2.0 * (-4.0 * t).exp() + 0.3 * noise
+                let step = epoch * STEPS_PER_EPOCH + i;
+                let t = step as f32 / POINTS as f32;
+                StepRow {
+                    step: step as u64 + 1,
+                    epoch: epoch as u32 + 1,
+                    loss: 2.0 * (-4.0 * t).exp() + 0.3 * noise,
+                    wall_s: Some(step as f64 * 0.001),
+                }
             })
             .collect();
-        app.update(Event::Train(TrainMsg::Steps {
-            run,
-            epoch: epoch as u32 + 1,
-            first_step: (epoch * STEPS_PER_EPOCH) as u64,
-            losses,
-        }));
         let loss = 2.0 * (-4.0 * epoch as f64 / 1000.0).exp();
-        app.update(Event::Train(TrainMsg::Epoch {
-            run,
-            metrics: EpochMetrics {
-                epoch: epoch as u32 + 1,
-                epochs: 1000,
-                global_step: ((epoch + 1) * STEPS_PER_EPOCH) as u64,
-                train_loss: loss,
-                val_loss: Some(loss * 1.1),
-                val_metric: Some(0.9),
-                metric: MetricKind::Accuracy,
-                samples_per_s: 1e5,
-                elapsed_s: epoch as f64,
-            },
-        }));
+        let row = EpochRow {
+            epoch: epoch as u32 + 1,
+            train_loss: loss,
+            val_loss: Some(loss * 1.1),
+            val_metric: Some(0.9),
+            samples_per_s: 1e5,
+            elapsed_s: epoch as f64,
+            step: Some(((epoch + 1) * STEPS_PER_EPOCH) as u64),
+        };
+        app.update(Event::Runs(vec![
+            RunEvent::Steps { key: KEY.into(), rows },
+            RunEvent::Epochs { key: KEY.into(), rows: vec![row] },
+        ]));
     }
     app.focus = Pane::Charts;
     app
@@ -81,7 +116,7 @@ fn measure(app: &App, frames: usize) -> (f64, f64) {
 
 fn main() {
     let mut app = app_with_history();
-    let points = app.run.as_ref().map(|r| r.step_loss.len()).unwrap_or(0);
+    let points = app.focused_run().map(|r| r.step_loss.len()).unwrap_or(0);
     assert_eq!(points, POINTS);
     let (full_median, full_p95) = measure(&app, 200);
     app.chart.recent = true;
@@ -90,9 +125,26 @@ fn main() {
     app.chart.log_y = true;
     app.chart.smooth = true;
     let (log_median, log_p95) = measure(&app, 200);
+    // The runs pane over 1,000 more run folders (the running one above among them), filtered.
+    for i in 0..1000 {
+        let key = format!("20261125-{i:06}-bench-mlp-cpu");
+        let mut meta = meta();
+        meta.id = key.clone();
+        meta.status = RunStatus::Finished;
+        let dir = PathBuf::from("runs").join(&key);
+        app.update(Event::Runs(vec![RunEvent::Meta {
+            key,
+            dir,
+            meta: Box::new(meta),
+            status: RunStatus::Finished,
+        }]));
+    }
+    app.focus = Pane::Runs;
+    let (runs_median, runs_p95) = measure(&app, 200);
     println!(
         "{{\"points\": {points}, \"size\": \"120x40\", \"full_median_ms\": {full_median:.3}, \"full_p95_ms\": {full_p95:.3}, \
          \"recent_median_ms\": {recent_median:.3}, \"recent_p95_ms\": {recent_p95:.3}, \
-         \"log_smooth_median_ms\": {log_median:.3}, \"log_smooth_p95_ms\": {log_p95:.3}}}"
+         \"log_smooth_median_ms\": {log_median:.3}, \"log_smooth_p95_ms\": {log_p95:.3}, \
+         \"runs_pane_1001_median_ms\": {runs_median:.3}, \"runs_pane_1001_p95_ms\": {runs_p95:.3}}}"
     );
 }

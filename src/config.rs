@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::train::{ModelKind, OptimizerKind};
+pub use crate::train::params::TrainConfig;
 
 /// The name of the config file looked for in the current folder.
 pub const CONFIG_FILE_NAME: &str = "config.toml";
@@ -21,14 +21,40 @@ pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
     /// The file is not valid TOML, or a value has the wrong type or an unknown key.
-    #[error("config file {path} is invalid: {message}")]
-    Parse { path: PathBuf, message: String },
+    #[error("config file {path} is invalid: {error}")]
+    Parse { path: PathBuf, error: TomlError },
     /// A value parsed but is out of range.
     #[error("{origin}: {key} = {value} is not valid: {hint}")]
     Invalid { origin: String, key: String, value: String, hint: String },
     /// `--config` or `WORKBENCH_CONFIG` named a file that does not exist.
     #[error("config file {0} does not exist; check the path given with --config or WORKBENCH_CONFIG")]
     Missing(PathBuf),
+}
+
+/// Config text that doesn't parse: where (line and column, 1-based), what is wrong, and the line
+/// itself. Shown on one line, `line L, column C: what is wrong (`the line`)`, so that a status
+/// line or the TUI's log pane can hold it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{message}{}", place_part(.place), quoted_part(.quoted))]
+pub struct TomlError {
+    /// `(line, column)` of the problem, when toml knows it.
+    pub place: Option<(usize, usize)>,
+    /// What is wrong, on one line.
+    pub message: String,
+    /// The line in question, trimmed (empty when blank or unknown).
+    pub quoted: String,
+}
+
+fn place_part(place: &Option<(usize, usize)>) -> String {
+    place.map(|(line, column)| format!("line {line}, column {column}: ")).unwrap_or_default()
+}
+
+fn quoted_part(quoted: &str) -> String {
+    if quoted.is_empty() {
+        String::new()
+    } else {
+        format!(" (`{quoted}`)")
+    }
 }
 
 /// The `[paths]` table.
@@ -41,46 +67,6 @@ pub struct PathsConfig {
     pub runs_dir: Option<PathBuf>,
     /// Where staged datasets are cached (default: the per-user cache folder).
     pub cache_dir: Option<PathBuf>,
-}
-
-/// The `[train]` table: defaults for every run; flags override them.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct TrainConfig {
-    pub dataset: Option<String>,
-    pub model: ModelKind,
-    pub device: String,
-    pub epochs: u32,
-    pub batch_size: u32,
-    pub lr: f64,
-    pub optimizer: OptimizerKind,
-    pub momentum: f64,
-    pub seed: u64,
-    pub val_fraction: f64,
-    pub standardize: bool,
-    pub hidden: Vec<u32>,
-    /// libtorch's CPU threads for training; 0 keeps its default (one per core).
-    pub threads: u32,
-}
-
-impl Default for TrainConfig {
-    fn default() -> Self {
-        TrainConfig {
-            dataset: None,
-            model: ModelKind::Mlp,
-            device: "auto".into(),
-            epochs: 100,
-            batch_size: 16,
-            lr: 0.01,
-            optimizer: OptimizerKind::Adam,
-            momentum: 0.9,
-            seed: 42,
-            val_fraction: 0.2,
-            standardize: true,
-            hidden: vec![16],
-            threads: 0,
-        }
-    }
 }
 
 /// The `[ui]` table.
@@ -318,79 +304,34 @@ impl Settings {
     }
 }
 
-/// Range checks on training values, shared by the config file and the command line.
-/// Returns `(key, quoted value, hint)` for the first bad value.
+/// Range checks on training values, shared by the config file, the command line and the form.
+/// Returns `(key, quoted value, hint)` for the first bad value (see [`TrainConfig::validate`]).
 pub fn validate_train(t: &TrainConfig) -> Result<(), (&'static str, String, String)> {
-    if !(t.lr.is_finite() && t.lr > 0.0) {
-        return Err((
-            "train.lr",
-            t.lr.to_string(),
-            "the learning rate must be a positive number, e.g. 0.01".into(),
-        ));
-    }
-    if t.batch_size == 0 {
-        return Err(("train.batch_size", "0".into(), "the batch size must be at least 1".into()));
-    }
-    if !(t.val_fraction >= 0.0 && t.val_fraction < 1.0) {
-        return Err((
-            "train.val_fraction",
-            t.val_fraction.to_string(),
-            "use a fraction from 0 (no validation) up to, not including, 1".into(),
-        ));
-    }
-    if !(t.momentum >= 0.0 && t.momentum < 1.0) {
-        return Err((
-            "train.momentum",
-            t.momentum.to_string(),
-            "use a value from 0 up to, not including, 1".into(),
-        ));
-    }
-    if t.hidden.contains(&0) {
-        return Err((
-            "train.hidden",
-            format!("{:?}", t.hidden),
-            "every hidden layer needs at least one unit".into(),
-        ));
-    }
-    if t.threads > 1024 {
-        return Err((
-            "train.threads",
-            t.threads.to_string(),
-            "use 0 (libtorch's default: one per core) or a thread count up to 1024".into(),
-        ));
-    }
-    if let Err(e) = t.device.parse::<crate::device::DeviceChoice>() {
-        return Err(("train.device", format!("{:?}", t.device), e.to_string()));
-    }
-    Ok(())
+    t.validate().map_err(|bad| (bad.key, bad.value, bad.hint))
 }
 
 /// Parse a config file; errors name the file, the line and the bad key or value.
 pub fn read_config_file(path: &Path) -> Result<ConfigFile, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-    parse_config(&text).map_err(|message| ConfigError::Parse { path: path.to_path_buf(), message })
+    parse_config(&text).map_err(|error| ConfigError::Parse { path: path.to_path_buf(), error })
 }
 
-/// Parse config text. The message is one line: `line L, column C: what is wrong (`the line`)`.
-pub fn parse_config(text: &str) -> Result<ConfigFile, String> {
+/// Parse config text. The error shows on one line: `line L, column C: what is wrong (`the line`)`.
+pub fn parse_config(text: &str) -> Result<ConfigFile, TomlError> {
     toml::from_str::<ConfigFile>(text).map_err(|e| describe_toml_error(text, &e))
 }
 
 /// toml's own rendering spans several lines with a caret drawing; a status line or the TUI's
 /// log pane needs one line that still names the place and quotes it.
-fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+fn describe_toml_error(text: &str, e: &toml::de::Error) -> TomlError {
     let message = e.message().trim().replace('\n', " ");
-    let Some(span) = e.span() else { return message };
+    let Some(span) = e.span() else { return TomlError { place: None, message, quoted: String::new() } };
     let before = text.get(..span.start).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
     let column = before.chars().rev().take_while(|c| *c != '\n').count() + 1;
-    let quoted = text.lines().nth(line - 1).unwrap_or("").trim();
-    if quoted.is_empty() {
-        format!("line {line}, column {column}: {message}")
-    } else {
-        format!("line {line}, column {column}: {message} (`{quoted}`)")
-    }
+    let quoted = text.lines().nth(line - 1).unwrap_or("").trim().to_string();
+    TomlError { place: Some((line, column)), message, quoted }
 }
 
 fn locate_config(

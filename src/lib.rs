@@ -20,6 +20,7 @@ pub mod device;
 pub mod logging;
 pub mod paths;
 pub mod runs;
+pub mod telemetry;
 pub mod train;
 pub mod tui;
 pub mod ui;

@@ -1,4 +1,4 @@
-//! Small helpers shared by several modules.
+//! Small helpers shared by several modules. A leaf: it imports nothing of the crate.
 use std::io::Write;
 use std::path::Path;
 
@@ -20,6 +20,17 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     result
 }
 
+/// Whether the process `pid` of this machine is still running (this process always is). A
+/// reused id reads as alive: callers use this only to leave things alone, never to take over.
+pub fn process_alive(pid: u32) -> bool {
+    pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists()
+}
+
+/// Now, as RFC 3339 in UTC to the second (`2026-11-28T12:54:29Z`).
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
 /// Seconds as a short human duration: `42s`, `3m05s`, `1h02m`.
 pub fn format_duration(secs: f64) -> String {
     if !secs.is_finite() || secs < 0.0 {
@@ -38,29 +49,6 @@ pub fn format_duration(secs: f64) -> String {
 }
 
 /// A byte count with a binary unit: `512 B`, `1.5 KiB`, `80.0 GiB`.
-/// `reading 12.0 MiB/40.0 MiB (30%)  5.1 MiB/s  ETA 5s` or
-/// `decoding 1,200/60,000 images (2%)  5,000 images/s  ETA 12s`.
-pub fn staging_text(phase: crate::data::StagePhase, done: u64, total: u64, elapsed_s: f64) -> String {
-    let rate = done as f64 / elapsed_s.max(1e-9);
-    let eta = if rate > 0.0 { total.saturating_sub(done) as f64 / rate } else { f64::NAN };
-    let percent = done * 100 / total.max(1);
-    let eta = format_duration(eta);
-    match phase {
-        crate::data::StagePhase::Reading => format!(
-            "reading {}/{} ({percent}%)  {}/s  ETA {eta}",
-            format_bytes(done),
-            format_bytes(total),
-            format_bytes(rate as u64)
-        ),
-        crate::data::StagePhase::Decoding => format!(
-            "decoding {}/{} images ({percent}%)  {} images/s  ETA {eta}",
-            format_rate(done as f64),
-            format_rate(total as f64),
-            format_rate(rate)
-        ),
-    }
-}
-
 pub fn format_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes as f64;
@@ -104,6 +92,12 @@ mod tests {
         assert_eq!(format_duration(185.0), "3m05s");
         assert_eq!(format_duration(3720.0), "1h02m");
         assert_eq!(format_duration(f64::NAN), "--");
+    }
+
+    #[test]
+    fn this_process_is_alive_and_a_free_id_is_not() {
+        assert!(process_alive(std::process::id()));
+        assert!(!process_alive(u32::MAX), "no process has the largest id");
     }
 
     #[test]

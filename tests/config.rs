@@ -1,4 +1,6 @@
 //! Settings: the layers (defaults < config.toml < environment < flags) and errors that quote the value.
+// Test and benchmark code may unwrap and panic: a failure names its line (lints: Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
 
 use std::collections::HashMap;
@@ -89,4 +91,13 @@ fn errors_name_the_key_and_quote_the_value() {
     let e = load("not toml at all [", &[], CliOverrides::default()).unwrap_err();
     assert!(e.contains("is invalid: line 1, column "), "{e}");
     assert!(!e.contains('\n') && !e.contains('^'), "one line, no caret drawing: {e}");
+}
+
+#[test]
+fn a_parse_error_is_typed_with_its_line_column_and_quoted_line() {
+    let e = parse_config("[train]\nepochs = \"ten\"\n").unwrap_err();
+    assert_eq!(e.place.map(|(line, _)| line), Some(2), "{e}");
+    assert_eq!(e.quoted, "epochs = \"ten\"");
+    assert!(e.to_string().starts_with("line 2, column "), "{e}");
+    assert!(e.to_string().ends_with("(`epochs = \"ten\"`)"), "{e}");
 }

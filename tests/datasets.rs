@@ -1,12 +1,14 @@
 //! Dataset discovery, schema inference, config overrides and every bad-input case.
+// Test and benchmark code may unwrap and panic: a failure names its line (lints: Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
 
 use std::path::Path;
 
 use common::*;
 use workbench::config::{DatasetConfig, TaskOverride};
-use workbench::data::csv_table::{load_csv, parse_csv, ColumnRole};
-use workbench::data::{DataErrorKind, Task};
+use workbench::data::csv_table::{load_csv, parse_csv};
+use workbench::data::{ColumnRole, DataErrorKind, Task};
 
 fn parse(text: &str) -> Result<workbench::data::csv_table::CsvDataset, workbench::data::DataError> {
     parse_csv(Path::new("t.csv"), text.as_bytes(), &DatasetConfig::default())
@@ -260,4 +262,16 @@ fn nothing_is_written_into_the_datasets_folder() {
     let out = train(catalog.get("iris").unwrap(), s, runs.path());
     assert!(matches!(out.last(), workbench::train::TrainMsg::Finished { .. }));
     assert_eq!(listing(dir.path()), before);
+}
+
+#[test]
+fn an_unknown_name_is_typed_and_lists_the_names_there_are() {
+    let catalog = shipped_catalog();
+    let e = catalog.require("nope").unwrap_err();
+    assert_eq!(e.name, "nope");
+    assert!(e.found.iter().any(|n| n == "iris"), "{e}");
+    assert!(e.to_string().starts_with("no dataset named \"nope\" in "), "{e}");
+    assert!(catalog.require("iris").is_ok());
+    let empty = scan(&tempdir().path().join("nope"));
+    assert!(empty.require("iris").unwrap_err().to_string().ends_with("datasets found: none"));
 }

@@ -1,4 +1,6 @@
 //! GPU checks. They run only where CUDA is usable and say so, with the reason, where it is not.
+// Test and benchmark code may unwrap and panic: a failure names its line (lints: Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
 
 use common::*;

@@ -1,13 +1,15 @@
 //! Image datasets: listing, staging and its cache (reuse, change, interruption), IDX files, the
 //! CLI's `stage` and `cache`, and lenet5 learning the shipped shapes.
+// Test and benchmark code may unwrap and panic: a failure names its line (lints: Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
 
 use std::process::Command;
 
 use common::*;
 use workbench::config::ImagesConfig;
-use workbench::data::images::cache::Cache;
-use workbench::data::{DatasetFormat, Preview, StagePhase, Task};
+use workbench::data::staging::cache::Cache;
+use workbench::data::{DatasetFormat, Preview, StageError, StagePhase, Task};
 use workbench::runs::load_run;
 use workbench::train::{ModelKind, TrainMsg};
 
@@ -133,7 +135,7 @@ fn staging_is_reused_and_a_changed_source_is_staged_again() {
     );
     let settings = images();
     let spec = entry.image_spec(&settings);
-    let report = workbench::data::images::stage(&spec, cache.path(), &mut |_, _, _| true).unwrap();
+    let report = workbench::data::staging::stage(&spec, cache.path(), &mut |_, _, _| true).unwrap();
     assert!(!report.staged_now && report.rehashed, "{report:?}");
     let listed = scan_images(dir.path(), cache.path(), &images());
     assert_eq!(
@@ -187,7 +189,7 @@ fn interrupted_staging_is_never_reused() {
 
     // Interrupted in the middle (a panic stands in for the process going away).
     let interrupted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        workbench::data::images::stage(&spec, cache.path(), &mut |phase, done, _| {
+        workbench::data::staging::stage(&spec, cache.path(), &mut |phase, done, _| {
             if phase == StagePhase::Decoding && done > 0 {
                 panic!("interrupted");
             }
@@ -202,7 +204,7 @@ fn interrupted_staging_is_never_reused() {
 
     // Stage properly, then fake what a killed process leaves: a `.staging-*` copy (complete but
     // never renamed), and damage the real entry's tensor file.
-    let report = workbench::data::images::stage(&spec, cache.path(), &mut |_, _, _| true).unwrap();
+    let report = workbench::data::staging::stage(&spec, cache.path(), &mut |_, _, _| true).unwrap();
     let leftover = cache
         .path()
         .join(format!(".staging-{}-999999999-0", report.entry_dir.file_name().unwrap().to_string_lossy()));
@@ -247,14 +249,14 @@ fn a_stop_while_staging_abandons_it_and_keeps_nothing() {
     // Stopped while the zip is read (the copy from a slow drive), then while its images decode.
     for stop_in in [StagePhase::Reading, StagePhase::Decoding] {
         let (mut calls_after_stop, mut stopped) = (0, false);
-        let err = workbench::data::images::stage(&image_spec, cache.path(), &mut |phase, _, _| {
+        let err = workbench::data::staging::stage(&image_spec, cache.path(), &mut |phase, _, _| {
             calls_after_stop += usize::from(stopped);
             stopped |= phase == stop_in;
             !stopped
         })
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains(workbench::data::images::STAGING_STOPPED), "{stop_in:?}: {err}");
+        .unwrap_err();
+        assert!(matches!(err, StageError::Stopped), "{stop_in:?}: {err}");
+        assert!(err.to_string().contains("staging was stopped before it finished"), "{stop_in:?}: {err}");
         assert!(stopped && calls_after_stop == 0, "{stop_in:?}: no progress after the stop");
         let left: Vec<_> =
             std::fs::read_dir(cache.path()).unwrap().flatten().map(|e| e.file_name()).collect();
@@ -290,7 +292,7 @@ fn a_stop_while_staging_abandons_it_and_keeps_nothing() {
     assert!(!runs.path().exists() || std::fs::read_dir(runs.path()).unwrap().next().is_none());
 
     // And the next use stages it whole.
-    let report = workbench::data::images::stage(&image_spec, cache.path(), &mut |_, _, _| true).unwrap();
+    let report = workbench::data::staging::stage(&image_spec, cache.path(), &mut |_, _, _| true).unwrap();
     assert!(report.entry_dir.exists());
 
     // Loose IDX files (MNIST as downloaded) report their reading over all files' bytes, and stop
@@ -302,7 +304,7 @@ fn a_stop_while_staging_abandons_it_and_keeps_nothing() {
     let catalog = scan_images(idx_dir.path(), cache.path(), &images());
     let mnist = catalog.get("mnist").unwrap().image_spec(&settings);
     let mut seen = Vec::new();
-    workbench::data::images::stage(&mnist, cache.path(), &mut |phase, done, total| {
+    workbench::data::staging::stage(&mnist, cache.path(), &mut |phase, done, total| {
         seen.push((phase, done, total));
         true
     })
@@ -313,10 +315,9 @@ fn a_stop_while_staging_abandons_it_and_keeps_nothing() {
     assert_eq!(seen.last(), Some(&(StagePhase::Decoding, 6, 6)), "{seen:?}");
     Cache::new(cache.path()).clear(None).unwrap();
     for stop_in in [StagePhase::Reading, StagePhase::Decoding] {
-        let err = workbench::data::images::stage(&mnist, cache.path(), &mut |phase, _, _| phase != stop_in)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains(workbench::data::images::STAGING_STOPPED), "{stop_in:?}: {err}");
+        let err = workbench::data::staging::stage(&mnist, cache.path(), &mut |phase, _, _| phase != stop_in)
+            .unwrap_err();
+        assert!(matches!(err, StageError::Stopped), "{stop_in:?}: {err}");
         assert!(Cache::new(cache.path()).list().unwrap().is_empty());
     }
 }
@@ -330,7 +331,9 @@ fn an_unwritable_cache_is_a_clear_error_and_nothing_is_written_to_the_datasets_f
     let not_a_dir = write(elsewhere.path(), "cache", "not a folder");
     let catalog = scan_images(dir.path(), &not_a_dir, &images());
     let (err, _) = load_counting(catalog.get("pics").unwrap(), &not_a_dir, &images());
-    let err = err.unwrap_err().to_string();
+    let err = err.unwrap_err();
+    assert!(matches!(&err, StageError::Cache { dir, .. } if dir == &not_a_dir), "{err}");
+    let err = err.to_string();
     assert!(err.contains("could not be staged") && err.contains("cache_dir"), "{err}");
     std::fs::remove_file(&not_a_dir).unwrap();
 

@@ -1,13 +1,16 @@
 //! Bad image datasets: each gets a clear error that names the entry; nothing is staged or
 //! half-written, nothing lands outside the cache or in the datasets folder, and the other datasets
 //! stay usable.
+// Test and benchmark code may unwrap and panic: a failure names its line (lints: Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
 
 use std::path::Path;
 
 use common::*;
 use workbench::config::ImagesConfig;
-use workbench::data::images::cache::Cache;
+use workbench::data::staging::cache::Cache;
+use workbench::data::StageError;
 
 /// `dark`/`light` classes of 8×8 PNGs, `n` each: `(name, bytes)`.
 fn good_entries(n: usize) -> Vec<(String, Vec<u8>)> {
@@ -36,7 +39,9 @@ fn load_error(dir: &Path, cache: &Path, name: &str, images: &ImagesConfig) -> St
     assert!(catalog.get("table").unwrap().summary.is_ok(), "the other dataset stays usable");
     let entry = catalog.get(name).unwrap();
     let (result, _) = load_counting(entry, cache, images);
-    let err = result.expect_err("a bad dataset must not load").to_string();
+    let err = result.expect_err("a bad dataset must not load");
+    assert!(matches!(err, StageError::Data(_)), "the dataset is at fault, not the cache: {err}");
+    let err = err.to_string();
     eprintln!("{err}");
     assert!(Cache::new(cache).list().unwrap().is_empty(), "nothing staged or half-written: {err}");
     assert_eq!(snapshot(dir), before, "the datasets folder is untouched");

@@ -1,6 +1,8 @@
 //! While the TUI is up, whatever reaches fd 2 (libtorch's C++ warnings write there directly) must
 //! not scribble over the screen: it goes to the log instead. This runs in its own test binary
 //! because it redirects the process's stderr.
+// Test and benchmark code may unwrap and panic: a failure names its line (lints: Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use std::sync::mpsc;
 use std::time::Duration;
 

@@ -1,4 +1,6 @@
 //! Training on the CPU: learning, reproducibility, ADALINE's two implementations, control, failures.
+// Test and benchmark code may unwrap and panic: a failure names its line (lints: Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
 
 use std::sync::mpsc;
@@ -176,6 +178,7 @@ fn a_diverging_run_fails_with_a_clear_message() {
     let record = load_run(run_dir.as_ref().unwrap()).unwrap();
     assert_eq!(record.meta.status, RunStatus::Failed);
     assert!(record.meta.reason.unwrap().contains("diverged"));
+    assert_eq!(record.meta.failure_kind, Some(workbench::runs::FailureKind::Diverged), "the kind is kept");
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! End to end: the real binary in tmux, driven with send-keys and read with capture-pane, as a
 //! user over SSH would. Skipped, with the reason printed, where tmux is not installed (./dev test
 //! installs it).
+// Test and benchmark code may unwrap and panic: a failure names its line (lints: Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
 
 use std::path::{Path, PathBuf};

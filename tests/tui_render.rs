@@ -1,54 +1,65 @@
 //! Render tests: the app drawn into ratatui's TestBackend, compared with reviewed snapshots
 //! (tests/snapshots/). `cargo insta review` shows a changed screen side by side.
+// Test and benchmark code may unwrap and panic: a failure names its line (lints: Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
-
-use std::path::PathBuf;
 
 use common::tui::*;
 use common::*;
 use crossterm::event::KeyCode;
 use workbench::app::{App, Event, Pane};
-use workbench::train::{EpochMetrics, MetricKind, RunId, TrainMsg};
+use workbench::runs::{LiveState, RunEvent, RunStatus};
 
-/// A run of 20 epochs fed in as messages, so the screen is the same on every machine.
+const RUN: &str = "20261126-120000-iris-mlp-cpu";
+
+/// A run of 20 epochs fed in as the follower reports a run folder, so the screen is the same on
+/// every machine. It is the run this TUI started, so it has the focus.
 fn finished_run(app: &mut App) {
     press(app, &[ch('s')]);
-    app.attach_run(RunId(1));
-    let run = RunId(1);
-    app.update(Event::Train(TrainMsg::Started {
-        run,
-        run_dir: PathBuf::from("runs/20261126-120000-iris-mlp-cpu"),
-        device_label: "CPU".into(),
-        epochs: 20,
-        steps_per_epoch: 8,
-        train_samples: 120,
-        val_samples: 30,
-        placement: "all data in memory".into(),
-    }));
-    for epoch in 1..=20u32 {
-        let base = 1.1 * (-(epoch as f32) / 6.0).exp();
-        let losses: Vec<f32> =
-            (0..8).map(|i| base * (1.0 + 0.2 * ((i * 7 % 5) as f32 - 2.0) / 2.0)).collect();
-        app.update(Event::Train(TrainMsg::Steps { run, epoch, first_step: (epoch as u64 - 1) * 8, losses }));
-        let metrics = EpochMetrics {
-            epoch,
-            epochs: 20,
-            global_step: epoch as u64 * 8,
-            train_loss: base as f64,
-            val_loss: Some(base as f64 * 1.1),
-            val_metric: Some((0.5 + epoch as f64 * 0.025).min(0.9667)),
-            metric: MetricKind::Accuracy,
-            samples_per_s: 50_000.0,
-            elapsed_s: epoch as f64 * 0.01,
+    app.started_run(RUN);
+    let mut meta = run_meta(RUN, "iris", RunStatus::Running, 0.01, 20);
+    app.update(Event::Runs(vec![meta_event(meta.clone())]));
+    app.update(Event::Runs(curve_events(RUN, 20, 1.0)));
+    meta.status = RunStatus::Finished;
+    meta.epochs_completed = 20;
+    app.update(Event::Runs(vec![meta_event(meta)]));
+}
+
+/// A runs folder with one run of each kind: finished, running, failed (with a long reason),
+/// stopped, interrupted, queued, and a folder that can't be read.
+fn many_runs(app: &mut App) {
+    let add =
+        |app: &mut App, key: &str, dataset: &str, status: RunStatus, lr: f64, epochs: u32, speed: f64| {
+            let mut meta = run_meta(key, dataset, status, lr, 20);
+            meta.epochs_completed = epochs;
+            if status == RunStatus::Failed {
+                meta.reason = Some(
+                    "diverged: the training loss became NaN at step 41 (epoch 6); lower the learning rate \
+                 (it is 0.5) or turn standardisation on, then start it again"
+                        .into(),
+                );
+            }
+            app.update(Event::Runs(vec![meta_event(meta)]));
+            app.update(Event::Runs(curve_events(key, epochs, speed)));
         };
-        app.update(Event::Train(TrainMsg::Epoch { run, metrics }));
+    add(app, "20261126-090000-iris-mlp-cpu", "iris", RunStatus::Finished, 0.01, 20, 1.0);
+    add(app, "20261126-091500-iris-mlp-cpu", "iris", RunStatus::Finished, 0.1, 20, 2.0);
+    add(app, "20261126-093000-iris-mlp-cpu", "iris", RunStatus::Failed, 0.5, 5, 0.5);
+    add(app, "20261126-100000-iris-binary-mlp-cpu", "iris-binary", RunStatus::Stopped, 0.01, 7, 1.0);
+    add(app, "20261126-103000-iris-mlp-cpu", "iris", RunStatus::Interrupted, 0.01, 12, 0.8);
+    app.update(Event::Runs(vec![RunEvent::Problem {
+        key: "20261126-104500-half-written".into(),
+        dir: std::path::PathBuf::from("runs/20261126-104500-half-written"),
+        problem: "run.toml: missing field `status` (made by another version of workbench?)".into(),
+    }]));
+    add(app, "20261126-110000-iris-mlp-cpu", "iris", RunStatus::Running, 0.03, 9, 1.5);
+    add(app, "20261126-113000-shapes-mlp-cpu", "shapes", RunStatus::Queued, 0.01, 0, 1.0);
+}
+
+fn select(app: &mut App, keys: &[&str]) {
+    for k in keys {
+        app.runs.toggle_selected(k);
     }
-    let last = app.run.as_ref().unwrap().last.clone();
-    app.update(Event::Train(TrainMsg::Finished {
-        run,
-        run_dir: PathBuf::from("runs/20261126-120000-iris-mlp-cpu"),
-        last,
-    }));
 }
 
 #[test]
@@ -181,17 +192,218 @@ fn an_image_dataset_preview_in_ascii() {
 /// drive), then the images decoded, each with its own count and unit.
 #[test]
 fn staging_progress_names_its_phase_and_unit() {
-    use workbench::data::StagePhase;
     let runs = tempdir();
     let mut app = app(runs.path(), 0);
-    press(&mut app, &[ch('s')]);
-    app.attach_run(RunId(1));
-    let loading = |phase, done, total| Event::Train(TrainMsg::Loading { run: RunId(1), phase, done, total });
-    app.update(loading(StagePhase::Reading, 4 << 20, 16 << 20));
+    finished_run(&mut app);
+    app.update(Event::Runs(vec![meta_event(run_meta(RUN, "iris", RunStatus::Running, 0.01, 20))]));
+    app.focus = Pane::Charts;
+    let loading = |phase: &str, done, total, ms| {
+        Event::Runs(vec![RunEvent::Live {
+            key: RUN.into(),
+            live: LiveState {
+                phase: phase.into(),
+                done,
+                total,
+                epoch: 0,
+                step: 0,
+                updated_unix_ms: ms,
+                pid: 1,
+                host: "h".into(),
+            },
+        }])
+    };
+    app.update(loading("reading", 4 << 20, 16 << 20, 1_000));
     let shown = screen(&app, 100, 30);
     assert!(shown.contains("staging: reading 4.0 MiB/16.0 MiB (25%)"), "{shown}");
-    app.update(loading(StagePhase::Decoding, 1_200, 60_000));
+    app.update(loading("decoding", 1_200, 60_000, 2_000));
     let shown = screen(&app, 100, 30);
     assert!(shown.contains("staging: decoding 1,200/60,000 images (2%)"), "{shown}");
     assert!(shown.contains("loading data"), "the header says what the run is doing: {shown}");
+}
+
+#[test]
+fn the_runs_pane_120x40() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    many_runs(&mut app);
+    app.focus = Pane::Runs;
+    press(&mut app, &[ch('j'), ch('j')]);
+    press(&mut app, &[ch(' ')]);
+    let text = screen(&app, 120, 40);
+    for want in
+        ["failed: diverged", "interrupted", "problem", "queued", "run.toml: missing field", "1 selected"]
+    {
+        assert!(text.contains(want), "{want}:\n{text}");
+    }
+    assert!(text.find("113000-shapes").unwrap() < text.find("090000-iris").unwrap(), "newest first");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn the_runs_pane_80x24_with_a_failed_run_focused() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    many_runs(&mut app);
+    app.focus = Pane::Runs;
+    app.runs.focused = Some("20261126-093000-iris-mlp-cpu".into());
+    let text = screen(&app, 80, 24);
+    // The reason wraps in the run's panel, or ends with where to read it whole.
+    assert!(text.contains("then start it again") || text.contains("Enter: the whole text"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn the_runs_filter_while_typing() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    many_runs(&mut app);
+    press(&mut app, &[ch('/'), ch('f'), ch('a'), ch('i')]);
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("/fai") && text.contains("failed: diverged"), "{text}");
+    assert!(!text.contains("finished"), "{text}");
+}
+
+#[test]
+fn the_overlay_with_its_legend_120x40() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    many_runs(&mut app);
+    select(
+        &mut app,
+        &["20261126-090000-iris-mlp-cpu", "20261126-091500-iris-mlp-cpu", "20261126-110000-iris-mlp-cpu"],
+    );
+    app.runs.focused = Some("20261126-110000-iris-mlp-cpu".into());
+    app.focus = Pane::Charts;
+    let text = screen(&app, 120, 40);
+    for name in ["090000-iris-mlp-cpu", "091500-iris-mlp-cpu", "110000-iris-mlp-cpu"] {
+        assert!(text.contains(&format!("\u{25a0} {name}")), "the legend names {name}:\n{text}");
+    }
+    assert!(text.contains("Loss: 3 runs"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn the_overlay_80x24_smooth_log_against_steps() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    many_runs(&mut app);
+    select(&mut app, &["20261126-090000-iris-mlp-cpu", "20261126-091500-iris-mlp-cpu"]);
+    app.focus = Pane::Charts;
+    press(&mut app, &[ch('m'), ch('l'), ch('a')]);
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("log y, smooth"), "{text}");
+    assert!(text.contains("160 steps"), "the x axis counts steps: {text}");
+    press(&mut app, &[ch('a'), ch('w')]);
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("recent, log y, smooth") && text.contains(" s│"), "seconds: {text}");
+    insta::assert_snapshot!(screen(&app, 80, 24));
+}
+
+#[test]
+fn each_run_keeps_its_colour_in_the_legend_the_list_and_the_diff_table() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    many_runs(&mut app);
+    let names = ["090000-iris-mlp-cpu", "110000-iris-mlp-cpu"];
+    select(&mut app, &["20261126-090000-iris-mlp-cpu", "20261126-110000-iris-mlp-cpu"]);
+    app.focus = Pane::Charts;
+    let legend: Vec<_> = names.iter().map(|n| swatch_color(&buffer(&app, 120, 40), n)).collect();
+    app.focus = Pane::Runs;
+    // The list comes first on the screen; the diff table's header holds the names again below.
+    let list: Vec<_> = names.iter().map(|n| swatch_color(&buffer(&app, 120, 40), n)).collect();
+    assert_eq!(legend, list, "one colour per run");
+    assert_ne!(legend[0], legend[1]);
+    let text = screen(&app, 120, 40);
+    assert!(text.contains("Compare"), "{text}");
+}
+
+#[test]
+fn the_diff_table_120x40() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    many_runs(&mut app);
+    select(
+        &mut app,
+        &["20261126-090000-iris-mlp-cpu", "20261126-091500-iris-mlp-cpu", "20261126-110000-iris-mlp-cpu"],
+    );
+    app.focus = Pane::Runs;
+    let text = screen(&app, 120, 40);
+    assert!(text.contains("Compare: 1 hyperparameter(s) differ"), "the learning rate: {text}");
+    assert!(text.contains("running"), "the status row: {text}");
+    assert!(text.contains("best val_acc"), "{text}");
+    assert!(!text.contains("optimizer"), "identical values are left out: {text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn the_diff_table_80x24() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    many_runs(&mut app);
+    select(&mut app, &["20261126-090000-iris-mlp-cpu", "20261126-091500-iris-mlp-cpu"]);
+    app.focus = Pane::Runs;
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("lr") && text.contains("0.01") && text.contains("0.1"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn the_quit_popup_120x40_and_80x24() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    many_runs(&mut app);
+    press(&mut app, &[ch('q')]);
+    let wide = screen(&app, 120, 40);
+    assert!(wide.contains("2 runs are going") && wide.contains("leave them running"), "{wide}");
+    insta::assert_snapshot!("the_quit_popup_120x40", wide);
+    insta::assert_snapshot!("the_quit_popup_80x24", screen(&app, 80, 24));
+}
+
+/// Issue 11: the reason CUDA is unusable is never cut off unseen: it wraps in the devices pane,
+/// or its last line there says Enter shows it whole, and Enter does.
+#[test]
+fn a_long_cuda_reason_is_never_cut_unseen() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    let reason =
+        "the libtorch in use (/home/someone/.cache/workbench/libtorch-2.11.0-cpu/lib/libtorch_cpu.so) \
+                  is CPU-only: it has no libtorch_cuda.so; run ./dev setup --cuda to fetch a CUDA build, \
+                  then start workbench again";
+    let mut report = devices(0);
+    report.cuda_unavailable = Some(reason.into());
+    app.update(Event::Devices(report));
+    for (w, h) in [(80, 24), (120, 40)] {
+        let text = screen(&app, w, h);
+        let whole = text.contains("workbench again");
+        assert!(whole || text.contains("Enter: the whole text"), "{w}x{h}:\n{text}");
+        app.focus = Pane::Devices;
+        press(&mut app, &[key(KeyCode::Enter)]);
+        let popup = screen(&app, w, h);
+        assert!(popup.contains("workbench again"), "{w}x{h}:\n{popup}");
+        assert!(popup.contains("./dev setup --cuda"), "{w}x{h}:\n{popup}");
+        press(&mut app, &[key(KeyCode::Esc)]);
+        app.focus = Pane::Datasets;
+    }
+    insta::assert_snapshot!("a_long_cuda_reason_80x24", screen(&app, 80, 24));
+    app.focus = Pane::Devices;
+    press(&mut app, &[key(KeyCode::Enter)]);
+    insta::assert_snapshot!("a_long_cuda_reason_popup_120x40", screen(&app, 120, 40));
+}
+
+#[test]
+fn a_long_list_scrolls_to_the_focused_run() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    for i in 0..1000 {
+        let key = format!("20261126-{:06}-iris-mlp-cpu", i);
+        app.update(Event::Runs(vec![meta_event(run_meta(&key, "iris", RunStatus::Finished, 0.01, 20))]));
+    }
+    app.focus = Pane::Runs;
+    press(&mut app, &[ch('j')]);
+    assert!(screen(&app, 120, 40).contains("000999-iris-mlp-cpu"), "the newest is on top");
+    app.runs.focused = Some("20261126-000000-iris-mlp-cpu".into());
+    let text = screen(&app, 120, 40);
+    assert!(text.contains("000000-iris-mlp-cpu") && !text.contains("000999-iris"), "{text}");
+    press(&mut app, &[ch('k')]);
+    assert_eq!(app.focused_run().unwrap().key, "20261126-000001-iris-mlp-cpu");
 }

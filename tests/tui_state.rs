@@ -1,24 +1,45 @@
 //! State tests: events go into `App::update`; the resulting state and effects are checked.
+// Test and benchmark code may unwrap and panic: a failure names its line (lints: Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
 
 use std::path::PathBuf;
-use std::sync::mpsc;
-use std::time::Duration;
 
 use common::tui::*;
 use common::*;
 use crossterm::event::KeyCode;
-use workbench::app::run_view::RunState;
-use workbench::app::{Effect, Event, Pane, Popup};
+use workbench::app::compare::{diff_rows, XAxis};
+use workbench::app::{App, Effect, Event, Pane, Popup};
 use workbench::device::DeviceChoice;
 use workbench::logging::LogLine;
-use workbench::train::{spawn_run, EpochMetrics, MetricKind, RunControl, RunId, StopReason, TrainMsg};
+use workbench::runs::{ControlCommand, LiveState, RunEvent, RunStatus};
+use workbench::train::TrainSpec;
 
-fn started(effects: &[Effect]) -> Option<&workbench::train::RunRequest> {
+fn started(effects: &[Effect]) -> Option<&TrainSpec> {
     effects.iter().find_map(|e| match e {
-        Effect::StartRun(r) => Some(r.as_ref()),
+        Effect::StartRun { spec } => Some(spec),
         _ => None,
     })
+}
+
+/// Feed one run folder: its `run.toml`, then `epochs` epochs of curves.
+fn add_run(app: &mut App, key: &str, status: RunStatus, lr: f64, epochs: u32) {
+    app.update(Event::Runs(vec![meta_event(run_meta(key, "iris", status, lr, 20))]));
+    app.update(Event::Runs(curve_events(key, epochs, 1.0)));
+}
+
+fn listed(app: &App) -> Vec<String> {
+    app.runs.visible().iter().map(|r| r.key.clone()).collect()
+}
+
+fn control(effects: &[Effect]) -> Vec<(String, ControlCommand)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Control { key, command, .. } => Some((key.clone(), command.clone())),
+            _ => None,
+        })
+        .collect()
 }
 
 #[test]
@@ -43,118 +64,332 @@ fn tab_moves_between_panes_and_arrows_pick_a_dataset() {
 }
 
 #[test]
-fn s_starts_a_run_with_the_current_choices() {
+fn s_starts_a_run_and_focuses_it_when_its_folder_appears() {
     let runs = tempdir();
     let mut app = app(runs.path(), 0);
+    add_run(&mut app, "20261126-110000-iris-mlp-cpu", RunStatus::Finished, 0.01, 20);
     let effects = press(&mut app, &[ch('s')]);
-    let request = started(&effects).expect("a run starts");
-    assert_eq!(request.spec.dataset, "iris");
-    assert_eq!(request.spec.model, workbench::train::ModelKind::Mlp);
-    assert_eq!(request.spec.epochs, 100);
-    assert_eq!(request.device.name, "cpu", "auto picks the CPU when no GPU is usable");
-    assert_eq!(request.runs_dir, runs.path());
+    let spec = started(&effects).expect("a run starts");
+    assert_eq!(spec.dataset, "iris");
+    assert_eq!(spec.model, workbench::train::ModelKind::Mlp);
+    assert_eq!(spec.epochs, 100);
+    assert_eq!(spec.device, "auto");
     assert_eq!(app.focus, Pane::Charts);
-    assert_eq!(app.run.as_ref().unwrap().state, RunState::Starting);
+    assert_eq!(app.focused_run(), None, "nothing to focus until its folder shows up");
 
-    // A second start while one is going is refused with a message.
+    // A second start before the first shows up is refused with a message.
     let again = press(&mut app, &[ch('s')]);
     assert!(started(&again).is_none());
-    assert!(app.notice.as_ref().unwrap().text.contains("a run is going"));
+    assert!(app.notice.as_ref().unwrap().text.contains("a run is starting"));
+
+    // The runner created its queued folder; the follower reports it.
+    let key = "20261126-120000-iris-mlp-cpu";
+    app.update(Event::Runs(vec![meta_event(run_meta(key, "iris", RunStatus::Queued, 0.01, 100))]));
+    assert_eq!(app.focused_run().unwrap().key, key);
+    assert_eq!(app.expecting, None);
+    assert!(started(&press(&mut app, &[ch('s')])).is_some(), "the next start is allowed");
+
+    // Or the runner names the folder it made.
+    app.started_run("20261126-130000-iris-mlp-cpu");
+    app.update(Event::Runs(vec![meta_event(run_meta(
+        "20261126-130000-iris-mlp-cpu",
+        "iris",
+        RunStatus::Running,
+        0.01,
+        100,
+    ))]));
+    assert_eq!(app.focused_run().unwrap().key, "20261126-130000-iris-mlp-cpu");
+    app.start_failed("no space left on device");
+    assert!(app.notice.as_ref().unwrap().is_error);
 }
 
 #[test]
-fn run_messages_drive_the_view_and_stale_ones_are_ignored() {
+fn runs_are_listed_newest_first_and_a_folder_of_another_process_appears_live() {
     let runs = tempdir();
     let mut app = app(runs.path(), 0);
-    press(&mut app, &[ch('s')]);
-    app.attach_run(RunId(7));
-    let dir = PathBuf::from("runs/x");
-    app.update(Event::Train(TrainMsg::Started {
-        run: RunId(7),
-        run_dir: dir.clone(),
-        device_label: "CPU".into(),
-        epochs: 2,
-        steps_per_epoch: 8,
-        train_samples: 120,
-        val_samples: 30,
-        placement: "all data in memory".into(),
-    }));
-    app.update(Event::Train(TrainMsg::Steps {
-        run: RunId(7),
-        epoch: 1,
-        first_step: 0,
-        losses: vec![1.0; 8],
-    }));
-    // A message from an older run must not touch the view.
-    app.update(Event::Train(TrainMsg::Steps {
-        run: RunId(3),
-        epoch: 1,
-        first_step: 0,
-        losses: vec![9.0; 100],
-    }));
-    let metrics = EpochMetrics {
-        epoch: 1,
-        epochs: 2,
-        global_step: 8,
-        train_loss: 1.0,
-        val_loss: Some(0.9),
-        val_metric: Some(0.5),
-        metric: MetricKind::Accuracy,
-        samples_per_s: 1000.0,
-        elapsed_s: 0.12,
-    };
-    app.update(Event::Train(TrainMsg::Epoch { run: RunId(7), metrics: metrics.clone() }));
-    let run = app.run.as_ref().unwrap();
-    assert_eq!(run.state, RunState::Running);
-    assert_eq!(run.step_loss.len(), 8);
-    assert_eq!(run.epoch_val_loss, vec![(1.0, 0.9)]);
-    assert_eq!(run.elapsed_and_eta(), (0.12, Some(0.12)));
+    add_run(&mut app, "20261126-100000-iris-mlp-cpu", RunStatus::Finished, 0.01, 20);
+    add_run(&mut app, "20261126-120000-iris-mlp-cpu", RunStatus::Stopped, 0.1, 5);
+    add_run(&mut app, "20261126-110000-iris-mlp-cpu", RunStatus::Failed, 0.5, 3);
+    assert_eq!(
+        listed(&app),
+        ["20261126-120000-iris-mlp-cpu", "20261126-110000-iris-mlp-cpu", "20261126-100000-iris-mlp-cpu"]
+    );
 
-    assert!(matches!(press(&mut app, &[ch('p')])[..], [Effect::SetPaused(RunId(7), true)]));
-    app.update(Event::Train(TrainMsg::Paused { run: RunId(7) }));
-    assert_eq!(app.run.as_ref().unwrap().state, RunState::Paused);
-    assert!(matches!(press(&mut app, &[ch('p')])[..], [Effect::SetPaused(RunId(7), false)]));
-    assert!(matches!(press(&mut app, &[ch('x')])[..], [Effect::StopRun(RunId(7), StopReason::User)]));
+    // `workbench train` in another shell: its folder shows up and grows as the run goes.
+    let other = "20261126-130000-iris-mlp-cpu";
+    app.update(Event::Runs(vec![meta_event(run_meta(other, "iris", RunStatus::Running, 0.01, 20))]));
+    assert_eq!(listed(&app)[0], other);
+    assert_eq!(app.focused_run(), None, "a run this TUI didn't start doesn't take the focus");
+    let events = curve_events(other, 2, 1.0);
+    app.update(Event::Runs(events[..2].to_vec()));
+    let run = app.runs.get(other).unwrap();
+    assert_eq!((run.epochs_done(), run.step_loss.len()), (1, 8));
+    app.update(Event::Runs(events[2..].to_vec()));
+    let run = app.runs.get(other).unwrap();
+    assert_eq!((run.epochs_done(), run.step_loss.len()), (2, 16));
+    assert!(run.best_metric().unwrap() > 0.54);
+    assert_eq!(run.steps_per_epoch(), 8);
+    assert!(run.is_active());
 
-    app.update(Event::Train(TrainMsg::Finished { run: RunId(7), run_dir: dir.clone(), last: Some(metrics) }));
-    let run = app.run.as_ref().unwrap();
-    assert_eq!(run.state, RunState::Finished);
-    assert_eq!(run.epoch_train_loss.len(), 1, "the curves stay after the run ends");
-    assert!(app.notice.as_ref().unwrap().text.contains("run finished"));
+    // It ends: the follower reports its new run.toml; the curves stay.
+    let mut meta = run_meta(other, "iris", RunStatus::Finished, 0.01, 20);
+    meta.epochs_completed = 2;
+    app.update(Event::Runs(vec![meta_event(meta)]));
+    let run = app.runs.get(other).unwrap();
+    assert_eq!(run.status, Some(RunStatus::Finished));
+    assert_eq!(run.epochs.len(), 2);
+
+    app.update(Event::Runs(vec![RunEvent::Removed { key: other.into() }]));
+    assert_eq!(listed(&app).len(), 3);
 }
 
 #[test]
-fn q_asks_while_a_run_is_going() {
+fn problem_folders_are_listed_with_their_problem() {
     let runs = tempdir();
     let mut app = app(runs.path(), 0);
-    press(&mut app, &[ch('s')]);
-    app.attach_run(RunId(1));
+    add_run(&mut app, "20261126-100000-iris-mlp-cpu", RunStatus::Finished, 0.01, 3);
+    app.update(Event::Runs(vec![RunEvent::Problem {
+        key: "20261126-110000-broken".into(),
+        dir: PathBuf::from("runs/20261126-110000-broken"),
+        problem: "run.toml: expected `=` at line 3; made by another version?".into(),
+    }]));
+    assert_eq!(listed(&app), ["20261126-110000-broken", "20261126-100000-iris-mlp-cpu"]);
+    let broken = app.runs.get("20261126-110000-broken").unwrap();
+    assert_eq!(broken.status_label(), "problem");
+    assert!(!broken.is_active() && !broken.can_resume());
+
+    // Enter on it in the runs pane shows the whole problem.
+    app.focus = Pane::Runs;
+    press(&mut app, &[ch('j'), key(KeyCode::Enter)]);
+    match &app.popup {
+        Some(Popup::Details { text, .. }) => assert!(text.contains("made by another version?"), "{text}"),
+        other => panic!("no details: {other:?}"),
+    }
+    press(&mut app, &[key(KeyCode::Esc)]);
+    assert_eq!(app.popup, None);
+    // Nothing to export or resume there.
+    assert!(press(&mut app, &[ch('e'), ch('R')]).is_empty());
+}
+
+#[test]
+fn space_selects_and_commands_act_on_the_selection_or_the_focused_run() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    add_run(&mut app, "20261126-100000-iris-mlp-cpu", RunStatus::Running, 0.01, 3);
+    add_run(&mut app, "20261126-110000-iris-mlp-cpu", RunStatus::Paused, 0.1, 3);
+    add_run(&mut app, "20261126-120000-iris-mlp-cpu", RunStatus::Interrupted, 0.5, 3);
+    assert_eq!(app.runs.focused, None);
+    assert!(press(&mut app, &[ch('x')]).is_empty(), "nothing focused, nothing selected");
+    assert!(app.notice.as_ref().unwrap().is_error);
+
+    press(&mut app, &[key(KeyCode::Tab), key(KeyCode::Tab), key(KeyCode::Tab)]);
+    assert_eq!(app.focus, Pane::Runs);
+    press(&mut app, &[ch('j')]);
+    assert_eq!(
+        app.focused_run().unwrap().key,
+        "20261126-120000-iris-mlp-cpu",
+        "the first key focuses the top"
+    );
+    // The focused run alone: an interrupted run resumes; it can't be paused or stopped.
+    let effects = press(&mut app, &[ch('R')]);
+    assert!(matches!(&effects[..], [Effect::ResumeRun { key, dir }]
+        if key == "20261126-120000-iris-mlp-cpu" && dir.ends_with("20261126-120000-iris-mlp-cpu")));
+    assert!(press(&mut app, &[ch('p')]).is_empty());
+
+    // Select the two below it.
+    press(&mut app, &[ch('j'), ch(' '), ch('j'), ch(' ')]);
+    assert_eq!(app.runs.selected, ["20261126-110000-iris-mlp-cpu", "20261126-100000-iris-mlp-cpu"]);
+    assert_eq!(
+        control(&press(&mut app, &[ch('p')])),
+        [
+            ("20261126-110000-iris-mlp-cpu".to_string(), ControlCommand::Resume),
+            ("20261126-100000-iris-mlp-cpu".to_string(), ControlCommand::Pause)
+        ]
+    );
+    assert_eq!(control(&press(&mut app, &[ch('x')])).len(), 2);
+    assert!(app.notice.as_ref().unwrap().text.contains("stopping 2 runs"));
+    let export = press(&mut app, &[ch('e')]);
+    assert!(
+        matches!(&export[..], [Effect::Export { dirs, names }] if dirs.len() == 2 && names[0] == "20261126-110000-iris-mlp-cpu")
+    );
+    app.exported(&[PathBuf::from("/tmp/runs.csv"), PathBuf::from("/tmp/runs.svg")]);
+    assert!(app.notice.as_ref().unwrap().text.contains("/tmp/runs.csv, /tmp/runs.svg"));
+
+    // Space again unselects.
+    press(&mut app, &[ch(' ')]);
+    assert_eq!(app.runs.selected, ["20261126-110000-iris-mlp-cpu"]);
+}
+
+#[test]
+fn the_filter_takes_a_substring_or_a_regex_and_esc_clears_it() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    add_run(&mut app, "20261126-100000-iris-mlp-cpu", RunStatus::Finished, 0.01, 3);
+    add_run(&mut app, "20261126-110000-iris-mlp-cpu", RunStatus::Failed, 0.1, 3);
+    let mut cuda = run_meta("20261126-120000-digits-cnn-cuda0", "digits", RunStatus::Running, 0.01, 20);
+    cuda.device = "cuda:0".into();
+    cuda.model = "cnn".into();
+    app.update(Event::Runs(vec![meta_event(cuda)]));
+
+    press(&mut app, &[ch('/')]);
+    assert_eq!(app.focus, Pane::Runs);
+    assert_eq!(app.filter_input.as_deref(), Some(""));
+    // Typed letters filter as they are typed; they are not commands (x would stop a run).
+    let effects = press(&mut app, &[ch('C'), ch('U'), ch('D'), ch('A')]);
+    assert!(effects.is_empty());
+    assert_eq!(listed(&app), ["20261126-120000-digits-cnn-cuda0"], "device, any case");
+    press(&mut app, &[key(KeyCode::Enter)]);
+    assert_eq!(app.filter_input, None);
+    assert_eq!(listed(&app).len(), 1, "Enter keeps the filter");
+
+    // A regex over the status.
+    press(&mut app, &[ch('/')]);
+    for _ in 0..4 {
+        press(&mut app, &[key(KeyCode::Backspace)]);
+    }
+    for c in "^(fail|fin)".chars() {
+        press(&mut app, &[ch(c)]);
+    }
+    assert!(app.runs.filter.as_ref().unwrap().is_regex());
+    assert_eq!(listed(&app), ["20261126-110000-iris-mlp-cpu", "20261126-100000-iris-mlp-cpu"]);
+    // Not a regex: taken as text.
+    press(&mut app, &[key(KeyCode::Esc), ch('/'), ch('m'), ch('l'), ch('p'), ch('(')]);
+    assert!(!app.runs.filter.as_ref().unwrap().is_regex());
+    assert!(listed(&app).is_empty());
+    press(&mut app, &[key(KeyCode::Esc)]);
+    assert!(app.runs.filter.is_none(), "Esc clears it");
+    assert_eq!(listed(&app).len(), 3);
+}
+
+#[test]
+fn the_diff_table_holds_only_what_differs_and_the_metrics() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    add_run(&mut app, "20261126-100000-iris-mlp-cpu", RunStatus::Finished, 0.01, 20);
+    add_run(&mut app, "20261126-110000-iris-mlp-cpu", RunStatus::Finished, 0.1, 10);
+    let selected: Vec<_> = ["20261126-100000-iris-mlp-cpu", "20261126-110000-iris-mlp-cpu"]
+        .iter()
+        .map(|k| app.runs.get(k).unwrap())
+        .collect();
+    let rows = diff_rows(&selected);
+    let params: Vec<&str> = rows.iter().filter(|r| !r.metric).map(|r| r.name.as_str()).collect();
+    assert_eq!(params, ["lr"], "only the learning rate differs");
+    assert_eq!(rows[0].values, ["0.01", "0.1"]);
+    let names: Vec<&str> = rows.iter().filter(|r| r.metric).map(|r| r.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["status", "epochs done", "final train loss", "final val loss", "final val_acc", "best val_acc"]
+    );
+    let done = rows.iter().find(|r| r.name == "epochs done").unwrap();
+    assert_eq!(done.values, ["20", "10"]);
+
+    // Another optimizer and seed show too; identical ones don't.
+    let mut meta = run_meta("20261126-120000-iris-mlp-cpu", "iris", RunStatus::Finished, 0.01, 20);
+    meta.hyperparameters.optimizer = workbench::train::OptimizerKind::Sgd;
+    meta.hyperparameters.seed = 7;
+    app.update(Event::Runs(vec![meta_event(meta)]));
+    let selected: Vec<_> = ["20261126-100000-iris-mlp-cpu", "20261126-120000-iris-mlp-cpu"]
+        .iter()
+        .map(|k| app.runs.get(k).unwrap())
+        .collect();
+    let rows = diff_rows(&selected);
+    let params: Vec<&str> = rows.iter().filter(|r| !r.metric).map(|r| r.name.as_str()).collect();
+    assert_eq!(params, ["optimizer", "seed"]);
+}
+
+#[test]
+fn q_asks_while_runs_are_going_and_leaving_them_is_the_default() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    add_run(&mut app, "20261126-100000-iris-mlp-cpu", RunStatus::Running, 0.01, 1);
+    add_run(&mut app, "20261126-110000-iris-mlp-cpu", RunStatus::Finished, 0.01, 1);
     assert!(press(&mut app, &[ch('q')]).is_empty());
-    assert_eq!(app.popup, Some(Popup::ConfirmQuit));
-    press(&mut app, &[ch('n')]);
+    assert_eq!(app.popup, Some(Popup::ConfirmQuit { active: 1 }));
+    press(&mut app, &[key(KeyCode::Esc)]);
     assert_eq!(app.popup, None);
     assert!(!app.should_quit);
-    let effects = press(&mut app, &[ch('q'), ch('y')]);
-    assert!(matches!(effects[..], [Effect::Quit]));
+
+    let effects = press(&mut app, &[ch('q'), key(KeyCode::Enter)]);
+    assert_eq!(effects, [Effect::Quit { stop_runs: false }]);
     assert!(app.should_quit);
 
+    let mut app2 = common::tui::app(runs.path(), 0);
+    add_run(&mut app2, "20261126-100000-iris-mlp-cpu", RunStatus::Running, 0.01, 1);
+    assert_eq!(press(&mut app2, &[ch('q'), ch('l')]), [Effect::Quit { stop_runs: false }]);
+
+    let mut app3 = common::tui::app(runs.path(), 0);
+    add_run(&mut app3, "20261126-100000-iris-mlp-cpu", RunStatus::Running, 0.01, 1);
+    add_run(&mut app3, "20261126-090000-iris-mlp-cpu", RunStatus::Queued, 0.01, 0);
+    let effects = press(&mut app3, &[ch('q'), ch('s')]);
+    assert_eq!(control(&effects).len(), 2, "every run going is stopped: {effects:?}");
+    assert!(control(&effects).iter().all(|(_, c)| *c == ControlCommand::Stop));
+    assert_eq!(effects.last(), Some(&Effect::Quit { stop_runs: true }));
+
     let mut idle = common::tui::app(runs.path(), 0);
-    assert!(matches!(press(&mut idle, &[ch('q')])[..], [Effect::Quit]), "no run: q quits at once");
+    add_run(&mut idle, "20261126-110000-iris-mlp-cpu", RunStatus::Finished, 0.01, 1);
+    assert_eq!(
+        press(&mut idle, &[ch('q')]),
+        [Effect::Quit { stop_runs: false }],
+        "no run going: q quits at once"
+    );
 }
 
 #[test]
-fn signals_and_ctrl_c_quit_at_once() {
+fn signals_and_ctrl_c_leave_the_runs_running() {
     let runs = tempdir();
     let mut app = app(runs.path(), 0);
-    press(&mut app, &[ch('s')]);
-    assert!(matches!(app.update(Event::Signal(1))[..], [Effect::Quit]));
+    add_run(&mut app, "20261126-100000-iris-mlp-cpu", RunStatus::Running, 0.01, 1);
+    assert_eq!(app.update(Event::Signal(1)), [Effect::Quit { stop_runs: false }]);
     assert_eq!(app.quit_signal, Some(1), "the exit code will say SIGHUP ended it");
     let mut app = common::tui::app(runs.path(), 0);
+    add_run(&mut app, "20261126-100000-iris-mlp-cpu", RunStatus::Running, 0.01, 1);
     let ctrl_c = Event::Key(crossterm::event::KeyEvent::new(
         KeyCode::Char('c'),
         crossterm::event::KeyModifiers::CONTROL,
     ));
-    assert!(matches!(app.update(ctrl_c)[..], [Effect::Quit]));
+    assert_eq!(app.update(ctrl_c), [Effect::Quit { stop_runs: false }]);
+}
+
+#[test]
+fn a_long_reason_is_one_key_away() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    press(&mut app, &[key(KeyCode::Tab), key(KeyCode::Tab), key(KeyCode::Enter)]);
+    match &app.popup {
+        Some(Popup::Details { text, .. }) => assert!(text.contains("it has no libtorch_cuda.so"), "{text}"),
+        other => panic!("no details: {other:?}"),
+    }
+    // With a GPU, Enter opens the runtime menu as before.
+    let mut app = common::tui::app(runs.path(), 1);
+    press(&mut app, &[key(KeyCode::Tab), key(KeyCode::Tab), key(KeyCode::Enter)]);
+    assert!(matches!(app.popup, Some(Popup::Runtime { .. })));
+}
+
+#[test]
+fn staging_heartbeats_reach_the_focused_run() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    let key = "20261126-100000-shapes-cnn-cpu";
+    app.started_run(key);
+    app.update(Event::Runs(vec![meta_event(run_meta(key, "shapes", RunStatus::Running, 0.01, 5))]));
+    let live = |phase: &str, done, ms| RunEvent::Live {
+        key: key.into(),
+        live: LiveState {
+            phase: phase.into(),
+            done,
+            total: 100,
+            epoch: 0,
+            step: 0,
+            updated_unix_ms: ms,
+            pid: 1,
+            host: "h".into(),
+        },
+    };
+    app.update(Event::Runs(vec![live("reading", 10, 1_000), live("reading", 30, 3_000)]));
+    let run = app.focused_run().unwrap();
+    assert_eq!(run.phase_started_ms, Some(1_000), "the phase's clock starts at its first heartbeat");
+    app.update(Event::Runs(vec![live("decoding", 5, 4_000)]));
+    assert_eq!(app.focused_run().unwrap().phase_started_ms, Some(4_000), "a new phase, a new clock");
 }
 
 #[test]
@@ -181,8 +416,10 @@ fn switching_runtime_mid_run_asks_to_keep_or_restart() {
     let runs = tempdir();
     let mut app = app(runs.path(), 1);
     app.runtime = DeviceChoice::Cpu;
-    press(&mut app, &[ch('s')]);
-    app.attach_run(RunId(4));
+    let run = "20261126-100000-iris-mlp-cpu";
+    app.started_run(run);
+    add_run(&mut app, run, RunStatus::Running, 0.01, 1);
+    assert!(app.run_is_active());
     // r, down to the GPU, Enter.
     press(&mut app, &[ch('r'), key(KeyCode::Down), key(KeyCode::Down), key(KeyCode::Enter)]);
     assert_eq!(app.popup, Some(Popup::ConfirmSwitch { device: DeviceChoice::Cuda(Some(0)) }));
@@ -191,16 +428,13 @@ fn switching_runtime_mid_run_asks_to_keep_or_restart() {
     let kept = press(&mut app, &[ch('k')]);
     assert!(kept.is_empty());
     assert_eq!(app.runtime, DeviceChoice::Cuda(Some(0)));
-    assert!(app.run_is_active());
 
     // Restart: the old run is stopped (kept on disk) and a new one starts on the new device.
     press(&mut app, &[ch('r'), key(KeyCode::Up), key(KeyCode::Enter)]);
     assert_eq!(app.popup, Some(Popup::ConfirmSwitch { device: DeviceChoice::Cpu }));
     let effects = press(&mut app, &[ch('r')]);
-    assert!(matches!(effects[0], Effect::StopRun(RunId(4), StopReason::User)));
-    let request = started(&effects).expect("restarted");
-    assert_eq!(request.device.name, "cpu");
-    assert_eq!(app.run.as_ref().unwrap().id, None, "a new run view waits for its id");
+    assert_eq!(control(&effects), [(run.to_string(), ControlCommand::Stop)]);
+    assert_eq!(started(&effects).expect("restarted").device, "cpu");
 }
 
 #[test]
@@ -243,7 +477,7 @@ fn a_bad_hyperparameter_is_refused_in_place() {
     );
     assert_eq!(app.form.values.epochs, 100);
     assert!(app.form.error.as_ref().unwrap().contains("epochs \"s\" is not a whole number"));
-    assert!(app.run.is_none(), "s did not start a run while typing");
+    assert!(app.expecting.is_none(), "s did not start a run while typing");
     press(
         &mut app,
         &[
@@ -258,7 +492,7 @@ fn a_bad_hyperparameter_is_refused_in_place() {
     assert_eq!(app.form.values.epochs, 7);
     assert_eq!(app.form.error, None);
     let effects = press(&mut app, &[ch('s')]);
-    assert_eq!(started(&effects).unwrap().spec.epochs, 7);
+    assert_eq!(started(&effects).unwrap().epochs, 7);
 }
 
 #[test]
@@ -306,40 +540,60 @@ fn rescans_keep_the_selection_and_logs_are_kept() {
 }
 
 #[test]
-fn chart_toggles() {
+fn chart_toggles_and_the_x_axis_cycles() {
     let runs = tempdir();
     let mut app = app(runs.path(), 0);
     press(&mut app, &[ch('l'), ch('m'), ch('w')]);
     assert!(app.chart.log_y && app.chart.smooth && app.chart.recent);
     press(&mut app, &[ch('l')]);
     assert!(!app.chart.log_y);
+    assert_eq!(app.chart.x_axis, XAxis::Epoch);
+    press(&mut app, &[ch('a')]);
+    assert_eq!(app.chart.x_axis, XAxis::Step);
+    press(&mut app, &[ch('a')]);
+    assert_eq!(app.chart.x_axis, XAxis::Wall);
+    assert!(app.notice.as_ref().unwrap().text.contains("wall time"));
+    press(&mut app, &[ch('a')]);
+    assert_eq!(app.chart.x_axis, XAxis::Epoch);
 }
 
-/// The whole path without a terminal: the key starts a real run on the worker, its messages come
-/// back through the app, and the app ends up showing the finished run.
 #[test]
-fn a_real_run_started_from_the_keyboard_finishes_in_the_view() {
+fn runs_logged_by_other_tools_are_listed_and_drawn() {
+    use workbench::runs::events::{ExternalKind, ScalarPoint};
     let runs = tempdir();
     let mut app = app(runs.path(), 0);
-    app.form.values.epochs = 15;
-    let effects = press(&mut app, &[ch('s')]);
-    let Some(Effect::StartRun(request)) = effects.into_iter().next() else { panic!("no run") };
-    let (tx, rx) = mpsc::channel();
-    let handle = spawn_run(*request, RunControl::new(), move |m| tx.send(m).is_ok()).unwrap();
-    app.attach_run(handle.id);
-    loop {
-        let msg = rx.recv_timeout(Duration::from_secs(60)).expect("the run reports");
-        let last = msg.is_final();
-        app.update(Event::Train(msg));
-        if last {
-            break;
-        }
-    }
-    handle.join();
-    let run = app.run.as_ref().unwrap();
-    assert_eq!(run.state, RunState::Finished);
-    assert_eq!(run.epoch_train_loss.len(), 15);
-    assert_eq!(run.step_loss.len(), 15 * 8);
-    assert!(run.run_dir.as_ref().unwrap().join("run.toml").is_file());
-    assert!(run.last.as_ref().unwrap().val_metric.unwrap() > 0.8);
+    let key = "tb/lightning_logs/version_3";
+    app.update(Event::Runs(vec![RunEvent::External {
+        key: key.into(),
+        dir: PathBuf::from("/logs/tb/lightning_logs/version_3"),
+        kind: ExternalKind::TensorBoard,
+        hparams: vec![("lr".into(), "0.001".into())],
+        problem: None,
+    }]));
+    let points = |values: &[f64]| -> Vec<ScalarPoint> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, &value)| ScalarPoint {
+                step: i as i64,
+                wall_time: 1.7e9 + i as f64,
+                value,
+                epoch: None,
+            })
+            .collect()
+    };
+    app.update(Event::Runs(vec![
+        RunEvent::Scalars { key: key.into(), tag: "val/loss".into(), points: points(&[0.9, 0.8]) },
+        RunEvent::Scalars { key: key.into(), tag: "train/loss".into(), points: points(&[1.0, 0.7, 0.5]) },
+    ]));
+    let run = app.runs.get(key).unwrap();
+    assert_eq!(run.status_label(), "tensorboard");
+    assert_eq!(run.loss_tag.as_deref(), Some("train/loss"), "a validation loss is not the training loss");
+    assert_eq!(run.step_loss.values(), [1.0, 0.7, 0.5]);
+    assert_eq!(run.step_to_wall(2.0), Some(2.0), "seconds since its first point");
+    assert_eq!(run.last_scalars.get("val/loss"), Some(&0.8));
+    app.runs.focused = Some(key.into());
+    assert!(matches!(&press(&mut app, &[ch('e')])[..], [Effect::Export { names, .. }] if names[0] == key));
+    press(&mut app, &[ch('/'), ch('t'), ch('e'), ch('n'), ch('s')]);
+    assert_eq!(listed(&app), [key], "the filter sees its kind");
 }

@@ -1,7 +1,9 @@
-//! Keys: popups first, then a text edit in progress, then the global keys, then the focused pane.
+//! Keys: popups first, then a text edit in progress (a form field, the runs filter), then the
+//! global keys, then the focused pane.
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::form::Activate;
+use super::runs::RunFilter;
 use super::{App, Effect, Pane, Popup};
 use crate::train::ModelKind;
 
@@ -12,8 +14,9 @@ impl App {
             return Vec::new();
         }
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            // Runs are processes of their own: Ctrl-C leaves them running.
             self.should_quit = true;
-            return vec![Effect::Quit];
+            return vec![Effect::Quit { stop_runs: false }];
         }
         self.notice = None;
         if let Some(popup) = self.popup.clone() {
@@ -23,16 +26,12 @@ impl App {
             self.on_edit_key(key);
             return Vec::new();
         }
+        if self.filter_input.is_some() {
+            self.on_filter_key(key);
+            return Vec::new();
+        }
         match key.code {
-            KeyCode::Char('q') => {
-                if self.run_is_active() {
-                    self.popup = Some(Popup::ConfirmQuit);
-                    Vec::new()
-                } else {
-                    self.should_quit = true;
-                    vec![Effect::Quit]
-                }
-            }
+            KeyCode::Char('q') => self.ask_quit(),
             KeyCode::Char('?') => {
                 self.popup = Some(Popup::Help);
                 Vec::new()
@@ -44,8 +43,28 @@ impl App {
                 Vec::new()
             }
             KeyCode::Char('s') => self.start_run(self.runtime),
-            KeyCode::Char('x') => self.stop_run(),
+            KeyCode::Char('x') => self.stop_runs(),
             KeyCode::Char('p') => self.toggle_pause(),
+            KeyCode::Char('R') => self.resume_runs(),
+            KeyCode::Char('e') => self.export_runs(),
+            KeyCode::Char('a') => {
+                self.chart.x_axis = self.chart.x_axis.next();
+                self.notify(format!("x axis: {}", self.chart.x_axis.label()));
+                Vec::new()
+            }
+            KeyCode::Char('/') => {
+                self.focus = Pane::Runs;
+                self.filter_input =
+                    Some(self.runs.filter.as_ref().map(|f| f.text.clone()).unwrap_or_default());
+                Vec::new()
+            }
+            KeyCode::Char(' ') => {
+                match self.runs.focused.clone() {
+                    Some(key) => self.runs.toggle_selected(&key),
+                    None => self.notify_error("no run focused: pick one in the runs pane (Tab to it)"),
+                }
+                Vec::new()
+            }
             KeyCode::Char('l') => {
                 self.chart.log_y = !self.chart.log_y;
                 Vec::new()
@@ -105,7 +124,27 @@ impl App {
             }
             Pane::Devices => {
                 if key.code == KeyCode::Enter {
-                    return self.on_key(KeyEvent::from(KeyCode::Char('r')));
+                    // The whole reason CUDA is unusable, when there is one; else the runtime menu.
+                    let why = self.devices.as_ref().and_then(|d| d.cuda_unavailable.clone());
+                    match why {
+                        Some(text) => {
+                            self.popup =
+                                Some(Popup::Details { title: "Why the GPU is not usable".into(), text })
+                        }
+                        None => return self.on_key(KeyEvent::from(KeyCode::Char('r'))),
+                    }
+                }
+            }
+            Pane::Runs => {
+                if delta != 0 {
+                    self.runs.move_focus(delta);
+                } else if matches!(key.code, KeyCode::Home | KeyCode::Char('g')) {
+                    self.runs.focused = None;
+                    self.runs.move_focus(0);
+                } else if key.code == KeyCode::Enter {
+                    self.open_run_details();
+                } else if key.code == KeyCode::Esc {
+                    self.runs.filter = None;
                 }
             }
             Pane::Log => {
@@ -113,9 +152,49 @@ impl App {
                 self.log_scroll =
                     (self.log_scroll as isize - delta).clamp(0, len.saturating_sub(1) as isize) as usize;
             }
-            Pane::Charts => {}
+            Pane::Charts => {
+                if key.code == KeyCode::Enter {
+                    self.open_run_details();
+                }
+            }
         }
         Vec::new()
+    }
+
+    /// The focused run's full status, reason or problem, and folder, in a popup.
+    fn open_run_details(&mut self) {
+        let Some(run) = self.focused_run() else { return };
+        let mut text = format!("status: {}", run.status_label());
+        if let Some(reason) = run.full_reason() {
+            text.push_str(&format!("\n\n{reason}"));
+        }
+        text.push_str(&format!("\n\nfolder: {}", run.dir.display()));
+        let title = run.key.clone();
+        self.popup = Some(Popup::Details { title, text });
+    }
+
+    /// Typing the runs filter: it applies as it is typed; Enter keeps it, Esc clears it.
+    fn on_filter_key(&mut self, key: KeyEvent) {
+        let Some(text) = self.filter_input.as_mut() else { return };
+        match key.code {
+            KeyCode::Enter => {
+                self.filter_input = None;
+                return;
+            }
+            KeyCode::Esc => {
+                self.filter_input = None;
+                self.runs.filter = None;
+                return;
+            }
+            KeyCode::Backspace => {
+                text.pop();
+            }
+            KeyCode::Char(c) if !c.is_control() && text.chars().count() < 64 => text.push(c),
+            _ => return,
+        }
+        let text = text.clone();
+        // The focused run stays focused even when the filter hides it: the charts don't jump.
+        self.runs.filter = (!text.is_empty()).then(|| RunFilter::new(&text));
     }
 
     fn on_edit_key(&mut self, key: KeyEvent) {
@@ -193,15 +272,18 @@ impl App {
                 }
                 _ => {}
             },
-            Popup::ConfirmQuit => match key.code {
-                KeyCode::Char('y') | KeyCode::Char('q') | KeyCode::Enter => {
-                    self.popup = None;
-                    self.should_quit = true;
-                    return vec![Effect::Quit];
-                }
-                KeyCode::Char('n') | KeyCode::Esc => self.popup = None,
+            Popup::ConfirmQuit { .. } => match key.code {
+                // Leaving them running is the default: Enter, l, or q again.
+                KeyCode::Enter | KeyCode::Char('l') | KeyCode::Char('q') => return self.quit(false),
+                KeyCode::Char('s') => return self.quit(true),
+                KeyCode::Esc | KeyCode::Char('n') => self.popup = None,
                 _ => {}
             },
+            Popup::Details { .. } => {
+                if matches!(key.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q')) {
+                    self.popup = None;
+                }
+            }
             Popup::ConfirmSwitch { device } => match key.code {
                 KeyCode::Char('k') => return self.confirm_switch(device, false),
                 KeyCode::Char('r') => return self.confirm_switch(device, true),

@@ -1,12 +1,16 @@
 //! The TUI's state and its update function. No I/O and no drawing here: `update` takes an
 //! [`Event`], changes the state, and returns [`Effect`]s for the runner (src/tui) to carry out.
 //! Drawing (src/ui) only reads the state.
+mod actions;
+pub mod compare;
 pub mod form;
 mod keys;
 pub mod run_view;
+pub mod runs;
 pub mod series;
 
 use std::collections::VecDeque;
+use std::path::PathBuf;
 
 use crossterm::event::KeyEvent;
 
@@ -14,9 +18,12 @@ use crate::config::Settings;
 use crate::data::{Catalog, DatasetEntry};
 use crate::device::{self, DeviceChoice, DeviceReport};
 use crate::logging::LogLine;
-use crate::train::{MetricKind, RunId, RunRequest, StopReason, TrainMsg, TrainSpec};
+use crate::runs::{ControlCommand, RunEvent, RunKey, RunStatus};
+use crate::train::TrainSpec;
+use compare::XAxis;
 use form::HyperForm;
-use run_view::{RunState, RunView};
+use run_view::RunView;
+use runs::Runs;
 
 /// Most log lines kept for the log pane.
 const LOG_LINES: usize = 500;
@@ -28,8 +35,9 @@ pub enum Event {
     Key(KeyEvent),
     /// The terminal changed size.
     Resize(u16, u16),
-    /// A message from a training worker.
-    Train(TrainMsg),
+    /// What the runs-folder follower learnt about run folders, whoever writes them (a run this
+    /// TUI started, `workbench train` in another shell, a cluster job).
+    Runs(Vec<RunEvent>),
     /// A tracing event at INFO or above.
     Log(LogLine),
     /// Files in the datasets folder were added, changed or removed.
@@ -42,45 +50,86 @@ pub enum Event {
     Devices(DeviceReport),
     /// The config file was read again: new settings, or why they were refused.
     ConfigLoaded(Result<Settings, String>),
-    /// SIGTERM, SIGHUP or SIGINT arrived.
+    /// SIGTERM, SIGHUP or SIGINT arrived: leave, and leave the runs running.
     Signal(i32),
 }
 
-/// What the runner should do after an update.
-#[derive(Debug)]
+/// What the runner should do after an update. Effects come in the order they must be carried out.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    /// Start a run on a worker thread, then call [`App::attach_run`] with its id.
-    StartRun(Box<RunRequest>),
-    /// Ask a run to stop between batches.
-    StopRun(RunId, StopReason),
-    /// Pause or resume a run.
-    SetPaused(RunId, bool),
+    /// Plan the run (device, data budget, fit check), create its queued folder and spawn its
+    /// process, detached. The run then appears through [`Event::Runs`]; the runner may call
+    /// [`App::started_run`] with its key so that it gets the focus at once, or
+    /// [`App::start_failed`] when it could not be started.
+    StartRun {
+        /// The training parameters, dataset and device choice (`auto`, `cpu`, `cuda:0`) included.
+        spec: TrainSpec,
+    },
+    /// Append a command to a run's `control` file (stop, pause, resume).
+    Control {
+        /// The run's key (its folder name).
+        key: RunKey,
+        /// The run's folder.
+        dir: PathBuf,
+        /// What to ask of it.
+        command: ControlCommand,
+    },
+    /// Continue a stopped, interrupted or failed run from its last checkpoint, in its folder, in a
+    /// new detached process; call [`App::start_failed`] if it can't.
+    ResumeRun {
+        /// The run's key.
+        key: RunKey,
+        /// The run's folder.
+        dir: PathBuf,
+    },
+    /// Write one CSV (every metric of every run) and one SVG (the overlaid loss curves) of these
+    /// runs, then call [`App::exported`] with the files written or [`App::export_failed`].
+    Export {
+        /// The runs' folders.
+        dirs: Vec<PathBuf>,
+        /// The runs' keys, in the same order, for the legend and the file names.
+        names: Vec<String>,
+    },
     /// Scan the datasets folder again (in the background).
     Rescan,
     /// Read the config file again (in the background).
     ReloadConfig,
-    /// Leave: interrupt any run, flush its files, restore the terminal.
-    Quit,
+    /// Leave: restore the terminal. Runs are separate processes and keep going unless
+    /// `stop_runs`; then the app has already returned a [`Effect::Control`] stop for each active
+    /// run, just before this effect, and the runner need do nothing more for them.
+    Quit {
+        /// The user chose to stop the running runs before leaving.
+        stop_runs: bool,
+    },
 }
 
 /// The panes that take the keyboard, in Tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
+    /// The dataset list.
     Datasets,
+    /// The model and its hyperparameters.
     Model,
+    /// The CPU and the GPUs.
     Devices,
+    /// Every run in the runs folder.
+    Runs,
+    /// The loss and metric charts of the focused run, or the overlay of the selected ones.
     Charts,
+    /// The log.
     Log,
 }
 
 impl Pane {
-    pub const ORDER: [Pane; 5] = [Pane::Datasets, Pane::Model, Pane::Devices, Pane::Charts, Pane::Log];
+    pub const ORDER: [Pane; 6] =
+        [Pane::Datasets, Pane::Model, Pane::Devices, Pane::Runs, Pane::Charts, Pane::Log];
 
     pub fn title(&self) -> &'static str {
         match self {
             Pane::Datasets => "Datasets",
             Pane::Model => "Model",
             Pane::Devices => "Devices",
+            Pane::Runs => "Runs",
             Pane::Charts => "Charts",
             Pane::Log => "Log",
         }
@@ -90,21 +139,21 @@ impl Pane {
 /// An overlay that takes the keyboard until it closes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Popup {
+    /// The keys.
     Help,
     /// The runtime menu ("Change runtime type"), with the highlighted row.
-    Runtime {
-        selected: usize,
-    },
+    Runtime { selected: usize },
     /// The model list, with the highlighted row.
-    ModelPicker {
-        selected: usize,
+    ModelPicker { selected: usize },
+    /// Quit while runs are going: leave them running (the default) or stop them?
+    ConfirmQuit {
+        /// How many runs are queued, running or paused.
+        active: usize,
     },
-    /// Quit while a run is going?
-    ConfirmQuit,
+    /// A text too long for its pane, whole (a reason CUDA is unusable, a failed run's reason).
+    Details { title: String, text: String },
     /// The runtime changed while a run is going: keep the run, or restart it on `device`?
-    ConfirmSwitch {
-        device: DeviceChoice,
-    },
+    ConfirmSwitch { device: DeviceChoice },
 }
 
 /// How the charts draw.
@@ -116,6 +165,17 @@ pub struct ChartOptions {
     pub smooth: bool,
     /// Show only the latest steps, at full resolution.
     pub recent: bool,
+    /// What the x axis counts.
+    pub x_axis: XAxis,
+}
+
+/// A run asked for with [`Effect::StartRun`], not yet seen in the runs folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expecting {
+    pub dataset: String,
+    pub model: String,
+    /// Runs first seen from this palette index on appeared after the start was asked for.
+    pub first_new: usize,
 }
 
 /// A line in the footer that says what just happened (a refusal, a hint).
@@ -150,7 +210,14 @@ pub struct App {
     pub form: HyperForm,
     pub focus: Pane,
     pub popup: Option<Popup>,
-    pub run: Option<RunView>,
+    /// Every run in the runs folder, the focused one and the selection.
+    pub runs: Runs,
+    /// The `/` filter's text while it is being typed.
+    pub filter_input: Option<String>,
+    /// A run this TUI asked for and has not seen yet. Its folder gets the focus when it appears.
+    pub expecting: Option<Expecting>,
+    /// The key of a run the runner said it started, until its folder shows up.
+    pending_focus: Option<RunKey>,
     pub chart: ChartOptions,
     pub log: VecDeque<LogLine>,
     /// How many lines the log pane is scrolled up from the newest.
@@ -178,7 +245,10 @@ impl App {
             form,
             focus: Pane::Datasets,
             popup: None,
-            run: None,
+            runs: Runs::default(),
+            filter_input: None,
+            expecting: None,
+            pending_focus: None,
             chart: ChartOptions::default(),
             log: VecDeque::new(),
             log_scroll: 0,
@@ -196,8 +266,8 @@ impl App {
         match event {
             Event::Key(key) => self.on_key(key),
             Event::Resize(..) => Vec::new(),
-            Event::Train(msg) => {
-                self.on_train(msg);
+            Event::Runs(events) => {
+                self.on_runs(events);
                 Vec::new()
             }
             Event::Log(line) => {
@@ -216,34 +286,59 @@ impl App {
             }
             Event::ConfigLoaded(result) => self.on_config(result),
             Event::Signal(signal) => {
+                // A signal (SIGHUP when the SSH connection drops) leaves the runs running.
                 self.should_quit = true;
                 self.quit_signal = Some(signal);
-                vec![Effect::Quit]
+                vec![Effect::Quit { stop_runs: false }]
             }
         }
     }
 
-    /// The runner spawned the run just started; its messages carry this id.
-    pub fn attach_run(&mut self, id: RunId) {
-        if let Some(run) = self.run.as_mut() {
-            run.id = Some(id);
+    /// The runner started the run asked for with [`Effect::StartRun`] (or resumed one) in the
+    /// folder `key`: it gets the focus, now or when its folder first shows up.
+    pub fn started_run(&mut self, key: &str) {
+        self.expecting = None;
+        self.pending_focus = Some(key.to_string());
+        if self.runs.get(key).is_some() {
+            self.runs.focused = self.pending_focus.take();
         }
     }
 
-    /// The runner could not start the worker thread.
-    pub fn run_failed_to_start(&mut self, error: String) {
-        if let Some(run) = self.run.as_mut() {
-            run.state = RunState::Failed(error.clone());
-        }
-        self.notify_error(error);
+    /// The runner could not start (or resume) a run.
+    pub fn start_failed(&mut self, error: &str) {
+        self.expecting = None;
+        self.notify_error(format!("the run could not start: {error}"));
+    }
+
+    /// The runner wrote the export files.
+    pub fn exported(&mut self, paths: &[PathBuf]) {
+        let list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        self.notify(format!("exported to {}", list.join(", ")));
+    }
+
+    /// The export failed.
+    pub fn export_failed(&mut self, error: &str) {
+        self.notify_error(format!("export failed: {error}"));
+    }
+
+    /// An effect could not be carried out (a control file that can't be written, ...): the
+    /// footer says so.
+    pub fn effect_failed(&mut self, error: &str) {
+        self.notify_error(error.to_string());
+    }
+
+    /// The run the header, the progress panel and the single-run charts show.
+    pub fn focused_run(&self) -> Option<&RunView> {
+        self.runs.focused_run()
     }
 
     pub fn selected_entry(&self) -> Option<&DatasetEntry> {
         self.catalog.as_ref()?.entries.get(self.selected_dataset)
     }
 
+    /// Is the focused run queued, running or paused?
     pub fn run_is_active(&self) -> bool {
-        self.run.as_ref().is_some_and(|r| r.state.is_active())
+        self.focused_run().is_some_and(|r| r.is_active())
     }
 
     /// The runtime as the header shows it: `CPU`, `CUDA:0 NVIDIA H100`, or why it can't be used.
@@ -290,6 +385,60 @@ impl App {
         options
     }
 
+    fn on_runs(&mut self, events: Vec<RunEvent>) {
+        for event in events {
+            let meta_event = matches!(event, RunEvent::Meta { .. });
+            let focused = self.runs.focused.as_deref() == Some(event.key());
+            let was_active = focused && self.run_is_active();
+            self.runs.apply(event);
+            if meta_event {
+                self.focus_if_expected();
+            }
+            if was_active && !self.run_is_active() {
+                self.notify_run_end();
+            }
+        }
+    }
+
+    /// The focused run just ended: the footer says how.
+    fn notify_run_end(&mut self) {
+        let Some(run) = self.focused_run() else { return };
+        let text = match (run.status, run.reason_kind()) {
+            (Some(RunStatus::Finished), _) => "run finished; s starts another".to_string(),
+            (_, Some(kind)) => format!("run failed: {kind} (Enter: the whole reason)"),
+            _ => format!("run {}", run.status_label()),
+        };
+        if run.status == Some(RunStatus::Failed) {
+            self.notify_error(text);
+        } else {
+            self.notify(text);
+        }
+    }
+
+    /// A run this TUI started gets the focus when its folder shows up: by its key when the runner
+    /// told it, else the first new queued or running run with the dataset and model asked for.
+    fn focus_if_expected(&mut self) {
+        if let Some(key) = &self.pending_focus {
+            if self.runs.get(key).is_some() {
+                self.runs.focused = self.pending_focus.take();
+            }
+            return;
+        }
+        let Some(want) = &self.expecting else { return };
+        let found = self.runs.order.iter().find(|k| {
+            self.runs.get(k).is_some_and(|r| {
+                r.color >= want.first_new
+                    && matches!(r.status, Some(RunStatus::Queued | RunStatus::Running))
+                    && r.dataset() == want.dataset
+                    && r.model() == want.model
+            })
+        });
+        if let Some(key) = found.cloned() {
+            self.runs.focused = Some(key);
+            self.expecting = None;
+        }
+    }
+
     fn notify(&mut self, text: impl Into<String>) {
         self.notice = Some(Notice { text: text.into(), is_error: false });
     }
@@ -318,18 +467,6 @@ impl App {
             .unwrap_or(self.selected_dataset.min(entries.len().saturating_sub(1)));
     }
 
-    fn on_train(&mut self, msg: TrainMsg) {
-        let Some(run) = self.run.as_mut() else { return };
-        if !run.apply(&msg) {
-            return; // a message from a run that was replaced
-        }
-        match &msg {
-            TrainMsg::Finished { .. } => self.notify("run finished; s starts another"),
-            TrainMsg::Failed { error, .. } => self.notify_error(format!("run failed: {error}")),
-            _ => {}
-        }
-    }
-
     fn on_config(&mut self, result: Result<Settings, String>) -> Vec<Effect> {
         match result {
             Err(e) => {
@@ -344,22 +481,8 @@ impl App {
                     || new.images != self.settings.images;
                 // Fields the user edits in config.toml take effect; values only typed in the form stay.
                 let (old, fresh) = (&self.settings.train, &new.train);
-                let form = &mut self.form.values;
-                macro_rules! follow {
-                    ($($f:ident),*) => { $( if old.$f != fresh.$f { form.$f = fresh.$f.clone(); } )* };
-                }
-                follow!(
-                    model,
-                    epochs,
-                    batch_size,
-                    lr,
-                    optimizer,
-                    momentum,
-                    seed,
-                    val_fraction,
-                    standardize,
-                    hidden
-                );
+                // Every training parameter, `threads` included (it was missing from a hand-kept list).
+                self.form.values.follow(old, fresh);
                 if old.device != fresh.device {
                     self.runtime = fresh.device.parse().unwrap_or(self.runtime);
                 }
@@ -372,136 +495,5 @@ impl App {
                 }
             }
         }
-    }
-
-    /// Check the current choices and, if they can run, return the request.
-    fn plan_run(&mut self, runtime: DeviceChoice) -> Result<RunRequest, String> {
-        let entry =
-            self.selected_entry().ok_or("no dataset selected; put a .csv in the datasets folder")?.clone();
-        let summary =
-            entry.summary.as_ref().map_err(|e| format!("dataset {} can't be used: {e}", entry.name))?;
-        let values = &self.form.values;
-        values.model.check_fits(summary)?;
-        let report = self.devices.as_ref().ok_or("still probing devices; try again in a moment")?;
-        let resolved = device::resolve(runtime, report).map_err(|e| e.to_string())?;
-        let mut spec = TrainSpec::from_config(&entry.name, values);
-        spec.device = runtime.to_string();
-        let device_budget = device::data_budget(report, &resolved);
-        Ok(RunRequest {
-            spec,
-            entry,
-            device: resolved,
-            device_budget,
-            runs_dir: self.settings.runs_dir.clone(),
-            cache_dir: self.settings.cache_dir.clone(),
-            images: self.settings.images.clone(),
-        })
-    }
-
-    /// `s`: start a run with the current choices.
-    fn start_run(&mut self, runtime: DeviceChoice) -> Vec<Effect> {
-        if self.run_is_active() {
-            self.notify_error("a run is going; stop it with x first");
-            return Vec::new();
-        }
-        match self.plan_run(runtime) {
-            Err(why) => {
-                self.notify_error(why);
-                Vec::new()
-            }
-            Ok(request) => {
-                let metric = match request.entry.summary.as_ref().map(|s| s.task.is_classification()) {
-                    Ok(false) => MetricKind::Mse,
-                    _ => MetricKind::Accuracy,
-                };
-                self.run = Some(RunView::new(
-                    &request.spec.dataset,
-                    request.spec.model.name(),
-                    &request.device.label,
-                    request.spec.epochs,
-                    metric,
-                ));
-                self.focus = Pane::Charts;
-                self.notify(format!(
-                    "starting {} on {} ({})",
-                    request.spec.model, request.device.label, request.device.why
-                ));
-                vec![Effect::StartRun(Box::new(request))]
-            }
-        }
-    }
-
-    fn stop_run(&mut self) -> Vec<Effect> {
-        match self.run.as_ref() {
-            Some(run) if run.state.is_active() => match run.id {
-                Some(id) => {
-                    self.notify("stopping after the current batch...");
-                    vec![Effect::StopRun(id, StopReason::User)]
-                }
-                None => Vec::new(),
-            },
-            _ => {
-                self.notify_error("no run is going");
-                Vec::new()
-            }
-        }
-    }
-
-    fn toggle_pause(&mut self) -> Vec<Effect> {
-        let Some(run) = self.run.as_ref() else {
-            self.notify_error("no run is going");
-            return Vec::new();
-        };
-        match (run.id, &run.state) {
-            (Some(id), RunState::Running) => vec![Effect::SetPaused(id, true)],
-            (Some(id), RunState::Paused) => vec![Effect::SetPaused(id, false)],
-            _ => {
-                self.notify_error("only a running run can be paused");
-                Vec::new()
-            }
-        }
-    }
-
-    /// A runtime was chosen in the menu.
-    fn choose_runtime(&mut self, choice: DeviceChoice) -> Vec<Effect> {
-        if choice == self.runtime {
-            self.popup = None;
-            return Vec::new();
-        }
-        if self.run_is_active() {
-            self.popup = Some(Popup::ConfirmSwitch { device: choice });
-            return Vec::new();
-        }
-        self.runtime = choice;
-        self.popup = None;
-        self.notify(format!("runtime: {}", self.runtime_label()));
-        Vec::new()
-    }
-
-    /// Switching runtime mid-run: keep the run going, or stop it (kept on disk) and restart.
-    fn confirm_switch(&mut self, device: DeviceChoice, restart: bool) -> Vec<Effect> {
-        self.popup = None;
-        let previous = self.runtime;
-        self.runtime = device;
-        if !restart {
-            self.notify(format!("the run goes on as it is; the next run uses {}", self.runtime_label()));
-            return Vec::new();
-        }
-        // Check the new run can start before stopping the old one.
-        if let Err(why) = self.plan_run(device) {
-            self.runtime = previous;
-            self.notify_error(why);
-            return Vec::new();
-        }
-        let old = self.run.as_ref().and_then(|r| r.id);
-        let mut effects: Vec<Effect> =
-            old.map(|id| Effect::StopRun(id, StopReason::User)).into_iter().collect();
-        // The old run stops in the background and is kept on disk, marked stopped.
-        if let Some(run) = self.run.as_mut() {
-            run.state = RunState::Stopped(StopReason::User);
-        }
-        let started = self.start_run(device);
-        effects.extend(started);
-        effects
     }
 }

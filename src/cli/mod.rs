@@ -68,7 +68,7 @@ pub enum Command {
     /// Open the terminal UI (the default)
     Tui,
     /// Train a model without the TUI: one line per epoch, then a summary
-    Train(train::TrainArgs),
+    Train(Box<train::TrainArgs>),
     /// List the CPU and CUDA devices, or why CUDA is not usable
     Devices {
         /// Print JSON

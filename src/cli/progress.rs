@@ -4,8 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::time::Instant;
 
-use crate::data::StagePhase;
-use crate::util::staging_text;
+use crate::data::{staging_text, StagePhase};
 
 pub struct ProgressLine {
     tty: bool,

@@ -7,9 +7,9 @@ use serde_json::json;
 
 use super::progress::ProgressLine;
 use crate::config::Settings;
-use crate::data::images::cache::Cache;
-use crate::data::images::{self, ListedState, Split};
-use crate::data::{Catalog, DatasetEntry};
+use crate::data::staging::cache::Cache;
+use crate::data::staging::{self, ListedState};
+use crate::data::{Catalog, DatasetEntry, Split};
 use crate::util::{format_bytes, format_duration, format_rate};
 
 /// Flags of `workbench stage`.
@@ -60,7 +60,7 @@ pub fn stage(settings: &Settings, args: &StageArgs) -> anyhow::Result<i32> {
         }
         all
     } else {
-        args.datasets.iter().map(|name| catalog.require(name)).collect::<anyhow::Result<_>>()?
+        args.datasets.iter().map(|name| catalog.require(name)).collect::<Result<_, _>>()?
     };
     let mut failed = Vec::new();
     for entry in entries {
@@ -86,7 +86,7 @@ fn stage_one(settings: &Settings, entry: &DatasetEntry, quiet: bool, json: bool)
     let spec = entry.image_spec(&settings.images);
     let mut bar = ProgressLine::new(quiet);
     let prefix = format!("{}: staging,", entry.name);
-    let report = images::stage(&spec, &settings.cache_dir, &mut |phase, done, total| {
+    let report = staging::stage(&spec, &settings.cache_dir, &mut |phase, done, total| {
         bar.update(&prefix, phase, done, total);
         true // Ctrl-C ends the process; its unfinished staging folder is never used
     });
@@ -153,7 +153,7 @@ pub fn cache(settings: &Settings, args: &CacheArgs) -> anyhow::Result<i32> {
 }
 
 fn list(settings: &Settings, json: bool) -> anyhow::Result<i32> {
-    let listed = images::cache_list(&settings.cache_dir)
+    let listed = staging::cache_list(&settings.cache_dir)
         .with_context(|| format!("could not read the staging cache in {}", settings.cache_dir.display()))?;
     let rows: Vec<Row> = listed.iter().map(Row::of).collect();
     if json {
@@ -218,7 +218,7 @@ struct Row {
 }
 
 impl Row {
-    fn of(l: &images::Listed) -> Row {
+    fn of(l: &staging::Listed) -> Row {
         let name = l.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let mut row = Row {
             name,
@@ -236,7 +236,7 @@ impl Row {
                 row.source = Some(m.source.display().to_string());
                 row.images = Some(m.images());
                 row.staged_at = Some(m.staged_at.clone());
-                match images::entry_current(m) {
+                match staging::entry_current(m) {
                     Some(true) => "current".into(),
                     Some(false) => {
                         "stale: the source changed (checked, and staged again, when next used)".into()

@@ -1,86 +1,54 @@
 //! `workbench train`: the engine without the TUI, for scripts, logs and cluster jobs.
+//!
+//! Three ways in, one run process (src/train/process.rs):
+//! - `--dataset NAME` (and parameter flags): plan, make a queued folder, run it here, printing;
+//! - `--run-dir DIR`: run the queued run in DIR (how a detached run process starts);
+//! - `--resume RUN`: continue a stopped, interrupted or failed run from its last checkpoint.
+//!
+//! With `--detach`, the run is started as its own process and the command returns at once.
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, bail};
 use clap::Args;
 
 use super::progress::ProgressLine;
-use crate::config::{validate_train, Settings};
+use crate::config::Settings;
 use crate::data::Catalog;
-use crate::device::{self, DeviceChoice};
+use crate::device::{self, DeviceReport};
+use crate::train::process::{run_in_folder, run_planned, take_lock, ProcessNote};
+use crate::train::resume::resolve_run_dir;
 use crate::train::{
-    spawn_run, EpochMetrics, ModelKind, OptimizerKind, RunControl, RunRequest, StopReason, TrainMsg,
-    TrainSpec,
+    create_queued_run, plan, spawn_detached, EpochMetrics, Launcher, RunFolder, StopReason, TrainFlags,
+    TrainMsg, TrainSpec,
 };
 use crate::util::{format_duration, format_rate};
 
-/// Flags of `workbench train`; each overrides the `[train]` table of config.toml.
+/// Flags of `workbench train`; each parameter flag overrides the `[train]` table of config.toml.
 #[derive(Debug, Args, Clone, Default)]
 pub struct TrainArgs {
     /// Dataset name, as listed by `workbench datasets`
     #[arg(long)]
     pub dataset: Option<String>,
-    /// adaline, adaline-autograd, logreg, mlp, linreg or lenet5
-    #[arg(long, value_parser = parse_model)]
-    pub model: Option<ModelKind>,
-    /// auto, cpu, cuda or cuda:N
-    #[arg(long)]
-    pub device: Option<String>,
-    #[arg(long)]
-    pub epochs: Option<u32>,
-    #[arg(long)]
-    pub batch_size: Option<u32>,
-    /// Learning rate
-    #[arg(long, allow_negative_numbers = true)]
-    pub lr: Option<f64>,
-    /// sgd or adam
-    #[arg(long, value_parser = parse_optimizer)]
-    pub optimizer: Option<OptimizerKind>,
-    /// Momentum for sgd
-    #[arg(long, allow_negative_numbers = true)]
-    pub momentum: Option<f64>,
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Fraction of rows held out for validation
-    #[arg(long, allow_negative_numbers = true)]
-    pub val_fraction: Option<f64>,
-    /// Hidden layer sizes for mlp, comma-separated (e.g. 32,16)
-    #[arg(long, value_parser = parse_hidden)]
-    pub hidden: Option<HiddenSizes>,
-    /// Standardize features with training statistics (default from config)
-    #[arg(long, conflicts_with = "no_standardize")]
-    pub standardize: bool,
+    #[command(flatten)]
+    pub params: TrainFlags,
     /// Do not standardize features
-    #[arg(long)]
+    #[arg(long, conflicts_with = "standardize")]
     pub no_standardize: bool,
-    /// libtorch's CPU threads (0: one per core). 1 is steadier on a machine shared with other jobs
+    /// Run the queued run in this folder (its run.toml says what to train)
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["dataset", "resume"])]
+    pub run_dir: Option<PathBuf>,
+    /// Continue a stopped, interrupted or failed run from its last checkpoint: its id or its folder
+    #[arg(long, value_name = "RUN", conflicts_with = "dataset")]
+    pub resume: Option<String>,
+    /// Start the run as its own process, output to its folder's output.log, and return at once
     #[arg(long)]
-    pub threads: Option<u32>,
+    pub detach: bool,
     /// Print only the summary
     #[arg(long, short)]
     pub quiet: bool,
-}
-
-fn parse_model(s: &str) -> Result<ModelKind, String> {
-    s.parse()
-}
-
-fn parse_optimizer(s: &str) -> Result<OptimizerKind, String> {
-    s.parse()
-}
-
-/// `--hidden 32,16`: one flag value holding every layer size.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HiddenSizes(pub Vec<u32>);
-
-fn parse_hidden(s: &str) -> Result<HiddenSizes, String> {
-    s.split(',')
-        .filter(|p| !p.trim().is_empty())
-        .map(|p| p.trim().parse::<u32>().map_err(|_| format!("{p:?} is not a layer size; use e.g. 32,16")))
-        .collect::<Result<Vec<u32>, String>>()
-        .map(HiddenSizes)
 }
 
 /// The run's settings: config defaults, then flags. Errors quote the bad value.
@@ -96,122 +64,87 @@ pub fn build_spec(settings: &Settings, args: &TrainArgs, catalog: &Catalog) -> a
         },
     };
     let mut spec = TrainSpec::from_config(&dataset, &settings.train);
-    if let Some(v) = args.model {
-        spec.model = v;
-    }
-    if let Some(v) = &args.device {
-        spec.device = v.clone();
-    }
-    macro_rules! take {
-        ($($field:ident),*) => { $( if let Some(v) = args.$field.clone() { spec.$field = v; } )* };
-    }
-    take!(epochs, batch_size, lr, optimizer, momentum, seed, val_fraction, threads);
-    if let Some(h) = &args.hidden {
-        spec.hidden = h.0.clone();
-    }
-    if args.standardize {
-        spec.standardize = true;
-    }
+    args.params.apply(&mut spec)?;
     if args.no_standardize {
         spec.standardize = false;
     }
-    validate_train(&spec.as_config()).map_err(|(key, value, hint)| {
-        let flag = key.trim_start_matches("train.").replace('_', "-");
-        anyhow!("--{flag} {value} is not valid: {hint}")
+    spec.as_config().validate().map_err(|bad| {
+        let flag = bad.key.trim_start_matches("train.").replace('_', "-");
+        anyhow!("--{flag} {} is not valid: {}", bad.value, bad.hint)
     })?;
     Ok(spec)
 }
 
-/// Run `workbench train` and return the exit code: 0 finished, 1 failed, 130 interrupted.
+/// Run `workbench train` and return the exit code: 0 finished, 1 failed or stopped, 130
+/// interrupted.
 pub fn run(settings: &Settings, args: &TrainArgs) -> anyhow::Result<i32> {
+    let from_folder = args.run_dir.is_some() || args.resume.is_some();
+    if from_folder && (args.params != TrainFlags::default() || args.no_standardize) {
+        bail!("--run-dir and --resume take the parameters from the run's run.toml; drop the parameter flags");
+    }
+    let interrupted = Arc::new(AtomicBool::new(false));
+    // A run started with --run-dir, or by spawn_detached, is detached: a SIGHUP (its starter's
+    // terminal closing) must not end it. In a terminal, SIGHUP interrupts as Ctrl-C does.
+    let detached = args.run_dir.is_some() || std::env::var_os(crate::train::process::DETACHED_ENV).is_some();
+    register_signals(&interrupted, !detached)?;
+    let mut out = Printer { quiet: args.quiet, progress: ProgressLine::new(args.quiet), code: 1 };
+
+    if let Some(run) = &args.resume {
+        let dir = resolve_run_dir(&settings.runs_dir, run)?;
+        if args.detach {
+            return detach(settings, &dir, true);
+        }
+        let report = device::probe();
+        run_in_folder(settings, &dir, true, &report, interrupted, &mut |note| out.note(note, &report))?;
+        return Ok(out.code);
+    }
+    if let Some(dir) = &args.run_dir {
+        let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
+        let report = device::probe();
+        run_in_folder(settings, &dir, false, &report, interrupted, &mut |note| out.note(note, &report))?;
+        return Ok(out.code);
+    }
+
     let catalog = Catalog::scan_settings(settings);
     if let Some(problem) = &catalog.problem {
         bail!("{problem}");
     }
     let spec = build_spec(settings, args, &catalog)?;
-    let entry = catalog.require(&spec.dataset)?.clone();
-    let summary =
-        entry.summary.as_ref().map_err(|e| anyhow!("dataset {:?} can't be used: {e}", entry.name))?;
-    spec.model.check_fits(summary).map_err(|why| anyhow!("{why}"))?;
-
     let report = device::probe();
-    let choice: DeviceChoice = spec.device.parse().map_err(|e| anyhow!("--device: {e}"))?;
-    let resolved = device::resolve(choice, &report)?;
-    let device_budget = device::data_budget(&report, &resolved);
-
-    let interrupted = Arc::new(AtomicBool::new(false));
-    register_signals(&interrupted)?;
-    let control = RunControl::with_signal_flag(interrupted);
-    let request = RunRequest {
-        spec: spec.clone(),
-        entry,
-        device: resolved.clone(),
-        device_budget,
-        runs_dir: settings.runs_dir.clone(),
-        cache_dir: settings.cache_dir.clone(),
-        images: settings.images.clone(),
-    };
-    let (tx, rx) = mpsc::channel();
-    let handle = spawn_run(request, control, move |msg| tx.send(msg).is_ok())
-        .context("could not start the training thread")?;
-
-    let mut out = Printer { quiet: args.quiet, progress: ProgressLine::new(args.quiet) };
-    // The probe ran before the worker changed anything, so it read libtorch's default.
-    let threads = match spec.threads {
-        0 => format!("{} CPU threads (libtorch's default)", report.cpu.torch_threads),
-        1 => "1 CPU thread".to_string(),
-        n => format!("{n} CPU threads"),
-    };
-    out.line(&format!(
-        "training {} on {} with {} ({}), {} epochs, {threads}",
-        spec.model, spec.dataset, resolved.label, resolved.why, spec.epochs
-    ));
-    let mut code = 1;
-    for msg in rx.iter() {
-        match msg {
-            TrainMsg::Loading { phase, done, total, .. } => {
-                out.progress.update("staging,", phase, done, total)
-            }
-            TrainMsg::Started { run_dir, train_samples, val_samples, placement, .. } => {
-                out.progress.clear();
-                out.line(&format!(
-                    "{train_samples} training and {val_samples} validation samples; {placement}; run folder {}",
-                    run_dir.display()
-                ));
-            }
-            TrainMsg::Epoch { metrics, .. } => out.epoch(&metrics),
-            TrainMsg::Finished { run_dir, last, .. } => {
-                out.summary("finished", last.as_ref(), &run_dir.display().to_string());
-                code = 0;
-            }
-            TrainMsg::Stopped { run_dir, reason, last, .. } => {
-                let dir = run_dir.map(|d| d.display().to_string()).unwrap_or_else(|| "none".into());
-                out.summary("interrupted", last.as_ref(), &dir);
-                code = if reason == StopReason::Interrupted { 130 } else { 1 };
-            }
-            TrainMsg::Failed { error, run_dir, .. } => {
-                out.progress.clear();
-                if let Some(dir) = run_dir {
-                    out.always(&format!("run folder: {}", dir.display()));
-                }
-                handle.join();
-                bail!("training failed: {error}");
-            }
-            TrainMsg::Steps { .. } | TrainMsg::Paused { .. } | TrainMsg::Resumed { .. } => {}
-        }
+    let planned = plan(settings, &spec, &catalog, &report)?;
+    let (_, dir) = create_queued_run(&settings.runs_dir, &spec, &planned.device.name)?;
+    if args.detach {
+        return detach(settings, &dir, false);
     }
-    handle.join();
-    Ok(code)
+    let lock = take_lock(&dir)?;
+    out.note(ProcessNote::Planned { plan: &planned, dir: &dir, resumed_from: None }, &report);
+    run_planned(planned, RunFolder::Queued(dir), lock, interrupted, &mut |note| out.note(note, &report))?;
+    Ok(out.code)
 }
 
-/// SIGINT, SIGTERM and SIGHUP stop the run between batches and mark it interrupted; a second
-/// Ctrl-C exits at once.
-fn register_signals(flag: &Arc<AtomicBool>) -> anyhow::Result<()> {
+fn detach(settings: &Settings, dir: &std::path::Path, resume: bool) -> anyhow::Result<i32> {
+    let pid = spawn_detached(dir, resume, &Launcher::current(settings)?)?;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(
+        stdout,
+        "run {} started in process {pid}; its output goes to {}",
+        dir.display(),
+        dir.join(crate::runs::events::OUTPUT_FILE).display()
+    );
+    Ok(0)
+}
+
+/// SIGINT and SIGTERM (and SIGHUP when `hangup_interrupts`) stop the run between batches and mark
+/// it interrupted; a second Ctrl-C exits at once. Without `hangup_interrupts`, SIGHUP is caught
+/// and ignored.
+fn register_signals(flag: &Arc<AtomicBool>, hangup_interrupts: bool) -> anyhow::Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     signal_hook::flag::register_conditional_shutdown(SIGINT, 130, flag.clone())?;
-    for sig in [SIGINT, SIGTERM, SIGHUP] {
+    for sig in [SIGINT, SIGTERM] {
         signal_hook::flag::register(sig, flag.clone())?;
     }
+    let hup = if hangup_interrupts { flag.clone() } else { Arc::new(AtomicBool::new(false)) };
+    signal_hook::flag::register(SIGHUP, hup)?;
     Ok(())
 }
 
@@ -220,9 +153,71 @@ fn register_signals(flag: &Arc<AtomicBool>) -> anyhow::Result<()> {
 struct Printer {
     quiet: bool,
     progress: ProgressLine,
+    /// The exit code the last message calls for.
+    code: i32,
 }
 
 impl Printer {
+    fn note(&mut self, note: ProcessNote<'_>, report: &DeviceReport) {
+        match note {
+            ProcessNote::Planned { plan, dir, resumed_from } => {
+                let spec = &plan.spec;
+                // The probe ran before the worker changed anything, so it read libtorch's default.
+                let threads = match spec.threads {
+                    0 => format!("{} CPU threads (libtorch's default)", report.cpu.torch_threads),
+                    1 => "1 CPU thread".to_string(),
+                    n => format!("{n} CPU threads"),
+                };
+                self.line(&format!(
+                    "training {} on {} with {} ({}), {} epochs, {threads}",
+                    spec.model, spec.dataset, plan.device.label, plan.device.why, spec.epochs
+                ));
+                if let Some(epoch) = resumed_from {
+                    self.line(&format!("resuming {} after epoch {epoch}", dir.display()));
+                }
+            }
+            ProcessNote::Msg(msg) => self.message(msg),
+        }
+    }
+
+    fn message(&mut self, msg: &TrainMsg) {
+        match msg {
+            TrainMsg::Loading { phase, done, total, .. } => {
+                self.progress.update("staging,", *phase, *done, *total)
+            }
+            TrainMsg::Started { run_dir, train_samples, val_samples, placement, .. } => {
+                self.progress.clear();
+                self.line(&format!(
+                    "{train_samples} training and {val_samples} validation samples; {placement}; run folder {}",
+                    run_dir.display()
+                ));
+            }
+            TrainMsg::Epoch { metrics, .. } => self.epoch(metrics),
+            TrainMsg::Finished { run_dir, last, .. } => {
+                self.summary("finished", last.as_ref(), &run_dir.display().to_string());
+                self.code = 0;
+            }
+            TrainMsg::Stopped { run_dir, reason, last, .. } => {
+                let dir = run_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_else(|| "none".into());
+                let how = if *reason == StopReason::Interrupted { "interrupted" } else { "stopped" };
+                self.summary(how, last.as_ref(), &dir);
+                self.code = if *reason == StopReason::Interrupted { 130 } else { 1 };
+            }
+            TrainMsg::Failed { error, run_dir, kind, .. } => {
+                self.progress.clear();
+                if let Some(dir) = run_dir {
+                    self.always(&format!("run folder: {}", dir.display()));
+                }
+                // Printed here and not returned: the run folder already says how it ended.
+                let mut err = std::io::stderr().lock();
+                let _ =
+                    writeln!(err, "error: training failed ({}): {}", kind.as_str(), error.replace('\n', " "));
+                self.code = 1;
+            }
+            TrainMsg::Steps { .. } | TrainMsg::Paused { .. } | TrainMsg::Resumed { .. } => {}
+        }
+    }
+
     fn line(&mut self, text: &str) {
         if !self.quiet {
             self.always(text);

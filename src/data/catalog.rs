@@ -3,86 +3,24 @@
 //! A dataset that fails to load is still listed, with its error, so the user sees why it is not
 //! usable; the others stay usable.
 //!
-//! Image datasets (folders, zips, IDX files) are read by [`super::images`]; their listing also
-//! says whether the staging cache holds a current copy, so scanning needs the cache folder:
-//! [`Catalog::scan_settings`] (or [`Catalog::scan_in`]).
+//! Which files are datasets is [`super::listing`]'s call; image datasets (folders, zips, IDX
+//! files) are summarized and loaded through [`super::staging`], since their listing also says
+//! whether the staging cache holds a current copy: scanning needs the cache folder
+//! ([`Catalog::scan_settings`] or [`Catalog::scan_in`]).
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use tch::Tensor;
 
 use super::csv_table::{self, CsvDataset};
-use super::error::{DataError, DataErrorKind};
-use super::{class_counts, DatasetSummary, LoadedData, Preview, StageProgress, Targets};
+use super::error::{DataError, DataErrorKind, StageError, UnknownDataset};
+use super::spec::{is_zip, ImageSpec};
+use super::types::{class_counts, ColumnRole, DatasetFormat, DatasetSummary, LoadedData, Preview, Targets};
+use super::{listing, staging};
 use crate::config::{DatasetConfig, ImagesConfig, Settings};
 
-/// The kinds of dataset the workbench reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DatasetFormat {
-    /// A delimited text table (`.csv`, `.tsv`).
-    Csv,
-    /// A folder of PNG/JPEG images in class-named subfolders (ImageFolder layout).
-    ImageFolder,
-    /// The same layout inside a `.zip` archive.
-    ImageZip,
-    /// MNIST IDX files (`*-images-idx3-ubyte[.gz]` with `*-labels-idx1-ubyte[.gz]`): loose, or in
-    /// a folder or a `.zip`.
-    Idx,
-}
-
-impl DatasetFormat {
-    pub fn label(&self) -> &'static str {
-        match self {
-            DatasetFormat::Csv => "csv",
-            DatasetFormat::ImageFolder => "folder",
-            DatasetFormat::ImageZip => "zip",
-            DatasetFormat::Idx => "idx",
-        }
-    }
-
-    /// Whether this is one of the image formats (staged, `[C, H, W]` samples).
-    pub fn is_image(&self) -> bool {
-        !matches!(self, DatasetFormat::Csv)
-    }
-
-    /// The format a file has, judged by its name; `None` for files that are not datasets.
-    /// A `.csv` that can't be read (a dangling link to an unmounted drive, say) is still listed,
-    /// so the user sees why it is not usable. Folders and `.zip` files are image datasets (use
-    /// [`DatasetFormat::detect`] to tell IDX zips apart).
-    pub fn of_path(path: &Path) -> Option<DatasetFormat> {
-        if path.is_dir() {
-            return Some(DatasetFormat::ImageFolder);
-        }
-        let name = path.file_name()?.to_str()?;
-        if super::images::idx::parse_name(name).is_some() {
-            return Some(DatasetFormat::Idx);
-        }
-        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-        match ext.as_str() {
-            "csv" | "tsv" => Some(DatasetFormat::Csv),
-            "zip" => Some(DatasetFormat::ImageZip),
-            _ => None,
-        }
-    }
-
-    /// As [`DatasetFormat::of_path`], looking inside folders and zips (their directory only) to
-    /// tell IDX datasets from image folders.
-    pub fn detect(path: &Path) -> Option<DatasetFormat> {
-        match DatasetFormat::of_path(path)? {
-            DatasetFormat::Csv => Some(DatasetFormat::Csv),
-            _ => super::images::detect(path),
-        }
-    }
-}
-
-/// What loading needs besides the entry: where staged copies go and how images are decoded.
-pub struct LoadOptions<'a> {
-    pub cache_dir: &'a Path,
-    pub images: &'a ImagesConfig,
-    /// Called with (done, total) while a dataset is being staged; returning false abandons the
-    /// staging (a stopped run), which then ends with [`images::STAGING_STOPPED`].
-    pub progress: &'a mut StageProgress<'a>,
-}
+/// Kept at its old path for the callers that import it from here.
+pub use super::types::LoadOptions;
 
 /// One dataset: where it comes from, how config adjusts it, and what it holds (or why it can't load).
 #[derive(Debug, Clone)]
@@ -100,20 +38,21 @@ impl DatasetEntry {
     }
 
     /// Load the dataset as CPU tensors for training. Image datasets come from the staging cache,
-    /// and are staged first (with progress) when it holds no current copy.
-    pub fn load(&self, options: &mut LoadOptions<'_>) -> Result<LoadedData, DataError> {
+    /// and are staged first (with progress) when it holds no current copy; a CSV's problems come
+    /// as [`StageError::Data`].
+    pub fn load(&self, options: &mut LoadOptions<'_>) -> Result<LoadedData, StageError> {
         match self.format {
             DatasetFormat::Csv => {
                 let table = csv_table::load_csv(&self.source, &self.config)?;
                 Ok(csv_to_tensors(&self.name, table))
             }
-            _ => super::images::load(&self.image_spec(options.images), options),
+            _ => staging::load(&self.image_spec(options.images), options),
         }
     }
 
-    /// How the images module reads this entry.
-    pub fn image_spec<'a>(&'a self, images: &'a ImagesConfig) -> super::images::ImageSpec<'a> {
-        super::images::ImageSpec {
+    /// How the listing and the staging read this entry as an image dataset.
+    pub fn image_spec<'a>(&'a self, images: &'a ImagesConfig) -> ImageSpec<'a> {
+        ImageSpec {
             name: &self.name,
             source: &self.source,
             format: self.format,
@@ -161,13 +100,13 @@ impl Catalog {
                 paths.retain(|p| !p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')));
                 let mut loose_idx = Vec::new();
                 for path in paths {
-                    match DatasetFormat::detect(&path) {
+                    match listing::detect(&path) {
                         Some(DatasetFormat::Idx) if !path.is_dir() && !is_zip(&path) => loose_idx.push(path),
                         Some(format) => found.push((dataset_name(&path), path, format)),
                         None => {}
                     }
                 }
-                for (name, path) in super::images::loose_idx(&loose_idx) {
+                for (name, path) in listing::loose_idx(&loose_idx) {
                     found.push((name, path, DatasetFormat::Idx));
                 }
             }
@@ -199,7 +138,7 @@ impl Catalog {
             let (format, summary) = if !source.exists() {
                 unusable(format!("does not exist; check `file` under [datasets.{name}] in config.toml"))
             } else {
-                match DatasetFormat::detect(&source) {
+                match listing::detect(&source) {
                     Some(format) => (format, summarize(name, &source, format, config, images, cache_dir)),
                     None => unusable(
                         "is not a dataset this workbench reads (.csv, .tsv, an image folder or .zip, IDX files)"
@@ -225,11 +164,11 @@ impl Catalog {
     }
 
     /// The entry with this name, or an error that lists the names there are.
-    pub fn require(&self, name: &str) -> anyhow::Result<&DatasetEntry> {
-        self.get(name).ok_or_else(|| {
-            let names: Vec<&str> = self.entries.iter().map(|e| e.name.as_str()).collect();
-            let list = if names.is_empty() { "none".to_string() } else { names.join(", ") };
-            anyhow::anyhow!("no dataset named {name:?} in {}; datasets found: {list}", self.dir.display())
+    pub fn require(&self, name: &str) -> Result<&DatasetEntry, UnknownDataset> {
+        self.get(name).ok_or_else(|| UnknownDataset {
+            name: name.to_string(),
+            dir: self.dir.clone(),
+            found: self.entries.iter().map(|e| e.name.clone()).collect(),
         })
     }
 }
@@ -239,10 +178,6 @@ impl Catalog {
 fn dataset_name(path: &Path) -> String {
     let name = if path.is_dir() { path.file_name() } else { path.file_stem() };
     name.map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
-}
-
-fn is_zip(path: &Path) -> bool {
-    path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("zip"))
 }
 
 /// When two files share a stem (`a.csv`, `a.tsv`), both are known by their full file names.
@@ -269,8 +204,8 @@ fn summarize(
     match format {
         DatasetFormat::Csv => csv_table::load_csv(source, config).map(|t| csv_summary(&t)),
         _ => {
-            let spec = super::images::ImageSpec { name, source, format, config, images };
-            super::images::summarize(&spec, cache_dir)
+            let spec = ImageSpec { name, source, format, config, images };
+            staging::summarize(&spec, cache_dir)
         }
     }
 }
@@ -279,7 +214,7 @@ fn csv_summary(table: &CsvDataset) -> DatasetSummary {
     let schema = &table.schema;
     let mut notes = Vec::new();
     for (i, role) in schema.roles.iter().enumerate() {
-        if let super::ColumnRole::Ignored(why) = role {
+        if let ColumnRole::Ignored(why) = role {
             notes.push(format!("column {:?} not used: {why}", schema.columns[i]));
         }
     }

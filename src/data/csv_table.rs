@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::error::{DataError, DataErrorKind};
-use super::{Targets, Task};
+use super::types::{ColumnRole, Targets, Task};
 use crate::config::{DatasetConfig, TaskOverride};
 
 /// Column names that mark the target, in order of preference.
@@ -18,17 +18,6 @@ const MISSING_TOKENS: [&str; 9] = ["", "na", "n/a", "nan", "null", "none", "?", 
 const MAX_INTEGER_CLASSES: usize = 20;
 /// Rows kept for the preview.
 const PREVIEW_ROWS: usize = 8;
-
-/// What a column is used for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ColumnRole {
-    /// A numeric input.
-    Feature,
-    /// The value to predict.
-    Target,
-    /// Not used, with the reason (for example a text column that is not the target).
-    Ignored(String),
-}
 
 /// The inferred (or configured) layout of a CSV file.
 #[derive(Debug, Clone, PartialEq)]

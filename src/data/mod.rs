@@ -1,157 +1,41 @@
 //! Datasets: discovery in the datasets folder, schema inference, summaries, and loading as tensors.
 //!
 //! Nothing here ever writes into the datasets folder.
+//!
+//! Modules by concern, each importing only those below it (no circles):
+//!
+//! ```text
+//! catalog   ─► csv_table, staging, listing, spec, types, error
+//! staging   ─► listing, spec, readers, types, error      (the staging cache)
+//! listing   ─► spec, readers, types, error               (what is a dataset; a cheap look)
+//! spec      ─► readers, types, error                     (one image dataset and its settings)
+//! readers   ─► types, error                              (untrusted input; inside it,
+//!                                                          idx_files ─► source ─► idx)
+//! csv_table ─► types, error
+//! types, error: leaves, importing nothing of data/ (types: crate::config and crate::util only)
+//! ```
+//!
+//! - [`types`]: the shared types (format, split, load options, stage progress, task, summary).
+//! - [`error`]: [`DataError`] (reading and listing), [`StageError`] (staging and loading),
+//!   and the readers' [`EntryError`](error::EntryError) and [`ReadError`](error::ReadError).
+//! - [`readers`]: untrusted input: a source's files, zips, IDX files, PNG/JPEG images.
+//! - [`spec`]: one image dataset to read and how ([`ImageSpec`](spec::ImageSpec)).
+//! - [`listing`]: which files are datasets, an image dataset's layout and a cheap inspection.
+//! - [`staging`]: the staging cache, and decoding a whole image dataset into it.
+//! - [`csv_table`]: CSV tables; [`catalog`]: everything in the datasets folder.
 pub mod catalog;
 pub mod csv_table;
 pub mod error;
-pub mod images;
+pub mod listing;
+pub mod readers;
+pub mod spec;
+pub mod staging;
+pub mod types;
 
-pub use catalog::{Catalog, DatasetEntry, DatasetFormat};
-
-/// What staging an image dataset is doing, for its progress: reading the source once (bytes; the
-/// slow part when the source sits on a remote drive), then decoding its images (items).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StagePhase {
-    Reading,
-    Decoding,
-}
-
-/// Told `(phase, done, total)` while a dataset is staged; returns false to abandon the staging.
-pub type StageProgress<'a> = dyn FnMut(StagePhase, u64, u64) -> bool + 'a;
-pub use csv_table::{ColumnRole, CsvSchema};
-pub use error::{DataError, DataErrorKind};
-
-use serde::Serialize;
-use tch::Tensor;
-
-/// What a dataset asks the model to do.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum Task {
-    /// Predict one of these classes (index order is the order here).
-    Classification { classes: Vec<String> },
-    /// Predict a number.
-    Regression,
-}
-
-impl Task {
-    pub fn num_classes(&self) -> usize {
-        match self {
-            Task::Classification { classes } => classes.len(),
-            Task::Regression => 0,
-        }
-    }
-
-    pub fn is_classification(&self) -> bool {
-        matches!(self, Task::Classification { .. })
-    }
-
-    /// A short description: `3 classes` or `regression`.
-    pub fn describe(&self) -> String {
-        match self {
-            Task::Classification { classes } => format!("{} classes", classes.len()),
-            Task::Regression => "regression".into(),
-        }
-    }
-}
-
-/// Target values as read from a file.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Targets {
-    /// Class indices into the task's class list.
-    Classes(Vec<i64>),
-    /// Values to regress on.
-    Values(Vec<f32>),
-}
-
-impl Targets {
-    pub fn len(&self) -> usize {
-        match self {
-            Targets::Classes(v) => v.len(),
-            Targets::Values(v) => v.len(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-/// A small image kept for the preview: grayscale or RGB bytes, row-major.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ImageThumb {
-    pub label: String,
-    pub width: u32,
-    pub height: u32,
-    pub channels: u8,
-    pub pixels: Vec<u8>,
-}
-
-/// What the preview pane shows before training.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Preview {
-    /// The first rows of a table, with each column's role.
-    Table { columns: Vec<String>, roles: Vec<ColumnRole>, rows: Vec<Vec<String>> },
-    /// A few images with their labels.
-    Images(Vec<ImageThumb>),
-}
-
-/// What is known about a dataset without training on it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DatasetSummary {
-    pub rows: usize,
-    /// Numbers per sample (features, or pixels × channels).
-    pub features: usize,
-    /// The shape of one sample: `[features]` or `[channels, height, width]`.
-    pub sample_shape: Vec<usize>,
-    pub target: String,
-    pub task: Task,
-    /// Rows per class, in the task's class order (empty for regression).
-    pub class_counts: Vec<usize>,
-    /// Things worth knowing: ignored columns, dropped rows, predefined splits.
-    pub notes: Vec<String>,
-    /// For image datasets: whether the staging cache holds a current copy.
-    pub staged: Option<bool>,
-    pub preview: Preview,
-}
-
-/// A dataset loaded for training, as CPU tensors.
-#[derive(Debug)]
-pub struct LoadedData {
-    pub name: String,
-    /// Inputs: `[N, ...sample_shape]`, float.
-    pub x: Tensor,
-    /// Targets: `[N]`, int64 class indices or float values.
-    pub y: Tensor,
-    pub task: Task,
-    pub feature_names: Vec<String>,
-    /// A validation split that ships with the dataset (for example a `test/` folder); when present
-    /// it is used instead of splitting off `val_fraction` of the rows.
-    pub holdout: Option<(Tensor, Tensor)>,
-}
-
-impl LoadedData {
-    pub fn sample_shape(&self) -> Vec<i64> {
-        self.x.size()[1..].to_vec()
-    }
-
-    pub fn len(&self) -> usize {
-        self.x.size().first().copied().unwrap_or(0) as usize
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-/// Count of each class index in `0..num_classes`.
-pub fn class_counts(labels: &[i64], num_classes: usize) -> Vec<usize> {
-    let mut counts = vec![0; num_classes];
-    for &l in labels {
-        if let Some(c) = counts.get_mut(l as usize) {
-            *c += 1;
-        }
-    }
-    counts
-}
+pub use catalog::{Catalog, DatasetEntry};
+pub use csv_table::CsvSchema;
+pub use error::{DataError, DataErrorKind, StageError, UnknownDataset};
+pub use types::{
+    class_counts, staging_text, ColumnRole, DatasetFormat, DatasetSummary, ImageThumb, LoadOptions,
+    LoadedData, Preview, Split, StagePhase, StageProgress, Targets, Task,
+};

@@ -21,21 +21,43 @@ pub struct DriverReport {
     pub devices: Vec<DriverDevice>,
 }
 
+/// Why the NVIDIA driver can't be asked about GPUs. Each message says what to check.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeviceError {
+    /// `libcuda.so.1` can't be opened: no NVIDIA driver is installed.
+    #[error("no NVIDIA driver found (libcuda.so.1 is not installed)")]
+    NoDriver,
+    /// The driver library lacks an entry point the workbench calls.
+    #[error("the NVIDIA driver library lacks {symbol}: {why}")]
+    MissingSymbol {
+        /// The entry point (`cuInit`).
+        symbol: String,
+        /// What the dynamic loader said.
+        why: String,
+    },
+    /// `cuInit` failed with this CUDA error code.
+    #[error("{}", describe_init_error(.0))]
+    Init(i32),
+    /// `cuDeviceGetCount` failed.
+    #[error("the NVIDIA driver could not count GPUs")]
+    Count,
+}
+
 const ATTR_CC_MAJOR: c_int = 75;
 const ATTR_CC_MINOR: c_int = 76;
 
 /// Ask the driver about every visible GPU. The error says what is missing, in words.
-pub fn query() -> Result<DriverReport, String> {
+pub fn query() -> Result<DriverReport, DeviceError> {
     // SAFETY: libcuda.so.1 is the NVIDIA driver's user-space library; opening it has no side
     // effects beyond its initialisers, and we only call documented driver API entry points with
     // the argument types the CUDA headers give them.
     unsafe {
         let lib = Library::open(Some("libcuda.so.1"), libloading::os::unix::RTLD_NOW)
-            .map_err(|_| "no NVIDIA driver found (libcuda.so.1 is not installed)".to_string())?;
+            .map_err(|_| DeviceError::NoDriver)?;
         let init: Symbol<unsafe extern "C" fn(u32) -> c_int> = sym(&lib, b"cuInit\0")?;
         let code = init(0);
         if code != 0 {
-            return Err(describe_init_error(code));
+            return Err(DeviceError::Init(code));
         }
         let get_version: Symbol<unsafe extern "C" fn(*mut c_int) -> c_int> =
             sym(&lib, b"cuDriverGetVersion\0")?;
@@ -53,7 +75,7 @@ pub fn query() -> Result<DriverReport, String> {
             (get_version(&mut version) == 0).then(|| format!("{}.{}", version / 1000, (version % 1000) / 10));
         let mut count: c_int = 0;
         if count_fn(&mut count) != 0 {
-            return Err("the NVIDIA driver could not count GPUs".into());
+            return Err(DeviceError::Count);
         }
         let mut devices = Vec::new();
         for ordinal in 0..count {
@@ -81,16 +103,32 @@ pub fn query() -> Result<DriverReport, String> {
     }
 }
 
-unsafe fn sym<T>(lib: &Library, name: &[u8]) -> Result<Symbol<T>, String> {
-    lib.get(name)
-        .map_err(|e| format!("the NVIDIA driver library lacks {}: {e}", String::from_utf8_lossy(name)))
+unsafe fn sym<T>(lib: &Library, name: &[u8]) -> Result<Symbol<T>, DeviceError> {
+    // SAFETY: the caller names a symbol whose type is T, as this function's contract says.
+    let symbol = unsafe { lib.get(name) };
+    symbol.map_err(|e| DeviceError::MissingSymbol {
+        symbol: String::from_utf8_lossy(name.strip_suffix(b"\0").unwrap_or(name)).into_owned(),
+        why: e.to_string(),
+    })
 }
 
-fn describe_init_error(code: c_int) -> String {
-    match code {
+fn describe_init_error(code: &c_int) -> String {
+    match *code {
         100 => "the NVIDIA driver sees no GPU (CUDA_ERROR_NO_DEVICE); check CUDA_VISIBLE_DEVICES and nvidia-smi".into(),
         35 => "the NVIDIA driver is older than this CUDA runtime (CUDA_ERROR_INSUFFICIENT_DRIVER); update the driver".into(),
         999 => "the NVIDIA driver failed to start (CUDA_ERROR_UNKNOWN); check nvidia-smi".into(),
         other => format!("the NVIDIA driver failed to initialise (cuInit returned {other}); check nvidia-smi"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_say_what_to_check() {
+        assert!(DeviceError::NoDriver.to_string().starts_with("no NVIDIA driver"));
+        assert!(DeviceError::Init(100).to_string().contains("CUDA_VISIBLE_DEVICES"));
+        assert!(DeviceError::Init(7).to_string().contains("cuInit returned 7"));
     }
 }

@@ -9,6 +9,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+pub use cuda_driver::DeviceError;
 pub use cuda_loader::CudaLoad;
 
 /// The CPU, as the devices view shows it.
@@ -115,11 +116,11 @@ pub fn probe() -> DeviceReport {
                 None
             } else {
                 short = Some(match &driver {
-                    Err(why) if why.starts_with("no NVIDIA driver") => "no NVIDIA driver".to_string(),
+                    Err(DeviceError::NoDriver) => "no NVIDIA driver".to_string(),
                     _ => "no GPU visible".to_string(),
                 });
                 Some(match driver {
-                    Err(why) => why,
+                    Err(why) => why.to_string(),
                     Ok(d) if d.devices.is_empty() => {
                         "the NVIDIA driver sees no GPU; check CUDA_VISIBLE_DEVICES and nvidia-smi".into()
                     }

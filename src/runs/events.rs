@@ -76,6 +76,26 @@ pub enum ControlCommand {
     Resume,
 }
 
+/// Where an external run (one with no `run.toml`) comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExternalKind {
+    /// `events.out.tfevents.*` files written by TensorBoard's `SummaryWriter` (PyTorch, Lightning).
+    TensorBoard,
+    /// A Lightning `CSVLogger` folder: `metrics.csv` with `step`/`epoch` columns, `hparams.yaml`.
+    LightningCsv,
+}
+
+/// One point of a scalar series: a TensorBoard tag or a CSV logger column.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ScalarPoint {
+    pub step: i64,
+    /// Seconds since the Unix epoch when it was logged (TensorBoard's `wall_time`); NaN if unknown.
+    pub wall_time: f64,
+    pub value: f64,
+    /// The epoch, where the logger records one (Lightning's CSV `epoch` column).
+    pub epoch: Option<u32>,
+}
+
 /// Everything a follower reports about run folders. Built on the watcher thread, sent to the UI.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunEvent {
@@ -93,6 +113,18 @@ pub enum RunEvent {
     Problem { key: RunKey, dir: PathBuf, problem: String },
     /// The folder is gone.
     Removed { key: RunKey },
+    /// A run found under an extra log folder (`--logdir`, `[runs] extra_dirs`), named by its path
+    /// as TensorBoard names it; `hparams` as logged (`add_hparams`, `hparams.yaml`); `problem` when
+    /// a file in it can't be read (a file that isn't an event file).
+    External {
+        key: RunKey,
+        dir: PathBuf,
+        kind: ExternalKind,
+        hparams: Vec<(String, String)>,
+        problem: Option<String>,
+    },
+    /// Points appended to one scalar series of an external run since the last event.
+    Scalars { key: RunKey, tag: String, points: Vec<ScalarPoint> },
 }
 
 impl ControlCommand {
@@ -124,7 +156,9 @@ impl RunEvent {
             | RunEvent::Steps { key, .. }
             | RunEvent::Live { key, .. }
             | RunEvent::Problem { key, .. }
-            | RunEvent::Removed { key } => key,
+            | RunEvent::Removed { key }
+            | RunEvent::External { key, .. }
+            | RunEvent::Scalars { key, .. } => key,
         }
     }
 }

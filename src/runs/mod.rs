@@ -12,16 +12,12 @@ pub mod follow;
 pub mod liveness;
 pub mod palette;
 mod record;
+mod recorder;
 mod resolve;
-
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::train::{EpochMetrics, MetricKind, TrainSpec};
-use crate::util::write_atomic;
 
 pub use control::{send_control, ControlInbox};
 pub use error::RunsError;
@@ -33,12 +29,18 @@ pub use record::{
     folder_id, list_runs, load_run, looks_like_run, read_meta, read_metrics, read_steps, EpochRow, RunInfo,
     RunRecord,
 };
+pub use recorder::{folder_name, write_run_meta, RunRecorder};
 pub use resolve::resolve_run;
 
 pub const RUN_FILE: &str = "run.toml";
 pub const METRICS_FILE: &str = "metrics.csv";
 pub const STEPS_FILE: &str = "steps.csv";
 pub const CHECKPOINT_FILE: &str = "model.safetensors";
+/// The rest of the last checkpoint: the optimizer's state (SGD momentum buffers, Adam's moments
+/// and step count) and where the run was (epoch, step, training seconds), for `--resume`.
+pub const TRAIN_STATE_FILE: &str = "train_state.safetensors";
+/// `steps.csv`'s header.
+pub const STEPS_HEADER: &str = "step,epoch,loss,wall_s";
 pub const METRICS_HEADER: &str = "epoch,train_loss,val_loss,val_metric,samples_per_s,elapsed_s,step";
 
 /// How a run ended (or that it has not yet).
@@ -74,6 +76,53 @@ impl RunStatus {
             RunStatus::Interrupted => "interrupted",
         }
     }
+}
+
+/// What kind of failure ended a failed run, kept in run.toml as `failure_kind` beside `reason`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// The loss became NaN or infinite (too high a learning rate, unscaled features).
+    Diverged,
+    /// The device ran out of memory.
+    OutOfMemory,
+    /// The dataset could not be read or used, or changed.
+    Dataset,
+    /// The device was unavailable or failed.
+    Device,
+    /// The run folder could not be written (full disk, read-only folder).
+    Disk,
+    /// A training parameter was out of range, or the model does not fit the dataset.
+    Settings,
+    /// Anything else (a libtorch error, a bug).
+    Internal,
+}
+
+impl FailureKind {
+    /// As written in run.toml: `diverged`, `out_of_memory`, ...
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            FailureKind::Diverged => "diverged",
+            FailureKind::OutOfMemory => "out_of_memory",
+            FailureKind::Dataset => "dataset",
+            FailureKind::Device => "device",
+            FailureKind::Disk => "disk",
+            FailureKind::Settings => "settings",
+            FailureKind::Internal => "internal",
+        }
+    }
+}
+
+/// What the dataset was when the run started, so `--resume` can refuse a dataset that changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatasetFingerprint {
+    /// Bytes of the file, or of every file under the folder.
+    pub bytes: u64,
+    /// The newest modification time, in milliseconds since the Unix epoch.
+    pub modified_unix_ms: u64,
+    /// SHA-256 of the content (of each file's relative path and content, in name order, for a
+    /// folder), in hex.
+    pub sha256: String,
 }
 
 /// Versions of what produced the run.
@@ -118,6 +167,9 @@ pub struct DataInfo {
     #[serde(default)]
     pub std: Vec<f32>,
     pub placement: String,
+    /// The dataset as it was at the start; absent in older folders.
+    #[serde(default)]
+    pub fingerprint: Option<DatasetFingerprint>,
 }
 
 /// The last epoch's figures.
@@ -158,6 +210,9 @@ pub struct RunMeta {
     pub id: String,
     pub status: RunStatus,
     pub reason: Option<String>,
+    /// For a failed run, what kind of failure (see [`FailureKind`]).
+    #[serde(default)]
+    pub failure_kind: Option<FailureKind>,
     pub dataset: String,
     pub model: String,
     /// The device used (`cpu`, `cuda:0`) and its full name.
@@ -169,132 +224,14 @@ pub struct RunMeta {
     pub pid: u32,
     pub host: String,
     pub checkpoint: Option<String>,
+    /// The epoch the checkpoint was written after (what `--resume` continues from).
+    #[serde(default)]
+    pub checkpoint_epoch: Option<u32>,
     pub hyperparameters: TrainSpec,
     pub data: DataInfo,
     pub versions: Versions,
     #[serde(rename = "final")]
     pub final_metrics: Option<FinalMetrics>,
-}
-
-/// Writes one run folder as the run goes.
-pub struct RunRecorder {
-    dir: PathBuf,
-    meta: RunMeta,
-    metrics: BufWriter<File>,
-    steps: BufWriter<File>,
-}
-
-impl RunRecorder {
-    /// Create a fresh folder under `runs_dir` and write `run.toml` (status `running`) and the
-    /// headers of the CSV files.
-    pub fn create(runs_dir: &Path, mut meta: RunMeta) -> std::io::Result<RunRecorder> {
-        std::fs::create_dir_all(runs_dir)?;
-        let base = folder_name(&meta);
-        let mut dir = runs_dir.join(&base);
-        let mut n = 2;
-        loop {
-            match std::fs::create_dir(&dir) {
-                Ok(()) => break,
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    dir = runs_dir.join(format!("{base}-{n}"));
-                    n += 1;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        meta.id = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let mut metrics = BufWriter::new(File::create(dir.join(METRICS_FILE))?);
-        writeln!(metrics, "{METRICS_HEADER}")?;
-        metrics.flush()?;
-        let mut steps = BufWriter::new(File::create(dir.join(STEPS_FILE))?);
-        writeln!(steps, "step,epoch,loss")?;
-        steps.flush()?;
-        let recorder = RunRecorder { dir, meta, metrics, steps };
-        recorder.write_meta()?;
-        Ok(recorder)
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    pub fn meta(&self) -> &RunMeta {
-        &self.meta
-    }
-
-    /// Append per-step losses (kept in the buffer until the next epoch row is flushed).
-    pub fn append_steps(&mut self, epoch: u32, first_step: u64, losses: &[f32]) -> std::io::Result<()> {
-        for (i, loss) in losses.iter().enumerate() {
-            writeln!(self.steps, "{},{epoch},{loss}", first_step + i as u64 + 1)?;
-        }
-        Ok(())
-    }
-
-    /// Append an epoch row and flush both CSV files, so a killed process loses at most this epoch.
-    pub fn append_epoch(&mut self, m: &EpochMetrics) -> std::io::Result<()> {
-        let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-        writeln!(
-            self.metrics,
-            "{},{},{},{},{:.1},{:.4},{}",
-            m.epoch,
-            m.train_loss,
-            opt(m.val_loss),
-            opt(m.val_metric),
-            m.samples_per_s,
-            m.elapsed_s,
-            m.global_step
-        )?;
-        self.metrics.flush()?;
-        self.steps.flush()?;
-        self.meta.epochs_completed = m.epoch;
-        self.meta.final_metrics = Some(FinalMetrics::from_epoch(m));
-        Ok(())
-    }
-
-    /// Save the model's parameters as the run's checkpoint.
-    pub fn save_checkpoint(&mut self, vs: &tch::nn::VarStore) -> Result<(), String> {
-        let path = self.dir.join(CHECKPOINT_FILE);
-        let tmp = self.dir.join(format!(".{CHECKPOINT_FILE}.tmp.safetensors"));
-        vs.save(&tmp).and_then(|_| std::fs::rename(&tmp, &path).map_err(tch::TchError::from)).map_err(
-            |e| {
-                let _ = std::fs::remove_file(&tmp);
-                format!("could not save the checkpoint {}: {e}", path.display())
-            },
-        )?;
-        self.meta.checkpoint = Some(CHECKPOINT_FILE.to_string());
-        Ok(())
-    }
-
-    /// Record how the run ended.
-    pub fn finish(&mut self, status: RunStatus, reason: Option<String>) -> std::io::Result<()> {
-        let _ = self.metrics.flush();
-        let _ = self.steps.flush();
-        self.meta.status = status;
-        self.meta.reason = reason;
-        self.meta.finished_at = Some(now_rfc3339());
-        self.write_meta()
-    }
-
-    fn write_meta(&self) -> std::io::Result<()> {
-        let text = toml::to_string_pretty(&self.meta).map_err(std::io::Error::other)?;
-        let header = "# Written by workbench. `status` is updated when the run ends.\n";
-        write_atomic(&self.dir.join(RUN_FILE), format!("{header}{text}").as_bytes())
-    }
-}
-
-/// `20261126-150102-iris-mlp-cpu`
-fn folder_name(meta: &RunMeta) -> String {
-    let stamp: String = meta.started_at.chars().filter(|c| c.is_ascii_digit()).take(14).collect();
-    let (date, time) = stamp.split_at(stamp.len().min(8));
-    let clean = |s: &str| {
-        s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect::<String>()
-    };
-    format!(
-        "{date}-{time}-{}-{}-{}",
-        clean(&meta.dataset),
-        clean(&meta.model),
-        clean(&meta.device.replace(':', ""))
-    )
 }
 
 pub fn now_rfc3339() -> String {

@@ -20,7 +20,14 @@ pub const FLUSH_EVERY: Duration = Duration::from_millis(50);
 /// What the loop reports as it goes. The callback returns `false` when nobody listens any more.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LoopEvent {
-    Steps { epoch: u32, first_step: u64, losses: Vec<f32> },
+    /// Losses of the steps after `first_step` (0-based), read back at `wall_s` seconds of
+    /// training (pauses excluded).
+    Steps {
+        epoch: u32,
+        first_step: u64,
+        losses: Vec<f32>,
+        wall_s: f64,
+    },
     Epoch(EpochMetrics),
     Paused,
     Resumed,
@@ -44,8 +51,12 @@ pub enum LoopError {
     Diverged { epoch: u32, step: u64, value: f32, lr: f64 },
     #[error("libtorch error: {0}")]
     Torch(#[from] tch::TchError),
+    /// The listener (the run folder's recorder) failed.
     #[error("{0}")]
     Sink(String),
+    /// The epoch hook (a checkpoint) failed.
+    #[error(transparent)]
+    Hook(#[from] super::TrainError),
 }
 
 /// Per-step losses not yet read back: the loss tensors and their batch sizes.
@@ -71,6 +82,19 @@ impl PendingLosses {
     }
 }
 
+/// Where the loop begins: after `epoch` epochs, `step` steps and `elapsed_s` seconds of training
+/// (all zero for a fresh run; a checkpoint's for a resumed one).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct LoopStart {
+    pub epoch: u32,
+    pub step: u64,
+    pub elapsed_s: f64,
+}
+
+/// Called after each epoch's event with the learner, the epoch's metrics and `last`: whether it is
+/// the run's last epoch. The worker writes checkpoints here.
+pub type EpochHook<'a> = dyn FnMut(&dyn Learner, &EpochMetrics, bool) -> Result<(), LoopError> + 'a;
+
 /// Run every epoch, or until stopped. Events go to `emit`; a `false` return stops the run as
 /// interrupted (the listener is gone).
 pub fn run_loop(
@@ -80,11 +104,27 @@ pub fn run_loop(
     control: &RunControl,
     emit: &mut dyn FnMut(LoopEvent) -> Result<bool, String>,
 ) -> Result<LoopEnd, LoopError> {
+    run_loop_from(learner, data, spec, control, LoopStart::default(), emit, &mut |_, _, _| Ok(()))
+}
+
+/// [`run_loop`] from `start`, calling `after_epoch` at each epoch's end. Each epoch's batch order
+/// is a pure function of (seed, epoch), so a run resumed from a checkpoint after epoch E (weights
+/// and optimizer state restored) takes the same steps as one that never stopped.
+pub fn run_loop_from(
+    learner: &mut dyn Learner,
+    data: &Prepared,
+    spec: &TrainSpec,
+    control: &RunControl,
+    start: LoopStart,
+    emit: &mut dyn FnMut(LoopEvent) -> Result<bool, String>,
+    after_epoch: &mut EpochHook<'_>,
+) -> Result<LoopEnd, LoopError> {
     let n_train = data.train_len();
     let batch = (spec.batch_size as i64).max(1);
     let steps_per_epoch = (n_train + batch - 1) / batch;
-    let mut global_step: u64 = 0;
-    let mut trained = Duration::ZERO; // training time, pauses excluded
+    let mut global_step: u64 = start.step;
+    // Training time, pauses excluded.
+    let mut trained = Duration::from_secs_f64(start.elapsed_s.max(0.0));
     let mut last: Option<EpochMetrics> = None;
     let mut pending = PendingLosses { losses: Vec::new(), sizes: Vec::new(), first_step: 0 };
     let mut last_flush = Instant::now();
@@ -95,7 +135,7 @@ pub fn run_loop(
         Ok(())
     };
 
-    for epoch in 1..=spec.epochs {
+    for epoch in start.epoch + 1..=spec.epochs {
         let epoch_start = Instant::now();
         let mut paused = Duration::ZERO;
         let perm = rng::seeded(rng::epoch_seed(spec.seed, epoch), || {
@@ -124,7 +164,11 @@ pub fn run_loop(
             if let Some(reason) = control.stop_reason() {
                 let (losses, _) = pending.drain();
                 if !losses.is_empty() {
-                    send(LoopEvent::Steps { epoch, first_step: pending.first_step, losses }, control)?;
+                    let wall_s = (trained + epoch_start.elapsed().saturating_sub(paused)).as_secs_f64();
+                    send(
+                        LoopEvent::Steps { epoch, first_step: pending.first_step, losses, wall_s },
+                        control,
+                    )?;
                 }
                 return Ok(LoopEnd { stopped: Some(reason), last });
             }
@@ -157,7 +201,8 @@ pub fn run_loop(
                     });
                 }
                 loss_sum += weighted;
-                send(LoopEvent::Steps { epoch, first_step, losses }, control)?;
+                let wall_s = (trained + epoch_start.elapsed().saturating_sub(paused)).as_secs_f64();
+                send(LoopEvent::Steps { epoch, first_step, losses, wall_s }, control)?;
                 last_flush = Instant::now();
             }
         }
@@ -185,7 +230,8 @@ pub fn run_loop(
             return Err(LoopError::Diverged { epoch, step: global_step, value: v as f32, lr: spec.lr });
         }
         last = Some(metrics.clone());
-        send(LoopEvent::Epoch(metrics), control)?;
+        send(LoopEvent::Epoch(metrics.clone()), control)?;
+        after_epoch(&*learner, &metrics, epoch == spec.epochs)?;
     }
     Ok(LoopEnd { stopped: None, last })
 }

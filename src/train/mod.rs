@@ -2,12 +2,18 @@
 //!
 //! The worker thread owns the `VarStore`, the model, the optimizer and every tensor; it sends only
 //! plain data ([`TrainMsg`]) out. See `worker.rs` for the thread and `engine.rs` for the loop.
+pub mod checkpoint;
 pub mod control;
 pub mod engine;
+mod error;
 pub mod models;
 pub mod msg;
 pub mod optim;
+pub mod params;
+pub mod plan;
 pub mod prepare;
+pub mod process;
+pub mod resume;
 pub mod rng;
 pub mod worker;
 
@@ -16,12 +22,15 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::TrainConfig;
 use crate::data::{DatasetSummary, Task};
 
 pub use control::RunControl;
+pub use error::{is_out_of_memory, TrainError};
 pub use msg::{EpochMetrics, MetricKind, RunId, StopReason, TrainMsg};
-pub use worker::{spawn_run, RunHandle, RunRequest};
+pub use params::{TrainConfig, TrainFlags, TrainSpec};
+pub use plan::{plan, RunPlan};
+pub use process::{create_queued_run, spawn_detached, Launcher};
+pub use worker::{spawn_run, spawn_run_in, RunFolder, RunHandle, RunRequest};
 
 /// The models the workbench can train.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -157,67 +166,6 @@ impl FromStr for OptimizerKind {
             "sgd" => Ok(OptimizerKind::Sgd),
             "adam" => Ok(OptimizerKind::Adam),
             _ => Err(format!("{s:?} is not an optimizer; choose sgd or adam")),
-        }
-    }
-}
-
-/// Everything that defines a run, as written to run.toml.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrainSpec {
-    pub dataset: String,
-    pub model: ModelKind,
-    /// The device asked for (`auto`, `cpu`, `cuda:0`); run.toml also records the one used.
-    pub device: String,
-    pub epochs: u32,
-    pub batch_size: u32,
-    pub lr: f64,
-    pub optimizer: OptimizerKind,
-    pub momentum: f64,
-    pub seed: u64,
-    pub val_fraction: f64,
-    pub standardize: bool,
-    pub hidden: Vec<u32>,
-    /// libtorch's CPU threads; 0: its default (one per core). Older run.toml files lack it.
-    #[serde(default)]
-    pub threads: u32,
-}
-
-impl TrainSpec {
-    /// The config's training defaults for this dataset.
-    pub fn from_config(dataset: &str, t: &TrainConfig) -> TrainSpec {
-        TrainSpec {
-            dataset: dataset.to_string(),
-            model: t.model,
-            device: t.device.clone(),
-            epochs: t.epochs,
-            batch_size: t.batch_size,
-            lr: t.lr,
-            optimizer: t.optimizer,
-            momentum: t.momentum,
-            seed: t.seed,
-            val_fraction: t.val_fraction,
-            standardize: t.standardize,
-            hidden: t.hidden.clone(),
-            threads: t.threads,
-        }
-    }
-
-    /// The same values as a `TrainConfig`, for range checks shared with config.toml.
-    pub fn as_config(&self) -> TrainConfig {
-        TrainConfig {
-            dataset: Some(self.dataset.clone()),
-            model: self.model,
-            device: self.device.clone(),
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            lr: self.lr,
-            optimizer: self.optimizer,
-            momentum: self.momentum,
-            seed: self.seed,
-            val_fraction: self.val_fraction,
-            standardize: self.standardize,
-            hidden: self.hidden.clone(),
-            threads: self.threads,
         }
     }
 }

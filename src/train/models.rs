@@ -4,11 +4,22 @@
 //! PyTorch's default `nn.Linear`/`nn.Conv2d` initialisation, U(±1/√fan_in), and only then moved to
 //! the run's device. So the same seed gives the same starting point on every device, and a PyTorch
 //! script that seeds the same way starts from the same numbers (see bench/).
-use tch::nn::{self, Init, OptimizerConfig, VarStore};
+//!
+//! Parameters are named as the equivalent PyTorch module names them, so a checkpoint loads with
+//! `model.load_state_dict(safetensors.torch.load_file("model.safetensors"))`:
+//! - mlp: `nn.Sequential(Linear, ReLU, Linear, ReLU, ..., Linear)`: `0.weight`, `0.bias`,
+//!   `2.weight`, ... (the ReLUs take the odd indices);
+//! - logreg, linreg: one `nn.Linear(inputs, outputs)`: `weight`, `bias`;
+//! - adaline, adaline-autograd: one `nn.Linear(inputs, 1)`: `weight` (saved as `[1, inputs]`;
+//!   held as `[inputs]` here), `bias`;
+//! - lenet5: `nn.Sequential(Conv2d(C, 6, 5, padding=2), ReLU, MaxPool2d(2), Conv2d(6, 16, 5), ReLU,
+//!   MaxPool2d(2), Flatten, Linear(16*h*w, 120), ReLU, Linear(120, 84), ReLU, Linear(84, classes))`:
+//!   `0.`, `3.`, `7.`, `9.`, `11.` + `weight`/`bias`.
+use tch::nn::{self, Init, VarStore};
 use tch::{Device, Kind, Reduction, TchError, Tensor};
 
 use super::msg::MetricKind;
-use super::optim::FlatAdam;
+use super::optim::{FlatAdam, FlatSgd, StateMap};
 use super::{ModelKind, OptimizerKind, TrainSpec};
 use crate::data::Task;
 
@@ -74,6 +85,10 @@ pub trait Learner: Send {
     fn head(&self) -> Head;
     fn var_store(&self) -> &VarStore;
     fn var_store_mut(&mut self) -> &mut VarStore;
+    /// The optimizer's state for a checkpoint (momentum buffers, Adam's moments and step).
+    fn optimizer_state(&self) -> Vec<(String, Tensor)>;
+    /// Take back what [`Learner::optimizer_state`] saved.
+    fn load_optimizer_state(&mut self, state: &StateMap) -> Result<(), TchError>;
 }
 
 /// Build a model for samples of `sample_shape` (without the batch dimension) on `device`.
@@ -82,7 +97,7 @@ pub fn build(
     sample_shape: &[i64],
     task: &Task,
     device: Device,
-) -> Result<Box<dyn Learner>, String> {
+) -> Result<Box<dyn Learner>, super::TrainError> {
     let head = Head::for_model(spec.model, task);
     let inputs: i64 = sample_shape.iter().product();
     let outputs = match head {
@@ -104,30 +119,29 @@ pub fn build(
                 ModelKind::AdalineAutograd => {
                     Network::Adaline { w: root.zeros("weight", &[inputs]), b: root.zeros("bias", &[1]) }
                 }
-                ModelKind::Logreg | ModelKind::Linreg => {
-                    Network::Mlp(vec![dense(&(&root / "fc0"), inputs, outputs)])
-                }
+                ModelKind::Logreg | ModelKind::Linreg => Network::Mlp(vec![dense(&root, inputs, outputs)]),
                 ModelKind::Mlp => {
                     let mut layers = Vec::new();
                     let mut width = inputs;
+                    // nn.Sequential numbers every module, ReLUs included: the Linears are 0, 2, 4, ...
                     for (i, &h) in spec.hidden.iter().enumerate() {
-                        layers.push(dense(&(&root / format!("fc{i}")), width, h as i64));
+                        layers.push(dense(&(&root / (2 * i).to_string()), width, h as i64));
                         width = h as i64;
                     }
-                    layers.push(dense(&(&root / format!("fc{}", spec.hidden.len())), width, outputs));
+                    layers.push(dense(&(&root / (2 * spec.hidden.len()).to_string()), width, outputs));
                     Network::Mlp(layers)
                 }
-                ModelKind::Lenet5 => Network::Lenet5(lenet5(&root, sample_shape, outputs)?),
+                ModelKind::Lenet5 => Network::Lenet5(
+                    lenet5(&root, sample_shape, outputs).map_err(super::TrainError::Settings)?,
+                ),
                 ModelKind::Adaline => unreachable!("handled above"),
             };
             vs.set_device(device);
             let opt = match spec.optimizer {
-                OptimizerKind::Sgd => nn::Sgd { momentum: spec.momentum, ..Default::default() }
-                    .build(&vs, spec.lr)
-                    .map(Optim::Torch),
+                OptimizerKind::Sgd => Ok(Optim::Sgd(FlatSgd::new(&vs, spec.lr, spec.momentum))),
                 OptimizerKind::Adam => FlatAdam::new(&vs, spec.lr).map(Optim::Adam),
             }
-            .map_err(|e| format!("could not create the optimizer: {e}"))?;
+            .map_err(|e| super::TrainError::Internal(format!("could not create the optimizer: {e}")))?;
             Box::new(AutogradLearner { vs, net, head, opt, squeeze: head != Head::Softmax })
         }
     };
@@ -198,11 +212,12 @@ fn lenet5(root: &nn::Path, sample_shape: &[i64], outputs: i64) -> Result<Lenet5,
         return Err(format!("lenet5 needs images of at least 12×12 pixels, got {width}×{height}"));
     }
     Ok(Lenet5 {
-        c1: conv(&(root / "conv1"), *channels, 6, 5, 2),
-        c2: conv(&(root / "conv2"), 6, 16, 5, 0),
-        f1: dense(&(root / "fc1"), 16 * h * w, 120),
-        f2: dense(&(root / "fc2"), 120, 84),
-        f3: dense(&(root / "fc3"), 84, outputs),
+        // The indices of the equivalent nn.Sequential (see the module's documentation).
+        c1: conv(&(root / "0"), *channels, 6, 5, 2),
+        c2: conv(&(root / "3"), 6, 16, 5, 0),
+        f1: dense(&(root / "7"), 16 * h * w, 120),
+        f2: dense(&(root / "9"), 120, 84),
+        f3: dense(&(root / "11"), 84, outputs),
     })
 }
 
@@ -258,8 +273,8 @@ fn flatten(xs: &Tensor) -> Tensor {
 enum Optim {
     /// Adam on one flat buffer, with gradients from `run_backward` (see optim.rs).
     Adam(FlatAdam),
-    /// libtorch's own optimizer (SGD with momentum): zero the gradients, backward, step.
-    Torch(nn::Optimizer),
+    /// SGD with momentum, with gradients from `run_backward` (see optim.rs).
+    Sgd(FlatSgd),
 }
 
 struct AutogradLearner {
@@ -290,10 +305,9 @@ impl Learner for AutogradLearner {
                 let grads = Tensor::f_run_backward(&[&loss], adam.params(), false, false)?;
                 adam.step(&grads)?;
             }
-            Optim::Torch(opt) => {
-                opt.zero_grad();
-                loss.f_backward()?;
-                opt.step();
+            Optim::Sgd(sgd) => {
+                let grads = Tensor::f_run_backward(&[&loss], sgd.params(), false, false)?;
+                sgd.step(&grads)?;
             }
         }
         Ok(loss.detach())
@@ -313,6 +327,20 @@ impl Learner for AutogradLearner {
 
     fn var_store_mut(&mut self) -> &mut VarStore {
         &mut self.vs
+    }
+
+    fn optimizer_state(&self) -> Vec<(String, Tensor)> {
+        match &self.opt {
+            Optim::Adam(adam) => adam.state(),
+            Optim::Sgd(sgd) => sgd.state(),
+        }
+    }
+
+    fn load_optimizer_state(&mut self, state: &StateMap) -> Result<(), TchError> {
+        match &mut self.opt {
+            Optim::Adam(adam) => adam.load_state(state),
+            Optim::Sgd(sgd) => sgd.load_state(state),
+        }
     }
 }
 
@@ -418,18 +446,60 @@ impl Learner for ManualAdaline {
     fn var_store_mut(&mut self) -> &mut VarStore {
         &mut self.vs
     }
+
+    fn optimizer_state(&self) -> Vec<(String, Tensor)> {
+        match &self.rule {
+            ManualRule::Sgd { buffers, .. } => buffers
+                .iter()
+                .flatten()
+                .enumerate()
+                .map(|(i, b)| (format!("sgd.momentum_buffer.{i}"), b.shallow_clone()))
+                .collect(),
+            ManualRule::Adam { step, m, v, .. } => vec![
+                ("adam.m.0".into(), m[0].shallow_clone()),
+                ("adam.m.1".into(), m[1].shallow_clone()),
+                ("adam.v.0".into(), v[0].shallow_clone()),
+                ("adam.v.1".into(), v[1].shallow_clone()),
+                ("adam.step".into(), Tensor::from_slice(&[i64::from(*step)])),
+            ],
+        }
+    }
+
+    fn load_optimizer_state(&mut self, state: &StateMap) -> Result<(), TchError> {
+        let device = self.w.device();
+        let take = |name: &str| state.get(name).and_then(|t| t.f_to_device(device));
+        match &mut self.rule {
+            ManualRule::Sgd { buffers, .. } => {
+                *buffers = match state.contains("sgd.momentum_buffer.0") {
+                    true => Some([take("sgd.momentum_buffer.0")?, take("sgd.momentum_buffer.1")?]),
+                    false => None,
+                };
+            }
+            ManualRule::Adam { step, m, v, .. } => {
+                *m = [take("adam.m.0")?, take("adam.m.1")?];
+                *v = [take("adam.v.0")?, take("adam.v.1")?];
+                *step = i32::try_from(state.get("adam.step")?.f_int64_value(&[0])?).unwrap_or(i32::MAX);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Rebuild a finished run's model from its `run.toml` and load its checkpoint onto `device`.
-pub fn load_checkpoint(record: &crate::runs::RunRecord, device: Device) -> Result<Box<dyn Learner>, String> {
+/// Reads the PyTorch names and, for older folders, the earlier `fc0.weight`-style ones.
+pub fn load_checkpoint(
+    record: &crate::runs::RunRecord,
+    device: Device,
+) -> Result<Box<dyn Learner>, super::TrainError> {
     let meta = &record.meta;
-    let path =
-        record.checkpoint_path().ok_or_else(|| format!("run {} has no checkpoint", record.dir.display()))?;
+    let path = record
+        .checkpoint_path()
+        .ok_or_else(|| super::TrainError::Run(format!("run {} has no checkpoint", record.dir.display())))?;
     let task = match meta.data.task.as_str() {
         "regression" => Task::Regression,
         _ => Task::Classification { classes: meta.data.classes.clone() },
     };
     let mut learner = build(&meta.hyperparameters, &meta.data.sample_shape, &task, device)?;
-    learner.var_store_mut().load(&path).map_err(|e| format!("cannot load {}: {e}", path.display()))?;
+    super::checkpoint::load_weights(learner.as_mut(), meta.hyperparameters.model, &path)?;
     Ok(learner)
 }

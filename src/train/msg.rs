@@ -93,7 +93,13 @@ pub enum TrainMsg {
     /// Every epoch ran. `run_dir` holds the checkpoint.
     Finished { run: RunId, run_dir: PathBuf, last: Option<EpochMetrics> },
     /// The run could not go on; `error` says why and what to do.
-    Failed { run: RunId, run_dir: Option<PathBuf>, error: String },
+    Failed {
+        run: RunId,
+        run_dir: Option<PathBuf>,
+        error: String,
+        /// What kind of failure, as kept in run.toml.
+        kind: crate::runs::FailureKind,
+    },
     /// The run was stopped before its end; its files are kept.
     Stopped { run: RunId, run_dir: Option<PathBuf>, reason: StopReason, last: Option<EpochMetrics> },
 }

@@ -98,6 +98,124 @@ impl FlatAdam {
     }
 }
 
+impl FlatAdam {
+    /// Adam's state for a checkpoint: the first and second moments and the step count.
+    pub fn state(&self) -> Vec<(String, Tensor)> {
+        vec![
+            ("adam.exp_avg".into(), self.exp_avg.shallow_clone()),
+            ("adam.exp_avg_sq".into(), self.exp_avg_sq.shallow_clone()),
+            ("adam.step".into(), Tensor::from_slice(&[i64::from(self.step)])),
+        ]
+    }
+
+    /// Take back the state [`FlatAdam::state`] saved.
+    pub fn load_state(&mut self, state: &StateMap) -> Result<(), TchError> {
+        let _no_grad = tch::no_grad_guard();
+        self.exp_avg.f_copy_(state.get("adam.exp_avg")?)?;
+        self.exp_avg_sq.f_copy_(state.get("adam.exp_avg_sq")?)?;
+        self.step = u32::try_from(state.get("adam.step")?.f_int64_value(&[0])?).unwrap_or(u32::MAX);
+        Ok(())
+    }
+}
+
+/// SGD with momentum, as `torch.optim.SGD` (no dampening, no Nesterov, no weight decay) computes
+/// it: `buf = grad` on the first step, then `buf = momentum * buf + grad`; `param -= lr * buf`.
+/// Written here rather than using libtorch's own optimizer because a checkpoint must hold the
+/// momentum buffers, and tch does not expose libtorch's.
+#[derive(Debug)]
+pub struct FlatSgd {
+    params: Vec<Tensor>,
+    lr: f64,
+    momentum: f64,
+    /// One per parameter once the first step has run (never with momentum 0).
+    buffers: Option<Vec<Tensor>>,
+}
+
+impl FlatSgd {
+    /// Take over the trainable variables of `vs`; build it on its final device first.
+    pub fn new(vs: &VarStore, lr: f64, momentum: f64) -> FlatSgd {
+        FlatSgd { params: vs.trainable_variables(), lr, momentum, buffers: None }
+    }
+
+    /// The variables to differentiate the loss with respect to, in the order `step` wants.
+    pub fn params(&self) -> &[Tensor] {
+        &self.params
+    }
+
+    /// One update, given the gradient of each of [`FlatSgd::params`].
+    pub fn step(&mut self, grads: &[Tensor]) -> Result<(), TchError> {
+        let _no_grad = tch::no_grad_guard();
+        let steps: Vec<Tensor> = if self.momentum == 0.0 {
+            grads.iter().map(Tensor::shallow_clone).collect()
+        } else {
+            match &mut self.buffers {
+                None => {
+                    let first: Vec<Tensor> = grads.iter().map(Tensor::copy).collect();
+                    let steps = first.iter().map(Tensor::shallow_clone).collect();
+                    self.buffers = Some(first);
+                    steps
+                }
+                Some(buffers) => {
+                    for (buf, g) in buffers.iter_mut().zip(grads) {
+                        let _ = buf.f_mul_scalar_(self.momentum)?.f_add_(g)?;
+                    }
+                    buffers.iter().map(Tensor::shallow_clone).collect()
+                }
+            }
+        };
+        for (p, s) in self.params.iter_mut().zip(&steps) {
+            let _ = p.f_sub_(&s.f_mul_scalar(self.lr)?)?;
+        }
+        Ok(())
+    }
+
+    /// The momentum buffers for a checkpoint (none before the first step).
+    pub fn state(&self) -> Vec<(String, Tensor)> {
+        self.buffers
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, b)| (format!("sgd.momentum_buffer.{i}"), b.shallow_clone()))
+            .collect()
+    }
+
+    /// Take back the buffers [`FlatSgd::state`] saved.
+    pub fn load_state(&mut self, state: &StateMap) -> Result<(), TchError> {
+        if self.momentum == 0.0 || !state.contains("sgd.momentum_buffer.0") {
+            self.buffers = None;
+            return Ok(());
+        }
+        let _no_grad = tch::no_grad_guard();
+        let buffers = (0..self.params.len())
+            .map(|i| {
+                let saved = state.get(&format!("sgd.momentum_buffer.{i}"))?;
+                saved.f_to_device(self.params[i].device())?.f_reshape(self.params[i].size())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.buffers = Some(buffers);
+        Ok(())
+    }
+}
+
+/// Named tensors read back from a checkpoint's state file.
+#[derive(Debug, Default)]
+pub struct StateMap(pub std::collections::HashMap<String, Tensor>);
+
+impl StateMap {
+    /// The tensor saved under `name`; a missing one is an error naming it.
+    pub fn get(&self, name: &str) -> Result<&Tensor, TchError> {
+        self.0.get(name).ok_or_else(|| {
+            TchError::FileFormat(format!(
+                "the checkpoint's state has no {name:?}; it was written by another version"
+            ))
+        })
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+}
+
 /// A number as a 0-dim float tensor on the CPU, for the multiplier of an elementwise op. Given a
 /// plain number, libtorch wraps it in a double tensor and, on the CPU, converts that to float with
 /// one more op before the kernel runs; given this tensor, the kernel reads the same float directly

@@ -67,7 +67,7 @@ pub fn prepare(
     standardize: bool,
     device: Device,
     device_budget: Option<u64>,
-) -> Result<Prepared, String> {
+) -> Result<Prepared, super::TrainError> {
     let n = data.len() as i64;
     let ((x_train, y_train), val) = match &data.holdout {
         Some((xv, yv)) => {
@@ -78,9 +78,9 @@ pub fn prepare(
             let n_val = split_size(n, val_fraction);
             let n_train = n - n_val;
             if n_train < 1 {
-                return Err(format!(
+                return Err(super::TrainError::Settings(format!(
                     "{n} samples leave none for training with val_fraction = {val_fraction}"
-                ));
+                )));
             }
             let train_idx = perm.narrow(0, 0, n_train);
             let train = (data.x.index_select(0, &train_idx), data.y.index_select(0, &train_idx));
@@ -92,7 +92,7 @@ pub fn prepare(
         }
     };
     if x_train.size()[0] == 0 {
-        return Err("the dataset has no training samples".into());
+        return Err(super::TrainError::Dataset("the dataset has no training samples".into()));
     }
 
     let (x_train, val, mean, std) = if standardize {

@@ -42,12 +42,13 @@ pub fn run(settings: &Settings, cli: &CliOverrides, log_file: Option<&Path>) -> 
     sources.watch(&tx, &settings.datasets_dir, settings.config_path.as_deref());
     runner.probe();
     runner.scan(settings);
+    runner.follow_runs(settings);
 
     let mut terminal = terminal::enter(settings.ui.mouse).context("could not set up the terminal")?;
     let _stderr_reader = stderr::capture().map_err(|e| tracing::warn!("stderr is not captured: {e}")).ok();
     let result = event_loop(&mut terminal, &mut app, &mut runner, &mut sources, &tx, &rx);
 
-    // Leaving: runs are interrupted and flushed first, then the screen is given back.
+    // Leaving: background jobs end, then the screen is given back; runs go on by themselves.
     runner.shutdown();
     terminal::leave();
     stderr::restore();
@@ -111,6 +112,7 @@ fn handle(event: Event, app: &mut App, runner: &mut Runner, sources: &mut Source
     }
     if config_reloaded {
         sources.watch(tx, &app.settings.datasets_dir, app.settings.config_path.as_deref());
+        runner.follow_runs(&app.settings);
     }
 }
 

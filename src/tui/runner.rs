@@ -1,67 +1,83 @@
-//! Carries out the app's effects: runs on worker threads, background scans, config reloads.
-//! It holds every worker's handle, so quitting can interrupt each run and wait for its files.
-use std::collections::HashMap;
+//! Carries out the app's effects: runs started and resumed as processes of their own, commands
+//! and exports for run folders, background scans and config reloads. It also keeps the runs
+//! folder followed: every run the app knows arrives from there, whoever started it.
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::Sender;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use crate::app::{App, Effect, Event};
 use crate::config::{CliOverrides, Settings};
 use crate::data::Catalog;
-use crate::train::{spawn_run, RunControl, RunHandle, RunId, StopReason};
+use crate::runs::{self, export, WatcherHandle};
+use crate::train::process::{create_queued_run, spawn_detached, Launcher};
+use crate::train::TrainError;
+
+/// How often the runs folder is polled besides its file events (network folders send none).
+const RUNS_POLL: Duration = Duration::from_millis(500);
 
 pub struct Runner {
     tx: Sender<Event>,
     cli: CliOverrides,
-    runs: HashMap<RunId, RunHandle>,
     jobs: Vec<JoinHandle<()>>,
     scanning: bool,
     scan_again: bool,
+    /// The folders followed, and the thread following them.
+    watched_runs: Option<(Vec<PathBuf>, WatcherHandle)>,
 }
 
 impl Runner {
     pub fn new(tx: Sender<Event>, cli: CliOverrides) -> Runner {
-        Runner { tx, cli, runs: HashMap::new(), jobs: Vec::new(), scanning: false, scan_again: false }
+        Runner { tx, cli, jobs: Vec::new(), scanning: false, scan_again: false, watched_runs: None }
+    }
+
+    /// Follow the settings' runs folder (again, when it changed), sending what it finds as
+    /// [`Event::Runs`].
+    pub fn follow_runs(&mut self, settings: &Settings) {
+        let dirs = vec![settings.runs_dir.clone()];
+        if self.watched_runs.as_ref().is_some_and(|(d, _)| *d == dirs) {
+            return;
+        }
+        self.watched_runs = None; // stops and joins the old thread first
+        let tx = self.tx.clone();
+        match runs::spawn_watcher(dirs.clone(), RUNS_POLL, move |events| tx.send(Event::Runs(events)).is_ok()) {
+            Ok(handle) => self.watched_runs = Some((dirs, handle)),
+            Err(e) => tracing::error!("cannot follow the runs folder: {e}; runs won't show up by themselves"),
+        }
     }
 
     /// Look at an event before the app does, for what the runner itself tracks.
     pub fn observe(&mut self, event: &Event, app: &App) {
-        match event {
-            Event::Train(msg) if msg.is_final() => {
-                if let Some(handle) = self.runs.remove(&msg.run()) {
-                    handle.join(); // it has sent its last message, so this returns at once
-                }
+        if let Event::Catalog(_) = event {
+            self.scanning = false;
+            if std::mem::take(&mut self.scan_again) {
+                self.scan(&app.settings);
             }
-            Event::Catalog(_) => {
-                self.scanning = false;
-                if std::mem::take(&mut self.scan_again) {
-                    self.scan(&app.settings);
-                }
-            }
-            _ => {}
         }
         self.jobs.retain(|j| !j.is_finished());
     }
 
     pub fn apply(&mut self, effect: Effect, app: &mut App) {
         match effect {
-            Effect::StartRun(request) => {
-                let tx = self.tx.clone();
-                match spawn_run(*request, RunControl::new(), move |m| tx.send(Event::Train(m)).is_ok()) {
-                    Ok(handle) => {
-                        app.attach_run(handle.id);
-                        self.runs.insert(handle.id, handle);
-                    }
-                    Err(e) => app.run_failed_to_start(format!("could not start the training thread: {e}")),
+            Effect::StartRun { spec } => match start_run(app, &spec) {
+                Ok(key) => app.started_run(&key),
+                Err(e) => app.start_failed(&e.to_string()),
+            },
+            Effect::ResumeRun { key, dir } => {
+                let resumed = crate::train::resume::check_resumable(&dir)
+                    .and_then(|_| spawn_detached(&dir, true, &Launcher::current(&app.settings)?));
+                match resumed {
+                    Ok(_) => app.started_run(&key),
+                    Err(e) => app.start_failed(&e.to_string()),
                 }
             }
-            Effect::StopRun(id, reason) => {
-                if let Some(h) = self.runs.get(&id) {
-                    h.stop(reason);
-                }
-            }
-            Effect::SetPaused(id, paused) => {
-                if let Some(h) = self.runs.get(&id) {
-                    h.set_paused(paused);
+            Effect::Export { dirs, names } => match export_runs(&app.settings.runs_dir, &dirs, &names) {
+                Ok(paths) => app.exported(&paths),
+                Err(e) => app.export_failed(&e.to_string()),
+            },
+            Effect::Control { dir, command, .. } => {
+                if let Err(e) = runs::send_control(&dir, command) {
+                    app.effect_failed(&e.to_string());
                 }
             }
             Effect::Rescan => {
@@ -82,7 +98,7 @@ impl Runner {
                     let _ = tx.send(Event::ConfigLoaded(result));
                 });
             }
-            Effect::Quit => {}
+            Effect::Quit { .. } => {}
         }
     }
 
@@ -111,16 +127,36 @@ impl Runner {
         }
     }
 
-    /// Interrupt every run and wait until each has flushed its files and marked itself interrupted.
+    /// Wait for the background jobs. Runs are processes of their own and go on.
     pub fn shutdown(&mut self) {
-        for handle in self.runs.values() {
-            handle.stop(StopReason::Interrupted);
-        }
-        for (_, handle) in self.runs.drain() {
-            handle.join();
-        }
+        self.watched_runs = None;
         for job in self.jobs.drain(..) {
             let _ = job.join();
         }
     }
+}
+
+/// Plan the run with the app's datasets and devices, make its queued folder and start its
+/// process. Returns the run's key.
+fn start_run(app: &App, spec: &crate::train::TrainSpec) -> Result<String, TrainError> {
+    let (Some(catalog), Some(devices)) = (app.catalog.as_ref(), app.devices.as_ref()) else {
+        return Err(TrainError::Settings("the datasets and devices are still being read; try again".into()));
+    };
+    let plan = crate::train::plan::plan(&app.settings, spec, catalog, devices)?;
+    let (key, dir) = create_queued_run(&app.settings.runs_dir, &plan.spec, &plan.device.name)?;
+    spawn_detached(&dir, false, &Launcher::current(&app.settings)?)?;
+    Ok(key)
+}
+
+/// Write `exports/compare-STAMP.csv` and `.svg` under the runs folder for these runs.
+fn export_runs(runs_dir: &Path, dirs: &[PathBuf], names: &[String]) -> Result<Vec<PathBuf>, runs::RunsError> {
+    let loaded = dirs.iter().map(|d| export::ExportRun::load(d)).collect::<Result<Vec<_>, _>>()?;
+    let out = runs_dir.join("exports");
+    std::fs::create_dir_all(&out).map_err(|e| runs::RunsError::write(&out, e))?;
+    let stamp: String = runs::now_rfc3339().chars().filter(char::is_ascii_digit).take(14).collect();
+    let base = if names.len() == 1 { names[0].clone() } else { format!("compare-{stamp}") };
+    let (csv, svg) = (out.join(format!("{base}.csv")), out.join(format!("{base}.svg")));
+    export::write_csv(&loaded, &csv)?;
+    export::write_svg(&loaded, &svg, (1000, 600))?;
+    Ok(vec![csv, svg])
 }

@@ -1,15 +1,17 @@
-//! The live charts: loss (per-step train loss, and train and validation loss per epoch, against
-//! epochs) and the validation metric. Data is kept whole; drawing reads at most a few points per
-//! column (see app/series.rs). The y axis snaps to round numbers so it doesn't jitter, which also
-//! keeps redraws small over SSH.
+//! The charts: loss (per-step train loss, and train and validation loss per epoch) and the
+//! validation metric, against epochs, steps or seconds of training. With several runs selected,
+//! the overlay draws one curve per run, each in the run's own colour, with a legend. Data is kept
+//! whole; drawing reads at most a few points per column (see app/series.rs). The y axis snaps to
+//! round numbers so it doesn't jitter, which also keeps redraws small over SSH.
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::symbols::Marker;
-use ratatui::text::Span;
-use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::{pane_block, theme};
+use crate::app::compare::XAxis;
 use crate::app::run_view::RunView;
 use crate::app::{App, ChartOptions, Pane};
 use crate::train::MetricKind;
@@ -19,17 +21,23 @@ const Y_LABEL_WIDTH: u16 = 9;
 
 pub fn render(app: &App, area: Rect, frame: &mut Frame) {
     let focused = app.focus == Pane::Charts;
-    let Some(run) = &app.run else {
+    let selected = app.runs.selected_runs();
+    if selected.len() >= 2 {
+        overlay(&selected, app.chart, app.ascii, focused, area, frame);
+        return;
+    }
+    let Some(run) = app.focused_run().or(selected.first().copied()) else {
+        let text = "press s to start a run, or pick one in the runs pane (Tab to it)";
         frame.render_widget(
-            Paragraph::new("press s to start a run").block(pane_block("Charts", focused)),
+            Paragraph::new(text).wrap(Wrap { trim: true }).block(pane_block("Charts", focused)),
             area,
         );
         return;
     };
     let [loss_area, metric_area] =
         Layout::vertical([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(area);
-    loss_chart(run, app.chart, app.ascii, focused, loss_area, frame);
-    metric_chart(run, app.chart, app.ascii, focused, metric_area, frame);
+    let x_bounds = loss_chart(run, app.chart, app.ascii, focused, loss_area, frame);
+    metric_chart(&[run], x_bounds, app.chart, app.ascii, focused, metric_area, frame);
 }
 
 /// The points of a chart in chart coordinates, ready for `Dataset::data`.
@@ -41,41 +49,117 @@ pub struct LossPoints {
     pub y_bounds: [f64; 2],
 }
 
-/// Everything the loss chart draws, for a chart `columns` wide. Pure, so it can be measured.
-pub fn loss_points(run: &RunView, options: ChartOptions, columns: usize) -> LossPoints {
+/// Where step `index` (0-based, fractional from the summaries) falls on the x axis.
+fn step_x(run: &RunView, index: f64, axis: XAxis) -> Option<f64> {
+    match axis {
+        XAxis::Epoch => Some(run.step_to_epoch(index)),
+        XAxis::Step => Some(index + 1.0),
+        XAxis::Wall => run.step_to_wall(index),
+    }
+}
+
+/// Where the end of an epoch falls on the x axis.
+fn epoch_x(run: &RunView, row: &crate::runs::EpochRow, axis: XAxis) -> f64 {
+    match axis {
+        XAxis::Epoch => row.epoch as f64,
+        XAxis::Step => row.step.unwrap_or(row.epoch as u64 * run.steps_per_epoch()) as f64,
+        XAxis::Wall => row.elapsed_s,
+    }
+}
+
+/// How far the axis goes for a whole run: its planned epochs (or steps), or what it has so far.
+fn x_end(run: &RunView, axis: XAxis) -> f64 {
+    let planned = match axis {
+        XAxis::Epoch => run.epochs_total() as f64,
+        XAxis::Step => (run.epochs_total() as u64 * run.steps_per_epoch()) as f64,
+        XAxis::Wall => run.elapsed_s(),
+    };
+    let last_row = run.epochs.last().map_or(0.0, |r| epoch_x(run, r, axis));
+    let last_step =
+        run.step_loss.len().checked_sub(1).and_then(|i| step_x(run, i as f64, axis)).unwrap_or(0.0);
+    let end = planned.max(last_row).max(last_step);
+    if end > 0.0 {
+        end
+    } else {
+        1.0
+    }
+}
+
+/// A run's step losses as chart points (the min/max summary when there are more than fit).
+fn step_points(run: &RunView, options: ChartOptions, columns: usize) -> Vec<(f64, f64)> {
     let series = if options.smooth { &run.step_loss_smooth } else { &run.step_loss };
     let len = series.len();
     let (start, end) = if options.recent { (len.saturating_sub(columns * 2), len) } else { (0, len) };
-    let ty = |y: f64| transform(y, options.log_y);
-    let steps: Vec<(f64, f64)> = series
+    series
         .envelope(start, end, columns)
         .into_iter()
-        .map(|(x, y)| (run.step_to_epoch(x), ty(y)))
+        .filter_map(|(i, y)| Some((step_x(run, i, options.x_axis)?, transform(y, options.log_y))))
         .filter(|p| p.1.is_finite())
+        .collect()
+}
+
+/// One value per epoch row, as chart points within `x_bounds`.
+fn epoch_points(
+    run: &RunView,
+    options: ChartOptions,
+    get: impl Fn(&crate::runs::EpochRow) -> Option<f64>,
+    log_y: bool,
+    x_bounds: [f64; 2],
+    columns: usize,
+) -> Vec<(f64, f64)> {
+    let pts: Vec<(f64, f64)> = run
+        .epochs
+        .iter()
+        .filter_map(|r| Some((epoch_x(run, r, options.x_axis), transform(get(r)?, log_y))))
+        .filter(|p| p.1.is_finite() && p.0 >= x_bounds[0] && p.0 <= x_bounds[1])
         .collect();
-    let x_bounds = if options.recent && !steps.is_empty() {
-        let lo = steps.first().map(|p| p.0).unwrap_or(0.0);
-        let hi = steps.last().map(|p| p.0).unwrap_or(1.0);
-        [lo, if hi > lo { hi } else { lo + 1.0 }]
-    } else {
-        [0.0, (run.epochs.max(1) as f64).max(run.epoch_train_loss.last().map(|p| p.0).unwrap_or(0.0))]
-    };
-    let in_view = |pts: &[(f64, f64)]| -> Vec<(f64, f64)> {
-        let visible: Vec<(f64, f64)> = pts
-            .iter()
-            .filter(|p| p.0 >= x_bounds[0] && p.0 <= x_bounds[1])
-            .map(|&(x, y)| (x, ty(y)))
-            .filter(|p| p.1.is_finite())
-            .collect();
-        thin(visible, columns * 2)
-    };
-    let train = in_view(&run.epoch_train_loss);
-    let val = in_view(&run.epoch_val_loss);
+    thin(pts, columns * 2)
+}
+
+/// The x range in view: the recent steps' range, or the whole run.
+fn x_bounds_of(runs: &[&RunView], steps: &[&[(f64, f64)]], options: ChartOptions) -> [f64; 2] {
+    let first = steps.iter().filter_map(|s| s.first()).map(|p| p.0).reduce(f64::min);
+    let last = steps.iter().filter_map(|s| s.last()).map(|p| p.0).reduce(f64::max);
+    if let (true, Some(lo), Some(hi)) = (options.recent, first, last) {
+        return [lo, if hi > lo { hi } else { lo + 1.0 }];
+    }
+    let end = runs.iter().map(|r| x_end(r, options.x_axis)).fold(0.0, f64::max);
+    [0.0, if end > 0.0 { end } else { 1.0 }]
+}
+
+/// Everything the loss chart draws for one run, for a chart `columns` wide. Pure, so it can be
+/// measured.
+pub fn loss_points(run: &RunView, options: ChartOptions, columns: usize) -> LossPoints {
+    let steps = step_points(run, options, columns);
+    let x_bounds = x_bounds_of(&[run], &[&steps], options);
+    let train = epoch_points(run, options, |r| Some(r.train_loss), options.log_y, x_bounds, columns);
+    let val = epoch_points(run, options, |r| r.val_loss, options.log_y, x_bounds, columns);
     let ys = steps.iter().chain(&train).chain(&val).map(|p| p.1);
     let y_bounds = nice_bounds(ys, options.log_y);
     LossPoints { steps, train, val, x_bounds, y_bounds }
 }
 
+/// What the chart shows beyond the default (full history, linear y): `recent, log y, smooth`.
+/// The x axis says its own unit (`ep`, `steps`, `s`) under its last label.
+fn mode_text(options: ChartOptions, smooth: bool) -> String {
+    let mut parts = Vec::new();
+    if options.recent {
+        parts.push("recent");
+    }
+    if options.log_y {
+        parts.push("log y");
+    }
+    if smooth && options.smooth {
+        parts.push("smooth");
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" {} ", parts.join(", "))
+    }
+}
+
+/// Draw the loss chart of one run; returns its x range, which the metric chart below shares.
 fn loss_chart(
     run: &RunView,
     options: ChartOptions,
@@ -83,7 +167,7 @@ fn loss_chart(
     focused: bool,
     area: Rect,
     frame: &mut Frame,
-) {
+) -> [f64; 2] {
     let columns = area.width.saturating_sub(Y_LABEL_WIDTH).max(1) as usize;
     let pts = loss_points(run, options, columns);
     let marker = if ascii { Marker::Dot } else { Marker::Braille };
@@ -94,66 +178,151 @@ fn loss_chart(
         line(marker, theme::VAL, &pts.val).name("val"),
     ];
     // The legend lives in the title: it never covers the curves and always fits.
-    let mut title = vec![
+    let title = vec![
         Span::styled(" Loss ", theme::title(focused)),
         Span::styled(format!("\u{2500}{step_name} "), Style::new().fg(theme::STEP)),
         Span::styled("\u{2500}train ", Style::new().fg(theme::TRAIN)),
         Span::styled("\u{2500}val ", Style::new().fg(theme::VAL)),
+        Span::styled(mode_text(options, false), theme::dim()),
     ];
-    let mut mode = String::from(if options.recent { " recent" } else { " full" });
-    if options.log_y {
-        mode.push_str(", log y");
-    }
-    mode.push(' ');
-    title.push(Span::styled(mode, theme::dim()));
-    let block = super::pane_frame(focused).title(ratatui::text::Line::from(title));
-    let chart = Chart::new(datasets)
-        .block(block)
-        .legend_position(None)
-        .x_axis(Axis::default().style(theme::dim()).bounds(pts.x_bounds).labels(x_labels(pts.x_bounds)))
-        .y_axis(Axis::default().style(theme::dim()).bounds(pts.y_bounds).labels(y_labels(
-            pts.y_bounds,
-            options.log_y,
-            area.height,
-        )));
-    frame.render_widget(chart, area);
+    let block = super::pane_frame(focused).title(Line::from(title));
+    frame.render_widget(chart(datasets, block, pts.x_bounds, pts.y_bounds, options, area), area);
+    pts.x_bounds
 }
 
-fn metric_chart(
-    run: &RunView,
+fn chart<'a>(
+    datasets: Vec<Dataset<'a>>,
+    block: ratatui::widgets::Block<'a>,
+    x_bounds: [f64; 2],
+    y_bounds: [f64; 2],
+    options: ChartOptions,
+    area: Rect,
+) -> Chart<'a> {
+    Chart::new(datasets)
+        .block(block)
+        .legend_position(None)
+        .x_axis(
+            Axis::default().style(theme::dim()).bounds(x_bounds).labels(x_labels(x_bounds, options.x_axis)),
+        )
+        .y_axis(Axis::default().style(theme::dim()).bounds(y_bounds).labels(y_labels(
+            y_bounds,
+            options.log_y,
+            area.height,
+        )))
+}
+
+/// The selected runs overlaid: each run's step loss (its train loss per epoch when it has no
+/// steps) in its own colour, a legend naming each run, and the validation metric below.
+fn overlay(
+    runs: &[&RunView],
     options: ChartOptions,
     ascii: bool,
     focused: bool,
     area: Rect,
     frame: &mut Frame,
 ) {
-    let log_y = options.log_y && run.metric == MetricKind::Mse;
-    let columns = area.width.saturating_sub(Y_LABEL_WIDTH).max(1) as usize;
-    let points: Vec<(f64, f64)> = run
-        .epoch_val_metric
+    let legend = legend_lines(runs, area.width.saturating_sub(2) as usize);
+    let legend_height = (legend.len() as u16).min(3);
+    let [loss_area, legend_area, metric_area] = Layout::vertical([
+        Constraint::Percentage(62),
+        Constraint::Length(legend_height),
+        Constraint::Percentage(38),
+    ])
+    .areas(area);
+    let columns = loss_area.width.saturating_sub(Y_LABEL_WIDTH).max(1) as usize;
+    let steps: Vec<Vec<(f64, f64)>> = runs.iter().map(|r| step_points(r, options, columns)).collect();
+    let step_refs: Vec<&[(f64, f64)]> = steps.iter().map(|s| s.as_slice()).collect();
+    let x_bounds = x_bounds_of(runs, &step_refs, options);
+    let curves: Vec<Vec<(f64, f64)>> = runs
         .iter()
-        .map(|&(x, y)| (x, transform(y, log_y)))
-        .filter(|p| p.1.is_finite())
+        .zip(steps)
+        .map(|(r, s)| {
+            if s.is_empty() {
+                epoch_points(r, options, |row| Some(row.train_loss), options.log_y, x_bounds, columns)
+            } else {
+                s
+            }
+        })
         .collect();
-    let points = thin(points, columns * 2);
-    let x_bounds = [0.0, (run.epochs.max(1) as f64).max(points.last().map(|p| p.0).unwrap_or(0.0))];
-    let y_bounds = match run.metric {
-        MetricKind::Accuracy => [0.0, 1.0],
-        MetricKind::Mse => nice_bounds(points.iter().map(|p| p.1), log_y),
-    };
-    let last = run.epoch_val_metric.last().map(|p| format!(": {:.4}", p.1)).unwrap_or_default();
-    let title = format!("{}{last}", capitalise(run.metric.label()));
+    let y_bounds = nice_bounds(curves.iter().flatten().map(|p| p.1), options.log_y);
     let marker = if ascii { Marker::Dot } else { Marker::Braille };
-    let dataset = line(marker, theme::METRIC, &points);
-    let chart = Chart::new(vec![dataset])
-        .block(pane_block(&title, focused))
-        .x_axis(Axis::default().style(theme::dim()).bounds(x_bounds).labels(x_labels(x_bounds)))
-        .y_axis(Axis::default().style(theme::dim()).bounds(y_bounds).labels(y_labels(
-            y_bounds,
-            log_y,
-            area.height,
-        )));
-    frame.render_widget(chart, area);
+    let datasets: Vec<Dataset> =
+        runs.iter().zip(&curves).map(|(r, pts)| line(marker, theme::run_color(r.color), pts)).collect();
+    let title = vec![
+        Span::styled(format!(" Loss: {} runs ", runs.len()), theme::title(focused)),
+        Span::styled(mode_text(options, true), theme::dim()),
+    ];
+    let block = super::pane_frame(focused).title(Line::from(title));
+    frame.render_widget(chart(datasets, block, x_bounds, y_bounds, options, loss_area), loss_area);
+    let legend_area =
+        Rect { x: legend_area.x + 1, width: legend_area.width.saturating_sub(2), ..legend_area };
+    frame.render_widget(Paragraph::new(legend), legend_area);
+    metric_chart(runs, x_bounds, options, ascii, focused, metric_area, frame);
+}
+
+/// `■ name` for each run in its colour, as many to a line as fit.
+pub fn legend_lines(runs: &[&RunView], width: usize) -> Vec<Line<'static>> {
+    let mut lines: Vec<Line> = Vec::new();
+    let mut current: Vec<Span> = Vec::new();
+    let mut used = 0;
+    for run in runs {
+        let name = super::runs::short_name(&run.key);
+        let cost = name.chars().count() + 4;
+        if used > 0 && used + cost > width {
+            lines.push(Line::from(std::mem::take(&mut current)));
+            used = 0;
+        }
+        current.push(Span::styled("\u{25a0} ", Style::new().fg(theme::run_color(run.color))));
+        current.push(Span::raw(format!("{name}  ")));
+        used += cost;
+    }
+    if !current.is_empty() {
+        lines.push(Line::from(current));
+    }
+    lines
+}
+
+/// The validation metric of one run, or of each run in the overlay in its colour, over the same
+/// x range as the loss chart above it.
+fn metric_chart(
+    runs: &[&RunView],
+    x_bounds: [f64; 2],
+    options: ChartOptions,
+    ascii: bool,
+    focused: bool,
+    area: Rect,
+    frame: &mut Frame,
+) {
+    let Some(first) = runs.first() else { return };
+    let metric = first.metric();
+    let log_y = options.log_y && metric == MetricKind::Mse;
+    let columns = area.width.saturating_sub(Y_LABEL_WIDTH).max(1) as usize;
+    let curves: Vec<Vec<(f64, f64)>> = runs
+        .iter()
+        .map(|r| epoch_points(r, options, |row| row.val_metric, log_y, x_bounds, columns))
+        .collect();
+    let y_bounds = match metric {
+        MetricKind::Accuracy => [0.0, 1.0],
+        MetricKind::Mse => nice_bounds(curves.iter().flatten().map(|p| p.1), log_y),
+    };
+    let marker = if ascii { Marker::Dot } else { Marker::Braille };
+    let title = if runs.len() == 1 {
+        let last = first.epochs.iter().rev().find_map(|r| r.val_metric).map(|v| format!(": {v:.4}"));
+        format!("{}{}", capitalise(metric.label()), last.unwrap_or_default())
+    } else {
+        capitalise(metric.label())
+    };
+    let datasets: Vec<Dataset> = runs
+        .iter()
+        .zip(&curves)
+        .map(|(r, pts)| {
+            let color = if runs.len() == 1 { theme::METRIC } else { theme::run_color(r.color) };
+            line(marker, color, pts)
+        })
+        .collect();
+    let options = ChartOptions { log_y, ..options };
+    frame
+        .render_widget(chart(datasets, pane_block(&title, focused), x_bounds, y_bounds, options, area), area);
 }
 
 fn capitalise(s: &str) -> String {
@@ -216,9 +385,14 @@ fn line(marker: Marker, color: Color, points: &[(f64, f64)]) -> Dataset<'_> {
     Dataset::default().marker(marker).graph_type(GraphType::Line).style(Style::new().fg(color)).data(points)
 }
 
-fn x_labels(b: [f64; 2]) -> Vec<Span<'static>> {
+fn x_labels(b: [f64; 2], axis: XAxis) -> Vec<Span<'static>> {
     let mid = (b[0] + b[1]) / 2.0;
-    vec![Span::raw(short(b[0])), Span::raw(short(mid)), Span::raw(format!("{} ep", short(b[1])))]
+    let unit = match axis {
+        XAxis::Epoch => "ep",
+        XAxis::Step => "steps",
+        XAxis::Wall => "s",
+    };
+    vec![Span::raw(short(b[0])), Span::raw(short(mid)), Span::raw(format!("{} {unit}", short(b[1])))]
 }
 
 /// Three labels where there is room; two on a short chart, where three would overlap.
@@ -231,18 +405,7 @@ fn y_labels(b: [f64; 2], log_y: bool, height: u16) -> Vec<Span<'static>> {
     }
 }
 
-/// A compact number: `0`, `0.25`, `12.5`, `1.2e-5`, `3e4`.
-pub fn short(v: f64) -> String {
-    let a = v.abs();
-    if a == 0.0 {
-        "0".into()
-    } else if !(0.001..10000.0).contains(&a) {
-        format!("{v:.1e}")
-    } else {
-        let s = format!("{v:.3}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    }
-}
+pub use crate::app::compare::short;
 
 #[cfg(test)]
 mod tests {

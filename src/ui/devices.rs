@@ -1,4 +1,6 @@
-//! The devices pane: the CPU and each GPU, or why CUDA is not usable.
+//! The devices pane: the CPU and each GPU, or why CUDA is not usable. A long reason wraps; when
+//! it doesn't fit, its last line says that Enter shows it whole, so the advice at its end is
+//! never cut off unseen.
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
@@ -10,6 +12,7 @@ use crate::util::format_bytes;
 
 pub fn render(app: &App, area: Rect, frame: &mut Frame) {
     let block = pane_block("Devices (r: runtime)", app.focus == Pane::Devices);
+    let inner = block.inner(area);
     let lines: Vec<Line> = match &app.devices {
         None => vec![Line::from("probing...")],
         Some(report) => {
@@ -24,17 +27,20 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
                 )));
             }
             if let Some(why) = &report.cuda_unavailable {
-                // The short reason always fits; the whole one follows when there is room,
-                // and the runtime menu (r) shows it in full.
+                // The short reason always fits; the whole one follows, wrapped, in the rows left;
+                // Enter (or the runtime menu, r) shows it in full when it doesn't fit.
                 let short = report.cuda_unavailable_short.as_deref().unwrap_or("see r");
                 lines.push(Line::from(vec![
                     Span::raw("GPU  "),
                     Span::styled(format!("not usable: {short}"), theme::error()),
                 ]));
-                lines.push(Line::from(Span::styled(why.clone(), theme::dim())));
+                let rows = (inner.height as usize).saturating_sub(lines.len());
+                lines.extend(super::fitted_lines(why, inner.width as usize, rows, theme::dim()));
             }
             lines
         }
     };
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }).block(block), area);
+    // Lines are wrapped here, so that the count of rows is known; a GPU line too long for the
+    // pane wraps as well.
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), area);
 }

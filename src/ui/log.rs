@@ -27,7 +27,7 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
             Level::WARN => ("WARN ", Style::new().fg(theme::WARN)),
             _ => ("info ", theme::dim()),
         };
-        let mut rows = wrap(&entry.message, width.saturating_sub(TAG_WIDTH).max(1));
+        let mut rows = super::wrap(&entry.message, width.saturating_sub(TAG_WIDTH).max(1));
         let first = Line::from(vec![Span::styled(tag, style), Span::raw(" "), Span::raw(rows.remove(0))]);
         let rest = rows.into_iter().map(|r| Line::from(format!("{:TAG_WIDTH$}{r}", "")));
         let entry_lines: Vec<Line> = std::iter::once(first).chain(rest).collect();
@@ -41,23 +41,9 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
 /// `ERROR ` and `info  `: continuation rows are indented past it.
 const TAG_WIDTH: usize = 6;
 
-/// Cut `text` into rows of at most `width` characters, at spaces where it can.
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut rows = Vec::new();
-    let mut rest: Vec<char> = text.chars().collect();
-    while rest.len() > width {
-        let cut = rest[..=width].iter().rposition(|c| *c == ' ').filter(|&i| i > 0).unwrap_or(width);
-        rows.push(rest[..cut].iter().collect());
-        let skip = usize::from(rest.get(cut) == Some(&' '));
-        rest.drain(..cut + skip);
-    }
-    rows.push(rest.into_iter().collect());
-    rows
-}
-
 #[cfg(test)]
 mod tests {
-    use super::wrap;
+    use crate::ui::wrap;
 
     #[test]
     fn long_messages_wrap_at_spaces_and_keep_every_character() {
@@ -71,5 +57,6 @@ mod tests {
             ["/a/very/lo", "ng/path/wi", "thout/spac", "es"]
         );
         assert_eq!(wrap("", 5), [""]);
+        assert_eq!(wrap("two\nparagraphs", 20), ["two", "paragraphs"]);
     }
 }

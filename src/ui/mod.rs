@@ -8,6 +8,7 @@ mod log;
 mod popups;
 mod preview;
 mod progress;
+pub mod runs;
 mod theme;
 
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -33,7 +34,8 @@ pub fn render(app: &App, frame: &mut Frame) {
             Some(Popup::Help) => popups::help(area, frame),
             Some(Popup::Runtime { selected }) => popups::runtime(app, *selected, area, frame),
             Some(Popup::ModelPicker { selected }) => popups::model_picker(app, *selected, area, frame),
-            Some(Popup::ConfirmQuit) => popups::confirm_quit(area, frame),
+            Some(Popup::ConfirmQuit { active }) => popups::confirm_quit(*active, area, frame),
+            Some(Popup::Details { title, text }) => popups::details(title, text, area, frame),
             Some(Popup::ConfirmSwitch { device }) => popups::confirm_switch(app, *device, area, frame),
             None => {}
         }
@@ -53,7 +55,19 @@ fn main_screen(app: &App, area: Rect, frame: &mut Frame) {
     ])
     .areas(area);
     header_line(app, header, frame);
-    let left_width = (area.width / 3).clamp(36, 48);
+    if app.focus == Pane::Runs {
+        // The runs view takes the whole width: the list needs it to be read at 80 columns.
+        runs::render(app, body, frame);
+    } else {
+        left_and_right(app, body, frame);
+    }
+    log::render(app, log_area, frame);
+    footer_line(app, footer, frame);
+}
+
+/// The datasets, model and devices on the left; the preview or the charts on the right.
+fn left_and_right(app: &App, body: Rect, frame: &mut Frame) {
+    let left_width = (body.width / 3).clamp(36, 48);
     let [left, right] = Layout::horizontal([Constraint::Length(left_width), Constraint::Min(30)]).areas(body);
     let datasets_height = (body.height / 3).max(5);
     let devices_height = if body.height >= 24 { 7 } else { 5 };
@@ -66,26 +80,38 @@ fn main_screen(app: &App, area: Rect, frame: &mut Frame) {
     datasets::render(app, datasets, frame);
     form::render(app, model, frame);
     devices::render(app, devices_area, frame);
-    // The preview takes the right side while the datasets pane has the focus (or before any run),
-    // so the user sees what will be trained on before pressing s.
-    if app.focus == Pane::Datasets || app.run.is_none() {
+    // The preview takes the right side while the datasets pane has the focus (or while no run is
+    // focused or selected), so the user sees what will be trained on before pressing s.
+    let has_run = app.focused_run().is_some() || !app.runs.selected.is_empty();
+    if app.focus == Pane::Datasets || !has_run {
         preview::render(app, right, frame);
+    } else if app.runs.selected.len() >= 2 {
+        // The overlay needs the height; each run's progress is in the runs pane.
+        charts::render(app, right, frame);
     } else {
         let [charts_area, progress_area] =
             Layout::vertical([Constraint::Min(8), Constraint::Length(5)]).areas(right);
         charts::render(app, charts_area, frame);
-        progress::render(app, progress_area, frame);
+        if app.focused_run().is_some() {
+            progress::render(app, progress_area, frame);
+        } else {
+            let text = "no run focused: pick one in the runs pane";
+            frame.render_widget(Paragraph::new(text).block(pane_block("Run", false)), progress_area);
+        }
     }
-    log::render(app, log_area, frame);
-    footer_line(app, footer, frame);
 }
 
 fn header_line(app: &App, area: Rect, frame: &mut Frame) {
     let dataset = app.selected_entry().map(|e| e.name.clone()).unwrap_or_else(|| "-".into());
-    let state = match &app.run {
-        Some(run) => run.state.label().to_string(),
+    let loading = |r: &crate::app::run_view::RunView| {
+        r.is_active() && r.live.as_ref().is_some_and(|l| matches!(l.phase.as_str(), "reading" | "decoding"))
+    };
+    let state = match app.focused_run() {
+        Some(run) if loading(run) => "loading data".to_string(),
+        Some(run) => run.status_label().to_string(),
         None => "idle".into(),
     };
+    let running = app.runs.active().len();
     let sep = Span::styled(" | ", theme::dim());
     let bold = Style::new().add_modifier(Modifier::BOLD);
     let mut spans = vec![
@@ -102,6 +128,10 @@ fn header_line(app: &App, area: Rect, frame: &mut Frame) {
         sep.clone(),
         Span::styled(state, bold),
     ];
+    if running > 0 {
+        spans.push(sep.clone());
+        spans.push(Span::styled(format!("{running} going"), Style::new().fg(theme::ACCENT)));
+    }
     if app.config_error.is_some() {
         spans.push(sep);
         spans.push(Span::styled("config error (see log)", theme::error()));
@@ -118,6 +148,21 @@ fn footer_line(app: &App, area: Rect, frame: &mut Frame) {
         None => {
             let hints: &[(&str, &str)] = if app.form.editing.is_some() {
                 &[("Enter", "keep"), ("Esc", "cancel")]
+            } else if app.filter_input.is_some() {
+                &[("Enter", "keep filter"), ("Esc", "clear filter")]
+            } else if app.focus == Pane::Runs {
+                &[
+                    ("Space", "select"),
+                    ("/", "filter"),
+                    ("x", "stop"),
+                    ("p", "pause"),
+                    ("R", "resume"),
+                    ("e", "export"),
+                    ("Enter", "details"),
+                    ("Tab", "pane"),
+                    ("?", "help"),
+                    ("q", "quit"),
+                ]
             } else {
                 &[
                     ("s", "start"),
@@ -125,6 +170,7 @@ fn footer_line(app: &App, area: Rect, frame: &mut Frame) {
                     ("p", "pause"),
                     ("r", "runtime"),
                     ("Tab", "pane"),
+                    ("a", "x axis"),
                     ("l", "log y"),
                     ("m", "smooth"),
                     ("?", "help"),
@@ -168,6 +214,46 @@ fn too_small(area: Rect, frame: &mut Frame) {
     frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).block(Block::new()), area);
 }
 
+/// Cut `text` into rows of at most `width` characters, at spaces where it can.
+pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut rows = Vec::new();
+    for paragraph in text.split('\n') {
+        let mut rest: Vec<char> = paragraph.chars().collect();
+        while rest.len() > width {
+            let cut = rest[..=width].iter().rposition(|c| *c == ' ').filter(|&i| i > 0).unwrap_or(width);
+            rows.push(rest[..cut].iter().collect());
+            let skip = usize::from(rest.get(cut) == Some(&' '));
+            rest.drain(..cut + skip);
+        }
+        rows.push(rest.into_iter().collect());
+    }
+    rows
+}
+
+/// `text` wrapped to `width` in at most `rows` lines. When it doesn't fit, the last line says
+/// where the whole text is (Enter opens it), so advice at the end of a long reason is never
+/// silently lost.
+pub(crate) fn fitted_lines(text: &str, width: usize, rows: usize, style: Style) -> Vec<Line<'static>> {
+    let wrapped = wrap(text, width);
+    if wrapped.len() <= rows {
+        return wrapped.into_iter().map(|l| Line::from(Span::styled(l, style))).collect();
+    }
+    let mut lines: Vec<Line> = wrapped
+        .into_iter()
+        .take(rows.saturating_sub(1))
+        .map(|l| Line::from(Span::styled(l, style)))
+        .collect();
+    if rows > 0 {
+        lines.push(Line::from(vec![
+            Span::styled("\u{2026} ", style),
+            Span::styled("Enter", theme::key()),
+            Span::styled(": the whole text", theme::dim()),
+        ]));
+    }
+    lines
+}
+
 /// A bordered block whose colour says whether it has the focus.
 pub(crate) fn pane_block(title: &str, focused: bool) -> Block<'static> {
     pane_frame(focused).title(Span::styled(format!(" {title} "), theme::title(focused)))
@@ -203,6 +289,7 @@ fn ascii_for(symbol: &str) -> &'static str {
         '█' | '▉' | '▊' | '▋' | '▌' | '▀' | '▄' => "#",
         '▍' | '▎' | '▏' => "|",
         '•' | '·' => "*",
+        '■' => "#",
         '…' => ".",
         '→' => ">",
         '✗' => "x",

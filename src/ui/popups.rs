@@ -14,18 +14,23 @@ use crate::train::ModelKind;
 pub const KEYS: &[(&str, &str)] = &[
     ("arrows, j/k", "move"),
     ("Tab / Shift-Tab", "change pane"),
-    ("Enter", "choose / edit the selected field"),
+    ("Enter", "choose, edit; in Runs and Devices: whole text"),
     ("Esc", "close a popup, cancel an edit"),
     ("r", "runtime menu (CPU / GPU)"),
-    ("s", "start a run with the current choices"),
-    ("x", "stop the run (kept on disk, marked stopped)"),
-    ("p", "pause / resume"),
+    ("s", "start a run (a process of its own)"),
+    ("x", "stop the selected (or the focused) runs"),
+    ("p", "pause / resume the selected (or focused) runs"),
+    ("R", "resume a stopped, interrupted or failed run"),
+    ("Space", "select the focused run: overlay, diff, export"),
+    ("/", "filter the runs (text, or a regex)"),
+    ("e", "export the selected runs to CSV and SVG"),
+    ("a", "x axis: epoch, step, wall time"),
     ("l", "log scale on the y axis"),
     ("m", "smoothing of the step loss"),
     ("w", "full history / recent steps at full resolution"),
     ("?", "this help"),
-    ("q", "quit (asks while a run is going)"),
-    ("Ctrl-C", "quit now (the run is marked interrupted)"),
+    ("q", "quit (asks whether to stop running runs)"),
+    ("Ctrl-C", "quit now, leaving the runs running"),
 ];
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
@@ -108,25 +113,44 @@ pub fn model_picker(app: &App, selected: usize, area: Rect, frame: &mut Frame) {
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup_block("Model")), rect);
 }
 
-pub fn confirm_quit(area: Rect, frame: &mut Frame) {
+pub fn confirm_quit(active: usize, area: Rect, frame: &mut Frame) {
+    let going = if active == 1 { "A run is going.".to_string() } else { format!("{active} runs are going.") };
     let lines = vec![
-        Line::from("A run is going. Quit anyway?"),
-        Line::from(Span::styled("Its files are flushed and it is marked interrupted.", theme::dim())),
+        Line::from(going),
+        Line::from(Span::styled("Runs are processes of their own: they can go on without", theme::dim())),
+        Line::from(Span::styled("this window, and show again when workbench is opened.", theme::dim())),
         Line::from(""),
         Line::from(vec![
-            Span::styled("y", theme::key()),
-            Span::raw(" quit   "),
-            Span::styled("n", theme::key()),
-            Span::raw(" stay"),
+            Span::styled("Enter", theme::key()),
+            Span::raw(" or "),
+            Span::styled("l", theme::key()),
+            Span::raw(" leave them running and quit"),
         ]),
+        Line::from(vec![
+            Span::styled("s", theme::key()),
+            Span::raw(" stop them (kept on disk, marked stopped) and quit"),
+        ]),
+        Line::from(vec![Span::styled("Esc", theme::key()), Span::raw(" stay")]),
     ];
-    let rect = centered(area, 58, 6);
+    let rect = centered(area, 62, lines.len() as u16 + 2);
     frame.render_widget(Clear, rect);
-    frame.render_widget(Paragraph::new(lines).block(popup_block("Quit?")), rect);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup_block("Quit?")), rect);
+}
+
+/// A text too long for its pane, whole and wrapped.
+pub fn details(title: &str, text: &str, area: Rect, frame: &mut Frame) {
+    let width = area.width.saturating_sub(8).min(90);
+    let mut lines: Vec<Line> =
+        super::wrap(text, width.saturating_sub(2) as usize).into_iter().map(Line::from).collect();
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled("Esc or Enter closes", theme::dim())));
+    let rect = centered(area, width, lines.len() as u16 + 2);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(lines).block(popup_block(title)), rect);
 }
 
 pub fn confirm_switch(app: &App, device: DeviceChoice, area: Rect, frame: &mut Frame) {
-    let current = app.run.as_ref().map(|r| r.device_label.clone()).unwrap_or_default();
+    let current = app.focused_run().map(|r| r.device_label().to_string()).unwrap_or_default();
     let lines = vec![
         Line::from(format!("A run is going on {current}. Switch the runtime to {device}:")),
         Line::from(""),

@@ -42,3 +42,25 @@ pub fn selected() -> Style {
 pub fn key() -> Style {
     Style::new().fg(ACCENT).add_modifier(Modifier::BOLD)
 }
+
+/// The colours runs take, in turn: a run keeps its colour wherever it appears (the runs list,
+/// the overlay and its legend, the diff table).
+const RUN_COLORS: [Color; 12] = [
+    Color::Cyan,
+    Color::Yellow,
+    Color::Magenta,
+    Color::Green,
+    Color::LightRed,
+    Color::LightBlue,
+    Color::LightCyan,
+    Color::LightYellow,
+    Color::LightMagenta,
+    Color::LightGreen,
+    Color::Red,
+    Color::Blue,
+];
+
+/// The colour of the run with this palette index (its order of first appearance).
+pub fn run_color(index: usize) -> Color {
+    RUN_COLORS[index % RUN_COLORS.len()]
+}

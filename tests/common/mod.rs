@@ -198,7 +198,7 @@ pub fn load_counting(
     entry: &DatasetEntry,
     cache: &Path,
     images: &ImagesConfig,
-) -> (Result<workbench::data::LoadedData, workbench::data::DataError>, u64) {
+) -> (Result<workbench::data::LoadedData, workbench::data::StageError>, u64) {
     let mut calls = 0u64;
     let mut progress = |_phase: workbench::data::StagePhase, _done: u64, _total: u64| {
         calls += 1;

@@ -82,3 +82,117 @@ pub fn screen(app: &App, width: u16, height: u16) -> String {
     }
     out
 }
+
+/// `run.toml` of a run: `key` is its folder name; hyperparameters are the config's defaults with
+/// this `lr` and `epochs`.
+pub fn run_meta(
+    key: &str,
+    dataset: &str,
+    status: workbench::runs::RunStatus,
+    lr: f64,
+    epochs: u32,
+) -> workbench::runs::RunMeta {
+    use workbench::runs::{DataInfo, RunMeta, Versions};
+    let mut hyperparameters =
+        workbench::train::TrainSpec::from_config(dataset, &workbench::config::TrainConfig::default());
+    hyperparameters.lr = lr;
+    hyperparameters.epochs = epochs;
+    hyperparameters.device = "cpu".into();
+    RunMeta {
+        id: key.into(),
+        status,
+        reason: None,
+        dataset: dataset.into(),
+        model: "mlp".into(),
+        device: "cpu".into(),
+        device_label: "CPU".into(),
+        started_at: "2026-11-26T12:00:00Z".into(),
+        finished_at: None,
+        epochs_completed: 0,
+        pid: 1,
+        host: "test".into(),
+        checkpoint: None,
+        checkpoint_epoch: None,
+        failure_kind: None,
+        hyperparameters,
+        data: DataInfo {
+            source: format!("{dataset}.csv"),
+            task: "classification".into(),
+            train_samples: 120,
+            val_samples: 30,
+            ..Default::default()
+        },
+        versions: Versions {
+            workbench: "0.1.0".into(),
+            tch: "0.24".into(),
+            libtorch: "2.11.0".into(),
+            libtorch_path: String::new(),
+        },
+        final_metrics: None,
+    }
+}
+
+/// The follower's event for a run folder's `run.toml`.
+pub fn meta_event(meta: workbench::runs::RunMeta) -> workbench::runs::RunEvent {
+    let status = meta.status;
+    workbench::runs::RunEvent::Meta {
+        key: meta.id.clone(),
+        dir: std::path::PathBuf::from("runs").join(&meta.id),
+        meta: Box::new(meta),
+        status,
+    }
+}
+
+/// `epochs` epochs of a run with 8 steps each, as the follower reports them: a falling loss
+/// (faster for a larger `speed`) and a rising accuracy.
+pub fn curve_events(key: &str, epochs: u32, speed: f64) -> Vec<workbench::runs::RunEvent> {
+    use workbench::runs::{EpochRow, RunEvent, StepRow};
+    let mut out = Vec::new();
+    for epoch in 1..=epochs {
+        let base = 1.1 * (-(epoch as f64) * speed / 6.0).exp();
+        let rows: Vec<StepRow> = (0..8u64)
+            .map(|i| StepRow {
+                step: (epoch as u64 - 1) * 8 + i + 1,
+                epoch,
+                loss: (base * (1.0 + 0.2 * ((i * 7 % 5) as f64 - 2.0) / 2.0)) as f32,
+                wall_s: Some(((epoch as u64 - 1) * 8 + i + 1) as f64 * 0.00125),
+            })
+            .collect();
+        out.push(RunEvent::Steps { key: key.into(), rows });
+        out.push(RunEvent::Epochs {
+            key: key.into(),
+            rows: vec![EpochRow {
+                epoch,
+                train_loss: base,
+                val_loss: Some(base * 1.1),
+                val_metric: Some((0.5 + epoch as f64 * 0.025 * speed).min(0.9667)),
+                samples_per_s: 50_000.0,
+                elapsed_s: epoch as f64 * 0.01,
+                step: Some(epoch as u64 * 8),
+            }],
+        });
+    }
+    out
+}
+
+/// Draw the app into a `width` × `height` test terminal and return its cells (text and colours).
+pub fn buffer(app: &App, width: u16, height: u16) -> ratatui::buffer::Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| workbench::ui::render(app, f)).unwrap();
+    terminal.backend().buffer().clone()
+}
+
+/// The colour of the swatch (`■`) drawn just before `name` on the screen.
+pub fn swatch_color(buffer: &ratatui::buffer::Buffer, name: &str) -> ratatui::style::Color {
+    for y in 0..buffer.area.height {
+        let cells: Vec<String> =
+            (0..buffer.area.width).map(|x| buffer[(x, y)].symbol().to_string()).collect();
+        let line: String = cells.concat();
+        let Some(at) = line.find(name) else { continue };
+        let col = line[..at].chars().count();
+        if let Some(x) = (0..col).rev().find(|&x| cells[x] == "\u{25a0}") {
+            return buffer[(x as u16, y)].fg;
+        }
+    }
+    panic!("no swatch before {name}")
+}

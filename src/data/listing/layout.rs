@@ -9,19 +9,9 @@
 //! images sit anywhere below their class folder. Names here are relative, `/`-separated.
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{EntryError, Split};
-
-/// One file or folder as listed by the source, before the layout is known.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawEntry {
-    /// Relative, `/`-separated name (`train/circle/001.png`); folders may end with `/`.
-    pub name: String,
-    /// Bytes once unpacked (as declared by a zip's directory, or the file's size).
-    pub size: u64,
-    pub is_dir: bool,
-    /// Where the source finds it again (a zip index, or a position in the folder's file list).
-    pub loc: usize,
-}
+use crate::data::error::EntryError;
+use crate::data::readers::{is_clutter, RawEntry};
+use crate::data::types::Split;
 
 /// One image of the dataset.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,11 +99,6 @@ pub fn file_kind(name: &str) -> FileKind {
         ) => FileKind::UnsupportedImage,
         _ => FileKind::Other,
     }
-}
-
-/// Hidden names (`.DS_Store`, `.git/`) and macOS's `__MACOSX/` resource folders.
-pub fn is_clutter(name: &str) -> bool {
-    name.split('/').any(|c| c.starts_with('.') || c == "__MACOSX")
 }
 
 /// A class folder's full name, and its images with their full names.

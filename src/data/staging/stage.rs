@@ -3,16 +3,17 @@
 use std::io::Read;
 use std::path::Path;
 
-use super::decode::{self, ColorMode, Shape};
-use super::idx;
-use super::inspect::{self, IdxReader, PREVIEW};
-use super::layout::{self, Layout};
 use super::pipeline::{decode_all, DecodeSpec, Job};
-use super::source::{self, ContentHash, SharedBytes, SourceFile};
-use super::zipsafe::{self, Limits};
-use super::{EntryError, ImageSpec, SourceKind, Split};
-use crate::data::catalog::DatasetFormat;
-use crate::data::{DataError, ImageThumb, StagePhase, StageProgress};
+use crate::data::error::{EntryError, ReadError};
+use crate::data::listing::layout::{self, Layout};
+use crate::data::readers::base_name;
+use crate::data::readers::decode::{self, Shape};
+use crate::data::readers::idx;
+use crate::data::readers::idx_files::{idx_labels, IdxReader};
+use crate::data::readers::source::{self, ContentHash, SharedBytes, SourceFile};
+use crate::data::readers::zipsafe::{self, Limits};
+use crate::data::spec::{ImageSpec, SourceKind, PREVIEW};
+use crate::data::types::{DatasetFormat, ImageThumb, Split, StagePhase, StageProgress};
 
 /// One split, decoded: `count × shape.len()` pixel bytes and a class index per image.
 pub struct Part {
@@ -40,14 +41,13 @@ pub fn decode(
     files: &[SourceFile],
     spill_dir: &Path,
     progress: &mut StageProgress<'_>,
-) -> Result<Decoded, DataError> {
-    let result = match (spec.format, spec.kind()) {
+) -> Result<Decoded, ReadError> {
+    match (spec.format, spec.kind()) {
         (DatasetFormat::Idx, SourceKind::Zip) => {
-            let (archive, hash) = read_zip(spec, files, spill_dir, progress).map_err(|e| spec.error(e))?;
+            let (archive, hash) = read_zip(spec, files, spill_dir, progress)?;
             // IDX entries hold a whole split, so only the total limit applies to them.
             let total = spec.images.max_total_bytes;
-            zipsafe::list_entries(&archive, Limits { max_entry_bytes: total, max_total_bytes: total })
-                .map_err(|e| spec.error(e))?;
+            zipsafe::list_entries(&archive, Limits { max_entry_bytes: total, max_total_bytes: total })?;
             idx_decode(spec, &mut IdxReader::Zip(archive), hash, progress)
         }
         (DatasetFormat::Idx, _) => {
@@ -63,16 +63,10 @@ pub fn decode(
                     continue;
                 }
                 let mut whole = |phase, done, _| progress(phase, before + done, total.max(before + done));
-                let bytes = source::read_reporting(&f.path, f.size, &mut whole).map_err(|e| {
-                    if source::is_stop(&e) {
-                        spec.error(EntryError::stopped())
-                    } else {
-                        spec.unreadable(e)
-                    }
-                })?;
+                let bytes = source::read_reporting(&f.path, f.size, &mut whole)?;
                 before += bytes.len() as u64;
                 hash.add(&f.rel, bytes.len() as u64, source::digest(&bytes));
-                if idx::parse_name(super::base_name(&f.rel)).is_some() {
+                if idx::parse_name(base_name(&f.rel)).is_some() {
                     kept.push((f.rel.clone(), bytes));
                 }
             }
@@ -80,15 +74,14 @@ pub fn decode(
         }
         (_, SourceKind::Zip) => images_zip(spec, files, spill_dir, progress),
         (_, SourceKind::Folder) => images_folder(spec, files, progress),
-        (_, SourceKind::Loose) => Err(EntryError::general("is not an image dataset".into())),
-    };
-    result.map_err(|e| spec.error(e))
+        (_, SourceKind::Loose) => Err(EntryError::general("is not an image dataset".into()).into()),
+    }
 }
 
 fn decode_spec(spec: &ImageSpec<'_>, shape: Shape) -> DecodeSpec {
     DecodeSpec {
         shape,
-        color: ColorMode::parse(&spec.images.color),
+        color: spec.color(),
         resize: spec.images.resize.is_some(),
         max_bytes: spec.images.max_entry_bytes,
     }
@@ -100,17 +93,15 @@ fn read_zip(
     files: &[SourceFile],
     spill_dir: &Path,
     progress: &mut StageProgress<'_>,
-) -> Result<(zip::ZipArchive<SharedBytes>, String), EntryError> {
-    let (bytes, digest, len) = SharedBytes::read_once(spec.source, spill_dir, progress).map_err(|e| {
-        if source::is_stop(&e) {
-            EntryError::stopped()
-        } else {
-            EntryError::general(format!("cannot be read ({e})"))
-        }
-    })?;
+) -> Result<(zip::ZipArchive<SharedBytes>, String), ReadError> {
+    let (bytes, digest, len) =
+        SharedBytes::read_once(spec.source, spill_dir, progress).map_err(|e| match e {
+            ReadError::Io(e) => EntryError::general(format!("cannot be read ({e})")).into(),
+            other => other,
+        })?;
     let mut hash = ContentHash::default();
     hash.add(files.first().map(|f| f.rel.as_str()).unwrap_or_default(), len, digest);
-    Ok((inspect::open_zip(bytes)?, hash.finish()))
+    Ok((zipsafe::open_zip(bytes)?, hash.finish()))
 }
 
 fn images_zip(
@@ -118,7 +109,7 @@ fn images_zip(
     files: &[SourceFile],
     spill_dir: &Path,
     progress: &mut StageProgress<'_>,
-) -> Result<Decoded, EntryError> {
+) -> Result<Decoded, ReadError> {
     let (mut archive, hash) = read_zip(spec, files, spill_dir, progress)?;
     let limits = spec.limits();
     let entries = zipsafe::list_entries(&archive, limits)?;
@@ -126,7 +117,7 @@ fn images_zip(
     let mut first = Vec::new();
     let item = &layout.items[0];
     zipsafe::read_entry(&mut archive, item.loc, &item.name, limits, limits.max_total_bytes, &mut first)?;
-    let shape = inspect::shape_of(&first, &item.name, spec)?;
+    let shape = spec.shape_of(&first, &item.name)?;
     // Read in the order the entries lie in the file: one pass from start to end.
     let mut order: Vec<(u64, usize)> = layout
         .items
@@ -164,12 +155,13 @@ fn images_folder(
     spec: &ImageSpec<'_>,
     files: &[SourceFile],
     progress: &mut StageProgress<'_>,
-) -> Result<Decoded, EntryError> {
-    let layout = layout::build(&inspect::folder_entries(files), spec.config.classes.as_deref())?;
+) -> Result<Decoded, ReadError> {
+    let layout = layout::build(&source::folder_entries(files), spec.config.classes.as_deref())?;
+    let max = spec.images.max_entry_bytes;
     let mut first = Vec::new();
     let item = &layout.items[0];
-    inspect::read_file(&files[item.loc], spec, &mut first)?;
-    let shape = inspect::shape_of(&first, &item.name, spec)?;
+    source::read_file(&files[item.loc], max, &mut first)?;
+    let shape = spec.shape_of(&first, &item.name)?;
     let mut slot_of: Vec<Option<usize>> = vec![None; files.len()];
     for (slot, item) in layout.items.iter().enumerate() {
         slot_of[item.loc] = Some(slot);
@@ -188,7 +180,7 @@ fn images_folder(
                 }
                 match slot_of[loc] {
                     Some(slot) => {
-                        inspect::read_file(f, spec, &mut buf)?;
+                        source::read_file(f, max, &mut buf)?;
                         hash.add(&f.rel, buf.len() as u64, source::digest(&buf));
                         if !send(Job { slot, name: f.rel.clone(), bytes: std::mem::take(&mut buf) }) {
                             break;
@@ -261,12 +253,12 @@ fn idx_decode<R: Read + std::io::Seek>(
     reader: &mut IdxReader<'_, R>,
     content_hash: String,
     progress: &mut StageProgress<'_>,
-) -> Result<Decoded, EntryError> {
+) -> Result<Decoded, ReadError> {
     let files = reader.locate()?;
     let limit = spec.images.max_total_bytes;
-    let train_labels = inspect::idx_labels(reader, &files.train.1, limit)?;
+    let train_labels = idx_labels(reader, &files.train.1, limit)?;
     let test_labels = match &files.test {
-        Some((_, labels)) => Some(inspect::idx_labels(reader, labels, limit)?),
+        Some((_, labels)) => Some(idx_labels(reader, labels, limit)?),
         None => None,
     };
     let (classes, index) = idx::label_classes(
@@ -277,7 +269,7 @@ fn idx_decode<R: Read + std::io::Seek>(
     )?;
     let total = (train_labels.len() + test_labels.as_ref().map_or(0, Vec::len)) as u64;
     if !progress(StagePhase::Decoding, 0, total) {
-        return Err(EntryError::stopped());
+        return Err(ReadError::Stopped);
     }
     let mut done_before = 0u64;
     let mut shape: Option<Shape> = None;
@@ -285,7 +277,7 @@ fn idx_decode<R: Read + std::io::Seek>(
     let mut notes = Vec::new();
     let mut parts = vec![(Split::Train, &files.train, train_labels)];
     if let (Some(pair), Some(labels)) = (&files.test, test_labels) {
-        notes.push(format!("{} is the validation set", super::base_name(&pair.0 .0)));
+        notes.push(format!("{} is the validation set", base_name(&pair.0 .0)));
         parts.push((Split::Test, pair, labels));
     }
     for (split, ((name, loc), (labels_name, _)), raw_labels) in parts {
@@ -347,15 +339,9 @@ fn idx_shape_checked(
     train: Option<Shape>,
     name: &str,
 ) -> Result<Shape, EntryError> {
-    let target = inspect::idx_shape(header, spec);
+    let target = spec.idx_shape(header);
     match train {
-        Some(t) if t != target => Err(EntryError::at(
-            name,
-            format!(
-                "holds {}×{} images, but the training images are {}×{}",
-                header.columns, header.rows, t.width, t.height
-            ),
-        )),
+        Some(t) if t != target => Err(idx::size_mismatch(name, header, (t.width, t.height))),
         _ => Ok(target),
     }
 }

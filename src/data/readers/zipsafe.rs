@@ -4,12 +4,14 @@
 //! Entries are never unpacked to disk: they are read into memory and decoded there. The name
 //! checks still refuse a zip-slip archive outright, so a hostile archive is reported, not
 //! half-used.
-use std::io::{Read, Seek};
+use std::fs::File;
+use std::io::{BufReader, Read, Seek};
+use std::path::Path;
 
 use zip::ZipArchive;
 
-use super::layout::RawEntry;
-use super::EntryError;
+use super::RawEntry;
+use crate::data::error::EntryError;
 
 /// The `[images]` limits on unpacked bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +20,21 @@ pub struct Limits {
     pub max_entry_bytes: u64,
     /// Most bytes all entries together may unpack to.
     pub max_total_bytes: u64,
+}
+
+/// The entry names in a zip's directory (for telling IDX zips from image zips).
+pub fn zip_names(path: &Path) -> std::io::Result<Vec<String>> {
+    let archive = ZipArchive::new(BufReader::new(File::open(path)?)).map_err(std::io::Error::other)?;
+    Ok(archive.file_names_raw().map(|n| String::from_utf8_lossy(n).into_owned()).collect())
+}
+
+/// Open a zip's directory; a damaged or truncated archive is reported as such.
+pub fn open_zip<R: Read + Seek>(reader: R) -> Result<ZipArchive<R>, EntryError> {
+    ZipArchive::new(reader).map_err(|e| {
+        EntryError::general(format!(
+            "is not a readable zip archive ({e}); it is damaged or truncated. Re-create it, or copy it again"
+        ))
+    })
 }
 
 /// Refuse names that are absolute, carry a drive letter, or climb out with `..`.

@@ -4,14 +4,15 @@
 //! reader thread ── (slot, bytes) ──► decoder threads ── (slot, pixels) ──► this thread
 //!  reads in order                     decode + check        places pixels, reports progress
 //! ```
-//! The first error stops the reader and the decoders; it is returned with the entry it names.
+//! The first error stops the reader and the decoders; it is returned with the entry it names. A
+//! stop asked for by the progress callback ends it the same way, as [`ReadError::Stopped`].
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::decode::{decode_into, ColorMode, Shape};
-use super::EntryError;
-use crate::data::{StagePhase, StageProgress};
+use crate::data::error::{EntryError, ReadError};
+use crate::data::readers::decode::{decode_into, ColorMode, Shape};
+use crate::data::types::{StagePhase, StageProgress};
 
 /// How often progress is reported while images decode.
 const PROGRESS_EVERY: Duration = Duration::from_millis(50);
@@ -43,10 +44,10 @@ pub fn decode_all<T, F>(
     spec: DecodeSpec,
     read: F,
     progress: &mut StageProgress<'_>,
-) -> Result<(Vec<u8>, T), EntryError>
+) -> Result<(Vec<u8>, T), ReadError>
 where
     T: std::marker::Send,
-    F: FnOnce(Send<'_>) -> Result<T, EntryError> + std::marker::Send,
+    F: FnOnce(Send<'_>) -> Result<T, ReadError> + std::marker::Send,
 {
     let sample = spec.shape.len();
     let mut pixels = vec![0u8; total * sample];
@@ -56,7 +57,7 @@ where
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done_rx) = mpsc::channel::<Result<(usize, Vec<u8>), EntryError>>();
 
-    let mut failure: Option<EntryError> = None;
+    let mut failure: Option<ReadError> = None;
     let read_result = std::thread::scope(|s| {
         let abort = &abort;
         let reader = std::thread::Builder::new()
@@ -65,7 +66,9 @@ where
                 let send = |job: Job| !abort.load(Ordering::Relaxed) && job_tx.send(job).is_ok();
                 read(&send)
             })
-            .map_err(|e| EntryError::general(format!("could not start a staging thread: {e}")))?;
+            .map_err(|e| {
+                ReadError::from(EntryError::general(format!("could not start a staging thread: {e}")))
+            })?;
         for i in 0..threads {
             let done_tx = done_tx.clone();
             let job_rx = &job_rx;
@@ -89,14 +92,14 @@ where
                         &mut out,
                     )
                     .map(|()| (job.slot, out))
-                    .map_err(|why| EntryError::at(&job.name, why));
+                    .map_err(|why| EntryError::at(&job.name, why.to_string()));
                     if done_tx.send(result).is_err() {
                         return;
                     }
                 });
             if let Err(e) = started {
                 abort.store(true, Ordering::Relaxed);
-                failure = Some(EntryError::general(format!("could not start a staging thread: {e}")));
+                failure = Some(EntryError::general(format!("could not start a staging thread: {e}")).into());
             }
         }
         drop(done_tx);
@@ -111,7 +114,7 @@ where
                 // Asked to stop: the reader and the decoders see the flag and wind down; what
                 // they still send is drained here, so none of them blocks.
                 abort.store(true, Ordering::Relaxed);
-                failure.get_or_insert_with(EntryError::stopped);
+                failure.get_or_insert(ReadError::Stopped);
                 continue;
             }
             match result {
@@ -125,7 +128,7 @@ where
                 }
                 Err(e) => {
                     abort.store(true, Ordering::Relaxed);
-                    failure.get_or_insert(e);
+                    failure.get_or_insert(e.into());
                 }
             }
         }
@@ -136,7 +139,7 @@ where
     });
     // A reading error (a damaged archive, a zip bomb) comes before the decoding errors it caused,
     // but a stop comes before all: what was read after it doesn't matter.
-    if let Some(e) = failure.take_if(|e| e.is_stop()) {
+    if let Some(e) = failure.take_if(|e| matches!(e, ReadError::Stopped)) {
         return Err(e);
     }
     let (done, value) = read_result?;
@@ -144,7 +147,9 @@ where
         return Err(e);
     }
     if done != total as u64 {
-        return Err(EntryError::general(format!("only {done} of {total} images were read; stage it again")));
+        return Err(
+            EntryError::general(format!("only {done} of {total} images were read; stage it again")).into()
+        );
     }
     Ok((pixels, value))
 }

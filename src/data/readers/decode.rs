@@ -8,7 +8,7 @@ use image::imageops::FilterType;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 use serde::{Deserialize, Serialize};
 
-use crate::data::ImageThumb;
+use crate::data::types::ImageThumb;
 
 /// `[images] color`: what channels the tensors get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,12 +83,37 @@ pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
     }
 }
 
-const UNSUPPORTED: &str =
-    "is not a PNG or JPEG image (unsupported format); convert it to PNG or JPEG, or remove it";
+/// Why one image can't become a sample. Each message follows the image's name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImageError {
+    /// The bytes are neither PNG nor JPEG.
+    #[error("is not a PNG or JPEG image (unsupported format); convert it to PNG or JPEG, or remove it")]
+    Unsupported,
+    /// The decoder failed on it.
+    #[error("cannot be decoded as {format} ({why}); the file is truncated or damaged")]
+    Broken {
+        /// `PNG` or `JPEG`.
+        format: &'static str,
+        /// What the decoder said.
+        why: String,
+    },
+    /// Another size than the dataset's, and no `resize` set.
+    #[error(
+        "is {width}×{height} pixels, but the dataset's first image is {want_width}×{want_height}; make all images \
+         one size, or set `resize = [{want_width}, {want_height}]` under [images] in config.toml"
+    )]
+    WrongSize { width: u32, height: u32, want_width: u32, want_height: u32 },
+    /// In colour where the dataset (from its first image) is grayscale.
+    #[error(
+        "is in colour, but the dataset's first image is grayscale; set `color = \"rgb\"` (or \"gray\") under \
+         [images] in config.toml"
+    )]
+    Colour,
+}
 
 /// Read only the header.
-pub fn probe(bytes: &[u8]) -> Result<Header, String> {
-    let format = sniff(bytes).ok_or(UNSUPPORTED)?;
+pub fn probe(bytes: &[u8]) -> Result<Header, ImageError> {
+    let format = sniff(bytes).ok_or(ImageError::Unsupported)?;
     let decoder = ImageReader::with_format(Cursor::new(bytes), format)
         .into_decoder()
         .map_err(|e| broken(format, &e.to_string()))?;
@@ -125,24 +150,20 @@ pub fn decode_into(
     resize: bool,
     max_bytes: u64,
     out: &mut [u8],
-) -> Result<(), String> {
-    let format = sniff(bytes).ok_or(UNSUPPORTED)?;
+) -> Result<(), ImageError> {
+    let format = sniff(bytes).ok_or(ImageError::Unsupported)?;
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(max_bytes.max(1 << 20));
     reader.limits(limits);
     let image = reader.decode().map_err(|e| broken(format, &e.to_string()))?;
     if !resize && (image.width(), image.height()) != (shape.width, shape.height) {
-        return Err(format!(
-            "is {}×{} pixels, but the dataset's first image is {}×{}; make all images one size, or set \
-             `resize = [{}, {}]` under [images] in config.toml",
-            image.width(),
-            image.height(),
-            shape.width,
-            shape.height,
-            shape.width,
-            shape.height
-        ));
+        return Err(ImageError::WrongSize {
+            width: image.width(),
+            height: image.height(),
+            want_width: shape.width,
+            want_height: shape.height,
+        });
     }
     let image = if (image.width(), image.height()) != (shape.width, shape.height) {
         image.resize_exact(shape.width, shape.height, FilterType::Triangle)
@@ -181,23 +202,19 @@ pub fn from_gray(pixels: &[u8], width: u32, height: u32, shape: Shape, out: &mut
 
 /// One channel. With `color = "auto"` and a grayscale first image, a colour image is refused
 /// unless its pixels are gray anyway (many gray datasets are saved as RGB).
-fn to_gray(image: DynamicImage, color: ColorMode) -> Result<image::GrayImage, String> {
+fn to_gray(image: DynamicImage, color: ColorMode) -> Result<image::GrayImage, ImageError> {
     if color == ColorMode::Auto && image.color().has_color() {
         let rgb = image.to_rgb8();
         if rgb.pixels().any(|p| p[0] != p[1] || p[1] != p[2]) {
-            return Err(
-                "is in colour, but the dataset's first image is grayscale; set `color = \"rgb\"` (or \
-                        \"gray\") under [images] in config.toml"
-                    .to_string(),
-            );
+            return Err(ImageError::Colour);
         }
     }
     Ok(image.into_luma8())
 }
 
-fn broken(format: ImageFormat, why: &str) -> String {
-    let name = if format == ImageFormat::Png { "PNG" } else { "JPEG" };
-    format!("cannot be decoded as {name} ({why}); the file is truncated or damaged")
+fn broken(format: ImageFormat, why: &str) -> ImageError {
+    let format = if format == ImageFormat::Png { "PNG" } else { "JPEG" };
+    ImageError::Broken { format, why: why.to_string() }
 }
 
 /// A preview image no larger than 32×32, from one decoded sample.
@@ -269,7 +286,9 @@ mod tests {
         let mut out = vec![0; shape.len()];
         let err = decode_into(&png(5, 4, false), shape, ColorMode::Auto, false, 1 << 20, &mut out)
             .expect_err("must fail");
-        assert!(err.contains("5×4") && err.contains("resize = [4, 4]"), "{err}");
+        assert_eq!(err, ImageError::WrongSize { width: 5, height: 4, want_width: 4, want_height: 4 });
+        let text = err.to_string();
+        assert!(text.contains("5×4") && text.contains("resize = [4, 4]"), "{text}");
         decode_into(&png(5, 4, false), shape, ColorMode::Auto, true, 1 << 20, &mut out).expect("must work");
     }
 
@@ -277,12 +296,14 @@ mod tests {
     fn headers_and_damage() {
         let bytes = png(6, 5, true);
         assert_eq!(probe(&bytes).expect("must work"), Header { width: 6, height: 5, color: true });
-        assert!(probe(b"GIF89a....").expect_err("must fail").contains("unsupported format"));
+        let err = probe(b"GIF89a....").expect_err("must fail");
+        assert!(err == ImageError::Unsupported && err.to_string().contains("unsupported format"), "{err}");
         let shape = Shape { channels: 3, height: 5, width: 6 };
         let mut out = vec![0; shape.len()];
         let err = decode_into(&bytes[..bytes.len() - 20], shape, ColorMode::Rgb, false, 1 << 20, &mut out)
             .expect_err("must fail");
-        assert!(err.contains("truncated or damaged"), "{err}");
+        assert!(matches!(err, ImageError::Broken { format: "PNG", .. }), "{err}");
+        assert!(err.to_string().contains("truncated or damaged"), "{err}");
     }
 
     #[test]

@@ -10,8 +10,9 @@ use std::time::UNIX_EPOCH;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::layout::is_clutter;
-use crate::data::{StagePhase, StageProgress};
+use super::{idx, is_clutter, RawEntry};
+use crate::data::error::{EntryError, ReadError};
+use crate::data::types::{StagePhase, StageProgress};
 
 /// Zips up to this size are read into memory; larger ones are copied to the cache's local disk.
 pub const IN_MEMORY_ZIP: u64 = 1 << 30;
@@ -82,6 +83,54 @@ pub fn single_file(path: &Path) -> io::Result<SourceFile> {
     Ok(SourceFile { rel, path: path.to_path_buf(), size: meta.len(), mtime_ns: mtime_ns(&meta) })
 }
 
+/// The files of the loose IDX group `source` belongs to (its partner files beside it), sorted by
+/// name.
+pub fn loose_group_files(source: &Path) -> io::Result<Vec<SourceFile>> {
+    let dir = source.parent().unwrap_or(Path::new("."));
+    let base = source.file_name().and_then(|n| idx::parse_name(&n.to_string_lossy())).map(|p| p.base);
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if path.is_file() && idx::parse_name(&name).map(|p| p.base) == base {
+            files.push(single_file(&path)?);
+        }
+    }
+    if files.is_empty() {
+        files.push(single_file(source)?);
+    }
+    files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    Ok(files)
+}
+
+/// A folder's files as layout entries; `loc` is the index in `files`.
+pub fn folder_entries(files: &[SourceFile]) -> Vec<RawEntry> {
+    files
+        .iter()
+        .enumerate()
+        .map(|(loc, f)| RawEntry { name: f.rel.clone(), size: f.size, is_dir: f.rel.ends_with('/'), loc })
+        .collect()
+}
+
+/// Read one file of a folder source whole, refusing one over `max_bytes`.
+pub fn read_file(file: &SourceFile, max_bytes: u64, out: &mut Vec<u8>) -> Result<(), EntryError> {
+    if file.size > max_bytes {
+        return Err(EntryError::at(
+            &file.rel,
+            format!(
+                "is {} bytes, over the limit of {max_bytes} per image (`max_entry_bytes` under [images] in \
+                 config.toml)",
+                file.size
+            ),
+        ));
+    }
+    out.clear();
+    File::open(&file.path)
+        .and_then(|f| f.take(max_bytes).read_to_end(out))
+        .map(|_| ())
+        .map_err(|e| EntryError::at(&file.rel, format!("cannot be read ({e})")))
+}
+
 fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
     meta.modified()
         .ok()
@@ -90,6 +139,7 @@ fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
         .unwrap_or(0)
 }
 
+/// The cheap key of these files: their total size, newest time and count.
 pub fn fingerprint(files: &[SourceFile]) -> Fingerprint {
     Fingerprint {
         size: files.iter().map(|f| f.size).sum(),
@@ -123,6 +173,7 @@ impl ContentHash {
     }
 }
 
+/// Lower-case hex of bytes.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -202,12 +253,12 @@ impl Drop for Backing {
 impl SharedBytes {
     /// Read `path` once, start to end, hashing it. Small files stay in memory; larger ones are
     /// copied into `spill_dir` (on the cache's disk) so the source is not read again. `progress`
-    /// hears the bytes read; false from it stops the copy with [`super::STAGING_STOPPED`].
+    /// hears the bytes read; false from it stops the copy with [`ReadError::Stopped`].
     pub fn read_once(
         path: &Path,
         spill_dir: &Path,
         progress: &mut StageProgress<'_>,
-    ) -> io::Result<(SharedBytes, [u8; 32], u64)> {
+    ) -> Result<(SharedBytes, [u8; 32], u64), ReadError> {
         let file = File::open(path)?;
         let size = file.metadata()?.len();
         let mut reader = HashingReader::new(file);
@@ -235,46 +286,45 @@ impl SharedBytes {
     }
 }
 
-/// Read a whole file of about `size` bytes, telling `progress` as [`copy_reporting`] does.
-pub fn read_reporting(path: &Path, size: u64, progress: &mut StageProgress<'_>) -> io::Result<Vec<u8>> {
+/// Read a whole file of about `size` bytes, telling `progress` as `copy_reporting` does.
+pub fn read_reporting(
+    path: &Path,
+    size: u64,
+    progress: &mut StageProgress<'_>,
+) -> Result<Vec<u8>, ReadError> {
     let mut bytes = Vec::with_capacity(size as usize);
     copy_reporting(&mut File::open(path)?, &mut bytes, size, progress)?;
     Ok(bytes)
 }
 
-/// Whether a read ended because `progress` asked it to stop, rather than on a fault.
-pub fn is_stop(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::Interrupted && e.to_string() == super::STAGING_STOPPED
-}
-
 /// Copy `reader` to `out` a megabyte at a time, telling `progress` every few megabytes (of
-/// `size`, the length expected); returns the bytes copied.
+/// `size`, the length expected); returns the bytes copied, or [`ReadError::Stopped`] when
+/// `progress` says stop.
 fn copy_reporting(
     reader: &mut dyn Read,
     out: &mut dyn Write,
     size: u64,
     progress: &mut StageProgress<'_>,
-) -> io::Result<u64> {
+) -> Result<u64, ReadError> {
     const REPORT_EVERY: u64 = 8 << 20;
-    let stopped = || io::Error::new(io::ErrorKind::Interrupted, super::STAGING_STOPPED);
     let mut buf = vec![0u8; 1 << 20];
     let (mut copied, mut reported) = (0u64, 0u64);
     if !progress(StagePhase::Reading, 0, size) {
-        return Err(stopped());
+        return Err(ReadError::Stopped);
     }
     loop {
         let n = match reader.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         out.write_all(&buf[..n])?;
         copied += n as u64;
         if copied - reported >= REPORT_EVERY {
             reported = copied;
             if !progress(StagePhase::Reading, copied, size.max(copied)) {
-                return Err(stopped());
+                return Err(ReadError::Stopped);
             }
         }
     }

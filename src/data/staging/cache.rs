@@ -22,13 +22,15 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tch::Tensor;
 
-use super::decode::{ColorMode, Shape};
-use super::source::{hex, Fingerprint};
-use super::Split;
-use crate::data::ImageThumb;
+use crate::data::listing::inspect::Inspection;
+use crate::data::readers::decode::Shape;
+use crate::data::readers::source::{hex, Fingerprint};
+use crate::data::spec::DecodeOptions;
+use crate::data::types::{ImageThumb, Split};
 
 /// Bumped whenever the staged files change meaning; older entries are then staged again.
 pub const FORMAT_VERSION: u32 = 1;
+/// The file in an entry that says what it holds; written last.
 pub const MANIFEST: &str = "manifest.json";
 /// A file in every folder the cache makes: `cache clear` removes only folders that have it.
 const MARKER: &str = ".workbench-staged";
@@ -39,15 +41,6 @@ const CACHEDIR_TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
-/// The decoding choices an entry reflects; part of its name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DecodeOptions {
-    pub color: ColorMode,
-    pub resize: Option<[u32; 2]>,
-    /// The `classes = [..]` filter from config.toml.
-    pub classes: Option<Vec<String>>,
-}
-
 /// One staged split's file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SplitFile {
@@ -57,40 +50,6 @@ pub struct SplitFile {
     pub bytes: u64,
     pub count: usize,
     pub class_counts: Vec<usize>,
-}
-
-/// A preview image as stored in the manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Thumb {
-    pub label: String,
-    pub width: u32,
-    pub height: u32,
-    pub channels: u8,
-    pub pixels: Vec<u8>,
-}
-
-impl From<&ImageThumb> for Thumb {
-    fn from(t: &ImageThumb) -> Thumb {
-        Thumb {
-            label: t.label.clone(),
-            width: t.width,
-            height: t.height,
-            channels: t.channels,
-            pixels: t.pixels.clone(),
-        }
-    }
-}
-
-impl From<&Thumb> for ImageThumb {
-    fn from(t: &Thumb) -> ImageThumb {
-        ImageThumb {
-            label: t.label.clone(),
-            width: t.width,
-            height: t.height,
-            channels: t.channels,
-            pixels: t.pixels.clone(),
-        }
-    }
 }
 
 /// Everything about a staged entry; written last, so its presence means the entry is complete.
@@ -108,7 +67,7 @@ pub struct Manifest {
     pub shape: Shape,
     pub splits: Vec<SplitFile>,
     pub notes: Vec<String>,
-    pub preview: Vec<Thumb>,
+    pub preview: Vec<ImageThumb>,
     pub staged_at: String,
     /// How long staging took.
     pub seconds: f64,
@@ -122,6 +81,53 @@ impl Manifest {
     pub fn images(&self) -> usize {
         self.splits.iter().map(|s| s.count).sum()
     }
+
+    /// What the listing shows of the staged dataset.
+    pub fn inspection(&self) -> Inspection {
+        Inspection {
+            classes: self.classes.clone(),
+            shape: self.shape,
+            splits: self.splits.iter().map(|s| (s.split, s.class_counts.clone())).collect(),
+            notes: self.notes.clone(),
+            preview: self.preview.clone(),
+        }
+    }
+}
+
+/// Why a cache entry can't be used; it is then staged again.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheReadError {
+    /// The entry has no manifest (or it can't be read).
+    #[error("no manifest ({0})")]
+    NoManifest(io::Error),
+    /// The manifest is not the JSON this version writes.
+    #[error("damaged manifest ({0})")]
+    DamagedManifest(serde_json::Error),
+    /// Another version of the workbench staged it.
+    #[error("staged by another version (format {0})")]
+    OtherVersion(u32),
+    /// A split file can't be read as tensors.
+    #[error("{}: {why}", path.display())]
+    Tensors {
+        /// The split file.
+        path: PathBuf,
+        /// What libtorch said.
+        why: String,
+    },
+    /// A split file lacks one of its tensors (`x` or `y`).
+    #[error("{} has no tensor {name:?}", path.display())]
+    MissingTensor {
+        /// The split file.
+        path: PathBuf,
+        /// `x` or `y`.
+        name: &'static str,
+    },
+    /// A split file's tensors are not the shape or kind the manifest records.
+    #[error("{file} does not hold what its manifest says")]
+    NotAsRecorded {
+        /// The split file's name.
+        file: String,
+    },
 }
 
 /// The staging cache folder.
@@ -266,7 +272,8 @@ impl Cache {
             }
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let state = if name.starts_with(STAGING_PREFIX) || name.starts_with(OLD_PREFIX) {
-                let alive = name.starts_with(STAGING_PREFIX) && pid_of(&name).is_some_and(process_alive);
+                let alive =
+                    name.starts_with(STAGING_PREFIX) && pid_of(&name).is_some_and(crate::util::process_alive);
                 if alive {
                     ListedState::Staging
                 } else {
@@ -275,7 +282,7 @@ impl Cache {
             } else {
                 match read_manifest(&path) {
                     Ok(m) => ListedState::Entry(Box::new(m)),
-                    Err(why) => ListedState::Unreadable(why),
+                    Err(why) => ListedState::Unreadable(why.to_string()),
                 }
             };
             out.push(Listed { bytes: folder_bytes(&path), path, state });
@@ -353,23 +360,24 @@ impl Drop for Staging {
 }
 
 /// Read a split file written by [`Staging::write_split`]: `(x, y)`.
-pub fn read_split(path: &Path) -> Result<(Tensor, Tensor), String> {
-    let mut tensors = Tensor::read_safetensors(path).map_err(|e| e.to_string())?;
-    let mut take = |name: &str| {
+pub fn read_split(path: &Path) -> Result<(Tensor, Tensor), CacheReadError> {
+    let mut tensors = Tensor::read_safetensors(path)
+        .map_err(|e| CacheReadError::Tensors { path: path.to_path_buf(), why: e.to_string() })?;
+    let mut take = |name: &'static str| {
         tensors
             .iter()
             .position(|(n, _)| n == name)
             .map(|i| tensors.swap_remove(i).1)
-            .ok_or_else(|| format!("{} has no tensor {name:?}", path.display()))
+            .ok_or_else(|| CacheReadError::MissingTensor { path: path.to_path_buf(), name })
     };
     Ok((take("x")?, take("y")?))
 }
 
-fn read_manifest(dir: &Path) -> Result<Manifest, String> {
-    let bytes = std::fs::read(dir.join(MANIFEST)).map_err(|e| format!("no manifest ({e})"))?;
-    let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| format!("damaged manifest ({e})"))?;
+fn read_manifest(dir: &Path) -> Result<Manifest, CacheReadError> {
+    let bytes = std::fs::read(dir.join(MANIFEST)).map_err(CacheReadError::NoManifest)?;
+    let manifest: Manifest = serde_json::from_slice(&bytes).map_err(CacheReadError::DamagedManifest)?;
     if manifest.format != FORMAT_VERSION {
-        return Err(format!("staged by another version (format {})", manifest.format));
+        return Err(CacheReadError::OtherVersion(manifest.format));
     }
     Ok(manifest)
 }
@@ -379,10 +387,6 @@ fn pid_of(name: &str) -> Option<u32> {
     let mut parts = name.rsplitn(3, '-');
     let _n = parts.next()?;
     parts.next()?.parse().ok()
-}
-
-fn process_alive(pid: u32) -> bool {
-    pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists()
 }
 
 fn folder_bytes(dir: &Path) -> u64 {

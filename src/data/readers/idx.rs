@@ -12,7 +12,8 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use super::{EntryError, Split};
+use crate::data::error::{EntryError, ReadError};
+use crate::data::types::Split;
 
 /// The name loose IDX files get when their names carry no dataset name (MNIST's own names).
 pub const DEFAULT_NAME: &str = "mnist";
@@ -208,13 +209,14 @@ pub fn read_images_header(reader: &mut dyn Read, name: &str, limit: u64) -> Resu
 }
 
 /// Read `count` images after the header, `chunk` images at a time, calling `done` after each
-/// chunk (false from it stops the reading); the file must end right after them.
+/// chunk (false from it stops the reading with [`ReadError::Stopped`]); the file must end right
+/// after them.
 pub fn read_images(
     reader: &mut dyn Read,
     header: ImagesHeader,
     name: &str,
     done: &mut dyn FnMut(usize) -> bool,
-) -> Result<Vec<u8>, EntryError> {
+) -> Result<Vec<u8>, ReadError> {
     let total = header.count * header.image_len();
     let mut pixels = vec![0u8; total];
     let chunk = 2048 * header.image_len();
@@ -229,7 +231,7 @@ pub fn read_images(
         })?;
         filled = end;
         if !done(filled / header.image_len()) {
-            return Err(EntryError::stopped());
+            return Err(ReadError::Stopped);
         }
     }
     expect_end(reader, name, &format!("the {} images its header declares", header.count))?;
@@ -281,6 +283,19 @@ fn expect_end(reader: &mut dyn Read, name: &str, what: &str) -> Result<(), Entry
             Err(EntryError::at(name, format!("cannot be read to its end ({e}); it is damaged, re-copy it")))
         }
     }
+}
+
+/// The validation images (`header`, of the file `name`) are not the training images' size,
+/// `(columns, rows)`.
+pub fn size_mismatch(name: &str, header: ImagesHeader, train: (u32, u32)) -> EntryError {
+    let (columns, rows) = train;
+    EntryError::at(
+        name,
+        format!(
+            "holds {}×{} images, but the training images are {columns}×{rows}",
+            header.columns, header.rows
+        ),
+    )
 }
 
 /// Check that images and labels agree in number.
@@ -406,10 +421,11 @@ mod tests {
         let short = idx(0x803, &[2, 2, 2], &[0; 7]);
         let mut r: &[u8] = &short;
         let h = read_images_header(&mut r, "x", 1000).expect("must work");
-        assert!(read_images(&mut r, h, "x", &mut |_| true)
-            .expect_err("must fail")
-            .message
-            .contains("truncated"));
+        let err = read_images(&mut r, h, "x", &mut |_| true).expect_err("must fail");
+        assert!(matches!(&err, ReadError::Entry(e) if e.message.contains("truncated")), "{err}");
+        let mut r: &[u8] = &good[16..];
+        let stopped = read_images(&mut r, h, "x", &mut |_| false).expect_err("must stop");
+        assert!(matches!(stopped, ReadError::Stopped), "{stopped}");
 
         let labels = idx(0x801, &[3], &[0, 1, 2, 9]);
         assert!(read_labels(&mut &labels[..], "l", 1000)

@@ -1,0 +1,209 @@
+//! What the keys ask for: starting, controlling, resuming and exporting runs, switching runtime
+//! and quitting. Each checks what it can and returns the effects for the runner.
+use super::{App, Effect, Expecting, Pane, Popup};
+use crate::device::{self, DeviceChoice};
+use crate::runs::{ControlCommand, RunStatus};
+use crate::train::TrainSpec;
+
+impl App {
+    /// Check the current choices and, if they can run, return the training parameters. The
+    /// runner's planner checks them again (data budget, memory), with the files at hand.
+    fn plan_run(&self, runtime: DeviceChoice) -> Result<TrainSpec, String> {
+        let entry = self.selected_entry().ok_or("no dataset selected; put a .csv in the datasets folder")?;
+        let summary =
+            entry.summary.as_ref().map_err(|e| format!("dataset {} can't be used: {e}", entry.name))?;
+        let values = &self.form.values;
+        values.model.check_fits(summary)?;
+        let report = self.devices.as_ref().ok_or("still probing devices; try again in a moment")?;
+        device::resolve(runtime, report).map_err(|e| e.to_string())?;
+        let mut spec = TrainSpec::from_config(&entry.name, values);
+        spec.device = runtime.to_string();
+        Ok(spec)
+    }
+
+    /// `s`: start a run with the current choices, as a process of its own.
+    pub(super) fn start_run(&mut self, runtime: DeviceChoice) -> Vec<Effect> {
+        if self.expecting.is_some() {
+            self.notify_error("a run is starting; wait until it shows in the runs pane");
+            return Vec::new();
+        }
+        match self.plan_run(runtime) {
+            Err(why) => {
+                self.notify_error(why);
+                Vec::new()
+            }
+            Ok(spec) => {
+                self.expecting = Some(Expecting {
+                    dataset: spec.dataset.clone(),
+                    model: spec.model.name().to_string(),
+                    first_new: self.runs.next_color,
+                });
+                self.focus = Pane::Charts;
+                self.notify(format!(
+                    "starting {} on {} ({})",
+                    spec.model,
+                    spec.dataset,
+                    self.runtime_label()
+                ));
+                vec![Effect::StartRun { spec }]
+            }
+        }
+    }
+
+    /// `x`: stop the selected runs, or the focused one.
+    pub(super) fn stop_runs(&mut self) -> Vec<Effect> {
+        let effects: Vec<Effect> = self
+            .runs
+            .targets()
+            .into_iter()
+            .filter(|r| r.is_active())
+            .map(|r| Effect::Control {
+                key: r.key.clone(),
+                dir: r.dir.clone(),
+                command: ControlCommand::Stop,
+            })
+            .collect();
+        match effects.len() {
+            0 => self.notify_error("no running run to stop: focus or select one in the runs pane"),
+            1 => self.notify("stopping after the current batch..."),
+            n => self.notify(format!("stopping {n} runs after their current batch...")),
+        }
+        effects
+    }
+
+    /// `p`: pause the running ones among the selected runs (or the focused one); resume the
+    /// paused ones.
+    pub(super) fn toggle_pause(&mut self) -> Vec<Effect> {
+        let effects: Vec<Effect> = self
+            .runs
+            .targets()
+            .into_iter()
+            .filter_map(|r| {
+                let command = match r.status? {
+                    RunStatus::Running => ControlCommand::Pause,
+                    RunStatus::Paused => ControlCommand::Resume,
+                    _ => return None,
+                };
+                r.problem.is_none().then(|| Effect::Control {
+                    key: r.key.clone(),
+                    dir: r.dir.clone(),
+                    command,
+                })
+            })
+            .collect();
+        if effects.is_empty() {
+            self.notify_error("only a running or paused run can be paused or resumed");
+        }
+        effects
+    }
+
+    /// `R`: continue the selected (or focused) stopped, interrupted or failed runs.
+    pub(super) fn resume_runs(&mut self) -> Vec<Effect> {
+        let effects: Vec<Effect> = self
+            .runs
+            .targets()
+            .into_iter()
+            .filter(|r| r.can_resume())
+            .map(|r| Effect::ResumeRun { key: r.key.clone(), dir: r.dir.clone() })
+            .collect();
+        match effects.len() {
+            0 => self.notify_error("only a stopped, interrupted or failed run can be resumed"),
+            1 => self.notify("resuming from the last checkpoint..."),
+            n => self.notify(format!("resuming {n} runs from their last checkpoints...")),
+        }
+        effects
+    }
+
+    /// `e`: write CSV and SVG of the selected runs (or the focused one).
+    pub(super) fn export_runs(&mut self) -> Vec<Effect> {
+        let readable =
+            |r: &&super::RunView| r.problem.is_none() && (r.meta.is_some() || r.external.is_some());
+        let runs: Vec<_> = self.runs.targets().into_iter().filter(readable).collect();
+        if runs.is_empty() {
+            self.notify_error("nothing to export: focus or select runs in the runs pane");
+            return Vec::new();
+        }
+        let dirs = runs.iter().map(|r| r.dir.clone()).collect();
+        let names = runs.iter().map(|r| r.key.clone()).collect();
+        self.notify(format!("exporting {} run(s)...", runs.len()));
+        vec![Effect::Export { dirs, names }]
+    }
+
+    /// `q`: quit at once when no run is going; else ask whether to leave them running.
+    pub(super) fn ask_quit(&mut self) -> Vec<Effect> {
+        let active = self.runs.active().len();
+        if active == 0 {
+            self.should_quit = true;
+            return vec![Effect::Quit { stop_runs: false }];
+        }
+        self.popup = Some(Popup::ConfirmQuit { active });
+        Vec::new()
+    }
+
+    /// Leave, stopping every active run first when `stop`.
+    pub(super) fn quit(&mut self, stop: bool) -> Vec<Effect> {
+        self.popup = None;
+        self.should_quit = true;
+        let mut effects: Vec<Effect> = if stop {
+            self.runs
+                .active()
+                .into_iter()
+                .map(|r| Effect::Control {
+                    key: r.key.clone(),
+                    dir: r.dir.clone(),
+                    command: ControlCommand::Stop,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        effects.push(Effect::Quit { stop_runs: stop });
+        effects
+    }
+
+    /// A runtime was chosen in the menu.
+    pub(super) fn choose_runtime(&mut self, choice: DeviceChoice) -> Vec<Effect> {
+        if choice == self.runtime {
+            self.popup = None;
+            return Vec::new();
+        }
+        if self.run_is_active() {
+            self.popup = Some(Popup::ConfirmSwitch { device: choice });
+            return Vec::new();
+        }
+        self.runtime = choice;
+        self.popup = None;
+        self.notify(format!("runtime: {}", self.runtime_label()));
+        Vec::new()
+    }
+
+    /// Switching runtime while the focused run goes: keep it going, or stop it (kept on disk)
+    /// and start the same training on the new runtime.
+    pub(super) fn confirm_switch(&mut self, device: DeviceChoice, restart: bool) -> Vec<Effect> {
+        self.popup = None;
+        let previous = self.runtime;
+        self.runtime = device;
+        if !restart {
+            self.notify(format!("the run goes on as it is; the next run uses {}", self.runtime_label()));
+            return Vec::new();
+        }
+        // Check the new run can start before stopping the old one.
+        if let Err(why) = self.plan_run(device) {
+            self.runtime = previous;
+            self.notify_error(why);
+            return Vec::new();
+        }
+        let mut effects: Vec<Effect> = self
+            .focused_run()
+            .filter(|r| r.is_active())
+            .map(|r| Effect::Control {
+                key: r.key.clone(),
+                dir: r.dir.clone(),
+                command: ControlCommand::Stop,
+            })
+            .into_iter()
+            .collect();
+        effects.extend(self.start_run(device));
+        effects
+    }
+}

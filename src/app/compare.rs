@@ -1,0 +1,106 @@
+//! Comparing runs: the x axis the overlay is drawn against, and the table of what differs.
+use super::run_view::RunView;
+
+/// What the charts' x axis counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum XAxis {
+    /// Epochs (steps fall between them).
+    #[default]
+    Epoch,
+    /// Training steps.
+    Step,
+    /// Seconds of training (pauses excluded).
+    Wall,
+}
+
+impl XAxis {
+    /// The next one, for the key that cycles them.
+    pub fn next(self) -> XAxis {
+        match self {
+            XAxis::Epoch => XAxis::Step,
+            XAxis::Step => XAxis::Wall,
+            XAxis::Wall => XAxis::Epoch,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            XAxis::Epoch => "epoch",
+            XAxis::Step => "step",
+            XAxis::Wall => "wall time",
+        }
+    }
+}
+
+/// One row of the diff table: a name and one value per run, in the runs' order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiffRow {
+    pub name: String,
+    pub values: Vec<String>,
+    /// An outcome row (status, metrics: always shown), rather than a hyperparameter (shown only
+    /// when the runs differ in it).
+    pub metric: bool,
+}
+
+/// The hyperparameters that differ between `runs`, then each run's final and best metrics.
+/// A run without `run.toml` (a problem folder) shows `-` everywhere.
+pub fn diff_rows(runs: &[&RunView]) -> Vec<DiffRow> {
+    type Getter = fn(&RunView) -> Option<String>;
+    let params: [(&str, Getter); 14] = [
+        ("dataset", |r| Some(r.meta.as_ref()?.dataset.clone())),
+        ("model", |r| Some(r.meta.as_ref()?.model.clone())),
+        ("device", |r| Some(r.meta.as_ref()?.device.clone())),
+        ("epochs", |r| Some(hp(r)?.epochs.to_string())),
+        ("batch size", |r| Some(hp(r)?.batch_size.to_string())),
+        ("lr", |r| Some(hp(r)?.lr.to_string())),
+        ("optimizer", |r| Some(hp(r)?.optimizer.to_string())),
+        ("momentum", |r| Some(hp(r)?.momentum.to_string())),
+        ("seed", |r| Some(hp(r)?.seed.to_string())),
+        ("hidden", |r| Some(hp(r)?.hidden.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(","))),
+        ("threads", |r| Some(hp(r)?.threads.to_string())),
+        ("standardize", |r| Some(if hp(r)?.standardize { "on" } else { "off" }.to_string())),
+        ("val fraction", |r| Some(hp(r)?.val_fraction.to_string())),
+        ("train samples", |r| Some(r.meta.as_ref()?.data.train_samples.to_string())),
+    ];
+    let mut rows = Vec::new();
+    for (name, get) in params {
+        let values: Vec<String> = runs.iter().map(|r| get(r).unwrap_or_else(|| "-".into())).collect();
+        if values.windows(2).any(|w| w[0] != w[1]) {
+            rows.push(DiffRow { name: name.to_string(), values, metric: false });
+        }
+    }
+    let metric = |name: &str, get: &dyn Fn(&RunView) -> Option<f64>| DiffRow {
+        name: name.to_string(),
+        values: runs.iter().map(|r| get(r).map_or_else(|| "-".into(), short)).collect(),
+        metric: true,
+    };
+    let metric_name = runs.first().map_or("metric", |r| r.metric().short());
+    rows.push(DiffRow {
+        name: "status".into(),
+        values: runs.iter().map(|r| r.status_label().to_string()).collect(),
+        metric: true,
+    });
+    rows.push(metric("epochs done", &|r| Some(r.epochs_done() as f64)));
+    rows.push(metric("final train loss", &|r| Some(r.last_epoch()?.train_loss)));
+    rows.push(metric("final val loss", &|r| r.last_epoch()?.val_loss));
+    rows.push(metric(&format!("final {metric_name}"), &|r| r.last_epoch()?.val_metric));
+    rows.push(metric(&format!("best {metric_name}"), &|r| r.best_metric()));
+    rows
+}
+
+fn hp(run: &RunView) -> Option<&crate::train::TrainSpec> {
+    Some(&run.meta.as_ref()?.hyperparameters)
+}
+
+/// A compact number: `0`, `0.25`, `12.5`, `1.2e-5`, `3e4`.
+pub fn short(v: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 {
+        "0".into()
+    } else if !(0.001..10000.0).contains(&a) {
+        format!("{v:.1e}")
+    } else {
+        let s = format!("{v:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}

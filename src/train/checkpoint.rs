@@ -1,0 +1,165 @@
+//! Checkpoints: the model's weights in `model.safetensors`, named as PyTorch names them (see
+//! models.rs), and everything `--resume` needs in `train_state.safetensors`: the same weights
+//! (under `model.`), the optimizer's state, and the epoch, step and training seconds reached.
+//!
+//! Both are written to temporary files first, then renamed over the old ones: a full disk or a
+//! failed write leaves the previous checkpoint as it was, and a killed process leaves the old or
+//! the new one, never half of one. They are not fsynced: a sync costs ~10 ms on a plain disk,
+//! which would triple the time of a small model checkpointed every epoch; a power cut may lose the
+//! last checkpoints, which the kernel writes back within seconds. `--resume` reads only
+//! `train_state.safetensors`, which is complete in itself, so a process killed between the two
+//! renames (or a `model.safetensors` one epoch behind) can't mix two epochs. The weights are
+//! written twice; a model large enough for that to matter is checkpointed at most once a minute.
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use tch::{Device, Tensor};
+
+use super::models::Learner;
+use super::optim::StateMap;
+use super::{ModelKind, TrainError};
+use crate::runs::{CHECKPOINT_FILE, TRAIN_STATE_FILE};
+
+/// Where a run was when its checkpoint was written.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// Epochs completed.
+    pub epoch: u32,
+    /// Steps taken.
+    pub step: u64,
+    /// Seconds of training so far (pauses excluded).
+    pub elapsed_s: f64,
+}
+
+/// The weights as PyTorch would name and shape them, on the CPU, sorted by name.
+pub fn pytorch_state_dict(learner: &dyn Learner, model: ModelKind) -> Vec<(String, Tensor)> {
+    let mut named: Vec<(String, Tensor)> = learner
+        .var_store()
+        .variables()
+        .into_iter()
+        .map(|(name, t)| {
+            let t = t.detach().to_device(Device::Cpu).contiguous();
+            // ADALINE holds its weight as [inputs]; nn.Linear(inputs, 1) holds [1, inputs].
+            let t = match model {
+                ModelKind::Adaline | ModelKind::AdalineAutograd if name == "weight" => t.reshape([1, -1]),
+                _ => t,
+            };
+            (name, t)
+        })
+        .collect();
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    named
+}
+
+/// Write a checkpoint into `dir`: weights, then the optimizer's state and `progress`.
+pub fn save(
+    dir: &Path,
+    learner: &dyn Learner,
+    model: ModelKind,
+    progress: Progress,
+) -> Result<(), TrainError> {
+    let weights = pytorch_state_dict(learner, model);
+    let mut state: Vec<(String, Tensor)> = learner
+        .optimizer_state()
+        .into_iter()
+        .map(|(n, t)| (n, t.detach().to_device(Device::Cpu).contiguous()))
+        .collect();
+    state.push(("progress.epoch".into(), Tensor::from_slice(&[i64::from(progress.epoch)])));
+    state.push(("progress.step".into(), Tensor::from_slice(&[progress.step as i64])));
+    state.push(("progress.elapsed_s".into(), Tensor::from_slice(&[progress.elapsed_s])));
+    state.extend(weights.iter().map(|(n, t)| (format!("{MODEL_PREFIX}{n}"), t.shallow_clone())));
+
+    let model_path = dir.join(CHECKPOINT_FILE);
+    let state_path = dir.join(TRAIN_STATE_FILE);
+    let model_tmp = temp_path(dir, CHECKPOINT_FILE);
+    let state_tmp = temp_path(dir, TRAIN_STATE_FILE);
+    // The state first: it is what --resume reads.
+    let result = write_tensors(&model_tmp, &weights)
+        .and_then(|()| write_tensors(&state_tmp, &state))
+        .and_then(|()| std::fs::rename(&state_tmp, &state_path).map_err(|e| (state_path.clone(), e)))
+        .and_then(|()| std::fs::rename(&model_tmp, &model_path).map_err(|e| (model_path.clone(), e)));
+    if let Err((path, source)) = result {
+        let _ = std::fs::remove_file(&model_tmp);
+        let _ = std::fs::remove_file(&state_tmp);
+        return Err(TrainError::disk(path, source));
+    }
+    Ok(())
+}
+
+fn temp_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+/// Write tensors as safetensors (before any rename).
+fn write_tensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<(), (PathBuf, std::io::Error)> {
+    let err = |e: std::io::Error| (path.to_path_buf(), e);
+    Tensor::write_safetensors(tensors, path).map_err(|e| err(std::io::Error::other(e.to_string())))?;
+    Ok(())
+}
+
+/// The prefix of the weights' copy in `train_state.safetensors`.
+const MODEL_PREFIX: &str = "model.";
+
+/// The names an earlier version gave the weights (`fc0.weight`, `conv1.bias`), as PyTorch's.
+fn legacy_name(model: ModelKind, name: &str) -> Option<String> {
+    let (module, param) = name.split_once('.')?;
+    let index = match (model, module) {
+        (ModelKind::Logreg | ModelKind::Linreg, "fc0") => return Some(param.to_string()),
+        (ModelKind::Mlp, m) => 2 * m.strip_prefix("fc")?.parse::<usize>().ok()?,
+        (ModelKind::Lenet5, "conv1") => 0,
+        (ModelKind::Lenet5, "conv2") => 3,
+        (ModelKind::Lenet5, "fc1") => 7,
+        (ModelKind::Lenet5, "fc2") => 9,
+        (ModelKind::Lenet5, "fc3") => 11,
+        _ => return None,
+    };
+    Some(format!("{index}.{param}"))
+}
+
+/// Load `model.safetensors` (PyTorch names, or an earlier version's) into the learner's weights.
+pub fn load_weights(learner: &mut dyn Learner, model: ModelKind, path: &Path) -> Result<(), TrainError> {
+    let bad = |why: String| TrainError::Run(format!("cannot load the checkpoint {}: {why}", path.display()));
+    let saved = Tensor::read_safetensors(path).map_err(|e| bad(e.to_string()))?;
+    let saved: HashMap<String, Tensor> =
+        saved.into_iter().map(|(name, t)| (legacy_name(model, &name).unwrap_or(name), t)).collect();
+    copy_weights(learner, &saved).map_err(bad)
+}
+
+/// Copy named weights into the learner's variables (reshaped: ADALINE's weight is saved as
+/// PyTorch's `[1, inputs]`).
+fn copy_weights(learner: &dyn Learner, saved: &HashMap<String, Tensor>) -> Result<(), String> {
+    let _no_grad = tch::no_grad_guard();
+    for (name, mut var) in learner.var_store().variables() {
+        let t = saved.get(&name).ok_or_else(|| format!("it has no {name:?}"))?;
+        if t.numel() != var.numel() {
+            return Err(format!("{name} has shape {:?}, the model wants {:?}", t.size(), var.size()));
+        }
+        var.f_copy_(&t.reshape(var.size())).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Load a whole checkpoint (weights and optimizer state) into a freshly built learner; returns
+/// where the run was.
+pub fn load(dir: &Path, learner: &mut dyn Learner) -> Result<Progress, TrainError> {
+    let state_path = dir.join(TRAIN_STATE_FILE);
+    let bad = |why: String| TrainError::Run(format!("cannot resume from {}: {why}", state_path.display()));
+    let state = Tensor::read_safetensors(&state_path).map_err(|e| bad(e.to_string()))?;
+    let weights: HashMap<String, Tensor> = state
+        .iter()
+        .filter_map(|(n, t)| n.strip_prefix(MODEL_PREFIX).map(|n| (n.to_string(), t.shallow_clone())))
+        .collect();
+    copy_weights(learner, &weights).map_err(bad)?;
+    let state = StateMap(state.into_iter().collect());
+    learner.load_optimizer_state(&state).map_err(|e| bad(e.to_string()))?;
+    let int =
+        |name: &str| state.get(name).and_then(|t| t.f_int64_value(&[0])).map_err(|e| bad(e.to_string()));
+    Ok(Progress {
+        epoch: u32::try_from(int("progress.epoch")?).unwrap_or(0),
+        step: u64::try_from(int("progress.step")?).unwrap_or(0),
+        elapsed_s: state
+            .get("progress.elapsed_s")
+            .and_then(|t| t.f_double_value(&[0]))
+            .map_err(|e| bad(e.to_string()))?,
+    })
+}

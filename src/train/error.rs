@@ -1,0 +1,133 @@
+//! What can go wrong in the training layer, as one typed error.
+//!
+//! A failed run keeps the error's [`FailureKind`] in its run.toml (`failure_kind`) beside the
+//! message (`reason`), so the runs pane can tell "diverged" from "out of memory" from a dataset
+//! error without reading the text.
+use std::path::PathBuf;
+
+use crate::runs::FailureKind;
+
+/// A training-layer failure, worded for the user: what failed, which value or file, what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// A training parameter is out of range, or the model can't learn this dataset.
+    #[error("{0}")]
+    Settings(String),
+    /// The dataset can't be found, read or used.
+    #[error("{0}")]
+    Dataset(String),
+    /// The device asked for is not available, or failed.
+    #[error("{0}")]
+    Device(String),
+    /// The loss became NaN or infinite.
+    #[error(
+        "training diverged at epoch {epoch}, step {step}: the loss became {value}. Lower the learning rate \
+         (it is {lr}) or turn standardization on"
+    )]
+    Diverged {
+        /// 1-based epoch where it happened.
+        epoch: u32,
+        /// 1-based step where it happened.
+        step: u64,
+        /// The loss, as read.
+        value: f32,
+        /// The learning rate in force.
+        lr: f64,
+    },
+    /// The device ran out of memory (libtorch's "CUDA out of memory").
+    #[error(
+        "out of memory on {device}: {detail}. Lower the batch size or the hidden sizes, or pick a smaller \
+         model; with data on the GPU, a smaller dataset (or a run on the CPU) leaves more room"
+    )]
+    OutOfMemory {
+        /// The device's name (`cuda:0`).
+        device: String,
+        /// libtorch's first line.
+        detail: String,
+    },
+    /// Writing the run folder failed (a full disk, a read-only folder).
+    #[error("cannot write {}: {source}; free some disk space or check the folder is writable", .path.display())]
+    Disk {
+        /// The file or folder being written.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The run folder can't be used as asked (resume refused, not a run folder, corrupt files).
+    #[error("{0}")]
+    Run(String),
+    /// Another process holds the run's lock.
+    #[error("{} is already running in process {pid}; stop it first (`workbench stop RUN`)", .dir.display())]
+    AlreadyRunning {
+        /// The run folder.
+        dir: PathBuf,
+        /// The process that holds it, as its live.toml or run.toml says (0: unknown).
+        pid: u32,
+    },
+    /// libtorch failed in a way none of the above describes, or the worker panicked.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl TrainError {
+    /// The kind kept in run.toml.
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            TrainError::Settings(_) => FailureKind::Settings,
+            TrainError::Dataset(_) => FailureKind::Dataset,
+            TrainError::Device(_) => FailureKind::Device,
+            TrainError::Diverged { .. } => FailureKind::Diverged,
+            TrainError::OutOfMemory { .. } => FailureKind::OutOfMemory,
+            TrainError::Disk { .. } => FailureKind::Disk,
+            TrainError::Run(_) | TrainError::AlreadyRunning { .. } | TrainError::Internal(_) => {
+                FailureKind::Internal
+            }
+        }
+    }
+
+    /// A libtorch message (an error or a caught panic) as the right kind: "CUDA out of memory"
+    /// becomes [`TrainError::OutOfMemory`] with advice, anything else internal.
+    pub fn from_torch(message: &str, device: &str) -> TrainError {
+        let first = message.lines().next().unwrap_or_default().trim().to_string();
+        if is_out_of_memory(message) {
+            TrainError::OutOfMemory { device: device.to_string(), detail: first }
+        } else {
+            TrainError::Internal(format!("libtorch error: {first}"))
+        }
+    }
+
+    /// A write to the run folder failed.
+    pub fn disk(path: impl Into<PathBuf>, source: std::io::Error) -> TrainError {
+        TrainError::Disk { path: path.into(), source }
+    }
+}
+
+/// Whether libtorch's message says the device ran out of memory.
+pub fn is_out_of_memory(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("out of memory") && m.contains("cuda")
+}
+
+impl From<tch::TchError> for TrainError {
+    fn from(e: tch::TchError) -> Self {
+        TrainError::from_torch(&e.to_string(), "the device")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cuda_out_of_memory_is_recognised_with_advice() {
+        let msg = "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 79.19 GiB total capacity)\n\
+                   Exception raised from malloc at ...";
+        let e = TrainError::from_torch(msg, "cuda:0");
+        assert_eq!(e.kind(), FailureKind::OutOfMemory);
+        let text = e.to_string();
+        assert!(text.starts_with("out of memory on cuda:0: CUDA out of memory. Tried"), "{text}");
+        assert!(text.contains("Lower the batch size"), "{text}");
+        assert!(!text.contains("Exception raised"), "only the first line: {text}");
+        assert_eq!(TrainError::from_torch("shape mismatch", "cpu").kind(), FailureKind::Internal);
+    }
+}

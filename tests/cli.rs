@@ -2,6 +2,7 @@
 // Test and benchmark code may unwrap and panic: a failure names its line (lints: Cargo.toml).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
+mod run_fixture;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -308,4 +309,80 @@ fn a_killed_run_keeps_its_epochs_and_lists_as_interrupted() {
     assert!(record.epochs.len() >= 3, "every flushed epoch survives");
     let listing = workbench::runs::list_runs(&dir.path().join("runs"));
     assert_eq!(listing[0].effective_status(), Some(RunStatus::Interrupted));
+}
+
+#[test]
+fn stop_pause_resume_and_export_name_an_unknown_run() {
+    let dir = project();
+    for args in [
+        &["stop", "nope"][..],
+        &["pause", "nope"],
+        &["resume", "nope"],
+        &["export", "nope", "--csv", "x.csv"],
+    ] {
+        let out = workbench(dir.path(), args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.starts_with("error: no run `nope` in ") && stderr.contains("`workbench runs` lists them"),
+            "{args:?}: {stderr}"
+        );
+    }
+    let out = workbench(dir.path(), &["export", "nope"]);
+    assert!(text(&out.stderr).contains("nothing to write"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn runs_lists_problems_and_export_writes_every_format() {
+    let dir = project();
+    let runs = dir.path().join("runs");
+    let epochs = [(1, 1.0, 0.9, 0.6), (2, 0.8, 0.7, 0.9), (3, 0.6, 0.65, 0.8)];
+    run_fixture::finished_run(&runs, "20261126-150102-iris-mlp-cpu", &epochs);
+    run_fixture::finished_run(&runs, "20261126-160000-iris-mlp-cpu", &epochs[..2]);
+    let broken = run_fixture::finished_run(&runs, "20261127-000000-iris-mlp-cpu", &epochs);
+    std::fs::write(broken.join("run.toml"), "not = [toml").unwrap();
+
+    let out = workbench(dir.path(), &["runs", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = json.as_array().unwrap();
+    assert_eq!(list.len(), 3);
+    assert!(list[0]["problem"].as_str().unwrap().contains("run.toml"), "newest first: {json}");
+    let run = &list[2];
+    assert_eq!(run["id"], "20261126-150102-iris-mlp-cpu");
+    assert_eq!(run["status"], "finished");
+    assert_eq!((run["epochs_completed"].as_u64(), run["epochs_total"].as_u64()), (Some(3), Some(3)));
+    assert_eq!(
+        (run["best"]["metric"].as_str(), run["best"]["value"].as_f64()),
+        (Some("accuracy"), Some(0.9))
+    );
+    assert_eq!(run["duration_s"], 90.0);
+    let stdout = text(&workbench(dir.path(), &["runs"]).stdout);
+    assert!(stdout.contains("val_acc 0.9000 @2") && stdout.contains("3/3 epochs"), "{stdout}");
+    assert!(stdout.contains("20261127-000000-iris-mlp-cpu  problem: "), "{stdout}");
+
+    let out = workbench(
+        dir.path(),
+        &[
+            "export",
+            "20261126-15",
+            "20261126-160000-iris-mlp-cpu",
+            "--csv",
+            "all.csv",
+            "--svg",
+            "all.svg",
+            "--png",
+            "all.png",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 3, "{stdout}");
+    assert!(stdout.starts_with("wrote 25 rows of 2 run(s) to all.csv"), "{stdout}");
+    let csv = std::fs::read_to_string(dir.path().join("all.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 26);
+    assert!(std::fs::read(dir.path().join("all.png")).unwrap().starts_with(b"\x89PNG"));
+
+    let out = workbench(dir.path(), &["stop", "20261126-160000"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stderr).trim(), "error: 20261126-160000-iris-mlp-cpu is finished; nothing to stop");
 }

@@ -190,8 +190,13 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, runs: &[ExportRun]) ->
         .y_label_area_size(64)
         .build_cartesian_2d(0.0..x_max, (y_min - pad).max(0.0).min(y_min)..y_max + pad)
         .map_err(err)?;
+    // Epochs are whole: no "2.0" on the axis once there are enough of them to label whole ones.
+    let whole = |x: &f64| format!("{x:.0}");
+    let tenths = |x: &f64| format!("{x:.1}");
+    let x_format: &dyn Fn(&f64) -> String = if x_max >= 5.0 { &whole } else { &tenths };
     chart
         .configure_mesh()
+        .x_label_formatter(x_format)
         .x_desc("epoch")
         .y_desc("loss")
         .light_line_style(RGBColor(235, 235, 235))

@@ -23,7 +23,13 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 /// Whether the process `pid` of this machine is still running (this process always is). A
 /// reused id reads as alive: callers use this only to leave things alone, never to take over.
 pub fn process_alive(pid: u32) -> bool {
-    pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists()
+    let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
+    if pid <= 0 {
+        return false; // 0 and negatives name process groups, not a process
+    }
+    // SAFETY: signal 0 only checks that the process exists and may be signalled.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 /// Now, as RFC 3339 in UTC to the second (`2026-11-28T12:54:29Z`).

@@ -74,12 +74,8 @@ pub fn lock_held(dir: &Path) -> Option<bool> {
     }
 }
 
-/// Whether a process with this id exists on this host. Ids are reused: prefer [`liveness`].
-pub fn pid_alive(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
-    if pid <= 0 {
-        return false; // 0 and negatives name process groups, not a process
-    }
+/// Whether a process with this id exists here: the one helper the staging cache and the runs share.
+pub use crate::util::process_alive as pid_alive;
     // SAFETY: signal 0 only checks that the process exists and may be signalled.
     let rc = unsafe { libc::kill(pid, 0) };
     rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)

@@ -235,9 +235,7 @@ pub struct RunMeta {
     pub final_metrics: Option<FinalMetrics>,
 }
 
-pub fn now_rfc3339() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
-}
+pub use crate::util::now_rfc3339;
 
 pub fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default()

@@ -40,7 +40,12 @@ fn meta(id: &str, status: RunStatus) -> RunMeta {
         checkpoint_epoch: None,
         failure_kind: None,
         hyperparameters,
-        data: DataInfo { task: "classification".into(), train_samples: 120, val_samples: 30, ..Default::default() },
+        data: DataInfo {
+            task: "classification".into(),
+            train_samples: 120,
+            val_samples: 30,
+            ..Default::default()
+        },
         versions: Versions {
             workbench: "bench".into(),
             tch: "0.24".into(),
@@ -53,7 +58,13 @@ fn meta(id: &str, status: RunStatus) -> RunMeta {
 
 fn epoch_row(e: usize) -> String {
     let loss = 1.0 / (e as f64 + 1.0);
-    format!("{e},{loss},{},{},50000.0,{:.4},{}\n", loss * 1.1, 1.0 - loss, e as f64 * 0.01, e * STEPS_PER_EPOCH)
+    format!(
+        "{e},{loss},{},{},50000.0,{:.4},{}\n",
+        loss * 1.1,
+        1.0 - loss,
+        e as f64 * 0.01,
+        e * STEPS_PER_EPOCH
+    )
 }
 
 fn write_run(runs: &Path, i: usize) -> std::path::PathBuf {

@@ -12,7 +12,9 @@
 //! from its own [`RunMeta`], which would drop fields it doesn't know; the job's record belongs to
 //! the submitter and is written once.
 pub mod condor;
-pub mod config;
+/// `[cluster]` settings live with the rest of the config (config/cluster.rs), which imports
+/// nothing of this module.
+pub use crate::config::cluster as config;
 mod error;
 mod exec;
 pub mod poll;

@@ -76,10 +76,6 @@ pub fn lock_held(dir: &Path) -> Option<bool> {
 
 /// Whether a process with this id exists here: the one helper the staging cache and the runs share.
 pub use crate::util::process_alive as pid_alive;
-    // SAFETY: signal 0 only checks that the process exists and may be signalled.
-    let rc = unsafe { libc::kill(pid, 0) };
-    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-}
 
 /// Judge the process of the run in `dir` whose `run.toml` says `pid` and `host`.
 pub fn liveness(dir: &Path, pid: u32, host: &str) -> Liveness {

@@ -18,7 +18,7 @@ mod resolve;
 
 use serde::{Deserialize, Serialize};
 
-use crate::train::{EpochMetrics, MetricKind, TrainSpec};
+use crate::params::{EpochMetrics, MetricKind, TrainSpec};
 
 pub use control::{send_control, ControlInbox};
 pub use error::RunsError;

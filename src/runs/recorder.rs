@@ -11,7 +11,7 @@ use super::{
     now_rfc3339, FailureKind, FinalMetrics, RunMeta, RunStatus, CHECKPOINT_FILE, METRICS_FILE,
     METRICS_HEADER, RUN_FILE, STEPS_FILE, STEPS_HEADER,
 };
-use crate::train::EpochMetrics;
+use crate::params::EpochMetrics;
 use crate::util::write_atomic;
 
 /// `steps.csv` is flushed at most this often (and at each epoch's end), so a viewer sees the

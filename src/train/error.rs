@@ -69,6 +69,12 @@ pub enum TrainError {
     Internal(String),
 }
 
+impl From<crate::params::BadFlag> for TrainError {
+    fn from(e: crate::params::BadFlag) -> TrainError {
+        TrainError::Settings(e.0)
+    }
+}
+
 impl TrainError {
     /// The kind kept in run.toml.
     pub fn kind(&self) -> FailureKind {

@@ -16,7 +16,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ModelKind, OptimizerKind};
+use super::kinds::{ModelKind, OptimizerKind};
 
 macro_rules! train_params {
     ($(
@@ -85,10 +85,10 @@ macro_rules! train_params {
 
         impl TrainFlags {
             /// Set in `spec` every parameter given as a flag; the error quotes the bad flag.
-            pub fn apply(&self, spec: &mut TrainSpec) -> Result<(), super::TrainError> {
+            pub fn apply(&self, spec: &mut TrainSpec) -> Result<(), BadFlag> {
                 $(
                     if let Some(text) = &self.$name {
-                        spec.$name = <$ty as FlagValue>::parse_flag(text).map_err(|hint| super::TrainError::Settings(
+                        spec.$name = <$ty as FlagValue>::parse_flag(text).map_err(|hint| BadFlag(
                             format!("--{} {} is not valid: {hint}", stringify!($name).replace('_', "-"), text),
                         ))?;
                     }
@@ -128,6 +128,11 @@ train_params! {
     /// over a second to write is checkpointed at most once a minute, and always at the end
     checkpoint_every: u32 = 1, flag();
 }
+
+/// A training flag whose value doesn't parse, quoted with what to give instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadFlag(pub String);
 
 /// A flag's text as a parameter's value; the error is a hint for the user.
 pub trait FlagValue: Sized {

@@ -4,12 +4,13 @@
 //!
 //! Paths in `config.toml` are relative to the folder that holds it. Unknown keys are errors (a typo
 //! should never be silently ignored), and every error quotes the bad value and says what to do.
+pub mod cluster;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::train::params::TrainConfig;
+pub use crate::params::TrainConfig;
 
 /// The name of the config file looked for in the current folder.
 pub const CONFIG_FILE_NAME: &str = "config.toml";
@@ -153,7 +154,7 @@ pub struct ConfigFile {
     pub images: ImagesConfig,
     pub datasets: BTreeMap<String, DatasetConfig>,
     /// `[cluster]`: how `workbench submit` writes Slurm and HTCondor jobs.
-    pub cluster: crate::cluster::ClusterConfig,
+    pub cluster: cluster::ClusterConfig,
     /// `[runs]`: extra folders of other tools' logs to show as runs.
     pub runs: RunsConfig,
 }
@@ -185,7 +186,7 @@ pub struct Settings {
     pub images: ImagesConfig,
     pub datasets: BTreeMap<String, DatasetConfig>,
     /// Boxed: settings travel in the UI's events, which stay small.
-    pub cluster: Box<crate::cluster::ClusterConfig>,
+    pub cluster: Box<cluster::ClusterConfig>,
     /// Folders of other tools' logs shown as runs: `[runs] extra_dirs`, then `--logdir`s.
     pub log_dirs: Vec<PathBuf>,
 }

@@ -267,10 +267,11 @@ fn a_submitted_run_is_queued_then_running_then_finished() {
         return;
     }
     let dir = project("");
-    let (run, job_id) = submit(dir.path(), &["--epochs", "3000", "--batch-size", "8"]);
+    // Long enough (about a minute) to be seen running by a poller that asks every 10 s.
+    let (run, job_id) = submit(dir.path(), &["--epochs", "40000", "--batch-size", "8"]);
     let meta = cluster::read_run_meta(&run).unwrap();
     assert_eq!(meta.status, RunStatus::Queued);
-    assert_eq!(meta.hyperparameters.epochs, 3000);
+    assert_eq!(meta.hyperparameters.epochs, 40000);
     let mut poller = Poller::new(Scheduler::Slurm, Duration::from_secs(10));
     let seen = poll_until(&mut poller, &run, &job_id, Duration::from_secs(300), |s, status| {
         s.is_final() && status != RunStatus::Running
@@ -282,7 +283,7 @@ fn a_submitted_run_is_queued_then_running_then_finished() {
     let meta = cluster::read_run_meta(&run).unwrap();
     assert_eq!(meta.status, RunStatus::Finished, "{seen:?}");
     let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
-    assert_eq!(metrics.lines().count(), 3001, "a row per epoch in the run folder");
+    assert_eq!(metrics.lines().count(), 40001, "a row per epoch in the run folder");
 }
 
 #[test]

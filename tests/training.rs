@@ -147,10 +147,10 @@ fn adaline_and_adaline_autograd_give_the_same_weights() {
 fn a_model_that_does_not_fit_the_task_is_refused() {
     let catalog = shipped_catalog();
     let iris = catalog.get("iris").unwrap().summary.as_ref().unwrap();
-    let e = ModelKind::Adaline.check_fits(iris).unwrap_err();
+    let e = ModelKind::Adaline.check_fits(iris).unwrap_err().0;
     assert!(e.contains("needs exactly 2 classes, but the dataset has 3"), "{e}");
-    assert!(ModelKind::Linreg.check_fits(iris).unwrap_err().contains("holds classes"));
-    assert!(ModelKind::Lenet5.check_fits(iris).unwrap_err().contains("CNN for images"));
+    assert!(ModelKind::Linreg.check_fits(iris).unwrap_err().0.contains("holds classes"));
+    assert!(ModelKind::Lenet5.check_fits(iris).unwrap_err().0.contains("CNN for images"));
     assert!(ModelKind::Mlp.check_fits(iris).is_ok());
 }
 

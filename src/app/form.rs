@@ -150,7 +150,7 @@ impl HyperForm {
     }
 
     /// Finish a text edit: the value is parsed and range-checked, or refused with the reason.
-    pub fn commit(&mut self) -> Result<(), String> {
+    pub fn commit(&mut self) -> Result<(), RefusedValue> {
         let Some(text) = self.editing.take() else { return Ok(()) };
         let field = self.selected_field();
         let result = parse_into(&self.values, field, text.trim());
@@ -162,7 +162,7 @@ impl HyperForm {
             }
             Err(why) => {
                 self.error = Some(why.clone());
-                Err(why)
+                Err(RefusedValue(why))
             }
         }
     }
@@ -171,6 +171,11 @@ impl HyperForm {
         self.editing = None;
     }
 }
+
+/// A value typed into the form that was refused, with why (the old value stays).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RefusedValue(pub String);
 
 /// The values with `field` set from `text`, if it parses and passes the shared range checks.
 fn parse_into(values: &TrainConfig, field: Field, text: &str) -> Result<TrainConfig, String> {
@@ -222,14 +227,14 @@ mod tests {
         f.selected = f.fields().iter().position(|x| *x == Field::Lr).unwrap();
         assert_eq!(f.activate(), Activate::Editing);
         f.editing = Some("-3".into());
-        let err = f.commit().unwrap_err();
+        let err = f.commit().unwrap_err().0;
         assert!(err.contains("learning rate -3 is not valid"), "{err}");
         assert_eq!(f.values.lr, 0.01, "the old value stays");
         assert_eq!(f.error.as_deref(), Some(err.as_str()));
 
         f.activate();
         f.editing = Some("abc".into());
-        assert!(f.commit().unwrap_err().contains("\"abc\" is not a number"));
+        assert!(f.commit().unwrap_err().0.contains("\"abc\" is not a number"));
         f.activate();
         f.editing = Some("0.2".into());
         f.commit().unwrap();
@@ -247,6 +252,6 @@ mod tests {
         assert_eq!(f.values.hidden, vec![32, 8]);
         f.activate();
         f.editing = Some("32,0".into());
-        assert!(f.commit().unwrap_err().contains("at least one unit"));
+        assert!(f.commit().unwrap_err().0.contains("at least one unit"));
     }
 }

@@ -202,7 +202,7 @@ impl App {
         match key.code {
             KeyCode::Enter => {
                 if let Err(why) = self.form.commit() {
-                    self.notify_error(why);
+                    self.notify_error(why.0);
                 }
             }
             KeyCode::Esc => self.form.cancel(),
@@ -258,7 +258,7 @@ impl App {
                         .and_then(|e| e.summary.as_ref().ok())
                         .map(|s| model.check_fits(s));
                     match fits {
-                        Some(Err(why)) => self.notify_error(why),
+                        Some(Err(why)) => self.notify_error(why.0),
                         _ => {
                             self.form.set_model(model);
                             self.popup = None;

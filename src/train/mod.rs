@@ -28,9 +28,18 @@ pub use plan::{plan, RunPlan};
 pub use process::{create_queued_run, spawn_detached, Launcher};
 pub use worker::{spawn_run, spawn_run_in, RunFolder, RunHandle, RunRequest};
 
+/// Why a model can't learn a dataset, and what to use instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unfit(pub String);
+
 impl ModelKind {
     /// Whether the model can learn this dataset; the error says why not and what to use.
-    pub fn check_fits(&self, summary: &DatasetSummary) -> Result<(), String> {
+    pub fn check_fits(&self, summary: &DatasetSummary) -> Result<(), Unfit> {
+        self.unfit_reason(summary).map_err(Unfit)
+    }
+
+    fn unfit_reason(&self, summary: &DatasetSummary) -> Result<(), String> {
         let is_image = summary.sample_shape.len() == 3;
         match (self, &summary.task) {
             (ModelKind::Adaline | ModelKind::AdalineAutograd, Task::Classification { classes }) => {

@@ -35,7 +35,7 @@ pub fn plan(
         .summary
         .as_ref()
         .map_err(|e| TrainError::Dataset(format!("dataset {:?} can't be used: {e}", entry.name)))?;
-    spec.model.check_fits(summary).map_err(TrainError::Settings)?;
+    spec.model.check_fits(summary).map_err(|u| TrainError::Settings(u.0))?;
     let choice: DeviceChoice =
         spec.device.parse().map_err(|e| TrainError::Settings(format!("device {:?}: {e}", spec.device)))?;
     let resolved = device::resolve(choice, report).map_err(|e| TrainError::Device(e.to_string()))?;

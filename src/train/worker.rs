@@ -269,7 +269,7 @@ fn execute(
         }
     };
     if let Ok(summary) = &request.entry.summary {
-        spec.model.check_fits(summary).map_err(TrainError::Settings)?;
+        spec.model.check_fits(summary).map_err(|u| TrainError::Settings(u.0))?;
     }
 
     let sample_shape = data.sample_shape();

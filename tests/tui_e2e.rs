@@ -185,8 +185,12 @@ fn sighup_to_the_tui_leaves_the_run_to_finish_and_a_new_tui_shows_it_finished() 
     if tmux_missing() {
         return;
     }
-    // Long enough to outlive the TUI by a few seconds, short enough to finish here.
+    // Long enough to outlive the TUI by several seconds (batches of 2: 60 steps an epoch), short
+    // enough to finish here.
     let (dir, runs) = project(400);
+    let config = dir.path().join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap().replace("batch_size = 16", "batch_size = 2");
+    std::fs::write(&config, text).unwrap();
     let _cleanup = StopRunsOnDrop(runs.clone());
     // `sleep` keeps the pane open after workbench exits, so only the signal ends it.
     let (tmux, pid) = start_a_long_run(&dir, &runs, "; sleep 60");

@@ -282,6 +282,27 @@ fn the_overlay_with_its_legend_120x40() {
     insta::assert_snapshot!(text);
 }
 
+/// A stopped run's axis ends at the epochs it did, not at the 20 it planned, so its curve fills the
+/// chart; a running one keeps room for the epochs still to come.
+#[test]
+fn a_stopped_run_spans_the_epochs_it_did() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    many_runs(&mut app);
+    app.focus = Pane::Charts;
+    let stopped = "20261126-100000-iris-binary-mlp-cpu";
+    app.runs.focused = Some(stopped.into());
+    select(&mut app, &[stopped]);
+    let text = screen(&app, 120, 40);
+    assert!(text.contains("7 ep│") && !text.contains("20 ep│"), "the x axis ends at epoch 7:\n{text}");
+    app.runs.toggle_selected(stopped);
+    let running = "20261126-110000-iris-mlp-cpu";
+    app.runs.focused = Some(running.into());
+    select(&mut app, &[running]);
+    let text = screen(&app, 120, 40);
+    assert!(text.contains("20 ep│"), "a running run keeps its planned 20 epochs on the axis:\n{text}");
+}
+
 #[test]
 fn the_overlay_80x24_smooth_log_against_steps() {
     let runs = tempdir();

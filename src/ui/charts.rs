@@ -67,11 +67,14 @@ fn epoch_x(run: &RunView, row: &crate::runs::EpochRow, axis: XAxis) -> f64 {
     }
 }
 
-/// How far the axis goes for a whole run: its planned epochs (or steps), or what it has so far.
+/// How far the axis goes for a whole run: its planned epochs (or steps) while it is still going,
+/// or what it has so far (a stopped run's curve fills the width instead of a tenth of it).
 fn x_end(run: &RunView, axis: XAxis) -> f64 {
+    let still_going = run.is_active();
     let planned = match axis {
-        XAxis::Epoch => run.epochs_total() as f64,
-        XAxis::Step => (run.epochs_total() as u64 * run.steps_per_epoch()) as f64,
+        XAxis::Epoch if still_going => run.epochs_total() as f64,
+        XAxis::Step if still_going => (run.epochs_total() as u64 * run.steps_per_epoch()) as f64,
+        XAxis::Epoch | XAxis::Step => 0.0,
         XAxis::Wall => run.elapsed_s(),
     };
     let last_row = run.epochs.last().map_or(0.0, |r| epoch_x(run, r, axis));

@@ -244,14 +244,16 @@ fn paths_and_runs_list_what_is_where() {
 #[test]
 fn sigterm_marks_the_run_interrupted_and_keeps_its_epochs() {
     let dir = project();
-    let child = Command::new(env!("CARGO_BIN_EXE_workbench"))
-        .args(["train", "--epochs", "1000000", "--device", "cpu"])
-        .current_dir(dir.path())
-        .env("XDG_STATE_HOME", dir.path().join("state"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = KillOnDrop::new(
+        Command::new(env!("CARGO_BIN_EXE_workbench"))
+            .args(["train", "--epochs", "1000000", "--device", "cpu"])
+            .current_dir(dir.path())
+            .env("XDG_STATE_HOME", dir.path().join("state"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     // Wait until a few epochs are on disk.
     let deadline = Instant::now() + Duration::from_secs(60);
     let metrics = loop {
@@ -269,7 +271,7 @@ fn sigterm_marks_the_run_interrupted_and_keeps_its_epochs() {
         std::thread::sleep(Duration::from_millis(50));
     };
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let out = child.wait_with_output().unwrap();
+    let out = child.take().wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("interrupted after"), "{stdout}");
@@ -282,12 +284,14 @@ fn sigterm_marks_the_run_interrupted_and_keeps_its_epochs() {
 #[test]
 fn a_killed_run_keeps_its_epochs_and_lists_as_interrupted() {
     let dir = project();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_workbench"))
-        .args(["train", "--epochs", "1000000", "--device", "cpu", "--quiet"])
-        .current_dir(dir.path())
-        .env("XDG_STATE_HOME", dir.path().join("state"))
-        .spawn()
-        .unwrap();
+    let mut guard = KillOnDrop::new(
+        Command::new(env!("CARGO_BIN_EXE_workbench"))
+            .args(["train", "--epochs", "1000000", "--device", "cpu", "--quiet"])
+            .current_dir(dir.path())
+            .env("XDG_STATE_HOME", dir.path().join("state"))
+            .spawn()
+            .unwrap(),
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     let run = loop {
         assert!(Instant::now() < deadline, "no epochs written in time");
@@ -302,6 +306,7 @@ fn a_killed_run_keeps_its_epochs_and_lists_as_interrupted() {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
+    let mut child = guard.take();
     child.kill().unwrap(); // SIGKILL: no chance to clean up
     child.wait().unwrap();
     let record = load_run(&run).unwrap();

@@ -312,6 +312,7 @@ fn start_detached(runs: &Path) -> (PathBuf, u32, TrainSpec) {
 #[test]
 fn a_detached_run_follows_its_control_file_and_survives_kill_9_to_resume() {
     let runs = tempdir();
+    let _cleanup = StopRunsOnDrop(runs.path().to_path_buf());
     let (dir, pid, s) = start_detached(runs.path());
     let output = || std::fs::read_to_string(dir.join("output.log")).unwrap_or_default();
     wait_until("two epochs", Duration::from_secs(60), || load_run(&dir).is_ok_and(|r| r.epochs.len() >= 2));
@@ -374,6 +375,7 @@ fn a_detached_run_follows_its_control_file_and_survives_kill_9_to_resume() {
 #[test]
 fn a_detached_run_ignores_sighup_and_a_stop_in_its_control_file_ends_it_as_stopped() {
     let runs = tempdir();
+    let _cleanup = StopRunsOnDrop(runs.path().to_path_buf());
     let (dir, pid, _) = start_detached(runs.path());
     wait_until("an epoch", Duration::from_secs(60), || load_run(&dir).is_ok_and(|r| !r.epochs.is_empty()));
     // A hangup (the starter's terminal closing) does not reach the run: it goes on.

@@ -243,17 +243,6 @@ fn a_terminal_that_goes_away_ends_the_program_but_not_the_run() {
     assert_eq!(status_of(&run), RunStatus::Running);
 }
 
-/// Runs are processes of their own: stop every one a test left going.
-struct StopRunsOnDrop(PathBuf);
-
-impl Drop for StopRunsOnDrop {
-    fn drop(&mut self) {
-        for info in workbench::runs::list_runs(&self.0) {
-            let _ = workbench::runs::send_control(&info.dir, workbench::runs::ControlCommand::Stop);
-        }
-    }
-}
-
 fn status_of(dir: &Path) -> RunStatus {
     let info = workbench::runs::list_runs(dir.parent().unwrap()).into_iter().find(|i| i.dir == dir).unwrap();
     info.effective_status().unwrap()

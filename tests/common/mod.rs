@@ -226,3 +226,65 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
     out.sort();
     out
 }
+
+/// Runs are processes of their own: when a test ends, passed or failed, ask every run under this
+/// runs folder to stop, and kill the ones still alive a few seconds later, so no test leaves a
+/// long run eating the machine's cores.
+pub struct StopRunsOnDrop(pub PathBuf);
+
+impl Drop for StopRunsOnDrop {
+    fn drop(&mut self) {
+        let runs = workbench::runs::list_runs(&self.0);
+        for info in &runs {
+            let _ = workbench::runs::send_control(&info.dir, workbench::runs::ControlCommand::Stop);
+        }
+        // Only runs whose process still holds the run's lock: a finished run's pid may be reused.
+        let going = |i: &workbench::runs::RunInfo| {
+            matches!(
+                i.effective_status(),
+                Some(workbench::runs::RunStatus::Running | workbench::runs::RunStatus::Paused)
+            )
+        };
+        let pids: Vec<u32> = runs
+            .iter()
+            .filter(|i| going(i))
+            .filter_map(|i| i.record.as_ref().ok().map(|r| r.meta.pid))
+            .filter(|p| *p > 1)
+            .collect();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while pids.iter().any(|p| workbench::runs::pid_alive(*p)) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        for pid in pids.into_iter().filter(|p| workbench::runs::pid_alive(*p)) {
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        }
+    }
+}
+
+/// A child process killed when the test ends, passed or failed (a failing assertion must not
+/// leave a million-epoch run behind).
+pub struct KillOnDrop(pub Option<std::process::Child>);
+
+impl KillOnDrop {
+    pub fn new(child: std::process::Child) -> Self {
+        KillOnDrop(Some(child))
+    }
+
+    pub fn id(&self) -> u32 {
+        self.0.as_ref().map_or(0, |c| c.id())
+    }
+
+    /// The child, for `wait_with_output`; the guard has nothing left to kill.
+    pub fn take(&mut self) -> std::process::Child {
+        self.0.take().expect("the child was already taken")
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::series::{Ema, Series};
 use crate::runs::events::{ExternalKind, ScalarPoint};
+use crate::runs::external::is_train_loss;
 use crate::runs::{EpochRow, LiveState, RunEvent, RunKey, RunMeta, RunStatus, StepRow};
 use crate::train::MetricKind;
 
@@ -278,13 +279,6 @@ impl RunView {
         let w = self.step_wall[i];
         w.is_finite().then_some(w as f64)
     }
-}
-
-/// A TensorBoard tag or CSV column that holds the training loss (`loss`, `train/loss`,
-/// `train_loss_step`), not a validation or test one.
-fn is_train_loss(tag: &str) -> bool {
-    let t = tag.to_lowercase();
-    t.contains("loss") && !["val", "test", "eval"].iter().any(|w| t.contains(w))
 }
 
 /// A failed run's reason in a word or two, for a table column: the text before its first colon

@@ -640,6 +640,7 @@ fn the_tag_picker_lists_dozens_of_tags_filters_and_toggles_what_is_drawn() {
     app.runs.focused = Some("exp-a".into());
     assert!(app.chart_tags.is_empty(), "by default the loss and metric charts");
     assert_eq!(app.runs.get("exp-a").unwrap().loss_tag.as_deref(), Some("loss/train"));
+    assert_eq!(app.runs.get("exp-a").unwrap().step_number(4.0), 40.0, "the step the loss was logged at");
 
     press(&mut app, &[ch('t')]);
     let p = picker(&app);

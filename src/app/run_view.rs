@@ -307,6 +307,16 @@ impl RunView {
         (index + 1.0) / self.steps_per_epoch() as f64
     }
 
+    /// The step number at a (fractional) step index: the step an external run logged its loss
+    /// at (`add_scalar`'s `global_step`), else index + 1 (the workbench counts steps from 1).
+    pub fn step_number(&self, index: f64) -> f64 {
+        let logged = self.loss_tag.as_ref().and_then(|t| self.tags.get(t)).and_then(|s| {
+            let last = s.steps.len().checked_sub(1)?;
+            s.steps.get((index.round().max(0.0) as usize).min(last)).map(|&step| step as f64)
+        });
+        logged.unwrap_or(index + 1.0)
+    }
+
     /// The seconds of training at a (fractional) step index, when the folder records them.
     pub fn step_to_wall(&self, index: f64) -> Option<f64> {
         let i = (index.round().max(0.0) as usize).min(self.step_wall.len().checked_sub(1)?);

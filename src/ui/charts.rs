@@ -58,7 +58,7 @@ pub struct LossPoints {
 fn step_x(run: &RunView, index: f64, axis: XAxis) -> Option<f64> {
     match axis {
         XAxis::Epoch => Some(run.step_to_epoch(index)),
-        XAxis::Step => Some(index + 1.0),
+        XAxis::Step => Some(run.step_number(index)),
         XAxis::Wall => run.step_to_wall(index),
     }
 }

@@ -380,3 +380,36 @@ fn random_and_truncated_bytes_give_errors_never_a_panic() {
         assert!(batch.corrupt <= batch.records);
     }
 }
+
+/// `add_hparams` (exp-a) and `hparams.yaml` (Lightning) land in the diff table: a name the
+/// workbench knows (`lr`, `batch_size`) shares its row, the others get their own, and a run
+/// that did not log one shows `-`.
+#[test]
+fn logged_hyperparameters_show_in_the_diff_table() {
+    use workbench::app::compare::diff_rows;
+    use workbench::app::run_view::RunView;
+    let mut views: BTreeMap<String, RunView> = BTreeMap::new();
+    for root in [fixtures().join("tb"), fixtures().join("lightning")] {
+        for event in ExternalFollower::new(vec![root.clone()]).poll() {
+            let key = event.key().to_string();
+            let n = views.len();
+            views.entry(key.clone()).or_insert_with(|| RunView::new(&key, root.clone(), n)).apply(event);
+        }
+    }
+    let runs: Vec<&RunView> = ["exp-a", "exp-b/version_0", "version_0"].iter().map(|k| &views[*k]).collect();
+    let rows = diff_rows(&runs);
+    let row = |name: &str| {
+        rows.iter()
+            .find(|r| r.name == name)
+            .unwrap_or_else(|| panic!("no row {name}: {rows:?}"))
+            .values
+            .clone()
+    };
+    assert_eq!(row("lr"), ["0.1", "-", "0.001"]);
+    assert_eq!(row("batch size"), ["32", "-", "64"]);
+    assert_eq!(row("optimizer"), ["sgd", "-", "-"]);
+    assert_eq!(row("nesterov"), ["1", "-", "-"]);
+    assert_eq!(row("model"), ["-", "-", "mlp"]);
+    assert_eq!(row("hidden"), ["-", "-", "128"]);
+    assert!(rows.iter().all(|r| r.name != "batch_size"), "one row per parameter: {rows:?}");
+}

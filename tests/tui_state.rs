@@ -597,3 +597,144 @@ fn runs_logged_by_other_tools_are_listed_and_drawn() {
     press(&mut app, &[ch('/'), ch('t'), ch('e'), ch('n'), ch('s')]);
     assert_eq!(listed(&app), [key], "the filter sees its kind");
 }
+
+/// An external run with `tags` (each a few points), as the follower reports it.
+fn add_external(app: &mut App, key: &str, tags: &[&str]) {
+    use workbench::runs::events::{ExternalKind, ScalarPoint};
+    let mut events = vec![RunEvent::External {
+        key: key.into(),
+        dir: PathBuf::from("/logs").join(key),
+        kind: ExternalKind::TensorBoard,
+        hparams: Vec::new(),
+        problem: None,
+    }];
+    for (n, tag) in tags.iter().enumerate() {
+        let points: Vec<ScalarPoint> = (0..5)
+            .map(|i| ScalarPoint {
+                step: i * 10,
+                wall_time: 1.7e9 + i as f64,
+                value: 1.0 / (1.0 + i as f64) + n as f64 * 0.01,
+                epoch: None,
+            })
+            .collect();
+        events.push(RunEvent::Scalars { key: key.into(), tag: tag.to_string(), points });
+    }
+    app.update(Event::Runs(events));
+}
+
+fn picker(app: &App) -> workbench::app::tags::TagPicker {
+    match &app.popup {
+        Some(Popup::Tags(p)) => p.clone(),
+        other => panic!("the tag picker is not open: {other:?}"),
+    }
+}
+
+#[test]
+fn the_tag_picker_lists_dozens_of_tags_filters_and_toggles_what_is_drawn() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    let mut tags: Vec<String> = (0..40).map(|i| format!("layers/{i:02}/grad_norm")).collect();
+    tags.extend(["loss/train".into(), "accuracy/val".into(), "lr-Adam".into()]);
+    let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
+    add_external(&mut app, "exp-a", &tag_refs);
+    app.runs.focused = Some("exp-a".into());
+    assert!(app.chart_tags.is_empty(), "by default the loss and metric charts");
+    assert_eq!(app.runs.get("exp-a").unwrap().loss_tag.as_deref(), Some("loss/train"));
+    assert_eq!(app.runs.get("exp-a").unwrap().step_number(4.0), 40.0, "the step the loss was logged at");
+
+    press(&mut app, &[ch('t')]);
+    let p = picker(&app);
+    let entries = app.tag_entries(&p);
+    assert_eq!(entries.len(), 43, "every tag, once");
+    assert_eq!(entries[0].tag, "accuracy/val", "sorted by name");
+    assert_eq!((entries[0].runs, entries[0].points), (1, 5));
+    // Scrolling: the last row is reachable and drawn.
+    press(&mut app, &[key(KeyCode::End)]);
+    assert_eq!(picker(&app).cursor, 42);
+    let text = screen(&app, 100, 30);
+    assert!(text.contains("[ ] lr-Adam"), "{text}");
+    assert!(!text.contains("accuracy/val"), "scrolled past the first rows: {text}");
+    press(&mut app, &[key(KeyCode::PageUp), key(KeyCode::Down)]);
+    assert_eq!(picker(&app).cursor, 33);
+
+    // `/` filters; j and k are text while typing, not moves.
+    press(&mut app, &[ch('/'), ch('a'), ch('c'), ch('c')]);
+    let p = picker(&app);
+    assert!(p.typing);
+    assert_eq!(p.filter, "acc");
+    assert_eq!(p.cursor, 0);
+    let shown: Vec<String> = app.tag_entries(&p).into_iter().map(|e| e.tag).collect();
+    assert_eq!(shown, ["accuracy/val"]);
+    press(&mut app, &[key(KeyCode::Enter), ch(' ')]);
+    assert!(app.chart_tags.contains("accuracy/val"));
+    press(&mut app, &[ch('/'), key(KeyCode::Backspace), key(KeyCode::Backspace), key(KeyCode::Backspace)]);
+    press(&mut app, &[ch('G'), ch('K'), ch('_'), key(KeyCode::Enter)]);
+    assert_eq!(picker(&app).filter, "GK_", "typed, ignoring case when matching");
+    assert!(app.tag_entries(&picker(&app)).is_empty());
+    press(&mut app, &[ch('/'), key(KeyCode::Esc)]);
+    assert_eq!(app.tag_entries(&picker(&app)).len(), 43, "Esc clears the filter");
+    press(&mut app, &[ch('j'), ch(' ')]);
+    assert!(app.chart_tags.contains("layers/00/grad_norm"), "j moved down one row");
+    press(&mut app, &[ch('k'), ch(' ')]);
+    assert!(!app.chart_tags.contains("accuracy/val"), "Space again hides it");
+    let text = screen(&app, 100, 30);
+    assert!(text.contains("[x] layers/00/grad_norm"), "{text}");
+
+    press(&mut app, &[key(KeyCode::Enter)]);
+    assert_eq!(app.popup, None, "Enter closes");
+    let text = screen(&app, 120, 40);
+    assert!(text.contains("Tags: 1"), "the chart draws the chosen tag: {text}");
+    assert!(text.contains("■ layers/00/grad_norm"), "with a legend: {text}");
+    // Hiding the last chosen tag brings the default charts back.
+    press(&mut app, &[ch('t'), ch('j'), ch(' '), key(KeyCode::Esc)]);
+    assert!(app.chart_tags.is_empty());
+    assert!(!screen(&app, 120, 40).contains("Tags: "));
+}
+
+#[test]
+fn the_tag_picker_lists_the_union_of_the_selected_runs_with_counts() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    add_external(&mut app, "exp-a", &["loss/train", "lr"]);
+    add_external(&mut app, "exp-b/version_0", &["loss/train", "accuracy/val"]);
+    add_run(&mut app, "20260101-000000-own", RunStatus::Finished, 0.01, 3);
+    for key in ["exp-a", "exp-b/version_0", "20260101-000000-own"] {
+        app.runs.focused = Some(key.into());
+        press(&mut app, &[ch(' ')]);
+    }
+    press(&mut app, &[ch('t')]);
+    let entries = app.tag_entries(&picker(&app));
+    let row = |tag: &str| entries.iter().find(|e| e.tag == tag).map(|e| (e.runs, e.points));
+    assert_eq!(row("loss/train"), Some((2, 10)), "{entries:?}");
+    assert_eq!(row("lr"), Some((1, 5)));
+    assert_eq!(row("accuracy/val"), Some((1, 5)));
+    // The workbench's own run offers its series under the names `workbench export` uses.
+    assert_eq!(row("step_loss"), Some((1, 24)));
+    assert_eq!(row("val_accuracy"), Some((1, 3)));
+    assert_eq!(row("val_loss"), Some((1, 3)));
+    let pick = |app: &mut App, tag: &str| {
+        let i = app.tag_entries(&picker(app)).iter().position(|e| e.tag == tag).unwrap();
+        press(app, &[key(KeyCode::Home)]);
+        for _ in 0..i {
+            press(app, &[ch('j')]);
+        }
+        press(app, &[ch(' ')]);
+    };
+    pick(&mut app, "loss/train");
+    pick(&mut app, "val_loss");
+    press(&mut app, &[key(KeyCode::Enter)]);
+    let text = screen(&app, 140, 40);
+    assert!(text.contains("Tags: 2"), "{text}");
+    for curve in ["exp-a loss/train", "exp-b/version_0 loss/train", "own val_loss"] {
+        assert!(text.contains(curve), "{curve} in the legend: {text}");
+    }
+}
+
+#[test]
+fn t_without_a_run_in_the_charts_says_so() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    press(&mut app, &[ch('t')]);
+    assert_eq!(app.popup, None);
+    assert!(app.notice.as_ref().unwrap().is_error);
+}

@@ -63,11 +63,33 @@ pub fn diff_rows(runs: &[&RunView]) -> Vec<DiffRow> {
         ("train samples", |r| Some(r.meta.as_ref()?.data.train_samples.to_string())),
     ];
     let mut rows = Vec::new();
-    for (name, get) in params {
-        let values: Vec<String> = runs.iter().map(|r| get(r).unwrap_or_else(|| "-".into())).collect();
+    // Hyperparameters other tools logged (`add_hparams`, `hparams.yaml`): one with the name of
+    // one of the workbench's own (`lr`, `batch_size`) shares its row; the rest get rows of their own.
+    let mut logged: Vec<String> = Vec::new();
+    for run in runs {
+        for (name, _) in run.external.iter().flat_map(|(_, h)| h) {
+            if !logged.contains(name) {
+                logged.push(name.clone());
+            }
+        }
+    }
+    logged.sort();
+    let own_names: Vec<String> = params.iter().map(|(n, _)| same_name(n)).collect();
+    let mut push = |name: &str, values: Vec<String>| {
         if values.windows(2).any(|w| w[0] != w[1]) {
             rows.push(DiffRow { name: name.to_string(), values, metric: false });
         }
+    };
+    for (name, get) in params {
+        let values: Vec<String> = runs
+            .iter()
+            .map(|r| get(r).or_else(|| logged_value(r, &same_name(name))).unwrap_or_else(|| "-".into()))
+            .collect();
+        push(name, values);
+    }
+    for name in logged.iter().filter(|n| !own_names.contains(&same_name(n))) {
+        let values = runs.iter().map(|r| logged_value(r, &same_name(name)).unwrap_or_else(|| "-".into()));
+        push(name, values.collect());
     }
     let metric = |name: &str, get: &dyn Fn(&RunView) -> Option<f64>| DiffRow {
         name: name.to_string(),
@@ -86,6 +108,17 @@ pub fn diff_rows(runs: &[&RunView]) -> Vec<DiffRow> {
     rows.push(metric(&format!("final {metric_name}"), &|r| r.last_epoch()?.val_metric));
     rows.push(metric(&format!("best {metric_name}"), &|r| r.best_metric()));
     rows
+}
+
+/// A parameter's name compared loosely: `batch size`, `batch_size` and `Batch-Size` are one.
+fn same_name(name: &str) -> String {
+    name.to_lowercase().replace(['_', '-'], " ")
+}
+
+/// The value an external run logged for the parameter `name` (compared with [`same_name`]).
+fn logged_value(run: &RunView, name: &str) -> Option<String> {
+    let (_, hparams) = run.external.as_ref()?;
+    hparams.iter().find(|(k, _)| same_name(k) == name).map(|(_, v)| v.clone())
 }
 
 fn hp(run: &RunView) -> Option<&crate::train::TrainSpec> {

@@ -77,6 +77,10 @@ impl App {
                 self.chart.recent = !self.chart.recent;
                 Vec::new()
             }
+            KeyCode::Char('t') => {
+                self.open_tag_picker();
+                Vec::new()
+            }
             KeyCode::Tab => {
                 self.cycle_focus(1);
                 Vec::new()
@@ -215,6 +219,10 @@ impl App {
     }
 
     fn on_popup_key(&mut self, popup: Popup, key: KeyEvent) -> Vec<Effect> {
+        if let Popup::Tags(picker) = popup {
+            self.on_tag_picker_key(picker, key);
+            return Vec::new();
+        }
         let delta = match key.code {
             KeyCode::Up | KeyCode::Char('k') => -1,
             KeyCode::Down | KeyCode::Char('j') => 1,
@@ -284,6 +292,7 @@ impl App {
                     self.popup = None;
                 }
             }
+            Popup::Tags(_) => {}
             Popup::ConfirmSwitch { device } => match key.code {
                 KeyCode::Char('k') => return self.confirm_switch(device, false),
                 KeyCode::Char('r') => return self.confirm_switch(device, true),

@@ -8,8 +8,9 @@ mod keys;
 pub mod run_view;
 pub mod runs;
 pub mod series;
+pub mod tags;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::path::PathBuf;
 
 use crossterm::event::KeyEvent;
@@ -154,6 +155,8 @@ pub enum Popup {
     Details { title: String, text: String },
     /// The runtime changed while a run is going: keep the run, or restart it on `device`?
     ConfirmSwitch { device: DeviceChoice },
+    /// The tag picker (`t`): which scalar series the charts draw.
+    Tags(tags::TagPicker),
 }
 
 /// How the charts draw.
@@ -219,6 +222,8 @@ pub struct App {
     /// The key of a run the runner said it started, until its folder shows up.
     pending_focus: Option<RunKey>,
     pub chart: ChartOptions,
+    /// The scalar series (tags) the charts draw; empty: the default loss and metric charts.
+    pub chart_tags: BTreeSet<String>,
     pub log: VecDeque<LogLine>,
     /// How many lines the log pane is scrolled up from the newest.
     pub log_scroll: usize,
@@ -250,6 +255,7 @@ impl App {
             expecting: None,
             pending_focus: None,
             chart: ChartOptions::default(),
+            chart_tags: BTreeSet::new(),
             log: VecDeque::new(),
             log_scroll: 0,
             notice: None,

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::series::{Ema, Series};
+use super::tags::TagSeries;
 use crate::runs::events::{ExternalKind, ScalarPoint};
+use crate::runs::external::is_train_loss;
 use crate::runs::{EpochRow, LiveState, RunEvent, RunKey, RunMeta, RunStatus, StepRow};
 use crate::train::MetricKind;
 
@@ -45,7 +47,9 @@ pub struct RunView {
     pub loss_tag: Option<String>,
     /// An external run's last value of each scalar series, by tag.
     pub last_scalars: BTreeMap<String, f64>,
-    /// The wall time of an external run's first loss point.
+    /// An external run's every scalar series, by tag, for the tag picker's charts.
+    pub tags: BTreeMap<String, TagSeries>,
+    /// The wall time of an external run's first point.
     wall_origin: Option<f64>,
     /// This run's colour: an index into the palette, by order of first appearance.
     pub color: usize,
@@ -69,6 +73,7 @@ impl RunView {
             external: None,
             loss_tag: None,
             last_scalars: BTreeMap::new(),
+            tags: BTreeMap::new(),
             wall_origin: None,
             color,
         }
@@ -116,6 +121,14 @@ impl RunView {
         if let Some(last) = points.last() {
             self.last_scalars.insert(tag.clone(), last.value);
         }
+        // Seconds since the first point: TensorBoard's wall time counts from 1970.
+        if self.wall_origin.is_none() {
+            self.wall_origin = points.iter().map(|p| p.wall_time).find(|w| w.is_finite());
+        }
+        let series = self.tags.entry(tag.clone()).or_default();
+        for p in points {
+            series.push(p, self.wall_origin);
+        }
         if self.loss_tag.is_none() && is_train_loss(&tag) {
             self.loss_tag = Some(tag.clone());
         }
@@ -126,10 +139,6 @@ impl RunView {
             let value = p.value as f32;
             self.step_loss.push(value);
             self.step_loss_smooth.push(self.ema.update(value));
-            // Seconds since the first point: TensorBoard's wall time counts from 1970.
-            if self.wall_origin.is_none() && p.wall_time.is_finite() {
-                self.wall_origin = Some(p.wall_time);
-            }
             self.step_wall.push(self.wall_origin.map_or(f32::NAN, |o| (p.wall_time - o) as f32));
         }
     }
@@ -145,6 +154,32 @@ impl RunView {
             self.step_loss.push(row.loss);
             self.step_loss_smooth.push(self.ema.update(row.loss));
             self.step_wall.push(row.wall_s.map_or(f32::NAN, |w| w as f32));
+        }
+    }
+
+    /// Every scalar series the tag picker can draw, with its number of points: an external
+    /// run's tags; for the workbench's own runs, its series under the names `workbench export`
+    /// gives them (`step_loss`, `train_loss`, `val_loss`, `val_accuracy` or `val_mse`).
+    pub fn tag_list(&self) -> Vec<(String, usize)> {
+        if self.external.is_some() {
+            return self.tags.iter().map(|(t, s)| (t.clone(), s.len())).collect();
+        }
+        let count =
+            |get: fn(&EpochRow) -> Option<f64>| self.epochs.iter().filter(|r| get(r).is_some()).count();
+        let own = [
+            ("step_loss", self.step_loss.len()),
+            ("train_loss", self.epochs.len()),
+            ("val_loss", count(|r| r.val_loss)),
+            (self.metric_tag(), count(|r| r.val_metric)),
+        ];
+        own.into_iter().filter(|(_, n)| *n > 0).map(|(t, n)| (t.to_string(), n)).collect()
+    }
+
+    /// `val_accuracy` or `val_mse`: the validation metric's name as a tag.
+    pub fn metric_tag(&self) -> &'static str {
+        match self.metric() {
+            MetricKind::Accuracy => "val_accuracy",
+            MetricKind::Mse => "val_mse",
         }
     }
 
@@ -272,19 +307,22 @@ impl RunView {
         (index + 1.0) / self.steps_per_epoch() as f64
     }
 
+    /// The step number at a (fractional) step index: the step an external run logged its loss
+    /// at (`add_scalar`'s `global_step`), else index + 1 (the workbench counts steps from 1).
+    pub fn step_number(&self, index: f64) -> f64 {
+        let logged = self.loss_tag.as_ref().and_then(|t| self.tags.get(t)).and_then(|s| {
+            let last = s.steps.len().checked_sub(1)?;
+            s.steps.get((index.round().max(0.0) as usize).min(last)).map(|&step| step as f64)
+        });
+        logged.unwrap_or(index + 1.0)
+    }
+
     /// The seconds of training at a (fractional) step index, when the folder records them.
     pub fn step_to_wall(&self, index: f64) -> Option<f64> {
         let i = (index.round().max(0.0) as usize).min(self.step_wall.len().checked_sub(1)?);
         let w = self.step_wall[i];
         w.is_finite().then_some(w as f64)
     }
-}
-
-/// A TensorBoard tag or CSV column that holds the training loss (`loss`, `train/loss`,
-/// `train_loss_step`), not a validation or test one.
-fn is_train_loss(tag: &str) -> bool {
-    let t = tag.to_lowercase();
-    t.contains("loss") && !["val", "test", "eval"].iter().any(|w| t.contains(w))
 }
 
 /// A failed run's reason in a word or two, for a table column: the text before its first colon

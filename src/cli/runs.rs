@@ -1,6 +1,6 @@
 //! The run commands: `runs` (list), `stop`/`pause`/`resume` (control a running run from any
 //! shell) and `export` (CSV, SVG, PNG). RUN is a run id, a unique prefix of one, or a folder path.
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use clap::Args;
@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::config::Settings;
 use crate::runs::export::{write_csv, write_png, write_svg, ExportRun};
+use crate::runs::external::{find_external, find_external_dir, load_external_runs, ExternalRun};
 use crate::runs::{list_runs, load_run, resolve_run, send_control, ControlCommand, RunInfo, RunStatus};
 use crate::util::format_duration;
 
@@ -34,26 +35,83 @@ pub struct ExportArgs {
     pub height: u32,
 }
 
-/// `workbench runs [--json]`: every run, newest first, with its effective status.
+/// `workbench runs [--json]`: every run, newest first, with its effective status; then the runs
+/// other tools logged under `--logdir` / `[runs] extra_dirs`.
 pub fn runs(settings: &Settings, json: bool) -> anyhow::Result<i32> {
     let runs = list_runs(&settings.runs_dir);
+    let external = load_external_runs(&settings.log_dirs);
     let now = SystemTime::now();
     if json {
-        let list: Vec<_> = runs.iter().map(|r| run_json(r, now)).collect();
+        let mut list: Vec<_> = runs.iter().map(|r| run_json(r, now)).collect();
+        list.extend(external.iter().map(external_json));
         println!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(0);
     }
     println!("runs in {}", settings.runs_dir.display());
     if runs.is_empty() {
         println!("  (none yet: `workbench train --dataset iris` makes one)");
-        return Ok(0);
+    } else {
+        print_runs(&runs, now);
     }
+    print_external(settings, &external, now);
+    Ok(0)
+}
+
+/// The other tools' runs: name, kind, tags, last step, last write.
+fn print_external(settings: &Settings, external: &[ExternalRun], now: SystemTime) {
+    for dir in &settings.log_dirs {
+        let n = external.iter().filter(|r| r.dir.starts_with(dir)).count();
+        println!("\nlogged by other tools in {} ({n} run(s))", dir.display());
+    }
+    if external.is_empty() {
+        return;
+    }
+    let width = external.iter().map(|r| r.key.len()).max().unwrap_or(4).max(4);
+    println!("  {:<width$}  {:<11}  {:>5}  {:>10}  LAST WRITE", "NAME", "KIND", "TAGS", "LAST STEP");
+    for r in external {
+        let step = r.last_step().map(|s| s.to_string()).unwrap_or_else(|| "-".into());
+        let ago = r
+            .last_write()
+            .and_then(|t| now.duration_since(t).ok())
+            .map(|d| format!("{} ago", format_duration(d.as_secs_f64())))
+            .unwrap_or_else(|| "-".into());
+        let problem = r.problem.as_ref().map(|p| format!("  (problem: {p})")).unwrap_or_default();
+        println!(
+            "  {:<width$}  {:<11}  {:>5}  {step:>10}  {ago}{problem}",
+            r.key,
+            r.kind_label(),
+            r.scalars.len()
+        );
+    }
+}
+
+fn external_json(r: &ExternalRun) -> serde_json::Value {
+    let last_write =
+        r.last_write().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_secs_f64());
+    let hparams: serde_json::Map<String, serde_json::Value> =
+        r.hparams.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    json!({
+        "id": r.key,
+        "name": r.key,
+        "dir": r.dir,
+        "kind": r.kind_label(),
+        "tags": r.scalars.len(),
+        "tag_names": r.scalars.keys().collect::<Vec<_>>(),
+        "points": r.points(),
+        "last_step": r.last_step(),
+        "last_write_unix_s": last_write,
+        "hparams": hparams,
+        "problem": r.problem,
+    })
+}
+
+fn print_runs(runs: &[RunInfo], now: SystemTime) {
     let width = runs.iter().map(|r| r.id().len()).max().unwrap_or(2).max(2);
     println!(
         "  {:<width$}  {:<11}  {:<12}  {:<10}  {:<7}  {:<18}  {:<12}  DURATION",
         "ID", "STATUS", "DATASET", "MODEL", "DEVICE", "BEST", "EPOCHS"
     );
-    for r in &runs {
+    for r in runs {
         let id = r.id();
         let rec = match &r.record {
             Ok(rec) => rec,
@@ -84,7 +142,6 @@ pub fn runs(settings: &Settings, json: bool) -> anyhow::Result<i32> {
             rec.meta.device
         );
     }
-    Ok(0)
 }
 
 fn run_json(r: &RunInfo, now: SystemTime) -> serde_json::Value {
@@ -98,6 +155,7 @@ fn run_json(r: &RunInfo, now: SystemTime) -> serde_json::Value {
         .map(|(value, epoch)| json!({ "metric": rec.metric(), "value": value, "epoch": epoch }));
     json!({
         "id": r.id(),
+        "kind": "workbench",
         "dir": r.dir,
         "status": status.as_str(),
         "recorded_status": rec.meta.status.as_str(),
@@ -144,14 +202,44 @@ pub fn control(settings: &Settings, run: &str, command: ControlCommand) -> anyho
     Ok(0)
 }
 
+/// The run `arg` names: an external run's exact name first (the workbench's own run ids look
+/// nothing like `exp-a/version_0`), then the workbench's own run, then an external run's unique
+/// prefix or folder. When none matches, the error lists the runs there are.
+fn export_run(settings: &Settings, external: &[ExternalRun], arg: &str) -> anyhow::Result<ExportRun> {
+    if let Some(run) = external.iter().find(|r| r.key == arg.trim_end_matches('/')) {
+        return Ok(ExportRun::external(run));
+    }
+    let own_error = match resolve_run(&settings.runs_dir, arg) {
+        Ok(dir) => return Ok(ExportRun::load(&dir)?),
+        Err(e) => e,
+    };
+    let found = find_external(external, arg).or_else(|| find_external_dir(external, Path::new(arg)));
+    if let Some(run) = found {
+        return Ok(ExportRun::external(run));
+    }
+    if settings.log_dirs.is_empty() {
+        return Err(own_error.into());
+    }
+    let mut names: Vec<String> = list_runs(&settings.runs_dir).iter().map(|r| r.id()).collect();
+    names.extend(external.iter().map(|r| r.key.clone()));
+    let list = if names.is_empty() { "none".to_string() } else { names.join(", ") };
+    let dirs: Vec<String> = settings.log_dirs.iter().map(|d| d.display().to_string()).collect();
+    anyhow::bail!(
+        "no run `{arg}` in {} or the log folder(s) {}; the runs there are: {list}",
+        settings.runs_dir.display(),
+        dirs.join(", ")
+    )
+}
+
 /// `workbench export RUN... --csv/--svg/--png FILE`: one line per file written.
 pub fn export(settings: &Settings, args: &ExportArgs) -> anyhow::Result<i32> {
     if args.csv.is_none() && args.svg.is_none() && args.png.is_none() {
         anyhow::bail!("nothing to write: give --csv FILE, --svg FILE or --png FILE (or several)");
     }
+    let external = load_external_runs(&settings.log_dirs);
     let mut runs = Vec::new();
     for arg in &args.runs {
-        runs.push(ExportRun::load(&resolve_run(&settings.runs_dir, arg)?)?);
+        runs.push(export_run(settings, &external, arg)?);
     }
     let size = (args.width, args.height);
     if let Some(path) = &args.csv {

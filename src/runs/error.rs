@@ -46,6 +46,9 @@ pub enum RunsError {
     /// Export of a run that has not finished an epoch yet.
     #[error("{run} has no metrics yet (no complete epoch in its metrics.csv); wait for its first epoch")]
     NoMetrics { run: String },
+    /// Drawing an external run that has no training-loss series (no tag naming a loss).
+    #[error("{run} has no training-loss series to draw (no tag or column with `loss` in its name); export it with --csv")]
+    NoLossTag { run: String },
     /// Drawing a chart failed.
     #[error("could not draw {}: {reason}", path.display())]
     Plot { path: PathBuf, reason: String },

@@ -1,5 +1,6 @@
 //! `workbench export`: the metrics of some runs as one long-format CSV, and their loss curves as
 //! SVG or PNG (plotters, with an embedded font: no system fonts needed).
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -7,7 +8,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::error::RunsError;
-use super::events::StepRow;
+use super::events::{ScalarPoint, StepRow};
+use super::external::{is_train_loss, ExternalRun};
 use super::palette::run_colour;
 use super::record::{load_run, read_steps, RunRecord};
 
@@ -20,10 +22,13 @@ static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 /// One run's figures, read once for every format.
 #[derive(Debug, Clone)]
 pub struct ExportRun {
-    /// The run's id (its folder name), as the CSV and the legend name it.
+    /// The run's id (its folder name, or an external run's name), as the CSV and the legend name it.
     pub id: String,
-    pub record: RunRecord,
+    /// A workbench run's `run.toml` and `metrics.csv`; `None` for a run another tool logged.
+    pub record: Option<RunRecord>,
     pub steps: Vec<StepRow>,
+    /// A run another tool logged (TensorBoard, Lightning's CSV logger): its series by tag.
+    pub scalars: BTreeMap<String, Vec<ScalarPoint>>,
 }
 
 impl ExportRun {
@@ -31,12 +36,17 @@ impl ExportRun {
     pub fn load(dir: &Path) -> Result<ExportRun, RunsError> {
         let record = load_run(dir)?;
         let steps = read_steps(dir)?;
-        Ok(ExportRun { id: record.id(), record, steps })
+        Ok(ExportRun { id: record.id(), record: Some(record), steps, scalars: BTreeMap::new() })
+    }
+
+    /// A run another tool logged, as read by [`load_external_runs`](super::external::load_external_runs).
+    pub fn external(run: &ExternalRun) -> ExportRun {
+        ExportRun { id: run.key.clone(), record: None, steps: Vec::new(), scalars: run.scalars.clone() }
     }
 
     /// `val_accuracy` or `val_mse`.
     fn val_metric_name(&self) -> &'static str {
-        if self.record.metric() == "accuracy" {
+        if self.record.as_ref().is_none_or(|r| r.metric() == "accuracy") {
             "val_accuracy"
         } else {
             "val_mse"
@@ -50,11 +60,12 @@ pub fn csv_text(runs: &[ExportRun]) -> Result<String, RunsError> {
     let mut out = csv::Writer::from_writer(Vec::new());
     let mut rows: Vec<[String; 6]> = Vec::new();
     for run in runs {
-        if run.record.epochs.is_empty() && run.steps.is_empty() {
+        let epochs = run.record.as_ref().map_or(&[][..], |r| r.epochs.as_slice());
+        if epochs.is_empty() && run.steps.is_empty() && run.scalars.values().all(Vec::is_empty) {
             return Err(RunsError::NoMetrics { run: run.id.clone() });
         }
         let opt = |v: Option<String>| v.unwrap_or_default();
-        for e in &run.record.epochs {
+        for e in epochs {
             let values = [
                 ("train_loss", Some(e.train_loss)),
                 ("val_loss", e.val_loss),
@@ -82,6 +93,7 @@ pub fn csv_text(runs: &[ExportRun]) -> Result<String, RunsError> {
                 s.loss.to_string(),
             ]);
         }
+        external_rows(run, &mut rows);
     }
     let io = |e: csv::Error| RunsError::Plot { path: "CSV".into(), reason: e.to_string() };
     out.write_record(CSV_HEADER).map_err(io)?;
@@ -91,6 +103,26 @@ pub fn csv_text(runs: &[ExportRun]) -> Result<String, RunsError> {
     let bytes =
         out.into_inner().map_err(|e| RunsError::Plot { path: "CSV".into(), reason: e.to_string() })?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// An external run's points, one row per point, the tag as the metric; `wall_s` counts from the
+/// run's first logged point (as a workbench run's counts from its start); empty when unknown.
+fn external_rows(run: &ExportRun, rows: &mut Vec<[String; 6]>) {
+    let origin =
+        run.scalars.values().flatten().map(|p| p.wall_time).filter(|w| w.is_finite()).reduce(f64::min);
+    for (tag, points) in &run.scalars {
+        for p in points {
+            let wall = origin.filter(|_| p.wall_time.is_finite()).map(|o| (p.wall_time - o).to_string());
+            rows.push([
+                run.id.clone(),
+                p.epoch.map(|e| e.to_string()).unwrap_or_default(),
+                p.step.to_string(),
+                wall.unwrap_or_default(),
+                tag.clone(),
+                p.value.to_string(),
+            ]);
+        }
+    }
 }
 
 /// Write [`csv_text`] to `path`; returns the number of data rows.
@@ -130,8 +162,11 @@ pub fn write_png(runs: &[ExportRun], path: &Path, size: (u32, u32)) -> Result<()
 
 /// Every run has an epoch to draw; the size is sane; the font is there.
 fn check_plot(runs: &[ExportRun], path: &Path, (w, h): (u32, u32)) -> Result<(), RunsError> {
-    if let Some(run) = runs.iter().find(|r| r.record.epochs.is_empty()) {
-        return Err(RunsError::NoMetrics { run: run.id.clone() });
+    if let Some(run) = runs.iter().find(|r| points(r, false).is_empty()) {
+        return Err(match run.record {
+            Some(_) => RunsError::NoMetrics { run: run.id.clone() },
+            None => RunsError::NoLossTag { run: run.id.clone() },
+        });
     }
     if !(16..=10_000).contains(&w) || !(16..=10_000).contains(&h) {
         let reason = format!("a {w}×{h} image; give a width and height from 16 to 10000 pixels");
@@ -153,14 +188,36 @@ fn register_font() -> Result<(), String> {
 /// (epoch, loss) points.
 type Curve = Vec<(f64, f64)>;
 
-/// The finite (epoch, loss) points of one curve.
+/// The finite (epoch, loss) points of one curve; (step, value) of an external run's training-loss
+/// tag, or its first validation-loss tag.
 fn points(run: &ExportRun, val: bool) -> Curve {
-    run.record
+    let Some(record) = &run.record else {
+        let tag = run.scalars.keys().find(|t| {
+            let lower = t.to_lowercase();
+            if val {
+                lower.contains("loss") && lower.contains("val")
+            } else {
+                is_train_loss(t)
+            }
+        });
+        let pts = tag.and_then(|t| run.scalars.get(t)).map_or(&[][..], Vec::as_slice);
+        return pts.iter().map(|p| (p.step as f64, p.value)).filter(|(_, y)| y.is_finite()).collect();
+    };
+    record
         .epochs
         .iter()
         .filter_map(|e| Some((e.epoch as f64, if val { e.val_loss? } else { e.train_loss })))
         .filter(|(_, y)| y.is_finite())
         .collect()
+}
+
+/// What the x axis counts: epochs for the workbench's runs, steps for other tools'.
+fn x_description(runs: &[ExportRun]) -> &'static str {
+    match (runs.iter().any(|r| r.record.is_some()), runs.iter().any(|r| r.record.is_none())) {
+        (true, true) => "epoch (workbench runs), step (other tools' runs)",
+        (false, true) => "step",
+        _ => "epoch",
+    }
 }
 
 fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, runs: &[ExportRun]) -> Result<(), String> {
@@ -179,9 +236,9 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, runs: &[ExportRun]) ->
     let pad = ((y_max - y_min) * 0.05).max(1e-6);
     root.fill(&WHITE).map_err(err)?;
     let title = if runs.len() == 1 {
-        format!("Loss per epoch: {}", runs[0].id)
+        format!("Loss per {}: {}", x_description(runs), runs[0].id)
     } else {
-        "Loss per epoch".to_string()
+        format!("Loss per {}", x_description(runs))
     };
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 22))
@@ -197,7 +254,7 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, runs: &[ExportRun]) ->
     chart
         .configure_mesh()
         .x_label_formatter(x_format)
-        .x_desc("epoch")
+        .x_desc(x_description(runs))
         .y_desc("loss")
         .light_line_style(RGBColor(235, 235, 235))
         .draw()

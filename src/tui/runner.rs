@@ -174,15 +174,30 @@ fn start_run(app: &App, spec: &crate::train::TrainSpec) -> Result<String, TrainE
 
 /// Write `exports/compare-STAMP.csv` and `.svg` under the runs folder for these runs.
 fn export_runs(runs_dir: &Path, dirs: &[PathBuf], names: &[String]) -> Result<Vec<PathBuf>, runs::RunsError> {
-    let loaded = dirs.iter().map(|d| export::ExportRun::load(d)).collect::<Result<Vec<_>, _>>()?;
+    let loaded = dirs.iter().zip(names).map(|(d, n)| load_for_export(d, n)).collect::<Result<Vec<_>, _>>()?;
     let out = runs_dir.join("exports");
     std::fs::create_dir_all(&out).map_err(|e| runs::RunsError::write(&out, e))?;
     let stamp: String = runs::now_rfc3339().chars().filter(char::is_ascii_digit).take(14).collect();
-    let base = if names.len() == 1 { names[0].clone() } else { format!("compare-{stamp}") };
+    // An external run's name has slashes (`exp-b/version_0`): one flat file name under exports/.
+    let base = if names.len() == 1 { names[0].replace('/', "_") } else { format!("compare-{stamp}") };
     let (csv, svg) = (out.join(format!("{base}.csv")), out.join(format!("{base}.svg")));
     export::write_csv(&loaded, &csv)?;
     export::write_svg(&loaded, &svg, (1000, 600))?;
     Ok(vec![csv, svg])
+}
+
+/// A workbench run folder, else a run another tool logged in `dir` (read, never written), named
+/// `name` as the runs pane names it.
+fn load_for_export(dir: &Path, name: &str) -> Result<export::ExportRun, runs::RunsError> {
+    let own = match export::ExportRun::load(dir) {
+        Ok(run) => return Ok(run),
+        Err(e) => e,
+    };
+    let external = runs::external::load_external_runs(&[dir.to_path_buf()]);
+    match external.iter().find(|r| r.dir == dir) {
+        Some(run) => Ok(export::ExportRun { id: name.to_string(), ..export::ExportRun::external(run) }),
+        None => Err(own),
+    }
 }
 
 /// How often other tools' log folders are polled: each poll stats their files and reads only

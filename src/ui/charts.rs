@@ -17,10 +17,15 @@ use crate::app::{App, ChartOptions, Pane};
 use crate::train::MetricKind;
 
 /// Columns taken by the y-axis labels and the borders.
-const Y_LABEL_WIDTH: u16 = 9;
+pub(super) const Y_LABEL_WIDTH: u16 = 9;
 
 pub fn render(app: &App, area: Rect, frame: &mut Frame) {
     let focused = app.focus == Pane::Charts;
+    // Tags chosen in the picker (`t`) replace the default loss and metric charts.
+    if super::tag_chart::draws(app) {
+        super::tag_chart::render(app, focused, area, frame);
+        return;
+    }
     let selected = app.runs.selected_runs();
     if selected.len() >= 2 {
         overlay(&selected, app.chart, app.ascii, focused, area, frame);
@@ -53,7 +58,7 @@ pub struct LossPoints {
 fn step_x(run: &RunView, index: f64, axis: XAxis) -> Option<f64> {
     match axis {
         XAxis::Epoch => Some(run.step_to_epoch(index)),
-        XAxis::Step => Some(index + 1.0),
+        XAxis::Step => Some(run.step_number(index)),
         XAxis::Wall => run.step_to_wall(index),
     }
 }
@@ -89,7 +94,7 @@ fn x_end(run: &RunView, axis: XAxis) -> f64 {
 }
 
 /// A run's step losses as chart points (the min/max summary when there are more than fit).
-fn step_points(run: &RunView, options: ChartOptions, columns: usize) -> Vec<(f64, f64)> {
+pub(super) fn step_points(run: &RunView, options: ChartOptions, columns: usize) -> Vec<(f64, f64)> {
     let series = if options.smooth { &run.step_loss_smooth } else { &run.step_loss };
     let len = series.len();
     let (start, end) = if options.recent { (len.saturating_sub(columns * 2), len) } else { (0, len) };
@@ -102,7 +107,7 @@ fn step_points(run: &RunView, options: ChartOptions, columns: usize) -> Vec<(f64
 }
 
 /// One value per epoch row, as chart points within `x_bounds`.
-fn epoch_points(
+pub(super) fn epoch_points(
     run: &RunView,
     options: ChartOptions,
     get: impl Fn(&crate::runs::EpochRow) -> Option<f64>,
@@ -144,7 +149,7 @@ pub fn loss_points(run: &RunView, options: ChartOptions, columns: usize) -> Loss
 
 /// What the chart shows beyond the default (full history, linear y): `recent, log y, smooth`.
 /// The x axis says its own unit (`ep`, `steps`, `s`) under its last label.
-fn mode_text(options: ChartOptions, smooth: bool) -> String {
+pub(super) fn mode_text(options: ChartOptions, smooth: bool) -> String {
     let mut parts = Vec::new();
     if options.recent {
         parts.push("recent");
@@ -193,7 +198,7 @@ fn loss_chart(
     pts.x_bounds
 }
 
-fn chart<'a>(
+pub(super) fn chart<'a>(
     datasets: Vec<Dataset<'a>>,
     block: ratatui::widgets::Block<'a>,
     x_bounds: [f64; 2],
@@ -333,7 +338,7 @@ fn capitalise(s: &str) -> String {
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
-fn transform(y: f64, log_y: bool) -> f64 {
+pub(super) fn transform(y: f64, log_y: bool) -> f64 {
     if log_y {
         y.max(1e-12).log10()
     } else {
@@ -384,11 +389,11 @@ pub fn nice_bounds(ys: impl Iterator<Item = f64>, log_y: bool) -> [f64; 2] {
 }
 
 /// One curve, drawn as connected points.
-fn line(marker: Marker, color: Color, points: &[(f64, f64)]) -> Dataset<'_> {
+pub(super) fn line(marker: Marker, color: Color, points: &[(f64, f64)]) -> Dataset<'_> {
     Dataset::default().marker(marker).graph_type(GraphType::Line).style(Style::new().fg(color)).data(points)
 }
 
-fn x_labels(b: [f64; 2], axis: XAxis) -> Vec<Span<'static>> {
+pub(super) fn x_labels(b: [f64; 2], axis: XAxis) -> Vec<Span<'static>> {
     let mid = (b[0] + b[1]) / 2.0;
     let unit = match axis {
         XAxis::Epoch => "ep",

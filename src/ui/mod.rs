@@ -9,6 +9,8 @@ mod popups;
 mod preview;
 mod progress;
 pub mod runs;
+mod tag_chart;
+mod tag_picker;
 mod theme;
 
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -37,6 +39,7 @@ pub fn render(app: &App, frame: &mut Frame) {
             Some(Popup::ConfirmQuit { active }) => popups::confirm_quit(*active, area, frame),
             Some(Popup::Details { title, text }) => popups::details(title, text, area, frame),
             Some(Popup::ConfirmSwitch { device }) => popups::confirm_switch(app, *device, area, frame),
+            Some(Popup::Tags(picker)) => tag_picker::render(app, picker, area, frame),
             None => {}
         }
     }

@@ -28,6 +28,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("l", "log scale on the y axis"),
     ("m", "smoothing of the step loss"),
     ("w", "full history / recent steps at full resolution"),
+    ("t", "pick the series (tags) to draw; / filters"),
     ("?", "this help"),
     ("q", "quit (asks whether to stop running runs)"),
     ("Ctrl-C", "quit now, leaving the runs running"),

@@ -12,6 +12,7 @@ mod follow;
 mod lightning;
 pub mod proto;
 mod record;
+mod snapshot;
 mod write;
 mod yaml;
 
@@ -21,6 +22,9 @@ pub use event_file::{read_event_file, EventBatch, EventFileReader};
 pub use follow::{ExternalFollower, EVENT_FILE_PREFIX, LIGHTNING_HPARAMS, LIGHTNING_METRICS};
 pub use lightning::CsvMetricsReader;
 pub use record::{encode_record, masked_crc32c, parse_record, Frame, FOOTER_LEN, HEADER_LEN};
+pub use snapshot::{
+    find_external, find_external_dir, is_train_loss, kind_label, load_external_runs, ExternalRun,
+};
 pub use write::{encode_file_version, encode_scalar_event, ScalarStyle};
 pub use yaml::read_flat_yaml;
 

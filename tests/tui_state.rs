@@ -184,11 +184,10 @@ fn space_selects_and_commands_act_on_the_selection_or_the_focused_run() {
 
     press(&mut app, &[key(KeyCode::Tab), key(KeyCode::Tab), key(KeyCode::Tab)]);
     assert_eq!(app.focus, Pane::Runs);
-    press(&mut app, &[ch('j')]);
     assert_eq!(
         app.focused_run().unwrap().key,
         "20261126-120000-iris-mlp-cpu",
-        "the first key focuses the top"
+        "arriving at the runs pane focuses the top"
     );
     // The focused run alone: an interrupted run resumes; it can't be paused or stopped.
     let effects = press(&mut app, &[ch('R')]);
@@ -737,4 +736,22 @@ fn t_without_a_run_in_the_charts_says_so() {
     press(&mut app, &[ch('t')]);
     assert_eq!(app.popup, None);
     assert!(app.notice.as_ref().unwrap().is_error);
+}
+
+/// Tabbing into the runs pane focuses its top run, so Space selects what the user sees
+/// highlighted and the charts show it (they showed the dataset preview before).
+#[test]
+fn tabbing_into_the_runs_pane_focuses_its_top_run() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    for key in ["20261126-090000-iris-mlp-cpu", "20261126-100000-iris-mlp-cpu"] {
+        app.update(Event::Runs(vec![meta_event(run_meta(key, "iris", RunStatus::Finished, 0.01, 20))]));
+    }
+    assert_eq!(app.runs.focused, None);
+    press(&mut app, &[key(KeyCode::Tab), key(KeyCode::Tab), key(KeyCode::Tab)]);
+    assert_eq!(app.focus, Pane::Runs);
+    let top = app.runs.visible()[0].key.clone();
+    assert_eq!(app.runs.focused.as_ref(), Some(&top));
+    press(&mut app, &[ch(' ')]);
+    assert!(app.runs.selected.contains(&top), "Space selects the highlighted run");
 }

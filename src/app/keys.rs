@@ -97,6 +97,11 @@ impl App {
         let n = Pane::ORDER.len() as isize;
         let i = Pane::ORDER.iter().position(|p| *p == self.focus).unwrap_or(0) as isize;
         self.focus = Pane::ORDER[((i + delta).rem_euclid(n)) as usize];
+        // Arriving at the runs pane with nothing focused focuses its top run, so Space, Enter and
+        // the charts act on the run the user sees highlighted.
+        if self.focus == Pane::Runs && self.runs.focused.is_none() {
+            self.runs.move_focus(0);
+        }
     }
 
     fn on_pane_key(&mut self, key: KeyEvent) -> Vec<Effect> {

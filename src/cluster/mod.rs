@@ -19,6 +19,7 @@ mod error;
 mod exec;
 pub mod poll;
 pub mod slurm;
+pub mod submit;
 mod values;
 mod watch;
 

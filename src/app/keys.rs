@@ -43,6 +43,7 @@ impl App {
                 Vec::new()
             }
             KeyCode::Char('s') => self.start_run(self.runtime),
+            KeyCode::Char('S') => self.open_submit(),
             KeyCode::Char('x') => self.stop_runs(),
             KeyCode::Char('p') => self.toggle_pause(),
             KeyCode::Char('R') => self.resume_runs(),
@@ -168,6 +169,12 @@ impl App {
         if let Some(reason) = run.full_reason() {
             text.push_str(&format!("\n\n{reason}"));
         }
+        if let Some(job) = self.cluster_jobs.get(&run.key) {
+            text.push_str(&format!("\n\n{} job {}", job.scheduler, job.job_id));
+            if let Some(state) = &job.state {
+                text.push_str(&format!(": {}", crate::cluster::poll::describe(state)));
+            }
+        }
         text.push_str(&format!("\n\nfolder: {}", run.dir.display()));
         let title = run.key.clone();
         self.popup = Some(Popup::Details { title, text });
@@ -215,6 +222,9 @@ impl App {
     }
 
     fn on_popup_key(&mut self, popup: Popup, key: KeyEvent) -> Vec<Effect> {
+        if let Popup::Submit(form) = popup {
+            return self.on_submit_key(form, key);
+        }
         let delta = match key.code {
             KeyCode::Up | KeyCode::Char('k') => -1,
             KeyCode::Down | KeyCode::Char('j') => 1,
@@ -284,6 +294,7 @@ impl App {
                     self.popup = None;
                 }
             }
+            Popup::Submit(_) => {}
             Popup::ConfirmSwitch { device } => match key.code {
                 KeyCode::Char('k') => return self.confirm_switch(device, false),
                 KeyCode::Char('r') => return self.confirm_switch(device, true),

@@ -8,12 +8,15 @@ mod keys;
 pub mod run_view;
 pub mod runs;
 pub mod series;
+pub mod submit;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 
 use crossterm::event::KeyEvent;
 
+use crate::cluster::submit::{SubmitPlan, Submitted};
+use crate::cluster::{ClusterJob, ClusterReport};
 use crate::config::Settings;
 use crate::data::{Catalog, DatasetEntry};
 use crate::device::{self, DeviceChoice, DeviceReport};
@@ -24,6 +27,7 @@ use compare::XAxis;
 use form::HyperForm;
 use run_view::RunView;
 use runs::Runs;
+use submit::SubmitForm;
 
 /// Most log lines kept for the log pane.
 const LOG_LINES: usize = 500;
@@ -52,6 +56,10 @@ pub enum Event {
     ConfigLoaded(Result<Settings, String>),
     /// SIGTERM, SIGHUP or SIGINT arrived: leave, and leave the runs running.
     Signal(i32),
+    /// The runner's answer to [`Effect::Submit`]: the run folder and job made, or why not.
+    Submitted(Result<Submitted, String>),
+    /// The cluster watcher's look at the runs folder: each cluster run's job and its state.
+    Cluster(ClusterReport),
 }
 
 /// What the runner should do after an update. Effects come in the order they must be carried out.
@@ -89,6 +97,12 @@ pub enum Effect {
         dirs: Vec<PathBuf>,
         /// The runs' keys, in the same order, for the legend and the file names.
         names: Vec<String>,
+    },
+    /// Hand a run to Slurm or HTCondor on a worker thread (the same path as `workbench submit`);
+    /// the answer comes back as [`Event::Submitted`].
+    Submit {
+        /// The submission, planned from the popup's fields.
+        plan: Box<SubmitPlan>,
     },
     /// Scan the datasets folder again (in the background).
     Rescan,
@@ -154,6 +168,8 @@ pub enum Popup {
     Details { title: String, text: String },
     /// The runtime changed while a run is going: keep the run, or restart it on `device`?
     ConfirmSwitch { device: DeviceChoice },
+    /// `S`: submit the current choices to a cluster scheduler.
+    Submit(Box<SubmitForm>),
 }
 
 /// How the charts draw.
@@ -223,6 +239,10 @@ pub struct App {
     /// How many lines the log pane is scrolled up from the newest.
     pub log_scroll: usize,
     pub notice: Option<Notice>,
+    /// Cluster runs by key: their scheduler, job id and last known job state.
+    pub cluster_jobs: BTreeMap<String, ClusterJob>,
+    /// The last error of the cluster watcher, shown once.
+    cluster_error: Option<String>,
     pub ascii: bool,
     pub should_quit: bool,
     /// The signal that ended the program, if one did: the exit code says so (128 + its number).
@@ -253,6 +273,8 @@ impl App {
             log: VecDeque::new(),
             log_scroll: 0,
             notice: None,
+            cluster_jobs: BTreeMap::new(),
+            cluster_error: None,
             ascii,
             should_quit: false,
             quit_signal: None,
@@ -285,6 +307,14 @@ impl App {
                 Vec::new()
             }
             Event::ConfigLoaded(result) => self.on_config(result),
+            Event::Submitted(result) => {
+                self.on_submitted(result);
+                Vec::new()
+            }
+            Event::Cluster(report) => {
+                self.on_cluster(report);
+                Vec::new()
+            }
             Event::Signal(signal) => {
                 // A signal (SIGHUP when the SSH connection drops) leaves the runs running.
                 self.should_quit = true;

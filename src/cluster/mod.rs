@@ -33,7 +33,7 @@ pub use error::ClusterError;
 pub use exec::{system as exec_system, CmdOutput, Exec};
 pub use poll::{JobState, Poller};
 pub use values::{parse_mem_mib, parse_time};
-pub use watch::{JobUpdate, Watcher};
+pub use watch::{ClusterJob, ClusterReport, JobUpdate, Watcher};
 
 use crate::runs::{now_rfc3339, RunMeta, RunStatus, RUN_FILE};
 use crate::train::TrainSpec;

@@ -9,6 +9,7 @@ mod popups;
 mod preview;
 mod progress;
 pub mod runs;
+pub mod submit;
 mod theme;
 
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -37,6 +38,7 @@ pub fn render(app: &App, frame: &mut Frame) {
             Some(Popup::ConfirmQuit { active }) => popups::confirm_quit(*active, area, frame),
             Some(Popup::Details { title, text }) => popups::details(title, text, area, frame),
             Some(Popup::ConfirmSwitch { device }) => popups::confirm_switch(app, *device, area, frame),
+            Some(Popup::Submit(form)) => submit::render(form, area, frame),
             None => {}
         }
     }
@@ -166,6 +168,7 @@ fn footer_line(app: &App, area: Rect, frame: &mut Frame) {
             } else {
                 &[
                     ("s", "start"),
+                    ("S", "submit"),
                     ("x", "stop"),
                     ("p", "pause"),
                     ("r", "runtime"),

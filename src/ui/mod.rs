@@ -168,7 +168,6 @@ fn footer_line(app: &App, area: Rect, frame: &mut Frame) {
             } else {
                 &[
                     ("s", "start"),
-                    ("S", "submit"),
                     ("x", "stop"),
                     ("p", "pause"),
                     ("r", "runtime"),

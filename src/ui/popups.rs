@@ -18,7 +18,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("Esc", "close a popup, cancel an edit"),
     ("r", "runtime menu (CPU / GPU)"),
     ("s", "start a run (a process of its own)"),
-    ("S", "submit the current choices to Slurm or HTCondor"),
+    ("S", "submit to a cluster: Slurm or HTCondor"),
     ("x", "stop the selected (or the focused) runs"),
     ("p", "pause / resume the selected (or focused) runs"),
     ("R", "resume a stopped, interrupted or failed run"),

@@ -57,22 +57,26 @@ pub fn render(form: &SubmitForm, area: Rect, frame: &mut Frame) {
     match &form.plan {
         Ok(plan) => {
             if let Some(warning) = &plan.warning {
-                lines.push(Line::from(Span::styled(
-                    format!("warning: {warning}"),
-                    Style::new().fg(theme::WARN),
-                )));
+                // Wrapped here, so the rows below know how many lines it takes.
+                for part in super::wrap(&format!("warning: {warning}"), inner.width.max(1) as usize) {
+                    lines.push(Line::from(Span::styled(part, Style::new().fg(theme::WARN))));
+                }
             }
             lines.push(Line::from(Span::styled(
                 format!("{} (PgUp/PgDn scroll):", plan.job.scheduler.job_file_name()),
                 theme::dim(),
             )));
         }
-        Err(why) => lines.push(Line::from(Span::styled(format!("can't submit: {why}"), theme::error()))),
+        Err(why) => {
+            for part in super::wrap(&format!("can't submit: {why}"), inner.width.max(1) as usize) {
+                lines.push(Line::from(Span::styled(part, theme::error())));
+            }
+        }
     }
     let head = lines.len() as u16;
     let [top, body, foot] =
         Layout::vertical([Constraint::Length(head), Constraint::Min(1), Constraint::Length(1)]).areas(inner);
-    frame.render_widget(Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }), top);
+    frame.render_widget(Paragraph::new(lines), top);
     if let Ok(plan) = &form.plan {
         let text: Vec<Line> = plan.preview().lines().map(|l| Line::from(l.to_string())).collect();
         let scroll = form.scroll.min(text.len().saturating_sub(1) as u16);

@@ -227,4 +227,43 @@ mod tests {
         assert!(w.wait_time(Instant::now()) > Duration::from_secs(9));
         assert!(matches!(w.round(runs.path()).1.as_slice(), [ClusterError::TooSoon { .. }]));
     }
+
+    #[test]
+    fn a_job_that_dies_under_a_running_run_fails_it_with_the_reason_but_a_live_run_is_left_alone() {
+        let runs = tempfile::tempdir().unwrap();
+        let dead = queued_run(runs.path(), Scheduler::Slurm, "7");
+        let mut meta = read_run_meta(&dead).unwrap();
+        meta.status = RunStatus::Running;
+        meta.pid = 0; // no such process here: the run is gone
+        crate::cluster::write_run_meta(&dead, &meta).unwrap();
+        let live = queued_run(runs.path(), Scheduler::Slurm, "8");
+        let mut meta = read_run_meta(&live).unwrap();
+        meta.status = RunStatus::Running;
+        meta.pid = std::process::id(); // this test process: alive
+        crate::cluster::write_run_meta(&live, &meta).unwrap();
+        let never: Exec = Box::new(|p, _| panic!("condor asked ({p}) with no condor job"));
+        let mut w = Watcher::with_pollers(
+            Poller::with_exec(
+                Scheduler::Slurm,
+                Duration::ZERO,
+                fake("7|OUT_OF_MEMORY|None\n8|OUT_OF_MEMORY|None\n"),
+            ),
+            Poller::with_exec(Scheduler::Condor, Duration::ZERO, never),
+        );
+        let report = w.report(runs.path());
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert_eq!(report.jobs.len(), 2);
+        assert!(report.jobs.iter().all(|j| matches!(j.state, Some(JobState::Failed { .. }))));
+        let meta = read_run_meta(&dead).unwrap();
+        assert_eq!(meta.status, RunStatus::Failed);
+        assert!(meta.reason.unwrap().contains("Slurm job 7 ended while the run was going"));
+        assert_eq!(
+            read_run_meta(&live).unwrap().status,
+            RunStatus::Running,
+            "a live run's run.toml is its own"
+        );
+        // The next look lists the jobs without asking Slurm again before the interval.
+        let again = w.report(runs.path());
+        assert!(again.jobs.iter().all(|j| j.state.is_none()) && again.errors.is_empty(), "{again:?}");
+    }
 }

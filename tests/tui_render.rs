@@ -98,10 +98,24 @@ fn help_overlay() {
     let mut app = app(runs.path(), 0);
     press(&mut app, &[ch('?')]);
     let text = screen(&app, 80, 24);
-    for (key, _) in [("Tab / Shift-Tab", ""), ("Ctrl-C", "")] {
-        assert!(text.contains(key));
-    }
+    assert!(text.contains("Tab / Shift-Tab"), "{text}");
     insta::assert_snapshot!(text);
+    // Longer than 24 rows: j scrolls down to the last keys, and the title says what is left.
+    assert!(text.contains("more below"), "{text}");
+    for _ in 0..40 {
+        press(&mut app, &[ch('j')]);
+    }
+    let text = screen(&app, 80, 24);
+    assert!(
+        text.contains("Ctrl-C") && text.contains("closes this help") && text.contains("more above"),
+        "{text}"
+    );
+    // A tall terminal shows every key at once.
+    let text = screen(&app, 120, 50);
+    assert!(
+        text.contains("Tab / Shift-Tab") && text.contains("Ctrl-C") && !text.contains("j/k scroll"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -6,17 +6,23 @@ use crate::runs::{ControlCommand, RunStatus};
 use crate::train::TrainSpec;
 
 impl App {
-    /// Check the current choices and, if they can run, return the training parameters. The
-    /// runner's planner checks them again (data budget, memory), with the files at hand.
-    fn plan_run(&self, runtime: DeviceChoice) -> Result<TrainSpec, String> {
+    /// Check the current choices (a dataset, a model that fits it) and return the dataset's
+    /// file and the training parameters.
+    pub(super) fn check_choices(&self) -> Result<(std::path::PathBuf, TrainSpec), String> {
         let entry = self.selected_entry().ok_or("no dataset selected; put a .csv in the datasets folder")?;
         let summary =
             entry.summary.as_ref().map_err(|e| format!("dataset {} can't be used: {e}", entry.name))?;
         let values = &self.form.values;
         values.model.check_fits(summary).map_err(|u| u.0)?;
+        Ok((entry.source.clone(), TrainSpec::from_config(&entry.name, values)))
+    }
+
+    /// Check the current choices and, if they can run, return the training parameters. The
+    /// runner's planner checks them again (data budget, memory), with the files at hand.
+    fn plan_run(&self, runtime: DeviceChoice) -> Result<TrainSpec, String> {
+        let (_, mut spec) = self.check_choices()?;
         let report = self.devices.as_ref().ok_or("still probing devices; try again in a moment")?;
         device::resolve(runtime, report).map_err(|e| e.to_string())?;
-        let mut spec = TrainSpec::from_config(&entry.name, values);
         spec.device = runtime.to_string();
         Ok(spec)
     }

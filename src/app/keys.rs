@@ -34,6 +34,7 @@ impl App {
             KeyCode::Char('q') => self.ask_quit(),
             KeyCode::Char('?') => {
                 self.popup = Some(Popup::Help);
+                self.help_scroll = 0;
                 Vec::new()
             }
             KeyCode::Char('r') => {
@@ -43,6 +44,7 @@ impl App {
                 Vec::new()
             }
             KeyCode::Char('s') => self.start_run(self.runtime),
+            KeyCode::Char('S') => self.open_submit(),
             KeyCode::Char('x') => self.stop_runs(),
             KeyCode::Char('p') => self.toggle_pause(),
             KeyCode::Char('R') => self.resume_runs(),
@@ -177,6 +179,12 @@ impl App {
         if let Some(reason) = run.full_reason() {
             text.push_str(&format!("\n\n{reason}"));
         }
+        if let Some(job) = self.cluster_jobs.get(&run.key) {
+            text.push_str(&format!("\n\n{} job {}", job.scheduler, job.job_id));
+            if let Some(state) = &job.state {
+                text.push_str(&format!(": {}", crate::cluster::poll::describe(state)));
+            }
+        }
         text.push_str(&format!("\n\nfolder: {}", run.dir.display()));
         let title = run.key.clone();
         self.popup = Some(Popup::Details { title, text });
@@ -228,6 +236,9 @@ impl App {
             self.on_tag_picker_key(picker, key);
             return Vec::new();
         }
+        if let Popup::Submit(form) = popup {
+            return self.on_submit_key(form, key);
+        }
         let delta = match key.code {
             KeyCode::Up | KeyCode::Char('k') => -1,
             KeyCode::Down | KeyCode::Char('j') => 1,
@@ -238,6 +249,9 @@ impl App {
                 if matches!(key.code, KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter)
                 {
                     self.popup = None;
+                } else if delta != 0 {
+                    // The renderer clamps it to what the terminal's height leaves hidden.
+                    self.help_scroll = self.help_scroll.saturating_add_signed(delta as i16).min(64);
                 }
             }
             Popup::Runtime { selected } => {
@@ -298,6 +312,7 @@ impl App {
                 }
             }
             Popup::Tags(_) => {}
+            Popup::Submit(_) => {}
             Popup::ConfirmSwitch { device } => match key.code {
                 KeyCode::Char('k') => return self.confirm_switch(device, false),
                 KeyCode::Char('r') => return self.confirm_switch(device, true),

@@ -8,13 +8,16 @@ mod keys;
 pub mod run_view;
 pub mod runs;
 pub mod series;
+pub mod submit;
 pub mod tags;
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
 
 use crossterm::event::KeyEvent;
 
+use crate::cluster::submit::{SubmitPlan, Submitted};
+use crate::cluster::{ClusterJob, ClusterReport};
 use crate::config::Settings;
 use crate::data::{Catalog, DatasetEntry};
 use crate::device::{self, DeviceChoice, DeviceReport};
@@ -25,6 +28,7 @@ use compare::XAxis;
 use form::HyperForm;
 use run_view::RunView;
 use runs::Runs;
+use submit::SubmitForm;
 
 /// Most log lines kept for the log pane.
 const LOG_LINES: usize = 500;
@@ -53,6 +57,10 @@ pub enum Event {
     ConfigLoaded(Result<Settings, String>),
     /// SIGTERM, SIGHUP or SIGINT arrived: leave, and leave the runs running.
     Signal(i32),
+    /// The runner's answer to [`Effect::Submit`]: the run folder and job made, or why not.
+    Submitted(Result<Submitted, String>),
+    /// The cluster watcher's look at the runs folder: each cluster run's job and its state.
+    Cluster(ClusterReport),
 }
 
 /// What the runner should do after an update. Effects come in the order they must be carried out.
@@ -90,6 +98,12 @@ pub enum Effect {
         dirs: Vec<PathBuf>,
         /// The runs' keys, in the same order, for the legend and the file names.
         names: Vec<String>,
+    },
+    /// Hand a run to Slurm or HTCondor on a worker thread (the same path as `workbench submit`);
+    /// the answer comes back as [`Event::Submitted`].
+    Submit {
+        /// The submission, planned from the popup's fields.
+        plan: Box<SubmitPlan>,
     },
     /// Scan the datasets folder again (in the background).
     Rescan,
@@ -157,6 +171,8 @@ pub enum Popup {
     ConfirmSwitch { device: DeviceChoice },
     /// The tag picker (`t`): which scalar series the charts draw.
     Tags(tags::TagPicker),
+    /// `S`: submit the current choices to a cluster scheduler.
+    Submit(Box<SubmitForm>),
 }
 
 /// How the charts draw.
@@ -227,7 +243,13 @@ pub struct App {
     pub log: VecDeque<LogLine>,
     /// How many lines the log pane is scrolled up from the newest.
     pub log_scroll: usize,
+    /// How many lines the help popup is scrolled down (it is longer than a 24-row terminal).
+    pub help_scroll: u16,
     pub notice: Option<Notice>,
+    /// Cluster runs by key: their scheduler, job id and last known job state.
+    pub cluster_jobs: BTreeMap<String, ClusterJob>,
+    /// The last error of the cluster watcher, shown once.
+    cluster_error: Option<String>,
     pub ascii: bool,
     pub should_quit: bool,
     /// The signal that ended the program, if one did: the exit code says so (128 + its number).
@@ -258,7 +280,10 @@ impl App {
             chart_tags: BTreeSet::new(),
             log: VecDeque::new(),
             log_scroll: 0,
+            help_scroll: 0,
             notice: None,
+            cluster_jobs: BTreeMap::new(),
+            cluster_error: None,
             ascii,
             should_quit: false,
             quit_signal: None,
@@ -291,6 +316,14 @@ impl App {
                 Vec::new()
             }
             Event::ConfigLoaded(result) => self.on_config(result),
+            Event::Submitted(result) => {
+                self.on_submitted(result);
+                Vec::new()
+            }
+            Event::Cluster(report) => {
+                self.on_cluster(report);
+                Vec::new()
+            }
             Event::Signal(signal) => {
                 // A signal (SIGHUP when the SSH connection drops) leaves the runs running.
                 self.should_quit = true;

@@ -19,6 +19,7 @@ mod error;
 mod exec;
 pub mod poll;
 pub mod slurm;
+pub mod submit;
 mod values;
 mod watch;
 
@@ -32,7 +33,7 @@ pub use error::ClusterError;
 pub use exec::{system as exec_system, CmdOutput, Exec};
 pub use poll::{JobState, Poller};
 pub use values::{parse_mem_mib, parse_time};
-pub use watch::{JobUpdate, Watcher};
+pub use watch::{ClusterJob, ClusterReport, JobUpdate, Watcher};
 
 use crate::runs::{now_rfc3339, RunMeta, RunStatus, RUN_FILE};
 use crate::train::TrainSpec;
@@ -243,10 +244,31 @@ pub fn end_queued_run(dir: &Path, status: RunStatus, reason: &str) -> Result<boo
     Ok(true)
 }
 
-/// Bring a queued run folder up to date with what the scheduler says of its job: a job that
-/// failed, or finished, or vanished while its run is still `queued` never started the run, so
-/// the run is marked failed with the scheduler's reason. Returns whether `run.toml` changed.
+/// Bring a run folder up to date with what the scheduler says of its job. A job that failed,
+/// or finished, or vanished while its run is still `queued` never started the run, so the run is
+/// marked failed with the scheduler's reason. A job that failed while its run says `running` or
+/// `paused` and the run's process is gone (killed for memory, its node lost: it could not record
+/// its end) gets the scheduler's reason too; a live run's `run.toml` is never touched. Returns
+/// whether `run.toml` changed.
 pub fn reconcile(dir: &Path, job: &JobRecord, state: &JobState) -> Result<bool, ClusterError> {
+    let meta = read_run_meta(dir)?;
+    if matches!(meta.status, RunStatus::Running | RunStatus::Paused) {
+        let JobState::Failed { reason } = state else { return Ok(false) };
+        if crate::runs::liveness::liveness(dir, meta.pid, &meta.host)
+            == crate::runs::liveness::Liveness::Alive
+        {
+            return Ok(false);
+        }
+        let mut meta = meta;
+        meta.status = RunStatus::Failed;
+        meta.reason = Some(format!(
+            "{} job {} ended while the run was going, before it could record how: {reason}",
+            job.scheduler, job.job_id
+        ));
+        meta.finished_at = Some(now_rfc3339());
+        write_run_meta(dir, &meta)?;
+        return Ok(true);
+    }
     let reason = match state {
         JobState::Queued { .. } | JobState::Running => return Ok(false),
         JobState::Failed { reason } => {

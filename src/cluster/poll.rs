@@ -44,6 +44,18 @@ impl JobState {
     }
 }
 
+/// A job state in a few words, for a viewer: `queued (Priority)`, `running`, `failed: ...`.
+pub fn describe(state: &JobState) -> String {
+    match state {
+        JobState::Queued { reason: Some(r) } => format!("queued ({r})"),
+        JobState::Queued { reason: None } => "queued".into(),
+        JobState::Running => "running".into(),
+        JobState::Finished => "finished".into(),
+        JobState::Failed { reason } => format!("failed: {reason}"),
+        JobState::Gone => "no longer known to the scheduler".into(),
+    }
+}
+
 /// A job to ask about, and its run folder (where HTCondor's event log is).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Watched {

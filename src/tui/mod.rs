@@ -1,6 +1,7 @@
 //! The full-screen terminal UI: sets up the terminal and the event sources, runs the loop
 //! (block on the next event, apply it and every queued one, draw at most `fps` times a second
 //! and only when something changed), and restores everything on the way out.
+pub mod cluster_watch;
 mod runner;
 mod sources;
 pub mod stderr;

@@ -26,6 +26,8 @@ pub struct Runner {
     watched_runs: Option<(Vec<PathBuf>, WatcherHandle)>,
     /// Other tools' log folders followed, and the thread following them.
     watched_logs: Option<(Vec<PathBuf>, LogWatcher)>,
+    /// The runs folder whose cluster runs are watched, and the thread watching them.
+    watched_cluster: Option<(PathBuf, super::cluster_watch::ClusterWatch)>,
 }
 
 impl Runner {
@@ -38,6 +40,7 @@ impl Runner {
             scan_again: false,
             watched_runs: None,
             watched_logs: None,
+            watched_cluster: None,
         }
     }
 
@@ -50,6 +53,13 @@ impl Runner {
         }
         self.watched_runs = None;
         self.watched_logs = None; // stops and joins the old thread first
+        self.watched_cluster = None;
+        let interval = Duration::from_secs(settings.cluster.poll_interval_s);
+        match super::cluster_watch::ClusterWatch::spawn(settings.runs_dir.clone(), interval, self.tx.clone())
+        {
+            Ok(w) => self.watched_cluster = Some((settings.runs_dir.clone(), w)),
+            Err(e) => tracing::error!("cannot watch the cluster runs: {e}"),
+        }
         let tx = self.tx.clone();
         match runs::spawn_watcher(dirs.clone(), RUNS_POLL, move |events| tx.send(Event::Runs(events)).is_ok())
         {
@@ -103,6 +113,13 @@ impl Runner {
                     app.effect_failed(&e.to_string());
                 }
             }
+            Effect::Submit { plan } => {
+                let tx = self.tx.clone();
+                // sbatch may take seconds on a busy cluster: never on the UI thread.
+                self.job("submit", move || {
+                    let _ = tx.send(super::cluster_watch::submit_event(&plan));
+                });
+            }
             Effect::Rescan => {
                 if self.scanning {
                     self.scan_again = true; // coalesce bursts of file events into one more scan
@@ -153,6 +170,7 @@ impl Runner {
     /// Wait for the background jobs. Runs are processes of their own and go on.
     pub fn shutdown(&mut self) {
         self.watched_runs = None;
+        self.watched_cluster = None;
         self.watched_logs = None;
         for job in self.jobs.drain(..) {
             let _ = job.join();

@@ -9,6 +9,7 @@ mod popups;
 mod preview;
 mod progress;
 pub mod runs;
+pub mod submit;
 mod tag_chart;
 mod tag_picker;
 mod theme;
@@ -33,13 +34,14 @@ pub fn render(app: &App, frame: &mut Frame) {
     } else {
         main_screen(app, area, frame);
         match &app.popup {
-            Some(Popup::Help) => popups::help(area, frame),
+            Some(Popup::Help) => popups::help(app.help_scroll, area, frame),
             Some(Popup::Runtime { selected }) => popups::runtime(app, *selected, area, frame),
             Some(Popup::ModelPicker { selected }) => popups::model_picker(app, *selected, area, frame),
             Some(Popup::ConfirmQuit { active }) => popups::confirm_quit(*active, area, frame),
             Some(Popup::Details { title, text }) => popups::details(title, text, area, frame),
             Some(Popup::ConfirmSwitch { device }) => popups::confirm_switch(app, *device, area, frame),
             Some(Popup::Tags(picker)) => tag_picker::render(app, picker, area, frame),
+            Some(Popup::Submit(form)) => submit::render(form, area, frame),
             None => {}
         }
     }

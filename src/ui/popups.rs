@@ -18,6 +18,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("Esc", "close a popup, cancel an edit"),
     ("r", "runtime menu (CPU / GPU)"),
     ("s", "start a run (a process of its own)"),
+    ("S", "submit to a cluster: Slurm or HTCondor"),
     ("x", "stop the selected (or the focused) runs"),
     ("p", "pause / resume the selected (or focused) runs"),
     ("R", "resume a stopped, interrupted or failed run"),
@@ -48,16 +49,29 @@ fn popup_block(title: &str) -> Block<'static> {
         .title(Span::styled(format!(" {title} "), theme::title(true)))
 }
 
-pub fn help(area: Rect, frame: &mut Frame) {
+/// The keys, scrolled by `scroll` lines (j/k) when the terminal is too short to show them all.
+pub fn help(scroll: u16, area: Rect, frame: &mut Frame) {
     let mut lines: Vec<Line> = KEYS
         .iter()
         .map(|(k, what)| Line::from(vec![Span::styled(format!("{k:<16}"), theme::key()), Span::raw(*what)]))
         .collect();
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled("Esc or ? closes this help", theme::dim())));
-    let rect = centered(area, 64, lines.len() as u16 + 2);
+    let wanted = lines.len() as u16 + 2;
+    let rect = centered(area, 64, wanted.min(area.height));
+    let hidden = wanted.saturating_sub(rect.height);
+    let scroll = scroll.min(hidden);
+    let title = if hidden > 0 {
+        format!(
+            "Keys (j/k scroll: {} more {})",
+            hidden - scroll,
+            if scroll < hidden { "below" } else { "above" }
+        )
+    } else {
+        "Keys".to_string()
+    };
     frame.render_widget(Clear, rect);
-    frame.render_widget(Paragraph::new(lines).block(popup_block("Keys")), rect);
+    frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)).block(popup_block(&title)), rect);
 }
 
 pub fn runtime(app: &App, selected: usize, area: Rect, frame: &mut Frame) {

@@ -182,7 +182,12 @@ fn run_line(app: &App, run: &RunView, name_width: Option<usize>) -> Line<'static
         spans.push(Span::raw(text));
     }
     if let Some(width) = name_width {
-        spans.push(Span::styled(fit(short_name(&run.key), width), theme::dim()));
+        // A cluster run names its job first: `slurm 1234 120000-iris-mlp-slurm`.
+        let name = match app.cluster_jobs.get(&run.key) {
+            Some(job) => format!("{} {} {}", job.scheduler.as_str(), job.job_id, short_name(&run.key)),
+            None => short_name(&run.key).to_string(),
+        };
+        spans.push(Span::styled(fit(&name, width), theme::dim()));
     }
     Line::from(spans)
 }

@@ -378,7 +378,18 @@ impl TargetStats {
 /// As [`csv_table::is_missing`], without an allocation for the usual (long or numeric) cell.
 fn is_missing(cell: &[u8]) -> bool {
     let t = cell.trim_ascii();
-    t.len() <= 4 && csv_table::is_missing(&String::from_utf8_lossy(t))
+    // No missing-value token is longer than 4 bytes or starts with a digit.
+    t.len() <= 4
+        && !t.first().is_some_and(u8::is_ascii_digit)
+        && csv_table::is_missing(&String::from_utf8_lossy(t))
+}
+
+/// The usual cell, quickly: ASCII digits with ASCII spaces around them. `None` sends the cell to
+/// [`csv_table::parse_number`], which decides (and words the error) as for small files.
+fn fast_number(cell: &[u8]) -> Option<f32> {
+    let t = cell.trim_ascii();
+    let s = std::str::from_utf8(t).ok()?;
+    s.parse::<f64>().ok().filter(|v| v.is_finite()).map(|v| v as f32)
 }
 
 fn at(path: &Path, kind: DataErrorKind, line: u64) -> DataError {
@@ -464,6 +475,10 @@ fn parse(
                 None => {}
             }
             for &c in &look.features {
+                if let Some(v) = fast_number(&record[c]) {
+                    x.push(v);
+                    continue;
+                }
                 let cell = text(c)?;
                 let v = csv_table::parse_number(cell).ok_or_else(|| {
                     let (i, name) = column(c);

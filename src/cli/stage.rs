@@ -65,7 +65,21 @@ pub fn stage(settings: &Settings, args: &StageArgs) -> anyhow::Result<i32> {
     let mut failed = Vec::new();
     for entry in entries {
         if !entry.format.is_image() {
-            println!("{}: a {} table is read directly; nothing to stage", entry.name, entry.format.label());
+            if staging::table_summary::is_large(&entry.source) {
+                if let Err(e) = stage_table(settings, entry, args.quiet || args.json, args.json) {
+                    if args.datasets.len() == 1 {
+                        return Err(e);
+                    }
+                    eprintln!("error: {}: {}", entry.name, format!("{e:#}").replace('\n', " "));
+                    failed.push(entry.name.clone());
+                }
+            } else {
+                println!(
+                    "{}: a small {} table is read directly; nothing to stage",
+                    entry.name,
+                    entry.format.label()
+                );
+            }
             continue;
         }
         if let Err(e) = stage_one(settings, entry, args.quiet || args.json, args.json) {
@@ -126,6 +140,50 @@ fn stage_one(settings: &Settings, entry: &DatasetEntry, quiet: bool, json: bool)
             entry.name,
             m.shape.describe(),
             report.seconds
+        );
+    }
+    Ok(())
+}
+
+/// Parse a large CSV once into the staging cache (`tables/`), with a progress line.
+fn stage_table(settings: &Settings, entry: &DatasetEntry, quiet: bool, json: bool) -> anyhow::Result<()> {
+    let spec = staging::table::TableSpec {
+        name: &entry.name,
+        source: &entry.source,
+        config: &entry.config,
+        cache_dir: &settings.cache_dir,
+    };
+    let mut bar = ProgressLine::new(quiet);
+    let prefix = format!("{}: parsing,", entry.name);
+    let report = staging::table::stage(&spec, &mut |phase, done, total| {
+        bar.update(&prefix, phase, done, total);
+        true
+    });
+    bar.clear();
+    let report = report?;
+    let m = &report.manifest;
+    if json {
+        let doc = json!({
+            "dataset": entry.name, "entry": report.entry_dir, "staged_now": report.staged_now,
+            "rows": m.rows, "features": m.feature_names.len(), "seconds": report.seconds,
+        });
+        println!("{doc}");
+    } else if report.staged_now {
+        println!(
+            "{}: parsed {} rows × {} features in {} ({} rows/s); staged in {}",
+            entry.name,
+            format_rate(m.rows as f64),
+            m.feature_names.len(),
+            format_duration(report.seconds),
+            format_rate(m.rows as f64 / report.seconds.max(1e-9)),
+            report.entry_dir.display()
+        );
+    } else {
+        println!(
+            "{}: already staged ({} rows; {})",
+            entry.name,
+            format_rate(m.rows as f64),
+            report.entry_dir.display()
         );
     }
     Ok(())

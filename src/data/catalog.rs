@@ -42,6 +42,15 @@ impl DatasetEntry {
     /// as [`StageError::Data`].
     pub fn load(&self, options: &mut LoadOptions<'_>) -> Result<LoadedData, StageError> {
         match self.format {
+            DatasetFormat::Csv if staging::table_summary::is_large(&self.source) => {
+                let spec = staging::table::TableSpec {
+                    name: &self.name,
+                    source: &self.source,
+                    config: &self.config,
+                    cache_dir: options.cache_dir,
+                };
+                staging::table::load(&spec, options.progress)
+            }
             DatasetFormat::Csv => {
                 let table = csv_table::load_csv(&self.source, &self.config)?;
                 Ok(csv_to_tensors(&self.name, table))
@@ -202,6 +211,10 @@ fn summarize(
     cache_dir: &Path,
 ) -> Result<DatasetSummary, DataError> {
     match format {
+        // A large CSV is listed from its head (and its staged copy), never parsed whole here.
+        DatasetFormat::Csv if staging::table_summary::is_large(source) => {
+            staging::table_summary::summarize(name, source, config, cache_dir)
+        }
         DatasetFormat::Csv => csv_table::load_csv(source, config).map(|t| csv_summary(&t)),
         _ => {
             let spec = ImageSpec { name, source, format, config, images };

@@ -15,7 +15,7 @@ const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
 /// Cells that mean "no value".
 const MISSING_TOKENS: [&str; 9] = ["", "na", "n/a", "nan", "null", "none", "?", "-", "#n/a"];
 /// An integer target with at most this many distinct values is taken as class labels.
-const MAX_INTEGER_CLASSES: usize = 20;
+pub const MAX_INTEGER_CLASSES: usize = 20;
 /// Rows kept for the preview.
 const PREVIEW_ROWS: usize = 8;
 
@@ -53,6 +53,92 @@ pub struct CsvDataset {
     pub rows: usize,
     /// The first rows as they appear in the file, for the preview.
     pub preview: Vec<Vec<String>>,
+}
+
+/// What the first bytes of a (large) CSV say: its layout, the columns' roles, the task those rows
+/// suggest and the preview. [`crate::data::staging::table`] streams the rest with this layout.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeadLook {
+    /// The sniffed (single-byte) delimiter.
+    pub delimiter: u8,
+    pub has_header: bool,
+    pub columns: Vec<String>,
+    pub roles: Vec<ColumnRole>,
+    pub target: usize,
+    pub features: Vec<usize>,
+    /// The task the head's rows suggest (or the configured one), with the classes seen there.
+    pub task: Task,
+    /// Data rows in the head.
+    pub rows: usize,
+    /// The first rows as they appear in the file, for the preview.
+    pub preview: Vec<Vec<String>>,
+    /// Whether the head holds a double quote: a quoted field may then hold a line break, so a
+    /// count of line breaks is only approximately a count of rows.
+    pub quoted: bool,
+}
+
+/// Read the layout from `head`, the first bytes of the file cut after a line break (or the whole
+/// file). Only the rows in `head` are looked at; nothing here fails for want of later rows (a
+/// head holding a single class is fine).
+pub fn look_at_head(path: &Path, head: &[u8], overrides: &DatasetConfig) -> Result<HeadLook, DataError> {
+    let err = |kind| DataError::new(path, kind);
+    let text = decode_text(path, head)?;
+    if text.trim().is_empty() {
+        return Err(err(DataErrorKind::Empty));
+    }
+    let delimiter = sniff_delimiter(text).ok_or_else(|| {
+        err(DataErrorKind::NotCsv(
+            "no delimiter (comma, semicolon, tab or |) splits its lines into two or more columns".into(),
+        ))
+    })?;
+    let rows = read_rows(path, text, delimiter)?;
+    let first = rows.first().ok_or_else(|| err(DataErrorKind::Empty))?;
+    let width = first.fields.len();
+    if let Some(bad) = rows.iter().find(|r| r.fields.len() != width) {
+        return Err(err(DataErrorKind::Ragged { expected: width, found: bad.fields.len() }).at_line(bad.line));
+    }
+    let has_header = detect_header(&rows);
+    let columns: Vec<String> = if has_header {
+        first.fields.iter().enumerate().map(|(i, f)| name_or_default(f, i)).collect()
+    } else {
+        (0..width).map(|i| format!("col{}", i + 1)).collect()
+    };
+    let data: &[RawRow] = if has_header { &rows[1..] } else { &rows[..] };
+    if data.is_empty() {
+        return Err(err(DataErrorKind::HeaderOnly));
+    }
+    let target = choose_target(path, &columns, overrides)?;
+    let task_kind = overrides.task.unwrap_or_else(|| infer_task(data, target));
+    let (features, mut roles) = choose_features(path, &columns, data, target, overrides)?;
+    roles[target] = ColumnRole::Target;
+    let task = match task_kind {
+        TaskOverride::Regression => Task::Regression,
+        TaskOverride::Classification => {
+            let labels = data.iter().map(|r| r.fields[target].trim()).filter(|l| !is_missing(l));
+            Task::Classification { classes: sorted_classes(labels.map(str::to_string).collect()) }
+        }
+    };
+    Ok(HeadLook {
+        delimiter,
+        has_header,
+        columns,
+        roles,
+        target,
+        features,
+        task,
+        rows: data.len(),
+        preview: data.iter().take(PREVIEW_ROWS).map(|r| r.fields.clone()).collect(),
+        quoted: head.contains(&b'"'),
+    })
+}
+
+/// Class names in their order: numerically when all are integers, else by name; each once.
+pub fn sorted_classes(names: std::collections::BTreeSet<String>) -> Vec<String> {
+    let mut present: Vec<String> = names.into_iter().collect();
+    if present.iter().all(|c| c.parse::<i64>().is_ok()) {
+        present.sort_by_key(|c| c.parse::<i64>().unwrap_or(0));
+    }
+    present
 }
 
 /// One row as read: its line in the file and its fields.
@@ -452,7 +538,8 @@ pub fn parse_number(cell: &str) -> Option<f64> {
     t.parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
-fn is_missing(cell: &str) -> bool {
+/// Whether a cell means "no value" (empty, `NA`, `?` and the like).
+pub fn is_missing(cell: &str) -> bool {
     let t = cell.trim().to_ascii_lowercase();
     MISSING_TOKENS.contains(&t.as_str())
 }

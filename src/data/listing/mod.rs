@@ -3,6 +3,7 @@
 //! preview). Nothing here decodes a whole dataset or touches the staging cache.
 pub mod inspect;
 pub mod layout;
+pub mod rows;
 
 use std::path::{Path, PathBuf};
 

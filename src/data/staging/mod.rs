@@ -9,6 +9,8 @@
 pub mod cache;
 mod pipeline;
 mod stage;
+pub mod table;
+pub mod table_summary;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Large CSVs (issue 9): parse + stage a generated numeric CSV (default 1 GB) with the workbench
+# (`workbench stage big`, then the staged copy loaded by a second `stage`) against pandas.read_csv +
+# torch.tensor (bench/big_csv_reference.py) on the same file, side by side: rows/s and peak RSS
+# (/usr/bin/time -v), ratios; then `workbench datasets` with and without the file in the folder.
+#
+#   PYTHON=/path/to/venv/bin/python bench/bench_big_csv.sh
+#   BIG_CSV_MB=1024        size of the generated file (deleted at the end)
+#   BIG_CSV_BIN=target/release/workbench   the binary (default: target/debug/workbench, built here)
+# Targets: at least 2x pandas' rows/s, at most 0.5x its peak RSS; listing at most 0.2 s slower.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-.venv-torch/bin/python}
+MB=${BIG_CSV_MB:-1024}
+BIN=${BIG_CSV_BIN:-target/debug/workbench}
+"$PYTHON" -c 'import pandas' || { echo "error: $PYTHON has no pandas; set PYTHON" >&2; exit 1; }
+[ -x "$BIN" ] || { echo "error: build the workbench first (cargo build), or set BIG_CSV_BIN" >&2; exit 1; }
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/data" "$tmp/empty" "$tmp/cache" "$tmp/runs"
+# 10 float features and an integer class (0-9): ~90 bytes a row.
+python3 - "$tmp/data/big.csv" "$MB" <<'PY'
+import random, sys
+path, mb = sys.argv[1], int(sys.argv[2])
+rnd = random.Random(1)
+row = lambda: ",".join(f"{rnd.uniform(-100, 100):.4f}" for _ in range(10)) + f",{rnd.randrange(10)}\n"
+block = "".join(row() for _ in range(20000))
+with open(path, "w") as f:
+    f.write(",".join(f"f{i}" for i in range(10)) + ",label\n")
+    written = 0
+    while written < mb << 20:
+        f.write(block); written += len(block)
+PY
+file="$tmp/data/big.csv"
+size=$(stat -c %s "$file")
+cat "$file" > /dev/null  # both sides start from a warm page cache
+
+measure() {  # prints "seconds peak_rss_bytes" of a command
+    /usr/bin/time -f "%e %M" -o "$tmp/time" "$@" > "$tmp/out" 2> "$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
+    awk '{print $1, $2 * 1024}' "$tmp/time"
+}
+export WORKBENCH_DATASETS_DIR="$tmp/data" WORKBENCH_CACHE_DIR="$tmp/cache" WORKBENCH_RUNS_DIR="$tmp/runs"
+read -r ours_s ours_rss < <(measure "$BIN" stage big --quiet)
+read -r again_s again_rss < <(measure "$BIN" stage big --quiet)
+ref=$("$PYTHON" bench/big_csv_reference.py "$file")
+rows=$(echo "$ref" | python3 -c 'import json,sys; print(json.load(sys.stdin)["rows"])')
+list_with=$( { /usr/bin/time -f "%e %M" "$BIN" datasets > /dev/null; } 2>&1 | tail -1)
+WORKBENCH_DATASETS_DIR="$tmp/empty" list_without=$( { /usr/bin/time -f "%e %M" "$BIN" datasets > /dev/null; } 2>&1 | tail -1)
+rm -rf "$tmp/cache"  # a listing before any staging: the head, and an estimate of the rows
+list_fresh=$( { /usr/bin/time -f "%e %M" "$BIN" datasets > /dev/null; } 2>&1 | tail -1)
+
+python3 - "$size" "$rows" "$ours_s" "$ours_rss" "$again_s" "$again_rss" "$ref" "$list_with" "$list_without" "$list_fresh" <<'PY'
+import json, sys
+size, rows = int(sys.argv[1]), int(sys.argv[2])
+ours_s, ours_rss, again_s, again_rss = map(float, sys.argv[3:7])
+ref = json.loads(sys.argv[7])
+lw, lo, lf = ([float(v) for v in a.split()] for a in sys.argv[8:11])
+mib = lambda b: f"{b / 2**20:,.0f} MiB"
+tensor = (rows * 10 * 4 + rows * 8)
+print(f"file: {size / 2**20:,.0f} MiB, {rows:,} rows x 10 features; tensors {mib(tensor)}")
+print(f"| | seconds | rows/s | peak RSS |\n|---|---|---|---|")
+print(f"| workbench stage (parse + stage) | {ours_s:.2f} | {rows / ours_s:,.0f} | {mib(ours_rss)} |")
+print(f"| workbench stage again (staged copy) | {again_s:.2f} | | {mib(again_rss)} |")
+label = "torch.tensor" if ref["tensor"] == "torch" else "to_numpy(float32) (no torch installed)"
+print(f"| pandas.read_csv + {label} | {ref['seconds']:.2f} | {rows / ref['seconds']:,.0f} | {mib(ref['peak_rss'])} |")
+print(f"speed ratio (pandas time / ours): {ref['seconds'] / ours_s:.2f}x (target >= 2x); "
+      f"peak RSS ratio (ours / pandas): {ours_rss / ref['peak_rss']:.2f} (target <= 0.5); "
+      f"ours / tensors: {ours_rss / tensor:.2f}")
+print(f"workbench datasets: {lo[0]:.2f} s without the file, {lw[0]:.2f} s with it (staged), "
+      f"{lf[0]:.2f} s with it before staging; peak RSS {mib(lo[1]*1024)} / {mib(lw[1]*1024)} / {mib(lf[1]*1024)}")
+PY

@@ -1,0 +1,28 @@
+"""The reference for bench/bench_big_csv.sh: pandas.read_csv + torch.tensor on one numeric CSV.
+
+Prints one JSON line: rows, seconds, peak RSS (ru_maxrss of this process, bytes). When torch is
+not installed, the float32 array pandas gives (`to_numpy(np.float32)`) stands in for the tensor,
+and the line says so ("tensor": "numpy").
+"""
+import json
+import resource
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+path = sys.argv[1]
+start = time.perf_counter()
+df = pd.read_csv(path)
+x = df.iloc[:, :-1].to_numpy(np.float32)
+y = df.iloc[:, -1].to_numpy(np.int64)
+try:
+    import torch
+
+    x, y, kind = torch.tensor(x), torch.tensor(y), "torch"
+except ImportError:
+    kind = "numpy"
+seconds = time.perf_counter() - start
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"rows": len(df), "seconds": seconds, "peak_rss": rss, "tensor": kind}))

@@ -196,6 +196,15 @@ fn devices_lists_the_cpu_and_says_why_cuda_is_or_is_not_usable() {
     assert!(json["cpu"]["cores"].as_u64().unwrap() >= 1);
     assert!(json["cuda"].is_array());
     assert_eq!(json["cuda"].as_array().unwrap().is_empty(), json["cuda_unavailable"].is_string());
+    // GPU telemetry: available, or a reason that names NVML (on a CPU machine: the missing driver).
+    let telemetry = &json["telemetry"];
+    assert_eq!(telemetry["available"].as_bool(), Some(telemetry["reason"].is_null()), "{telemetry}");
+    if let Some(why) = telemetry["reason"].as_str() {
+        assert!(why.contains("NVML"), "{why}");
+        assert!(stdout.contains(&format!("telemetry no GPU figures: {why}")), "{stdout}");
+    } else {
+        assert!(stdout.contains("telemetry GPU figures from NVML"), "{stdout}");
+    }
 }
 
 #[test]

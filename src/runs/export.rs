@@ -24,14 +24,20 @@ pub struct ExportRun {
     pub id: String,
     pub record: RunRecord,
     pub steps: Vec<StepRow>,
+    /// `telemetry.csv` read back (empty when the run has none).
+    pub telemetry: crate::telemetry::Telemetry,
 }
 
 impl ExportRun {
-    /// Read the run folder `dir`: `run.toml`, `metrics.csv` and `steps.csv`.
+    /// Read the run folder `dir`: `run.toml`, `metrics.csv`, `steps.csv` and `telemetry.csv`.
     pub fn load(dir: &Path) -> Result<ExportRun, RunsError> {
         let record = load_run(dir)?;
         let steps = read_steps(dir)?;
-        Ok(ExportRun { id: record.id(), record, steps })
+        // Telemetry is optional (older runs, external logs): a missing file is no telemetry.
+        let telemetry = std::fs::read_to_string(dir.join(crate::telemetry::TELEMETRY_FILE))
+            .map(|t| crate::telemetry::parse_telemetry(&t))
+            .unwrap_or_default();
+        Ok(ExportRun { id: record.id(), record, steps, telemetry })
     }
 
     /// `val_accuracy` or `val_mse`.
@@ -45,7 +51,9 @@ impl ExportRun {
 }
 
 /// The long-format CSV of every epoch metric and step loss of `runs`, as text: header
-/// `run,epoch,step,wall_s,metric,value`, numbers unquoted, empty where unknown.
+/// `run,epoch,step,wall_s,metric,value`, numbers unquoted, empty where unknown. The run's
+/// telemetry follows as rows named `telemetry/<column>` (`telemetry/cpu_percent`,
+/// `telemetry/gpu0_util_percent`, ...) with `wall_s` its time and no epoch or step.
 pub fn csv_text(runs: &[ExportRun]) -> Result<String, RunsError> {
     let mut out = csv::Writer::from_writer(Vec::new());
     let mut rows: Vec<[String; 6]> = Vec::new();
@@ -82,6 +90,7 @@ pub fn csv_text(runs: &[ExportRun]) -> Result<String, RunsError> {
                 s.loss.to_string(),
             ]);
         }
+        rows.extend(telemetry_rows(run));
     }
     let io = |e: csv::Error| RunsError::Plot { path: "CSV".into(), reason: e.to_string() };
     out.write_record(CSV_HEADER).map_err(io)?;
@@ -91,6 +100,27 @@ pub fn csv_text(runs: &[ExportRun]) -> Result<String, RunsError> {
     let bytes =
         out.into_inner().map_err(|e| RunsError::Plot { path: "CSV".into(), reason: e.to_string() })?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// One row per telemetry value: `run,,,time_s,telemetry/<column>,value`.
+fn telemetry_rows(run: &ExportRun) -> Vec<[String; 6]> {
+    let t = &run.telemetry;
+    let mut rows = Vec::new();
+    for row in &t.rows {
+        let Some(Some(time)) = row.first() else { continue };
+        for (column, value) in t.columns.iter().zip(row).skip(1) {
+            let Some(value) = value else { continue };
+            rows.push([
+                run.id.clone(),
+                String::new(),
+                String::new(),
+                time.to_string(),
+                format!("telemetry/{column}"),
+                value.to_string(),
+            ]);
+        }
+    }
+    rows
 }
 
 /// Write [`csv_text`] to `path`; returns the number of data rows.

@@ -250,6 +250,34 @@ pub fn free_memory(device: &str) -> Option<u64> {
     Some(gpu.mem_total_bytes.saturating_sub(gpu.mem_used_bytes))
 }
 
+/// The estimate of a planned run (a built-in model on its dataset) against its device's free
+/// memory; `None` when the dataset has no summary or the model can't take its shape. The data
+/// counts as on the device when it fits the plan's data budget, as `prepare` decides.
+pub fn plan_fit(plan: &super::RunRequest) -> Option<Fit> {
+    let summary = plan.entry.summary.as_ref().ok()?;
+    let shape: Vec<i64> = summary.sample_shape.iter().map(|&d| d as i64).collect();
+    let classification = matches!(summary.task, crate::data::Task::Classification { .. });
+    let outputs = match (plan.spec.model, &summary.task) {
+        (ModelKind::Adaline | ModelKind::AdalineAutograd, _) | (_, crate::data::Task::Regression) => 1,
+        (_, task) => task.num_classes() as i64,
+    };
+    let layers = builtin_layers(plan.spec.model, &plan.spec.hidden, &shape, outputs).ok()?;
+    let data = dataset_bytes(summary.rows as u64, summary.features as u64, classification);
+    let on_device = plan.device.name != "cpu" && plan.device_budget.is_none_or(|budget| data <= budget);
+    let inputs = MemoryInputs {
+        input: shape,
+        batch_size: plan.spec.batch_size as u64,
+        optimizer: plan.spec.optimizer,
+        momentum: plan.spec.momentum,
+        data_on_device: if on_device { data } else { 0 },
+    };
+    Some(Fit {
+        estimate: estimate(&layers, &inputs),
+        free: free_memory(&plan.device.name),
+        device: plan.device.name.clone(),
+    })
+}
+
 fn cpu_available() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;

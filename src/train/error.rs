@@ -96,7 +96,7 @@ impl TrainError {
     pub fn from_torch(message: &str, device: &str) -> TrainError {
         let first = message.lines().next().unwrap_or_default().trim().to_string();
         if is_out_of_memory(message) {
-            TrainError::OutOfMemory { device: device.to_string(), detail: first }
+            TrainError::OutOfMemory { device: device.to_string(), detail: oom_sentence(message) }
         } else {
             TrainError::Internal(format!("libtorch error: {first}"))
         }
@@ -118,6 +118,20 @@ impl TrainError {
     pub fn disk(path: impl Into<PathBuf>, source: std::io::Error) -> TrainError {
         TrainError::Disk { path: path.into(), source }
     }
+}
+
+/// The allocator's own sentence from an out-of-memory message, without what wraps it (a caught
+/// panic's `called Result::unwrap()` and the escaped C++ stack trace that follows).
+fn oom_sentence(message: &str) -> String {
+    let lower = message.to_ascii_lowercase();
+    let start = ["cuda out of memory", "defaultcpuallocator", "can't allocate memory", "out of memory"]
+        .iter()
+        .find_map(|needle| lower.find(needle))
+        .unwrap_or(0);
+    let rest = &message[start..];
+    // Stop at the first real or escaped newline, or the quote that closes a Debug-printed string.
+    let end = ["\n", "\\n", "\""].iter().filter_map(|stop| rest.find(stop)).min().unwrap_or(rest.len());
+    rest[..end].trim().trim_end_matches('.').to_string()
 }
 
 /// Whether libtorch's message says the device ran out of memory: CUDA's "out of memory", or the
@@ -163,6 +177,11 @@ mod tests {
             device: "cpu".into(),
         };
         let text = e.with_memory_figures(&fit).to_string();
+        assert!(
+            text.starts_with("out of memory on cpu: DefaultCPUAllocator: can't allocate memory"),
+            "{text}"
+        );
+        assert!(!text.contains("frame #"), "no C++ stack trace: {text}");
         assert!(text.contains("needs about 3.0 GiB of 1.0 GiB free on cpu"), "{text}");
         assert!(text.contains("batch size") && text.contains("hidden sizes"), "{text}");
         // The memory is given back: a small tensor still works.

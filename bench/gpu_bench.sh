@@ -46,6 +46,9 @@ TEL_DEVICE=$DEVICE TEL_REPEAT=${GPU_BENCH_TEL_REPEAT:-3} TEL_EPOCHS=${GPU_BENCH_
 echo "== 1. lenet5, one epoch of 60,000 28x28 images, batch 256, $DEVICE"
 if [ "${GPU_BENCH_SKIP_LENET:-0}" = 1 ]; then
     echo "lenet5: skipped (GPU_BENCH_SKIP_LENET=1)"
+elif ! "$PY" -c 'import PIL, numpy' 2>/dev/null; then
+    echo "lenet5: not run: the PyTorch references need PIL and numpy in $PY (pip install pillow numpy)"
+    exit 1
 else
     IMAGES_BENCH_DEVICE=$DEVICE IMAGES_BENCH_REPEAT=${GPU_BENCH_LENET_REPEAT:-1} WORKBENCH="$WB" PYTHON="$PY" \
         bash bench/bench_images.sh | grep -E "one epoch|^### |Command" | sed 's/^/lenet5 ratio: /'

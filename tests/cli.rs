@@ -196,6 +196,15 @@ fn devices_lists_the_cpu_and_says_why_cuda_is_or_is_not_usable() {
     assert!(json["cpu"]["cores"].as_u64().unwrap() >= 1);
     assert!(json["cuda"].is_array());
     assert_eq!(json["cuda"].as_array().unwrap().is_empty(), json["cuda_unavailable"].is_string());
+    // GPU telemetry: available, or a reason that names NVML (on a CPU machine: the missing driver).
+    let telemetry = &json["telemetry"];
+    assert_eq!(telemetry["available"].as_bool(), Some(telemetry["reason"].is_null()), "{telemetry}");
+    if let Some(why) = telemetry["reason"].as_str() {
+        assert!(why.contains("NVML"), "{why}");
+        assert!(stdout.contains(&format!("telemetry no GPU figures: {why}")), "{stdout}");
+    } else {
+        assert!(stdout.contains("telemetry GPU figures from NVML"), "{stdout}");
+    }
 }
 
 #[test]
@@ -343,7 +352,10 @@ fn runs_lists_problems_and_export_writes_every_format() {
     let runs = dir.path().join("runs");
     let epochs = [(1, 1.0, 0.9, 0.6), (2, 0.8, 0.7, 0.9), (3, 0.6, 0.65, 0.8)];
     run_fixture::finished_run(&runs, "20261126-150102-iris-mlp-cpu", &epochs);
-    run_fixture::finished_run(&runs, "20261126-160000-iris-mlp-cpu", &epochs[..2]);
+    let second = run_fixture::finished_run(&runs, "20261126-160000-iris-mlp-cpu", &epochs[..2]);
+    // Its telemetry: three values (an empty cell is no row), exported as telemetry/<column> rows.
+    std::fs::write(second.join("telemetry.csv"), "time_s,cpu_percent,rss_mb\n1.0,50.0,200.0\n2.0,,210.5\n")
+        .unwrap();
     let broken = run_fixture::finished_run(&runs, "20261127-000000-iris-mlp-cpu", &epochs);
     std::fs::write(broken.join("run.toml"), "not = [toml").unwrap();
 
@@ -382,12 +394,46 @@ fn runs_lists_problems_and_export_writes_every_format() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert_eq!(stdout.lines().count(), 3, "{stdout}");
-    assert!(stdout.starts_with("wrote 25 rows of 2 run(s) to all.csv"), "{stdout}");
+    assert!(stdout.starts_with("wrote 28 rows of 2 run(s) to all.csv"), "{stdout}");
     let csv = std::fs::read_to_string(dir.path().join("all.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 26);
+    assert_eq!(csv.lines().count(), 29);
+    assert!(csv.contains("\n20261126-160000-iris-mlp-cpu,,,1,telemetry/cpu_percent,50\n"), "{csv}");
+    assert!(csv.contains("\n20261126-160000-iris-mlp-cpu,,,2,telemetry/rss_mb,210.5\n"), "{csv}");
     assert!(std::fs::read(dir.path().join("all.png")).unwrap().starts_with(b"\x89PNG"));
 
     let out = workbench(dir.path(), &["stop", "20261126-160000"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(text(&out.stderr).trim(), "error: 20261126-160000-iris-mlp-cpu is finished; nothing to stop");
+}
+
+/// Out of memory, honestly: a model whose first weight alone is 32 GB, in a run process limited to
+/// 16 GB of address space (`ulimit -v`), so libtorch's allocation really fails. The run fails as
+/// out_of_memory with the figures and what to lower; the next run in the same folder finishes.
+#[test]
+fn a_run_out_of_memory_fails_with_figures_and_advice_and_the_next_run_works() {
+    let dir = project();
+    let out = Command::new("bash")
+        .args(["-c", "ulimit -v 16000000 && exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_workbench"))
+        .args(["train", "--model", "mlp", "--hidden", "2000000000,1000", "--epochs", "1", "--device", "cpu"])
+        .current_dir(dir.path())
+        .env_remove("RUST_LOG")
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    // Planned first: the estimate already warned that it won't fit.
+    assert!(stderr.contains("warning: this run may not fit"), "{stderr}");
+    assert!(stderr.contains("out of memory on cpu"), "{stderr}");
+    assert!(stderr.contains("the workbench's estimate: this run needs about"), "{stderr}");
+    assert!(stderr.contains("Lower the batch size or the hidden sizes"), "{stderr}");
+    let runs: Vec<_> =
+        std::fs::read_dir(dir.path().join("runs")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(runs.len(), 1);
+    let meta = std::fs::read_to_string(runs[0].join("run.toml")).unwrap();
+    assert!(meta.contains("failure_kind = \"out_of_memory\""), "{meta}");
+
+    let next = workbench(dir.path(), &["train", "--epochs", "3", "--device", "cpu", "--quiet"]);
+    assert_eq!(next.status.code(), Some(0), "{}", text(&next.stderr));
 }

@@ -10,8 +10,14 @@ use crate::util::format_bytes;
 
 pub fn devices(json: bool) -> anyhow::Result<i32> {
     let report = device::probe();
+    let telemetry = crate::telemetry::TelemetryStatus::probe();
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        // The device report, plus whether NVML gives GPU figures (and why not).
+        let mut doc = serde_json::to_value(&report)?;
+        if let Some(map) = doc.as_object_mut() {
+            map.insert("telemetry".into(), serde_json::to_value(&telemetry)?);
+        }
+        println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(0);
     }
     let cpu = &report.cpu;
@@ -30,6 +36,10 @@ pub fn devices(json: bool) -> anyhow::Result<i32> {
     let loaded =
         report.libtorch.loaded_from.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "?".into());
     println!("libtorch {} (built against), loaded from {loaded}", report.libtorch.built_against);
+    match &telemetry.reason {
+        None => println!("telemetry GPU figures from NVML for {} GPU(s)", telemetry.gpus),
+        Some(why) => println!("telemetry no GPU figures: {why}"),
+    }
     Ok(0)
 }
 

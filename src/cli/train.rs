@@ -112,6 +112,10 @@ pub fn run(settings: &Settings, args: &TrainArgs) -> anyhow::Result<i32> {
     let spec = build_spec(settings, args, &catalog)?;
     let report = device::probe();
     let planned = plan(settings, &spec, &catalog, &report)?;
+    // Will it fit: a warning, not a refusal (the estimate leaves things out; see train::memory).
+    if let Some(warning) = crate::train::memory::plan_fit(&planned).and_then(|fit| fit.warning()) {
+        eprintln!("warning: {warning}");
+    }
     let (_, dir) = create_queued_run(&settings.runs_dir, &spec, &planned.device.name)?;
     if args.detach {
         return detach(settings, &dir, false);

@@ -29,19 +29,31 @@ pub struct ExportRun {
     pub steps: Vec<StepRow>,
     /// A run another tool logged (TensorBoard, Lightning's CSV logger): its series by tag.
     pub scalars: BTreeMap<String, Vec<ScalarPoint>>,
+    /// `telemetry.csv` read back (empty when the run has none).
+    pub telemetry: crate::telemetry::Telemetry,
 }
 
 impl ExportRun {
-    /// Read the run folder `dir`: `run.toml`, `metrics.csv` and `steps.csv`.
+    /// Read the run folder `dir`: `run.toml`, `metrics.csv`, `steps.csv` and `telemetry.csv`.
     pub fn load(dir: &Path) -> Result<ExportRun, RunsError> {
         let record = load_run(dir)?;
         let steps = read_steps(dir)?;
-        Ok(ExportRun { id: record.id(), record: Some(record), steps, scalars: BTreeMap::new() })
+        // Telemetry is optional (older runs): a missing file is no telemetry.
+        let telemetry = std::fs::read_to_string(dir.join(crate::telemetry::TELEMETRY_FILE))
+            .map(|t| crate::telemetry::parse_telemetry(&t))
+            .unwrap_or_default();
+        Ok(ExportRun { id: record.id(), record: Some(record), steps, scalars: BTreeMap::new(), telemetry })
     }
 
     /// A run another tool logged, as read by [`load_external_runs`](super::external::load_external_runs).
     pub fn external(run: &ExternalRun) -> ExportRun {
-        ExportRun { id: run.key.clone(), record: None, steps: Vec::new(), scalars: run.scalars.clone() }
+        ExportRun {
+            id: run.key.clone(),
+            record: None,
+            steps: Vec::new(),
+            scalars: run.scalars.clone(),
+            telemetry: Default::default(),
+        }
     }
 
     /// `val_accuracy` or `val_mse`.
@@ -55,7 +67,9 @@ impl ExportRun {
 }
 
 /// The long-format CSV of every epoch metric and step loss of `runs`, as text: header
-/// `run,epoch,step,wall_s,metric,value`, numbers unquoted, empty where unknown.
+/// `run,epoch,step,wall_s,metric,value`, numbers unquoted, empty where unknown. The run's
+/// telemetry follows as rows named `telemetry/<column>` (`telemetry/cpu_percent`,
+/// `telemetry/gpu0_util_percent`, ...) with `wall_s` its time and no epoch or step.
 pub fn csv_text(runs: &[ExportRun]) -> Result<String, RunsError> {
     let mut out = csv::Writer::from_writer(Vec::new());
     let mut rows: Vec<[String; 6]> = Vec::new();
@@ -94,6 +108,7 @@ pub fn csv_text(runs: &[ExportRun]) -> Result<String, RunsError> {
             ]);
         }
         external_rows(run, &mut rows);
+        rows.extend(telemetry_rows(run));
     }
     let io = |e: csv::Error| RunsError::Plot { path: "CSV".into(), reason: e.to_string() };
     out.write_record(CSV_HEADER).map_err(io)?;
@@ -123,6 +138,27 @@ fn external_rows(run: &ExportRun, rows: &mut Vec<[String; 6]>) {
             ]);
         }
     }
+}
+
+/// One row per telemetry value: `run,,,time_s,telemetry/<column>,value`.
+fn telemetry_rows(run: &ExportRun) -> Vec<[String; 6]> {
+    let t = &run.telemetry;
+    let mut rows = Vec::new();
+    for row in &t.rows {
+        let Some(Some(time)) = row.first() else { continue };
+        for (column, value) in t.columns.iter().zip(row).skip(1) {
+            let Some(value) = value else { continue };
+            rows.push([
+                run.id.clone(),
+                String::new(),
+                String::new(),
+                time.to_string(),
+                format!("telemetry/{column}"),
+                value.to_string(),
+            ]);
+        }
+    }
+    rows
 }
 
 /// Write [`csv_text`] to `path`; returns the number of data rows.

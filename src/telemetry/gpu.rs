@@ -104,6 +104,24 @@ impl GpuProbe {
     }
 }
 
+/// `GPU0 processes: 4242 1.5 GiB (workbench run), 77 300.0 MiB` for the telemetry panel; `own`
+/// are the process ids of the workbench's own runs, marked. `None` when NVML lists no process.
+pub fn processes_line(gpu: &GpuSample, own: &[u32]) -> Option<String> {
+    if gpu.processes.is_empty() {
+        return None;
+    }
+    let list: Vec<String> = gpu
+        .processes
+        .iter()
+        .map(|p| {
+            let memory = p.used_bytes.map(crate::util::format_bytes).unwrap_or_else(|| "? memory".into());
+            let mark = if own.contains(&p.pid) { " (workbench run)" } else { "" };
+            format!("{} {memory}{mark}", p.pid)
+        })
+        .collect();
+    Some(format!("GPU{} processes: {}", gpu.index, list.join(", ")))
+}
+
 /// Why NVML can't be used, with what to do.
 fn describe_open_error(e: NvmlError) -> String {
     match e {
@@ -130,6 +148,30 @@ fn clean(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_processes_line_marks_the_workbench_runs() {
+        let mut gpu = GpuSample {
+            index: 0,
+            name: "H200".into(),
+            mem_used_bytes: 0,
+            mem_total_bytes: 1,
+            util_percent: None,
+            temp_c: None,
+            power_w: None,
+            power_limit_w: None,
+            processes: Vec::new(),
+        };
+        assert_eq!(processes_line(&gpu, &[]), None);
+        gpu.processes = vec![
+            GpuProcess { pid: 4242, used_bytes: Some(3 << 29) },
+            GpuProcess { pid: 77, used_bytes: None },
+        ];
+        assert_eq!(
+            processes_line(&gpu, &[4242]).unwrap(),
+            "GPU0 processes: 4242 1.5 GiB (workbench run), 77 ? memory"
+        );
+    }
 
     #[test]
     fn without_the_driver_the_reason_names_nvml_and_the_driver() {

@@ -8,6 +8,7 @@
 mod csv_file;
 pub mod gpu;
 pub mod process;
+mod tail;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -15,8 +16,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 pub use csv_file::{parse_telemetry, Telemetry, TelemetryWriter, TELEMETRY_FILE};
-pub use gpu::{GpuProbe, GpuProcess, GpuSample, NoGpuTelemetry};
+pub use gpu::{processes_line, GpuProbe, GpuProcess, GpuSample, NoGpuTelemetry};
 pub use process::{ProcessProbe, ProcessSample};
+pub use tail::{buckets, sparkline_columns, TelemetryTail, TelemetryUpdate};
 
 /// How often the sampler reads the figures.
 pub const SAMPLE_INTERVAL: Duration = Duration::from_secs(1);

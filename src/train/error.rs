@@ -96,9 +96,21 @@ impl TrainError {
     pub fn from_torch(message: &str, device: &str) -> TrainError {
         let first = message.lines().next().unwrap_or_default().trim().to_string();
         if is_out_of_memory(message) {
-            TrainError::OutOfMemory { device: device.to_string(), detail: first }
+            TrainError::OutOfMemory { device: device.to_string(), detail: oom_sentence(message) }
         } else {
             TrainError::Internal(format!("libtorch error: {first}"))
+        }
+    }
+
+    /// Add the memory figures (the estimate against the free memory) to an out-of-memory error,
+    /// so the message says how far off the run was; other errors are returned as they are.
+    pub fn with_memory_figures(self, fit: &super::memory::Fit) -> TrainError {
+        match self {
+            TrainError::OutOfMemory { device, detail } => TrainError::OutOfMemory {
+                device,
+                detail: format!("{detail} (the workbench's estimate: this run {})", fit.summary()),
+            },
+            other => other,
         }
     }
 
@@ -108,10 +120,25 @@ impl TrainError {
     }
 }
 
-/// Whether libtorch's message says the device ran out of memory.
+/// The allocator's own sentence from an out-of-memory message, without what wraps it (a caught
+/// panic's `called Result::unwrap()` and the escaped C++ stack trace that follows).
+fn oom_sentence(message: &str) -> String {
+    let lower = message.to_ascii_lowercase();
+    let start = ["cuda out of memory", "defaultcpuallocator", "can't allocate memory", "out of memory"]
+        .iter()
+        .find_map(|needle| lower.find(needle))
+        .unwrap_or(0);
+    let rest = &message[start..];
+    // Stop at the first real or escaped newline, or the quote that closes a Debug-printed string.
+    let end = ["\n", "\\n", "\""].iter().filter_map(|stop| rest.find(stop)).min().unwrap_or(rest.len());
+    rest[..end].trim().trim_end_matches('.').to_string()
+}
+
+/// Whether libtorch's message says the device ran out of memory: CUDA's "out of memory", or the
+/// CPU allocator's "can't allocate memory" (a run under `ulimit -v`, or asking for more than exists).
 pub fn is_out_of_memory(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
-    m.contains("out of memory") && m.contains("cuda")
+    (m.contains("out of memory") && m.contains("cuda")) || m.contains("can't allocate memory")
 }
 
 impl From<tch::TchError> for TrainError {
@@ -135,5 +162,34 @@ mod tests {
         assert!(text.contains("Lower the batch size"), "{text}");
         assert!(!text.contains("Exception raised"), "only the first line: {text}");
         assert_eq!(TrainError::from_torch("shape mismatch", "cpu").kind(), FailureKind::Internal);
+    }
+
+    #[test]
+    fn a_real_cpu_allocation_failure_is_out_of_memory_with_figures_and_advice() {
+        // 2^45 floats are 128 TiB: more than any machine's address space, so libtorch's CPU
+        // allocator really fails, and the process goes on.
+        let err = tch::Tensor::f_zeros([1i64 << 45], (tch::Kind::Float, tch::Device::Cpu)).unwrap_err();
+        let e = TrainError::from_torch(&err.to_string(), "cpu");
+        assert_eq!(e.kind(), FailureKind::OutOfMemory, "{err}");
+        let fit = crate::train::memory::Fit {
+            estimate: crate::train::memory::MemoryEstimate { params: 3 << 30, ..Default::default() },
+            free: Some(1 << 30),
+            device: "cpu".into(),
+        };
+        let text = e.with_memory_figures(&fit).to_string();
+        assert!(
+            text.starts_with("out of memory on cpu: DefaultCPUAllocator: can't allocate memory"),
+            "{text}"
+        );
+        assert!(!text.contains("frame #"), "no C++ stack trace: {text}");
+        assert!(text.contains("needs about 3.0 GiB of 1.0 GiB free on cpu"), "{text}");
+        assert!(text.contains("batch size") && text.contains("hidden sizes"), "{text}");
+        // The memory is given back: a small tensor still works.
+        assert_eq!(
+            tch::Tensor::ones([4], (tch::Kind::Float, tch::Device::Cpu))
+                .sum(tch::Kind::Float)
+                .double_value(&[]),
+            4.0
+        );
     }
 }

@@ -6,6 +6,7 @@ pub mod checkpoint;
 pub mod control;
 pub mod engine;
 mod error;
+pub mod memory;
 pub mod models;
 pub mod msg;
 pub mod optim;

@@ -30,6 +30,8 @@ use crate::util::write_atomic;
 
 /// Set in a detached run process's environment: it ignores SIGHUP.
 pub const DETACHED_ENV: &str = "WORKBENCH_DETACHED";
+/// Set, a run process samples no telemetry: for measuring the sampler's cost (bench/).
+pub const NO_TELEMETRY_ENV: &str = "WORKBENCH_NO_TELEMETRY";
 /// How often the run process reads its control file.
 const CONTROL_POLL: Duration = Duration::from_millis(200);
 /// How often the heartbeat is rewritten when nothing else changes.
@@ -369,6 +371,10 @@ pub fn run_planned(
 /// be written is a warning.
 fn start_telemetry(dir: &Path) -> Option<crate::telemetry::Sampler> {
     use crate::telemetry::{GpuProbe, Sampler, TelemetryWriter, SAMPLE_INTERVAL};
+    // Off only for measuring the sampler's own cost (bench/telemetry_cost.sh).
+    if std::env::var_os(NO_TELEMETRY_ENV).is_some() {
+        return None;
+    }
     let gpus = GpuProbe::open().map_err(|why| tracing::debug!(%why, "no GPU telemetry")).ok();
     let count = gpus.as_ref().map_or(0, GpuProbe::count);
     let started = crate::runs::read_meta(dir)

@@ -147,6 +147,12 @@ fn worker_main(
     let final_msg = match result {
         Ok(msg) => msg,
         Err(error) => {
+            // Out of memory: say how far off the run was (the estimate against what is free now,
+            // after libtorch has given the failed allocation back).
+            let error = match (error.kind(), super::memory::plan_fit(&request)) {
+                (FailureKind::OutOfMemory, Some(fit)) => error.with_memory_figures(&fit),
+                (_, _) => error,
+            };
             let text = error.to_string();
             let kind = error.kind();
             tracing::error!(run = id.0, kind = kind.as_str(), %text, "run failed");

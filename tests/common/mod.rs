@@ -11,8 +11,12 @@ use workbench::data::{Catalog, DatasetEntry};
 use workbench::device::{self, DeviceChoice};
 use workbench::train::{spawn_run, EpochMetrics, ModelKind, RunControl, RunRequest, TrainMsg, TrainSpec};
 
+/// The checkout the tests read shipped files from; `WORKBENCH_TEST_REPO` overrides it, for the
+/// prebuilt test binaries that `./dev gpu-pack` carries to a GPU machine without the checkout.
 pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    std::env::var_os("WORKBENCH_TEST_REPO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }
 
 pub fn shipped_datasets() -> PathBuf {

@@ -211,7 +211,7 @@ fn a_failed_checkpoint_write_leaves_the_previous_one_intact() {
     let s = spec("x", ModelKind::Logreg);
     let task = Task::Classification { classes: vec!["a".into(), "b".into()] };
     let learner = build(&s, &[4], &task, Device::Cpu).unwrap();
-    let first = Progress { epoch: 1, step: 8, elapsed_s: 0.5 };
+    let first = Progress { epoch: 1, step: 8, elapsed_s: 0.5, partial: None };
     checkpoint::save(dir.path(), learner.as_ref(), s.model, first).unwrap();
     let model_before = std::fs::read(dir.path().join(CHECKPOINT_FILE)).unwrap();
     let state_before = std::fs::read(dir.path().join(TRAIN_STATE_FILE)).unwrap();

@@ -209,6 +209,8 @@ fn staging_progress_names_its_phase_and_unit() {
                 updated_unix_ms: ms,
                 pid: 1,
                 host: "h".into(),
+                samples_per_s: None,
+                eta_s: None,
             },
         }])
     };

@@ -383,6 +383,8 @@ fn staging_heartbeats_reach_the_focused_run() {
             updated_unix_ms: ms,
             pid: 1,
             host: "h".into(),
+            samples_per_s: None,
+            eta_s: None,
         },
     };
     app.update(Event::Runs(vec![live("reading", 10, 1_000), live("reading", 30, 3_000)]));

@@ -111,6 +111,17 @@ pub enum Command {
         /// The run: its id (folder name), a unique prefix of it, or its folder's path
         run: String,
     },
+    /// Move a running run to another device: it checkpoints after its batch in progress and goes on there
+    Move {
+        /// The run: its id (folder name), a unique prefix of it, or its folder's path
+        run: String,
+        /// Where to: cpu, cuda or cuda:N
+        #[arg(long)]
+        device: String,
+        /// CPU threads from then on (default: the run's setting)
+        #[arg(long, value_name = "N")]
+        threads: Option<u32>,
+    },
     /// Export runs' metrics as CSV, and their loss curves as SVG or PNG
     Export(runs::ExportArgs),
     /// Hand a run to Slurm or HTCondor: the run folder is made at once (queued), the job submitted
@@ -151,6 +162,9 @@ pub fn main() -> i32 {
         Command::Stop { run } => runs::control(&settings, &run, crate::runs::ControlCommand::Stop),
         Command::Pause { run } => runs::control(&settings, &run, crate::runs::ControlCommand::Pause),
         Command::Resume { run } => runs::control(&settings, &run, crate::runs::ControlCommand::Resume),
+        Command::Move { run, device, threads } => {
+            runs::control(&settings, &run, crate::runs::ControlCommand::Move { device, threads })
+        }
         Command::Export(args) => runs::export(&settings, &args),
         Command::Submit(args) => submit::run(&settings, &args),
         Command::Paths { json } => info::paths(&settings, log.file.as_deref(), json),

@@ -386,3 +386,89 @@ fn runs_lists_problems_and_export_writes_every_format() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(text(&out.stderr).trim(), "error: 20261126-160000-iris-mlp-cpu is finished; nothing to stop");
 }
+
+/// Asks every run under a runs folder to stop when dropped: no run process outlives its test.
+struct StopAll(std::path::PathBuf);
+
+impl Drop for StopAll {
+    fn drop(&mut self) {
+        for entry in std::fs::read_dir(&self.0).into_iter().flatten().flatten() {
+            let _ = workbench::runs::send_control(&entry.path(), workbench::runs::ControlCommand::Stop);
+        }
+    }
+}
+
+#[test]
+fn a_race_against_cpu_runs_two_marked_runs_of_one_curve_and_names_speed_up_and_etas() {
+    let dir = project();
+    let _stop = StopAll(dir.path().join("runs"));
+    let out = workbench(
+        dir.path(),
+        &[
+            "race",
+            "--dataset",
+            "iris",
+            "--model",
+            "mlp",
+            "--epochs",
+            "4",
+            "--batch-size",
+            "4",
+            "--threads",
+            "1",
+            "--against",
+            "cpu",
+            "--against-threads",
+            "2",
+        ],
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("speed-up") && stdout.contains("ETA"), "{stdout}");
+    assert!(stdout.contains("cpu (1 threads)") && stdout.contains("cpu (2 threads)"), "{stdout}");
+    assert!(stdout.contains("race over:"), "{stdout}");
+    let mut runs: Vec<_> = std::fs::read_dir(dir.path().join("runs"))
+        .unwrap()
+        .map(|e| load_run(&e.unwrap().path()).unwrap())
+        .collect();
+    runs.sort_by_key(|r| r.meta.hyperparameters.threads);
+    assert_eq!(runs.len(), 2);
+    let (a, b) = (runs[0].meta.race.clone().unwrap(), runs[1].meta.race.clone().unwrap());
+    assert_eq!(a.id, b.id, "one race");
+    assert_eq!((a.side.as_str(), b.side.as_str()), ("cpu", "challenger"));
+    assert_eq!(runs[0].meta.hyperparameters.seed, runs[1].meta.hyperparameters.seed);
+    for r in &runs {
+        assert_eq!(r.meta.status, RunStatus::Finished);
+        assert_eq!(r.epochs.len(), 4);
+    }
+    for (x, y) in runs[0].epochs.iter().zip(&runs[1].epochs) {
+        assert!(
+            (x.train_loss - y.train_loss).abs() < 1e-4,
+            "epoch {}: {} vs {}",
+            x.epoch,
+            x.train_loss,
+            y.train_loss
+        );
+    }
+}
+
+#[test]
+fn a_gpu_race_without_a_gpu_says_why_and_moving_a_finished_run_says_so() {
+    if !workbench::device::probe().cuda.is_empty() {
+        return;
+    }
+    let dir = project();
+    let out = workbench(dir.path(), &["race", "--dataset", "iris", "--model", "mlp", "--epochs", "1"]);
+    let err = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("needs a GPU") && err.contains("--against cpu"), "{err}");
+    assert!(
+        !dir.path().join("runs").exists() || std::fs::read_dir(dir.path().join("runs")).unwrap().count() == 0
+    );
+    let out = workbench(dir.path(), &["train", "--dataset", "iris", "--epochs", "1", "--quiet"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let run = std::fs::read_dir(dir.path().join("runs")).unwrap().next().unwrap().unwrap().path();
+    let out = workbench(dir.path(), &["move", run.to_str().unwrap(), "--device", "cpu", "--threads", "2"]);
+    let err = text(&out.stderr);
+    assert!(!out.status.success() && err.contains("is finished; nothing to move"), "{err}");
+}

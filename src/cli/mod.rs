@@ -3,6 +3,7 @@
 //! Every command returns an exit code; errors print one line, `error: ...`, never a panic message.
 mod info;
 mod progress;
+mod race;
 mod runs;
 mod stage;
 mod submit;
@@ -74,6 +75,8 @@ pub enum Command {
     Tui,
     /// Train a model without the TUI: one line per epoch, then a summary
     Train(Box<train::TrainArgs>),
+    /// Race the same experiment on the CPU and a GPU (or two CPU thread counts: --against cpu), side by side
+    Race(Box<race::RaceArgs>),
     /// List the CPU and CUDA devices, or why CUDA is not usable
     Devices {
         /// Print JSON
@@ -154,6 +157,7 @@ pub fn main() -> i32 {
     let result = match cli.command.unwrap_or(Command::Tui) {
         Command::Tui => crate::tui::run(&settings, &cli.global.overrides(), log.file.as_deref()),
         Command::Train(args) => train::run(&settings, &args),
+        Command::Race(args) => race::run(&settings, &args),
         Command::Devices { json } => info::devices(json),
         Command::Datasets { json } => info::datasets(&settings, json),
         Command::Stage(args) => stage::stage(&settings, &args),

@@ -43,6 +43,7 @@ impl App {
                 Vec::new()
             }
             KeyCode::Char('s') => self.start_run(self.runtime),
+            KeyCode::Char('c') => self.start_race(),
             KeyCode::Char('x') => self.stop_runs(),
             KeyCode::Char('p') => self.toggle_pause(),
             KeyCode::Char('R') => self.resume_runs(),
@@ -287,6 +288,7 @@ impl App {
             Popup::ConfirmSwitch { device } => match key.code {
                 KeyCode::Char('k') => return self.confirm_switch(device, false),
                 KeyCode::Char('r') => return self.confirm_switch(device, true),
+                KeyCode::Char('m') => return self.move_run(device),
                 KeyCode::Esc | KeyCode::Char('n') => self.popup = None,
                 _ => {}
             },

@@ -172,11 +172,13 @@ fn loss_chart(
     let pts = loss_points(run, options, columns);
     let marker = if ascii { Marker::Dot } else { Marker::Braille };
     let step_name = if options.smooth { "step (smooth)" } else { "step" };
-    let datasets = vec![
+    let switches = switch_lines(run, options.x_axis, pts.y_bounds);
+    let mut datasets = vec![
         line(marker, theme::STEP, &pts.steps).name(step_name),
         line(marker, theme::TRAIN, &pts.train).name("train/epoch"),
         line(marker, theme::VAL, &pts.val).name("val"),
     ];
+    datasets.extend(switches.iter().map(|(_, pts)| line(marker, SWITCH, pts)));
     // The legend lives in the title: it never covers the curves and always fits.
     let title = vec![
         Span::styled(" Loss ", theme::title(focused)),
@@ -185,9 +187,32 @@ fn loss_chart(
         Span::styled("\u{2500}val ", Style::new().fg(theme::VAL)),
         Span::styled(mode_text(options, false), theme::dim()),
     ];
+    let mut title = title;
+    title.extend(
+        switches.iter().map(|(label, _)| Span::styled(format!("\u{2502}{label} "), Style::new().fg(SWITCH))),
+    );
     let block = super::pane_frame(focused).title(Line::from(title));
     frame.render_widget(chart(datasets, block, pts.x_bounds, pts.y_bounds, options, area), area);
     pts.x_bounds
+}
+
+/// The colour of a device switch's marker.
+const SWITCH: ratatui::style::Color = ratatui::style::Color::Yellow;
+
+/// Each move of the run to another device (run.toml's `device_switches`): its label (`→cuda:0`)
+/// and a vertical line across the chart where it happened.
+fn switch_lines(run: &RunView, axis: XAxis, y: [f64; 2]) -> Vec<(String, [(f64, f64); 2])> {
+    let Some(meta) = run.meta.as_ref() else { return Vec::new() };
+    meta.device_switches
+        .iter()
+        .filter_map(|sw| {
+            let x = match axis {
+                XAxis::Wall => Some(sw.wall_s),
+                _ => step_x(run, sw.step as f64 - 0.5, axis),
+            }?;
+            Some((format!("\u{2192}{}", sw.to), [(x, y[0]), (x, y[1])]))
+        })
+        .collect()
 }
 
 fn chart<'a>(

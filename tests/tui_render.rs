@@ -435,3 +435,22 @@ fn a_device_switch_is_marked_on_the_loss_chart() {
     let differing = plain.lines().zip(marked.lines()).filter(|(a, b)| a != b).count();
     assert!(differing > 5, "a vertical line changes many rows of the chart: {differing}");
 }
+
+/// Two runs of one race, both selected: the overlay's title shows each side's samples/s and the
+/// speed-up.
+#[test]
+fn a_race_shows_its_speed_up_over_the_overlay() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    let keys = ["20261126-120000-iris-mlp-cpu", "20261126-120000-iris-mlp-cpu-2"];
+    for (key, side) in keys.iter().zip(["cpu", "challenger"]) {
+        let mut meta = run_meta(key, "iris", RunStatus::Finished, 0.01, 5);
+        meta.race = Some(workbench::runs::RaceMark { id: keys[0].into(), side: side.into() });
+        app.update(Event::Runs(vec![meta_event(meta)]));
+        app.update(Event::Runs(curve_events(key, 5, 1.0)));
+    }
+    app.started_race(&[keys[0].to_string(), keys[1].to_string()]);
+    app.focus = Pane::Charts;
+    let text = screen(&app, 140, 40);
+    assert!(text.contains("race: cpu") && text.contains("speed-up 1.00"), "{text}");
+}

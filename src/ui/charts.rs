@@ -196,6 +196,39 @@ fn loss_chart(
     pts.x_bounds
 }
 
+/// For two selected runs of one race (run.toml's `[race]`): each side's samples/s and ETA (from
+/// its heartbeat) and the challenger's speed-up, e.g. ` race: cpu 1.2k/s ETA 0:40 · cuda:0 9.8k/s
+/// ETA 0:05 · 8.17× `.
+pub fn race_text(runs: &[&RunView]) -> Option<String> {
+    let [a, b] = runs else { return None };
+    let (ma, mb) = (a.meta.as_ref()?, b.meta.as_ref()?);
+    let (ra, rb) = (ma.race.as_ref()?, mb.race.as_ref()?);
+    if ra.id != rb.id {
+        return None;
+    }
+    let (cpu, other) = if ra.side == crate::train::race::SIDE_CPU { (a, b) } else { (b, a) };
+    let rate = |r: &RunView| {
+        r.live.as_ref().and_then(|l| l.samples_per_s).or_else(|| {
+            let e = &r.epochs;
+            (!e.is_empty()).then(|| e.iter().map(|x| x.samples_per_s).sum::<f64>() / e.len() as f64)
+        })
+    };
+    let side = |r: &RunView| {
+        let name = r.meta.as_ref().map_or("?", |m| m.device.as_str()).to_string();
+        let eta = match (r.is_active(), r.live.as_ref().and_then(|l| l.eta_s)) {
+            (true, Some(s)) => format!(" ETA {}", crate::util::format_duration(s)),
+            (true, None) => " ETA --".to_string(),
+            (false, _) => String::new(),
+        };
+        format!("{name} {}/s{eta}", rate(r).map_or("--".into(), crate::util::format_rate))
+    };
+    let speed_up = match (rate(cpu), rate(other)) {
+        (Some(c), Some(o)) if c > 0.0 => format!("{:.2}\u{d7}", o / c),
+        _ => "--".to_string(),
+    };
+    Some(format!(" race: {} \u{b7} {} \u{b7} speed-up {speed_up} ", side(cpu), side(other)))
+}
+
 /// The colour of a device switch's marker.
 const SWITCH: ratatui::style::Color = ratatui::style::Color::Yellow;
 
@@ -273,10 +306,13 @@ fn overlay(
     let marker = if ascii { Marker::Dot } else { Marker::Braille };
     let datasets: Vec<Dataset> =
         runs.iter().zip(&curves).map(|(r, pts)| line(marker, theme::run_color(r.color), pts)).collect();
-    let title = vec![
+    let mut title = vec![
         Span::styled(format!(" Loss: {} runs ", runs.len()), theme::title(focused)),
         Span::styled(mode_text(options, true), theme::dim()),
     ];
+    if let Some(race) = race_text(runs) {
+        title.push(Span::styled(race, Style::new().fg(SWITCH)));
+    }
     let block = super::pane_frame(focused).title(Line::from(title));
     frame.render_widget(chart(datasets, block, x_bounds, y_bounds, options, loss_area), loss_area);
     let legend_area =

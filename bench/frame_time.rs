@@ -51,6 +51,8 @@ fn meta() -> RunMeta {
             libtorch_path: String::new(),
         },
         final_metrics: None,
+        race: None,
+        device_switches: Vec::new(),
     }
 }
 

@@ -53,6 +53,8 @@ fn meta(id: &str, status: RunStatus) -> RunMeta {
             libtorch_path: String::new(),
         },
         final_metrics: None,
+        race: None,
+        device_switches: Vec::new(),
     }
 }
 

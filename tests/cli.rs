@@ -437,3 +437,78 @@ fn a_run_out_of_memory_fails_with_figures_and_advice_and_the_next_run_works() {
     let next = workbench(dir.path(), &["train", "--epochs", "3", "--device", "cpu", "--quiet"]);
     assert_eq!(next.status.code(), Some(0), "{}", text(&next.stderr));
 }
+
+#[test]
+fn a_race_against_cpu_runs_two_marked_runs_of_one_curve_and_names_speed_up_and_etas() {
+    let dir = project();
+    let _stop = StopRunsOnDrop(dir.path().join("runs"));
+    let out = workbench(
+        dir.path(),
+        &[
+            "race",
+            "--dataset",
+            "iris",
+            "--model",
+            "mlp",
+            "--epochs",
+            "4",
+            "--batch-size",
+            "4",
+            "--threads",
+            "1",
+            "--against",
+            "cpu",
+            "--against-threads",
+            "2",
+        ],
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("speed-up") && stdout.contains("ETA"), "{stdout}");
+    assert!(stdout.contains("cpu (1 threads)") && stdout.contains("cpu (2 threads)"), "{stdout}");
+    assert!(stdout.contains("race over:"), "{stdout}");
+    let mut runs: Vec<_> = std::fs::read_dir(dir.path().join("runs"))
+        .unwrap()
+        .map(|e| load_run(&e.unwrap().path()).unwrap())
+        .collect();
+    runs.sort_by_key(|r| r.meta.hyperparameters.threads);
+    assert_eq!(runs.len(), 2);
+    let (a, b) = (runs[0].meta.race.clone().unwrap(), runs[1].meta.race.clone().unwrap());
+    assert_eq!(a.id, b.id, "one race");
+    assert_eq!((a.side.as_str(), b.side.as_str()), ("cpu", "challenger"));
+    assert_eq!(runs[0].meta.hyperparameters.seed, runs[1].meta.hyperparameters.seed);
+    for r in &runs {
+        assert_eq!(r.meta.status, RunStatus::Finished);
+        assert_eq!(r.epochs.len(), 4);
+    }
+    for (x, y) in runs[0].epochs.iter().zip(&runs[1].epochs) {
+        assert!(
+            (x.train_loss - y.train_loss).abs() < 1e-4,
+            "epoch {}: {} vs {}",
+            x.epoch,
+            x.train_loss,
+            y.train_loss
+        );
+    }
+}
+
+#[test]
+fn a_gpu_race_without_a_gpu_says_why_and_moving_a_finished_run_says_so() {
+    if !workbench::device::probe().cuda.is_empty() {
+        return;
+    }
+    let dir = project();
+    let out = workbench(dir.path(), &["race", "--dataset", "iris", "--model", "mlp", "--epochs", "1"]);
+    let err = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("needs a GPU") && err.contains("--against cpu"), "{err}");
+    assert!(
+        !dir.path().join("runs").exists() || std::fs::read_dir(dir.path().join("runs")).unwrap().count() == 0
+    );
+    let out = workbench(dir.path(), &["train", "--dataset", "iris", "--epochs", "1", "--quiet"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let run = std::fs::read_dir(dir.path().join("runs")).unwrap().next().unwrap().unwrap().path();
+    let out = workbench(dir.path(), &["move", run.to_str().unwrap(), "--device", "cpu", "--threads", "2"]);
+    let err = text(&out.stderr);
+    assert!(!out.status.success() && err.contains("is finished; nothing to move"), "{err}");
+}

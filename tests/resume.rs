@@ -211,7 +211,7 @@ fn a_failed_checkpoint_write_leaves_the_previous_one_intact() {
     let s = spec("x", ModelKind::Logreg);
     let task = Task::Classification { classes: vec!["a".into(), "b".into()] };
     let learner = build(&s, &[4], &task, Device::Cpu).unwrap();
-    let first = Progress { epoch: 1, step: 8, elapsed_s: 0.5 };
+    let first = Progress { epoch: 1, step: 8, elapsed_s: 0.5, partial: None };
     checkpoint::save(dir.path(), learner.as_ref(), s.model, first).unwrap();
     let model_before = std::fs::read(dir.path().join(CHECKPOINT_FILE)).unwrap();
     let state_before = std::fs::read(dir.path().join(TRAIN_STATE_FILE)).unwrap();
@@ -489,4 +489,59 @@ fn a_queued_run_whose_dataset_is_gone_ends_failed_with_its_kind() {
     // Not queued any more: --run-dir refuses it.
     let e = run_in_folder(&settings, &dir, false, &device::probe(), flag, &mut |_| {}).unwrap_err();
     assert!(e.to_string().contains("is failed, not queued"), "{e}");
+}
+
+/// Run `request` in a fresh folder, asking it to move to `threads` CPU threads once `epoch` is done.
+fn run_moving(request: RunRequest, after_epoch: u32, threads: u32) -> Vec<TrainMsg> {
+    let (tx, rx) = mpsc::channel();
+    let control = RunControl::new();
+    let c = control.clone();
+    let handle = spawn_run_in(request, RunFolder::New, control, move |m| {
+        if let TrainMsg::Epoch { metrics, .. } = &m {
+            if metrics.epoch == after_epoch {
+                c.request_move(workbench::train::process::move_target("cpu", Some(threads)).unwrap());
+            }
+        }
+        tx.send(m).is_ok()
+    })
+    .unwrap();
+    let messages: Vec<TrainMsg> = rx.iter().collect();
+    handle.join();
+    messages
+}
+
+#[test]
+fn a_run_moved_to_other_cpu_threads_continues_the_curve_of_one_never_moved() {
+    let catalog = shipped_catalog();
+    let iris = catalog.get("iris").unwrap();
+    let mut s = spec("iris", ModelKind::Mlp);
+    (s.epochs, s.optimizer, s.momentum, s.lr, s.threads) = (4, OptimizerKind::Sgd, 0.9, 0.01, 1);
+    let runs = tempdir();
+    let whole = final_dir(&run_until(request(iris, s.clone(), runs.path()), RunFolder::New, None));
+    let moved_msgs = run_moving(request(iris, s.clone(), runs.path()), 2, 2);
+    assert!(matches!(moved_msgs.last(), Some(TrainMsg::Finished { .. })), "{:?}", moved_msgs.last());
+    let moved = final_dir(&moved_msgs);
+    let record = load_run(&moved).unwrap();
+    assert_same_curve(&load_run(&whole).unwrap().epochs, &record.epochs);
+    assert_eq!(steps_of(&whole).len(), steps_of(&moved).len(), "every step once");
+    let switches = &record.meta.device_switches;
+    assert_eq!(switches.len(), 1, "{switches:?}");
+    let sw = &switches[0];
+    assert_eq!((sw.epoch, sw.step), (3, 16), "moved before epoch 3's first batch");
+    assert_eq!((sw.from.as_str(), sw.to.as_str()), ("cpu threads=1", "cpu threads=2"));
+    assert!(sw.wall_s > 0.0);
+    assert_eq!(record.meta.hyperparameters.threads, 2, "a later --resume goes on with the new threads");
+    // The move's checkpoint is a mid-epoch one a --resume reads; the last checkpoint replaced it.
+    assert_eq!(record.meta.checkpoint_epoch, Some(4));
+}
+
+#[test]
+fn a_move_to_a_missing_gpu_says_why() {
+    if !device::probe().cuda.is_empty() {
+        return; // a GPU is there: tests/gpu.rs moves onto it
+    }
+    let e = workbench::train::process::move_target("cuda:0", None).unwrap_err().to_string();
+    assert!(e.contains("cuda:0") && e.contains("not available"), "{e}");
+    let reason = device::probe().cuda_unavailable.unwrap();
+    assert!(e.contains(&reason), "the device layer's reason: {e}");
 }

@@ -223,6 +223,8 @@ fn staging_progress_names_its_phase_and_unit() {
                 updated_unix_ms: ms,
                 pid: 1,
                 host: "h".into(),
+                samples_per_s: None,
+                eta_s: None,
             },
         }])
     };
@@ -441,4 +443,49 @@ fn a_long_list_scrolls_to_the_focused_run() {
     assert!(text.contains("000000-iris-mlp-cpu") && !text.contains("000999-iris"), "{text}");
     press(&mut app, &[ch('k')]);
     assert_eq!(app.focused_run().unwrap().key, "20261126-000001-iris-mlp-cpu");
+}
+
+/// A run moved to another device shows where: a line across the loss chart, labelled in its title.
+#[test]
+fn a_device_switch_is_marked_on_the_loss_chart() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    finished_run(&mut app);
+    let plain = screen(&app, 120, 40);
+    let mut meta = run_meta(RUN, "iris", RunStatus::Finished, 0.01, 20);
+    meta.epochs_completed = 20;
+    meta.device_switches.push(workbench::runs::DeviceSwitch {
+        epoch: 11,
+        step: 80,
+        wall_s: 1.0,
+        from: "cpu threads=1".into(),
+        to: "cpu threads=2".into(),
+        at: "2026-11-26T12:00:01Z".into(),
+    });
+    app.update(Event::Runs(vec![meta_event(meta)]));
+    let marked = screen(&app, 120, 40);
+    assert!(!plain.contains("\u{2192}cpu threads=2"));
+    assert!(marked.contains("\u{2192}cpu threads=2"), "{marked}");
+    assert_ne!(plain.replace(' ', "").len(), 0);
+    let differing = plain.lines().zip(marked.lines()).filter(|(a, b)| a != b).count();
+    assert!(differing > 5, "a vertical line changes many rows of the chart: {differing}");
+}
+
+/// Two runs of one race, both selected: the overlay's title shows each side's samples/s and the
+/// speed-up.
+#[test]
+fn a_race_shows_its_speed_up_over_the_overlay() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    let keys = ["20261126-120000-iris-mlp-cpu", "20261126-120000-iris-mlp-cpu-2"];
+    for (key, side) in keys.iter().zip(["cpu", "challenger"]) {
+        let mut meta = run_meta(key, "iris", RunStatus::Finished, 0.01, 5);
+        meta.race = Some(workbench::runs::RaceMark { id: keys[0].into(), side: side.into() });
+        app.update(Event::Runs(vec![meta_event(meta)]));
+        app.update(Event::Runs(curve_events(key, 5, 1.0)));
+    }
+    app.started_race(&[keys[0].to_string(), keys[1].to_string()]);
+    app.focus = Pane::Charts;
+    let text = screen(&app, 140, 40);
+    assert!(text.contains("race: cpu") && text.contains("speed-up 1.00"), "{text}");
 }

@@ -382,6 +382,8 @@ fn staging_heartbeats_reach_the_focused_run() {
             updated_unix_ms: ms,
             pid: 1,
             host: "h".into(),
+            samples_per_s: None,
+            eta_s: None,
         },
     };
     app.update(Event::Runs(vec![live("reading", 10, 1_000), live("reading", 30, 3_000)]));
@@ -754,4 +756,45 @@ fn tabbing_into_the_runs_pane_focuses_its_top_run() {
     assert_eq!(app.runs.focused.as_ref(), Some(&top));
     press(&mut app, &[ch(' ')]);
     assert!(app.runs.selected.contains(&top), "Space selects the highlighted run");
+}
+
+#[test]
+fn the_race_key_without_a_gpu_explains_why_and_with_one_races_the_cpu_against_it() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    let effects = press(&mut app, &[ch('c')]);
+    assert!(effects.is_empty(), "{effects:?}");
+    let notice = app.notice.as_ref().expect("a notice");
+    assert!(notice.is_error);
+    assert!(notice.text.contains("needs a GPU") && notice.text.contains("CPU-only"), "{}", notice.text);
+    assert!(notice.text.contains("--against cpu"), "what to do instead: {}", notice.text);
+
+    let mut app = app_with_gpu(runs.path());
+    let effects = press(&mut app, &[ch('c')]);
+    assert!(matches!(effects.as_slice(), [Effect::StartRace { gpu: 0, .. }]), "{effects:?}");
+    app.started_race(&["a".to_string(), "b".to_string()]);
+    assert_eq!(app.runs.selected, ["a", "b"], "both curves overlay");
+}
+
+fn app_with_gpu(runs: &std::path::Path) -> App {
+    app(runs, 1)
+}
+
+#[test]
+fn the_switch_popup_moves_the_run_with_m() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 1);
+    app.runtime = DeviceChoice::Cpu;
+    let run = "20261126-100000-iris-mlp-cpu";
+    app.started_run(run);
+    add_run(&mut app, run, RunStatus::Running, 0.01, 1);
+    press(&mut app, &[ch('r'), key(KeyCode::Down), key(KeyCode::Down), key(KeyCode::Enter)]);
+    assert_eq!(app.popup, Some(Popup::ConfirmSwitch { device: DeviceChoice::Cuda(Some(0)) }));
+    let effects = press(&mut app, &[ch('m')]);
+    assert_eq!(
+        control(&effects),
+        [(run.to_string(), ControlCommand::Move { device: "cuda:0".into(), threads: None })]
+    );
+    assert!(started(&effects).is_none(), "a move starts no new run");
+    assert_eq!(app.popup, None);
 }

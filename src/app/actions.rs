@@ -56,6 +56,54 @@ impl App {
         }
     }
 
+    /// `c`: race the current choices on the CPU against the first GPU; without one, say why not.
+    pub(super) fn start_race(&mut self) -> Vec<Effect> {
+        let Some(report) = self.devices.as_ref() else {
+            self.notify_error("still probing devices; try again in a moment");
+            return Vec::new();
+        };
+        if let Some(why) = crate::train::race::gpu_unavailable(report, 0) {
+            self.notify_error(why);
+            return Vec::new();
+        }
+        if self.expecting.is_some() {
+            self.notify_error("a run is starting; wait until it shows in the runs pane");
+            return Vec::new();
+        }
+        match self.plan_run(DeviceChoice::Cpu) {
+            Err(why) => {
+                self.notify_error(why);
+                Vec::new()
+            }
+            Ok(spec) => {
+                self.focus = Pane::Charts;
+                self.notify(format!("racing {} on {}: CPU against cuda:0", spec.model, spec.dataset));
+                vec![Effect::StartRace { spec, gpu: 0 }]
+            }
+        }
+    }
+
+    /// `m` in the runtime switch popup: move the focused run to `device` (checkpointed at its next
+    /// batch boundary, it goes on there in the same folder); the next runs use it too.
+    pub(super) fn move_run(&mut self, device: DeviceChoice) -> Vec<Effect> {
+        self.popup = None;
+        let Some(run) = self.focused_run().filter(|r| r.is_active()) else {
+            self.notify_error("no running run to move");
+            return Vec::new();
+        };
+        let effect = Effect::Control {
+            key: run.key.clone(),
+            dir: run.dir.clone(),
+            command: ControlCommand::Move { device: device.to_string(), threads: None },
+        };
+        self.runtime = device;
+        self.notify(format!(
+            "moving the run to {}; it goes on there after its batch in progress",
+            self.runtime_label()
+        ));
+        vec![effect]
+    }
+
     /// `x`: stop the selected runs, or the focused one.
     pub(super) fn stop_runs(&mut self) -> Vec<Effect> {
         let effects: Vec<Effect> = self

@@ -45,6 +45,7 @@ impl App {
             }
             KeyCode::Char('s') => self.start_run(self.runtime),
             KeyCode::Char('S') => self.open_submit(),
+            KeyCode::Char('c') => self.start_race(),
             KeyCode::Char('x') => self.stop_runs(),
             KeyCode::Char('p') => self.toggle_pause(),
             KeyCode::Char('R') => self.resume_runs(),
@@ -316,6 +317,7 @@ impl App {
             Popup::ConfirmSwitch { device } => match key.code {
                 KeyCode::Char('k') => return self.confirm_switch(device, false),
                 KeyCode::Char('r') => return self.confirm_switch(device, true),
+                KeyCode::Char('m') => return self.move_run(device),
                 KeyCode::Esc | KeyCode::Char('n') => self.popup = None,
                 _ => {}
             },

@@ -74,6 +74,14 @@ pub enum Effect {
         /// The training parameters, dataset and device choice (`auto`, `cpu`, `cuda:0`) included.
         spec: TrainSpec,
     },
+    /// Start a race of `spec` (see `train::race`): the CPU against `cuda:gpu`, two runs marked as
+    /// one race; the runner then calls [`App::started_race`], or [`App::start_failed`].
+    StartRace {
+        /// The training parameters; each side sets its own device.
+        spec: TrainSpec,
+        /// The GPU the CPU races.
+        gpu: usize,
+    },
     /// Append a command to a run's `control` file (stop, pause, resume).
     Control {
         /// The run's key (its folder name).
@@ -341,6 +349,12 @@ impl App {
         if self.runs.get(key).is_some() {
             self.runs.focused = self.pending_focus.take();
         }
+    }
+
+    /// The runner started a race: both runs are selected (their curves overlay), the CPU's focused.
+    pub fn started_race(&mut self, keys: &[String; 2]) {
+        self.started_run(&keys[0]);
+        self.runs.selected = keys.to_vec();
     }
 
     /// The runner could not start (or resume) a run.

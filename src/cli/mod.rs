@@ -3,6 +3,7 @@
 //! Every command returns an exit code; errors print one line, `error: ...`, never a panic message.
 mod info;
 mod progress;
+mod race;
 mod runs;
 mod stage;
 mod submit;
@@ -74,6 +75,8 @@ pub enum Command {
     Tui,
     /// Train a model without the TUI: one line per epoch, then a summary
     Train(Box<train::TrainArgs>),
+    /// Race the same experiment on the CPU and a GPU (or two CPU thread counts: --against cpu), side by side
+    Race(Box<race::RaceArgs>),
     /// List the CPU and CUDA devices, or why CUDA is not usable
     Devices {
         /// Print JSON
@@ -111,6 +114,17 @@ pub enum Command {
         /// The run: its id (folder name), a unique prefix of it, or its folder's path
         run: String,
     },
+    /// Move a running run to another device: it checkpoints after its batch in progress and goes on there
+    Move {
+        /// The run: its id (folder name), a unique prefix of it, or its folder's path
+        run: String,
+        /// Where to: cpu, cuda or cuda:N
+        #[arg(long)]
+        device: String,
+        /// CPU threads from then on (default: the run's setting)
+        #[arg(long, value_name = "N")]
+        threads: Option<u32>,
+    },
     /// Export runs' metrics as CSV, and their loss curves as SVG or PNG
     Export(runs::ExportArgs),
     /// Hand a run to Slurm or HTCondor: the run folder is made at once (queued), the job submitted
@@ -143,6 +157,7 @@ pub fn main() -> i32 {
     let result = match cli.command.unwrap_or(Command::Tui) {
         Command::Tui => crate::tui::run(&settings, &cli.global.overrides(), log.file.as_deref()),
         Command::Train(args) => train::run(&settings, &args),
+        Command::Race(args) => race::run(&settings, &args),
         Command::Devices { json } => info::devices(json),
         Command::Datasets { json } => info::datasets(&settings, json),
         Command::Stage(args) => stage::stage(&settings, &args),
@@ -151,6 +166,9 @@ pub fn main() -> i32 {
         Command::Stop { run } => runs::control(&settings, &run, crate::runs::ControlCommand::Stop),
         Command::Pause { run } => runs::control(&settings, &run, crate::runs::ControlCommand::Pause),
         Command::Resume { run } => runs::control(&settings, &run, crate::runs::ControlCommand::Resume),
+        Command::Move { run, device, threads } => {
+            runs::control(&settings, &run, crate::runs::ControlCommand::Move { device, threads })
+        }
         Command::Export(args) => runs::export(&settings, &args),
         Command::Submit(args) => submit::run(&settings, &args),
         Command::Paths { json } => info::paths(&settings, log.file.as_deref(), json),

@@ -190,8 +190,18 @@ pub fn control(settings: &Settings, run: &str, command: ControlCommand) -> anyho
             return Ok(0);
         }
     }
+    if let ControlCommand::Move { device, threads } = &command {
+        if matches!(before, RunStatus::Running | RunStatus::Paused) {
+            // The run process resolves the device again; asking here names a missing GPU at once.
+            crate::train::process::move_target(device, *threads)?;
+        }
+    }
     send_control(&dir, command.clone())?;
     let line = match (command, before) {
+        (ControlCommand::Move { device, .. }, _) => format!(
+            "asked {id} to move to {device}; it checkpoints after the batch in progress and goes on there \
+             (run.toml's device_switches records it)"
+        ),
         (ControlCommand::Stop, _) => format!("asked {id} to stop; it stops after the batch in progress"),
         (ControlCommand::Pause, RunStatus::Paused) => format!("{id} is already paused"),
         (ControlCommand::Pause, _) => format!("asked {id} to pause; `workbench resume {id}` goes on"),

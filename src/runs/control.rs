@@ -17,11 +17,7 @@ pub fn send_control(dir: &Path, command: ControlCommand) -> Result<(), RunsError
     let meta = read_meta(dir)?;
     let status = super::liveness::effective_status(dir, &meta);
     let run = folder_id(dir);
-    let action = match command {
-        ControlCommand::Stop => "stop",
-        ControlCommand::Pause => "pause",
-        ControlCommand::Resume => "resume",
-    };
+    let action = command.verb();
     match status {
         RunStatus::Running | RunStatus::Paused => {}
         RunStatus::Queued => return Err(RunsError::Queued { run }),
@@ -34,7 +30,7 @@ pub fn send_control(dir: &Path, command: ControlCommand) -> Result<(), RunsError
             return Err(RunsError::NotAlive { run, status: status.as_str().into(), action });
         }
     }
-    append_line(dir, command.as_line())
+    append_line(dir, &command.as_line())
 }
 
 /// Append one line to `DIR/control` in a single write: with `O_APPEND`, lines from several
@@ -154,5 +150,18 @@ mod tests {
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(b"se\nfrobnicate\nstop\n").unwrap();
         assert_eq!(inbox.poll(), [ControlCommand::Pause, ControlCommand::Stop]);
+    }
+
+    #[test]
+    fn move_lines_round_trip_and_bad_ones_are_skipped() {
+        for command in [
+            ControlCommand::Move { device: "cuda:0".into(), threads: None },
+            ControlCommand::Move { device: "cpu".into(), threads: Some(3) },
+        ] {
+            assert_eq!(ControlCommand::parse(&command.as_line()), Some(command));
+        }
+        for bad in ["move", "move cpu threads=x", "move cpu 3", "move cpu threads=2 extra"] {
+            assert_eq!(ControlCommand::parse(bad), None, "{bad}");
+        }
     }
 }

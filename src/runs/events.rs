@@ -63,17 +63,58 @@ pub struct LiveState {
     pub updated_unix_ms: u64,
     pub pid: u32,
     pub host: String,
+    /// Training samples a second over the last few seconds (validation included in the time);
+    /// `None` before the first steps, while paused, and in older folders.
+    #[serde(default)]
+    pub samples_per_s: Option<f64>,
+    /// Seconds left at that rate, to the last step of the last epoch; `None` when unknown.
+    #[serde(default)]
+    pub eta_s: Option<f64>,
 }
 
 /// A command to a run process, appended to its `control` file by any viewer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ControlCommand {
+    /// Checkpoint at the next batch boundary and go on on another device (`move cuda:0`,
+    /// `move cpu threads=4`), in the same process and folder; the switch is kept in run.toml's
+    /// `device_switches`.
+    Move {
+        /// `cpu`, `cuda` or `cuda:N`, as `--device` takes it.
+        device: String,
+        /// CPU threads from then on; `None` keeps the run's setting.
+        threads: Option<u32>,
+    },
     /// Stop between batches; the run is kept and marked stopped.
     Stop,
     /// Pause between batches.
     Pause,
     /// Go on after a pause.
     Resume,
+}
+
+/// Two runs started together as one race (`workbench race`, the TUI's `c`): same experiment,
+/// same seed, two devices. Kept in run.toml as `[race]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RaceMark {
+    /// The race's id, shared by both runs (the first run's id).
+    pub id: String,
+    /// `cpu` (the baseline) or `challenger` (the GPU, or the CPU with other threads).
+    pub side: String,
+}
+
+/// A move of a run from one device to another, kept in run.toml's `device_switches`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceSwitch {
+    /// The epoch in progress and the steps taken when it moved.
+    pub epoch: u32,
+    pub step: u64,
+    /// Seconds of training by then (the x of the chart's time axis).
+    pub wall_s: f64,
+    /// `cpu`, `cuda:0`, with ` threads=N` for a CPU.
+    pub from: String,
+    pub to: String,
+    /// When, RFC 3339.
+    pub at: String,
 }
 
 /// Where an external run (one with no `run.toml`) comes from.
@@ -129,11 +170,21 @@ pub enum RunEvent {
 
 impl ControlCommand {
     /// The line written to the `control` file (without its newline).
-    pub fn as_line(&self) -> &'static str {
+    pub fn as_line(&self) -> String {
+        match self {
+            ControlCommand::Move { device, threads: Some(n) } => format!("move {device} threads={n}"),
+            ControlCommand::Move { device, threads: None } => format!("move {device}"),
+            other => other.verb().to_string(),
+        }
+    }
+
+    /// The command's first word: `stop`, `pause`, `resume`, `move`.
+    pub fn verb(&self) -> &'static str {
         match self {
             ControlCommand::Stop => "stop",
             ControlCommand::Pause => "pause",
             ControlCommand::Resume => "resume",
+            ControlCommand::Move { .. } => "move",
         }
     }
 
@@ -143,7 +194,18 @@ impl ControlCommand {
             "stop" => Some(ControlCommand::Stop),
             "pause" => Some(ControlCommand::Pause),
             "resume" => Some(ControlCommand::Resume),
-            _ => None,
+            other => {
+                let mut words = other.split_whitespace();
+                if words.next() != Some("move") {
+                    return None;
+                }
+                let device = words.next()?.to_string();
+                let threads = match words.next() {
+                    None => None,
+                    Some(w) => Some(w.strip_prefix("threads=")?.parse().ok()?),
+                };
+                words.next().is_none().then_some(ControlCommand::Move { device, threads })
+            }
         }
     }
 }

@@ -156,6 +156,8 @@ mod tests {
             updated_unix_ms: ms - 5_000,
             pid: 1,
             host: "elsewhere".into(),
+            samples_per_s: None,
+            eta_s: None,
         };
         assert_eq!(heartbeat_liveness(&live, now), Liveness::Alive);
         live.updated_unix_ms = ms - 120_000;

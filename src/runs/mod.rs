@@ -22,7 +22,7 @@ use crate::params::{EpochMetrics, MetricKind, TrainSpec};
 
 pub use control::{send_control, ControlInbox};
 pub use error::RunsError;
-pub use events::{ControlCommand, LiveState, RunEvent, RunKey, StepRow};
+pub use events::{ControlCommand, DeviceSwitch, LiveState, RaceMark, RunEvent, RunKey, StepRow};
 pub use follow::{spawn_watcher, RunsFollower, WatcherHandle};
 pub use liveness::{pid_alive, RunLock};
 pub use palette::run_colour;
@@ -233,6 +233,12 @@ pub struct RunMeta {
     pub versions: Versions,
     #[serde(rename = "final")]
     pub final_metrics: Option<FinalMetrics>,
+    /// The race this run is one side of; absent for ordinary runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub race: Option<RaceMark>,
+    /// Each move to another device during the run, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub device_switches: Vec<DeviceSwitch>,
 }
 
 pub use crate::util::now_rfc3339;

@@ -173,6 +173,26 @@ impl RunRecorder {
         self.write_meta()
     }
 
+    /// Record a move to another device: the switch in `device_switches`, the device the run is on
+    /// now (`device`, `device_label`, its `hyperparameters`' device and threads, so a later
+    /// `--resume` continues there) and the data's placement; written at once.
+    pub fn switched(
+        &mut self,
+        switch: super::DeviceSwitch,
+        label: &str,
+        threads: u32,
+        placement: String,
+    ) -> std::io::Result<()> {
+        let _ = self.steps.flush();
+        self.meta.device = switch.to.split_whitespace().next().unwrap_or_default().to_string();
+        self.meta.device_label = label.to_string();
+        self.meta.hyperparameters.device = self.meta.device.clone();
+        self.meta.hyperparameters.threads = threads;
+        self.meta.data.placement = placement;
+        self.meta.device_switches.push(switch);
+        self.write_meta()
+    }
+
     /// Record how the run ended; a failure keeps its kind.
     pub fn finish(
         &mut self,

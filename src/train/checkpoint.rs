@@ -27,8 +27,10 @@ pub struct Progress {
     pub epoch: u32,
     /// Steps taken.
     pub step: u64,
-    /// Seconds of training so far (pauses excluded).
+    /// Seconds of training so far (pauses excluded), to the start of the epoch in progress.
     pub elapsed_s: f64,
+    /// How far into the next epoch, for a checkpoint taken between two batches (a move).
+    pub partial: Option<super::engine::PartialEpoch>,
 }
 
 /// The weights as PyTorch would name and shape them, on the CPU, sorted by name.
@@ -67,6 +69,11 @@ pub fn save(
     state.push(("progress.epoch".into(), Tensor::from_slice(&[i64::from(progress.epoch)])));
     state.push(("progress.step".into(), Tensor::from_slice(&[progress.step as i64])));
     state.push(("progress.elapsed_s".into(), Tensor::from_slice(&[progress.elapsed_s])));
+    if let Some(p) = progress.partial {
+        state.push(("progress.partial_steps".into(), Tensor::from_slice(&[p.steps_done as i64])));
+        state.push(("progress.partial_loss_sum".into(), Tensor::from_slice(&[p.loss_sum])));
+        state.push(("progress.partial_s".into(), Tensor::from_slice(&[p.seconds])));
+    }
     state.extend(weights.iter().map(|(n, t)| (format!("{MODEL_PREFIX}{n}"), t.shallow_clone())));
 
     let model_path = dir.join(CHECKPOINT_FILE);
@@ -154,7 +161,20 @@ pub fn load(dir: &Path, learner: &mut dyn Learner) -> Result<Progress, TrainErro
     learner.load_optimizer_state(&state).map_err(|e| bad(e.to_string()))?;
     let int =
         |name: &str| state.get(name).and_then(|t| t.f_int64_value(&[0])).map_err(|e| bad(e.to_string()));
+    let float =
+        |name: &str| state.get(name).and_then(|t| t.f_double_value(&[0])).map_err(|e| bad(e.to_string()));
+    // Written only by a checkpoint between two batches; absent in every other one.
+    let partial = if state.0.contains_key("progress.partial_steps") {
+        Some(super::engine::PartialEpoch {
+            steps_done: u64::try_from(int("progress.partial_steps")?).unwrap_or(0),
+            loss_sum: float("progress.partial_loss_sum")?,
+            seconds: float("progress.partial_s")?,
+        })
+    } else {
+        None
+    };
     Ok(Progress {
+        partial,
         epoch: u32::try_from(int("progress.epoch")?).unwrap_or(0),
         step: u64::try_from(int("progress.step")?).unwrap_or(0),
         elapsed_s: state

@@ -18,6 +18,19 @@ pub struct RunControl {
     wake: (Mutex<()>, Condvar),
     /// Set from a signal handler (SIGINT/SIGTERM/SIGHUP); read as an interruption.
     signal: Arc<AtomicBool>,
+    /// A move to another device is asked for: the loop ends at the next batch boundary.
+    moving: AtomicBool,
+    move_to: Mutex<Option<MoveTarget>>,
+}
+
+/// Where a run moves to (see `ControlCommand::Move`), its device already resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MoveTarget {
+    pub device: crate::device::ResolvedDevice,
+    /// CPU threads from then on; `None` keeps the run's setting.
+    pub threads: Option<u32>,
+    /// Bytes of data the new device may hold (see `device::data_budget`).
+    pub budget: Option<u64>,
 }
 
 impl RunControl {
@@ -71,6 +84,25 @@ impl RunControl {
             };
         }
         start.elapsed()
+    }
+
+    /// Ask the loop to end at the next batch boundary so the worker moves the run to `target`.
+    pub fn request_move(&self, target: MoveTarget) {
+        if let Ok(mut slot) = self.move_to.lock() {
+            *slot = Some(target);
+            self.moving.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Whether a move waits to be made (cheap: one atomic).
+    pub fn move_requested(&self) -> bool {
+        self.moving.load(Ordering::Relaxed)
+    }
+
+    /// The move asked for, taken: the next [`move_requested`](Self::move_requested) is false.
+    pub fn take_move(&self) -> Option<MoveTarget> {
+        self.moving.store(false, Ordering::SeqCst);
+        self.move_to.lock().ok()?.take()
     }
 
     fn notify(&self) {

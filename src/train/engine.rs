@@ -39,6 +39,9 @@ pub struct LoopEnd {
     /// `None` when every epoch ran.
     pub stopped: Option<StopReason>,
     pub last: Option<EpochMetrics>,
+    /// Set when the loop ended at a batch boundary for a move to another device
+    /// ([`RunControl::request_move`]): where to start again.
+    pub moved: Option<LoopStart>,
 }
 
 /// Why the loop failed.
@@ -89,6 +92,19 @@ pub struct LoopStart {
     pub epoch: u32,
     pub step: u64,
     pub elapsed_s: f64,
+    /// Part of epoch `epoch + 1` already done (a run moved, or checkpointed, mid-epoch).
+    pub partial: Option<PartialEpoch>,
+}
+
+/// How far into an epoch a run was when it was checkpointed between two batches.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PartialEpoch {
+    /// Batches of the epoch already taken.
+    pub steps_done: u64,
+    /// Sum of loss × batch size over them.
+    pub loss_sum: f64,
+    /// Seconds of training they took (pauses excluded); not yet in `elapsed_s`.
+    pub seconds: f64,
 }
 
 /// Called after each epoch's event with the learner, the epoch's metrics and `last`: whether it is
@@ -138,6 +154,9 @@ pub fn run_loop_from(
     for epoch in start.epoch + 1..=spec.epochs {
         let epoch_start = Instant::now();
         let mut paused = Duration::ZERO;
+        // A run moved mid-epoch goes on from the batch it reached, with the epoch's sums so far.
+        let partial = start.partial.filter(|_| epoch == start.epoch + 1).unwrap_or_default();
+        let carried = Duration::from_secs_f64(partial.seconds.max(0.0));
         let perm = rng::seeded(rng::epoch_seed(spec.seed, epoch), || {
             Tensor::randperm(n_train, (Kind::Int64, Device::Cpu))
         });
@@ -154,8 +173,8 @@ pub fn run_loop_from(
                 (xe, data.y_train.index_select(0, &perm))
             }
         };
-        let mut loss_sum = 0.0;
-        for step in 0..steps_per_epoch {
+        let mut loss_sum = partial.loss_sum;
+        for step in (partial.steps_done as i64).min(steps_per_epoch)..steps_per_epoch {
             if control.is_paused() && control.stop_reason().is_none() {
                 send(LoopEvent::Paused, control)?;
                 paused += control.wait_while_paused();
@@ -164,13 +183,33 @@ pub fn run_loop_from(
             if let Some(reason) = control.stop_reason() {
                 let (losses, _) = pending.drain();
                 if !losses.is_empty() {
-                    let wall_s = (trained + epoch_start.elapsed().saturating_sub(paused)).as_secs_f64();
+                    let wall_s =
+                        (trained + carried + epoch_start.elapsed().saturating_sub(paused)).as_secs_f64();
                     send(
                         LoopEvent::Steps { epoch, first_step: pending.first_step, losses, wall_s },
                         control,
                     )?;
                 }
-                return Ok(LoopEnd { stopped: Some(reason), last });
+                return Ok(LoopEnd { stopped: Some(reason), last, moved: None });
+            }
+            if control.move_requested() {
+                // Every loss so far is read back and counted before the run leaves this device.
+                let first_step = pending.first_step;
+                let (losses, weighted) = pending.drain();
+                let seconds = (carried + epoch_start.elapsed().saturating_sub(paused)).as_secs_f64();
+                if !losses.is_empty() {
+                    let wall_s = trained.as_secs_f64() + seconds;
+                    send(LoopEvent::Steps { epoch, first_step, losses, wall_s }, control)?;
+                }
+                let partial =
+                    PartialEpoch { steps_done: step as u64, loss_sum: loss_sum + weighted, seconds };
+                let at = LoopStart {
+                    epoch: epoch - 1,
+                    step: global_step,
+                    elapsed_s: trained.as_secs_f64(),
+                    partial: Some(partial),
+                };
+                return Ok(LoopEnd { stopped: None, last, moved: Some(at) });
             }
             let start = step * batch;
             let len = batch.min(n_train - start);
@@ -201,12 +240,12 @@ pub fn run_loop_from(
                     });
                 }
                 loss_sum += weighted;
-                let wall_s = (trained + epoch_start.elapsed().saturating_sub(paused)).as_secs_f64();
+                let wall_s = (trained + carried + epoch_start.elapsed().saturating_sub(paused)).as_secs_f64();
                 send(LoopEvent::Steps { epoch, first_step, losses, wall_s }, control)?;
                 last_flush = Instant::now();
             }
         }
-        let epoch_time = epoch_start.elapsed().saturating_sub(paused);
+        let epoch_time = carried + epoch_start.elapsed().saturating_sub(paused);
         trained += epoch_time;
         let (val_loss, val_metric) = match &data.val {
             Some((xv, yv)) => {
@@ -233,7 +272,7 @@ pub fn run_loop_from(
         send(LoopEvent::Epoch(metrics.clone()), control)?;
         after_epoch(&*learner, &metrics, epoch == spec.epochs)?;
     }
-    Ok(LoopEnd { stopped: None, last })
+    Ok(LoopEnd { stopped: None, last, moved: None })
 }
 
 /// Mean loss and metric (accuracy, or MSE) over a whole set, in chunks, without gradients.

@@ -13,6 +13,7 @@ pub mod optim;
 pub mod plan;
 pub mod prepare;
 pub mod process;
+pub mod race;
 pub mod resume;
 pub mod rng;
 pub mod worker;

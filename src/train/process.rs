@@ -14,6 +14,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use super::control::MoveTarget;
 use super::plan::{plan, RunPlan};
 use super::resume::{check_dataset_unchanged, check_resumable};
 use super::worker::{spawn_run_in, RunFolder};
@@ -65,6 +66,8 @@ pub fn create_queued_run(
         data: DataInfo::default(),
         versions: Versions::current(),
         final_metrics: None,
+        race: None,
+        device_switches: Vec::new(),
     };
     let dir = RunRecorder::create_folder(runs_dir, &mut meta).map_err(|e| TrainError::disk(runs_dir, e))?;
     Ok((meta.id, dir))
@@ -169,13 +172,34 @@ fn holder_pid(dir: &Path) -> u32 {
         .unwrap_or(0)
 }
 
-/// Apply a command from the control file to the run.
+/// Apply a command from the control file to the run. A move to a device that isn't there is
+/// refused here, with why, in the run's log and output: the run goes on where it is.
 fn apply(control: &RunControl, command: &ControlCommand) {
     match command {
         ControlCommand::Stop => control.request_stop(StopReason::User),
         ControlCommand::Pause => control.set_paused(true),
         ControlCommand::Resume => control.set_paused(false),
+        ControlCommand::Move { device, threads } => match move_target(device, *threads) {
+            Ok(target) => control.request_move(target),
+            Err(e) => {
+                tracing::warn!(%e, "move refused");
+                eprintln!("move refused: {e}");
+            }
+        },
     }
+}
+
+/// Resolve a move's device on this machine (`cpu`, `cuda`, `cuda:N`), or say why it can't be.
+pub fn move_target(device: &str, threads: Option<u32>) -> Result<MoveTarget, TrainError> {
+    let choice: crate::device::DeviceChoice =
+        device.parse().map_err(|e| TrainError::Settings(format!("move to {device:?}: {e}")))?;
+    if threads == Some(0) || threads.is_some_and(|n| n > 1024) {
+        return Err(TrainError::Settings("move: threads=N takes 1 to 1024".into()));
+    }
+    let report = crate::device::probe();
+    let resolved = crate::device::resolve(choice, &report).map_err(|e| TrainError::Device(e.to_string()))?;
+    let budget = crate::device::data_budget(&report, &resolved);
+    Ok(MoveTarget { device: resolved, threads, budget })
 }
 
 /// The heartbeat: `live.toml`, rewritten at each phase change and at least once a second.
@@ -183,6 +207,44 @@ struct Heartbeat {
     path: PathBuf,
     state: LiveState,
     written: Option<Instant>,
+    rate: RateWindow,
+}
+
+/// Samples a second over the last [`RATE_WINDOW`] of wall-clock time, from the steps seen, and
+/// the time left at that rate.
+#[derive(Debug, Default)]
+struct RateWindow {
+    /// (when, steps taken by then), oldest first.
+    points: std::collections::VecDeque<(Instant, u64)>,
+    batch: u64,
+    /// Steps in the whole run (epochs × steps per epoch); 0 until the run starts.
+    total_steps: u64,
+}
+
+/// How far back the samples/s figure looks.
+const RATE_WINDOW: Duration = Duration::from_secs(3);
+
+impl RateWindow {
+    fn observe(&mut self, now: Instant, step: u64) {
+        self.points.push_back((now, step));
+        while self.points.len() > 2 && self.points.front().is_some_and(|(t, _)| now - *t > RATE_WINDOW) {
+            self.points.pop_front();
+        }
+    }
+
+    /// (samples/s, seconds left), once two points span some time.
+    fn figures(&self) -> (Option<f64>, Option<f64>) {
+        let (Some(&(t0, s0)), Some(&(t1, s1))) = (self.points.front(), self.points.back()) else {
+            return (None, None);
+        };
+        let secs = (t1 - t0).as_secs_f64();
+        if secs < 0.05 || s1 <= s0 {
+            return (None, None);
+        }
+        let steps_per_s = (s1 - s0) as f64 / secs;
+        let eta = (self.total_steps > 0).then(|| self.total_steps.saturating_sub(s1) as f64 / steps_per_s);
+        (Some(steps_per_s * self.batch.max(1) as f64), eta)
+    }
 }
 
 impl Heartbeat {
@@ -198,8 +260,11 @@ impl Heartbeat {
                 updated_unix_ms: 0,
                 pid: std::process::id(),
                 host: host_name(),
+                samples_per_s: None,
+                eta_s: None,
             },
             written: None,
+            rate: RateWindow::default(),
         }
     }
 
@@ -215,18 +280,32 @@ impl Heartbeat {
                 .into();
                 (self.state.done, self.state.total) = (*done, *total);
             }
-            TrainMsg::Started { .. } | TrainMsg::Resumed { .. } => self.state.phase = "training".into(),
+            TrainMsg::Started { epochs, steps_per_epoch, .. } => {
+                self.state.phase = "training".into();
+                self.rate.total_steps = u64::from(*epochs) * steps_per_epoch;
+            }
+            TrainMsg::Resumed { .. } => {
+                // The time paused is no training time: the rate starts again.
+                self.rate.points.clear();
+                self.state.phase = "training".into()
+            }
             TrainMsg::Steps { epoch, first_step, losses, .. } => {
                 self.state.epoch = *epoch;
                 self.state.step = first_step + losses.len() as u64;
+                self.rate.observe(Instant::now(), self.state.step);
+                (self.state.samples_per_s, self.state.eta_s) = self.rate.figures();
             }
             TrainMsg::Epoch { metrics, .. } => {
                 self.state.epoch = metrics.epoch;
                 self.state.step = metrics.global_step;
             }
-            TrainMsg::Paused { .. } => self.state.phase = "paused".into(),
+            TrainMsg::Paused { .. } => {
+                self.state.phase = "paused".into();
+                self.state.eta_s = None;
+            }
             TrainMsg::Finished { .. } | TrainMsg::Failed { .. } | TrainMsg::Stopped { .. } => {
-                self.state.phase = "ended".into()
+                self.state.phase = "ended".into();
+                self.state.eta_s = Some(0.0).filter(|_| matches!(msg, TrainMsg::Finished { .. }));
             }
         }
         if self.state.phase != before {
@@ -323,6 +402,7 @@ pub fn run_planned(
         RunFolder::New => return Err(TrainError::Internal("a run process needs its folder".into())),
     };
     let mut heartbeat = Heartbeat::new(&dir);
+    heartbeat.rate.batch = u64::from(planned.spec.batch_size.max(1));
     heartbeat.write();
     let _telemetry = start_telemetry(&dir);
     let mut commands = ControlInbox::open(&dir).map_err(|e| TrainError::Run(e.to_string()))?;
@@ -352,7 +432,7 @@ pub fn run_planned(
         }
         if last_poll.elapsed() >= CONTROL_POLL {
             for command in commands.poll() {
-                tracing::info!(dir = %dir.display(), command = command.as_line(), "control");
+                tracing::info!(dir = %dir.display(), command = %command.as_line(), "control");
                 apply(&control, &command);
             }
             last_poll = Instant::now();
@@ -392,6 +472,21 @@ fn start_telemetry(dir: &Path) -> Option<crate::telemetry::Sampler> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rate_window_gives_samples_per_second_and_time_left() {
+        let mut w = RateWindow { batch: 10, total_steps: 100, ..RateWindow::default() };
+        let t0 = Instant::now();
+        assert_eq!(w.figures(), (None, None), "no steps yet");
+        w.observe(t0, 0);
+        w.observe(t0 + Duration::from_secs(1), 20);
+        let (rate, eta) = w.figures();
+        assert!((rate.unwrap() - 200.0).abs() < 1e-6, "20 steps of 10 in 1 s: {rate:?}");
+        assert!((eta.unwrap() - 4.0).abs() < 1e-6, "80 steps left at 20/s: {eta:?}");
+        w.observe(t0 + Duration::from_secs(10), 30);
+        let (rate, _) = w.figures();
+        assert!((rate.unwrap() - 100.0 / 9.0).abs() < 1e-6, "the old point is dropped, two kept: {rate:?}");
+    }
 
     #[test]
     fn the_lock_is_exclusive_and_names_the_holder() {

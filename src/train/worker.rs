@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::checkpoint::{self, Progress};
 use super::control::RunControl;
-use super::engine::{run_loop_from, LoopError, LoopEvent, LoopStart};
+use super::engine::{run_loop_from, LoopEnd, LoopError, LoopEvent, LoopStart};
 use super::models;
 use super::models::Learner;
 use super::msg::{RunId, StopReason, TrainMsg};
@@ -22,7 +22,8 @@ use crate::data::StagePhase;
 use crate::data::{DatasetEntry, LoadedData, Task};
 use crate::device::ResolvedDevice;
 use crate::runs::{
-    host_name, load_run, now_rfc3339, DataInfo, FailureKind, RunMeta, RunRecorder, RunStatus, Versions,
+    host_name, load_run, now_rfc3339, DataInfo, DeviceSwitch, FailureKind, RunMeta, RunRecorder, RunStatus,
+    Versions,
 };
 
 static NEXT_RUN: AtomicU64 = AtomicU64::new(1);
@@ -280,7 +281,7 @@ fn execute(
 
     let sample_shape = data.sample_shape();
     let cpu_threads = crate::device::set_cpu_threads(spec.threads);
-    let (prepared, mut learner) = prepare_run(spec, &data, device, request.device_budget)?;
+    let (mut prepared, mut learner) = prepare_run(spec, &data, device, request.device_budget)?;
     let placement = prepared.placement.describe(device);
     tracing::info!(run = id.0, dataset = %spec.dataset, model = %spec.model, device = %request.device.label, %placement, cpu_threads, "run starting");
 
@@ -327,6 +328,8 @@ fn execute(
         },
         versions: Versions::current(),
         final_metrics: None,
+        race: None,
+        device_switches: Vec::new(),
     };
     let creating = |e: std::io::Error, dir: &Path| TrainError::disk(dir, e);
     let mut start = LoopStart::default();
@@ -336,12 +339,13 @@ fn execute(
         RunFolder::Queued(dir) => {
             let queued =
                 load_run(dir).map_err(|e| TrainError::Run(format!("cannot read the queued run: {e}")))?.meta;
-            let meta = RunMeta { id: queued.id, ..fresh_meta() };
+            let meta = RunMeta { id: queued.id, race: queued.race, ..fresh_meta() };
             RunRecorder::start(dir, meta).map_err(|e| creating(e, dir))?
         }
         RunFolder::Resume(dir) => {
             let at: Progress = checkpoint::load(dir, learner.as_mut())?;
-            start = LoopStart { epoch: at.epoch, step: at.step, elapsed_s: at.elapsed_s };
+            start =
+                LoopStart { epoch: at.epoch, step: at.step, elapsed_s: at.elapsed_s, partial: at.partial };
             let mut meta =
                 load_run(dir).map_err(|e| TrainError::Run(format!("cannot read the run: {e}")))?.meta;
             meta.status = RunStatus::Running;
@@ -415,7 +419,7 @@ fn execute(
             return Ok(());
         }
         let began = Instant::now();
-        let at = Progress { epoch: m.epoch, step: m.global_step, elapsed_s: m.elapsed_s };
+        let at = Progress { epoch: m.epoch, step: m.global_step, elapsed_s: m.elapsed_s, partial: None };
         let saved = checkpoint::save(&run_dir, learner, spec.model, at).and_then(|()| {
             recorder.borrow_mut().checkpointed(m.epoch).map_err(|e| TrainError::disk(&run_dir, e))
         });
@@ -432,8 +436,43 @@ fn execute(
         }
         Ok::<(), LoopError>(())
     };
-    let result =
-        run_loop_from(learner.as_mut(), &prepared, spec, control, start, &mut emit, &mut after_epoch);
+    let mut on = (request.device.clone(), cpu_threads);
+    let result = loop {
+        let result =
+            run_loop_from(learner.as_mut(), &prepared, spec, control, start, &mut emit, &mut after_epoch);
+        let (Ok(LoopEnd { moved: Some(at), .. }), Some(target)) = (&result, control.take_move()) else {
+            break result;
+        };
+        // Checkpoint between two batches (model and optimizer), rebuild on the new device from
+        // it, and go on from the same batch: the curve continues.
+        let progress =
+            Progress { epoch: at.epoch, step: at.step, elapsed_s: at.elapsed_s, partial: at.partial };
+        checkpoint::save(&run_dir, learner.as_ref(), spec.model, progress)?;
+        recorder.borrow_mut().checkpointed(at.epoch).map_err(|e| TrainError::disk(&run_dir, e))?;
+        let threads = target.threads.unwrap_or(spec.threads);
+        let now_threads = crate::device::set_cpu_threads(threads);
+        let (p, mut l) = prepare_run(spec, &data, target.device.device, target.budget)?;
+        checkpoint::load(&run_dir, l.as_mut())?;
+        (prepared, learner) = (p, l);
+        let wall_s = at.elapsed_s + at.partial.map_or(0.0, |p| p.seconds);
+        let switch = DeviceSwitch {
+            epoch: at.epoch + 1,
+            step: at.step,
+            wall_s,
+            from: device_words(&on.0, on.1),
+            to: device_words(&target.device, now_threads),
+            at: now_rfc3339(),
+        };
+        tracing::info!(run = id.0, from = %switch.from, to = %switch.to, step = at.step, "run moved");
+        let placement = prepared.placement.describe(target.device.device);
+        recorder
+            .borrow_mut()
+            .switched(switch, &target.device.label, threads, placement)
+            .map_err(|e| TrainError::disk(&run_dir, e))?;
+        on = (target.device, now_threads);
+        start = *at;
+    };
+    let request_device_name = on.0.name;
     let recorder = recorder.into_inner();
 
     let end = match result {
@@ -441,7 +480,7 @@ fn execute(
         Err(LoopError::Diverged { epoch, step, value, lr }) => {
             return Err(TrainError::Diverged { epoch, step, value, lr })
         }
-        Err(LoopError::Torch(e)) => return Err(TrainError::from_torch(&e.to_string(), &request.device.name)),
+        Err(LoopError::Torch(e)) => return Err(TrainError::from_torch(&e.to_string(), &request_device_name)),
         Err(LoopError::Hook(e)) => return Err(e),
         Err(LoopError::Sink(text)) => return Err(sink_error.take().unwrap_or(TrainError::Internal(text))),
     };
@@ -461,6 +500,14 @@ fn execute(
     recorder.finish(status, None, None).map_err(|e| TrainError::disk(&run_dir, e))?;
     tracing::info!(run = id.0, status = status.as_str(), dir = %run_dir.display(), "run ended");
     Ok(msg)
+}
+
+/// `cpu threads=4` or `cuda:0`, as a device switch names its ends.
+fn device_words(device: &ResolvedDevice, threads: i32) -> String {
+    match device.device {
+        tch::Device::Cpu => format!("{} threads={threads}", device.name),
+        _ => device.name.clone(),
+    }
 }
 
 /// Split and place the data, then build the model, as a run does before its first epoch. The

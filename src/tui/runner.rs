@@ -96,6 +96,10 @@ impl Runner {
                 Ok(key) => app.started_run(&key),
                 Err(e) => app.start_failed(&e.to_string()),
             },
+            Effect::StartRace { spec, gpu } => match start_race(app, &spec, gpu) {
+                Ok(keys) => app.started_race(&keys),
+                Err(e) => app.start_failed(&e.to_string()),
+            },
             Effect::ResumeRun { key, dir } => {
                 let resumed = crate::train::resume::check_resumable(&dir)
                     .and_then(|_| spawn_detached(&dir, true, &Launcher::current(&app.settings)?));
@@ -188,6 +192,17 @@ fn start_run(app: &App, spec: &crate::train::TrainSpec) -> Result<String, TrainE
     let (key, dir) = create_queued_run(&app.settings.runs_dir, &plan.spec, &plan.device.name)?;
     spawn_detached(&dir, false, &Launcher::current(&app.settings)?)?;
     Ok(key)
+}
+
+fn start_race(app: &App, spec: &crate::train::TrainSpec, gpu: usize) -> Result<[String; 2], TrainError> {
+    let (Some(catalog), Some(devices)) = (app.catalog.as_ref(), app.devices.as_ref()) else {
+        return Err(TrainError::Settings("the datasets and devices are still being read; try again".into()));
+    };
+    let challenger = crate::train::race::Challenger::Gpu(gpu);
+    let launcher = Launcher::current(&app.settings)?;
+    let race = crate::train::race::start_race(&app.settings, spec, challenger, catalog, devices, &launcher)?;
+    let [(a, _), (b, _)] = race.runs;
+    Ok([a, b])
 }
 
 /// Write `exports/compare-STAMP.csv` and `.svg` under the runs folder for these runs.

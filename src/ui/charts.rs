@@ -180,11 +180,13 @@ fn loss_chart(
     let pts = loss_points(run, options, columns);
     let marker = if ascii { Marker::Dot } else { Marker::Braille };
     let step_name = if options.smooth { "step (smooth)" } else { "step" };
-    let datasets = vec![
+    let switches = switch_lines(run, options.x_axis, pts.y_bounds);
+    let mut datasets = vec![
         line(marker, theme::STEP, &pts.steps).name(step_name),
         line(marker, theme::TRAIN, &pts.train).name("train/epoch"),
         line(marker, theme::VAL, &pts.val).name("val"),
     ];
+    datasets.extend(switches.iter().map(|(_, pts)| line(marker, SWITCH, pts)));
     // The legend lives in the title: it never covers the curves and always fits.
     let title = vec![
         Span::styled(" Loss ", theme::title(focused)),
@@ -193,9 +195,65 @@ fn loss_chart(
         Span::styled("\u{2500}val ", Style::new().fg(theme::VAL)),
         Span::styled(mode_text(options, false), theme::dim()),
     ];
+    let mut title = title;
+    title.extend(
+        switches.iter().map(|(label, _)| Span::styled(format!("\u{2502}{label} "), Style::new().fg(SWITCH))),
+    );
     let block = super::pane_frame(focused).title(Line::from(title));
     frame.render_widget(chart(datasets, block, pts.x_bounds, pts.y_bounds, options, area), area);
     pts.x_bounds
+}
+
+/// For two selected runs of one race (run.toml's `[race]`): each side's samples/s and ETA (from
+/// its heartbeat) and the challenger's speed-up, e.g. ` race: cpu 1.2k/s ETA 0:40 · cuda:0 9.8k/s
+/// ETA 0:05 · 8.17× `.
+pub fn race_text(runs: &[&RunView]) -> Option<String> {
+    let [a, b] = runs else { return None };
+    let (ma, mb) = (a.meta.as_ref()?, b.meta.as_ref()?);
+    let (ra, rb) = (ma.race.as_ref()?, mb.race.as_ref()?);
+    if ra.id != rb.id {
+        return None;
+    }
+    let (cpu, other) = if ra.side == crate::train::race::SIDE_CPU { (a, b) } else { (b, a) };
+    let rate = |r: &RunView| {
+        r.live.as_ref().and_then(|l| l.samples_per_s).or_else(|| {
+            let e = &r.epochs;
+            (!e.is_empty()).then(|| e.iter().map(|x| x.samples_per_s).sum::<f64>() / e.len() as f64)
+        })
+    };
+    let side = |r: &RunView| {
+        let name = r.meta.as_ref().map_or("?", |m| m.device.as_str()).to_string();
+        let eta = match (r.is_active(), r.live.as_ref().and_then(|l| l.eta_s)) {
+            (true, Some(s)) => format!(" ETA {}", crate::util::format_duration(s)),
+            (true, None) => " ETA --".to_string(),
+            (false, _) => String::new(),
+        };
+        format!("{name} {}/s{eta}", rate(r).map_or("--".into(), crate::util::format_rate))
+    };
+    let speed_up = match (rate(cpu), rate(other)) {
+        (Some(c), Some(o)) if c > 0.0 => format!("{:.2}\u{d7}", o / c),
+        _ => "--".to_string(),
+    };
+    Some(format!(" race: {} \u{b7} {} \u{b7} speed-up {speed_up} ", side(cpu), side(other)))
+}
+
+/// The colour of a device switch's marker.
+const SWITCH: ratatui::style::Color = ratatui::style::Color::Yellow;
+
+/// Each move of the run to another device (run.toml's `device_switches`): its label (`→cuda:0`)
+/// and a vertical line across the chart where it happened.
+fn switch_lines(run: &RunView, axis: XAxis, y: [f64; 2]) -> Vec<(String, [(f64, f64); 2])> {
+    let Some(meta) = run.meta.as_ref() else { return Vec::new() };
+    meta.device_switches
+        .iter()
+        .filter_map(|sw| {
+            let x = match axis {
+                XAxis::Wall => Some(sw.wall_s),
+                _ => step_x(run, sw.step as f64 - 0.5, axis),
+            }?;
+            Some((format!("\u{2192}{}", sw.to), [(x, y[0]), (x, y[1])]))
+        })
+        .collect()
 }
 
 pub(super) fn chart<'a>(
@@ -256,10 +314,13 @@ fn overlay(
     let marker = if ascii { Marker::Dot } else { Marker::Braille };
     let datasets: Vec<Dataset> =
         runs.iter().zip(&curves).map(|(r, pts)| line(marker, theme::run_color(r.color), pts)).collect();
-    let title = vec![
+    let mut title = vec![
         Span::styled(format!(" Loss: {} runs ", runs.len()), theme::title(focused)),
         Span::styled(mode_text(options, true), theme::dim()),
     ];
+    if let Some(race) = race_text(runs) {
+        title.push(Span::styled(race, Style::new().fg(SWITCH)));
+    }
     let block = super::pane_frame(focused).title(Line::from(title));
     frame.render_widget(chart(datasets, block, x_bounds, y_bounds, options, loss_area), loss_area);
     let legend_area =

@@ -19,6 +19,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("r", "runtime menu (CPU / GPU)"),
     ("s", "start a run (a process of its own)"),
     ("S", "submit to a cluster: Slurm or HTCondor"),
+    ("c", "race: the same run on the CPU and the GPU"),
     ("x", "stop the selected (or the focused) runs"),
     ("p", "pause / resume the selected (or focused) runs"),
     ("R", "resume a stopped, interrupted or failed run"),
@@ -177,10 +178,16 @@ pub fn confirm_switch(app: &App, device: DeviceChoice, area: Rect, frame: &mut F
             Span::styled("r", theme::key()),
             Span::raw(" restart it on the new runtime (the current run is kept on disk, marked stopped)"),
         ]),
+        Line::from(vec![
+            Span::styled("m", theme::key()),
+            Span::raw(
+                " move the run: checkpointed after its batch in progress, it goes on there, same curve",
+            ),
+        ]),
         Line::from(vec![Span::styled("Esc", theme::key()), Span::raw(" cancel")]),
     ];
     let width = area.width.saturating_sub(8).min(90);
-    let rect = centered(area, width, 9);
+    let rect = centered(area, width, 11);
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup_block("Switch runtime")),

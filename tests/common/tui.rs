@@ -129,6 +129,8 @@ pub fn run_meta(
             libtorch_path: String::new(),
         },
         final_metrics: None,
+        race: None,
+        device_switches: Vec::new(),
     }
 }
 

@@ -250,3 +250,23 @@ fn cifar100_uses_fine_labels_and_damage_names_the_file() {
     let err = catalog.get("broken").unwrap().summary.as_ref().expect_err("truncated").to_string();
     assert!(err.contains("data_batch_1.bin") && err.contains("3073-byte"), "{err}");
 }
+
+#[test]
+fn lenet5_on_small_images_names_the_resize_setting() {
+    let dir = tempdir();
+    let x = vec![0u8; 4 * 8 * 8];
+    write(
+        dir.path(),
+        "small.npz",
+        npz(&[
+            ("x", npy::write_raw("|u1", &[4, 8, 8], x)),
+            ("y", npy::write_raw("|u1", &[4], vec![0, 1, 0, 1])),
+        ]),
+    );
+    let catalog = scan(dir.path());
+    let s = catalog.get("small").unwrap().summary.as_ref().expect("usable");
+    assert_eq!(s.sample_shape, [1, 8, 8], "N×H×W is one channel");
+    let err = ModelKind::Lenet5.check_fits(s).expect_err("too small").0;
+    assert!(err.contains("at least 12×12") && err.contains("8×8"), "{err}");
+    assert!(err.contains("[images]") && err.contains("resize = [28, 28]"), "{err}");
+}

@@ -80,7 +80,8 @@ pub fn parse_csv(path: &Path, bytes: &[u8], overrides: &DatasetConfig) -> Result
             "no delimiter (comma, semicolon, tab or |) splits its lines into two or more columns".into(),
         ))
     })?;
-    let rows = read_rows(path, text, delimiter)?;
+    let mut rows = read_rows(path, text, delimiter)?;
+    decimal_commas(delimiter, &mut rows);
     let first = rows.first().ok_or_else(|| err(DataErrorKind::Empty))?;
     let width = first.fields.len();
     if let Some(bad) = rows.iter().find(|r| r.fields.len() != width) {
@@ -441,6 +442,24 @@ fn build_targets(
     }
     *x = kept_x;
     Ok((Task::Classification { classes }, Targets::Classes(y), filtered))
+}
+
+/// Spreadsheets in many locales export `;`-delimited files with decimal commas (`5,1;3,5`): in
+/// such a file, a cell that reads as a number once its one comma is a point (`-0,25`, `1,5e3`)
+/// becomes that number. Only for `;` delimiters, where a comma can't be a field separator.
+fn decimal_commas(delimiter: u8, rows: &mut [RawRow]) {
+    if delimiter != b';' {
+        return;
+    }
+    for cell in rows.iter_mut().flat_map(|r| r.fields.iter_mut()) {
+        if cell.matches(',').count() == 1 && parse_number(cell).is_none() {
+            let dotted = cell.replace(',', ".");
+            let digits_both_sides = cell.trim().split(',').all(|p| p.chars().any(|c| c.is_ascii_digit()));
+            if digits_both_sides && parse_number(&dotted).is_some() {
+                *cell = dotted;
+            }
+        }
+    }
 }
 
 /// A finite number, or None. "nan" and "inf" are not accepted as data.

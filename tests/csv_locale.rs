@@ -19,3 +19,13 @@ fn a_semicolon_csv_with_decimal_commas_is_read_as_numbers() {
     let t = parse_csv(Path::new("us.csv"), text.as_bytes(), &DatasetConfig::default()).expect("reads");
     assert_eq!((t.schema.delimiter, t.schema.features.len()), (',', 2));
 }
+
+#[test]
+fn no_numeric_features_says_which_delimiter_and_shows_a_row() {
+    let text = "name,colour\nalpha,red\nbeta,blue\n";
+    let err = parse_csv(Path::new("words.csv"), text.as_bytes(), &DatasetConfig::default())
+        .expect_err("no numbers");
+    let msg = err.to_string();
+    assert!(msg.contains("no numeric feature columns") && msg.contains("split by ','"), "{msg}");
+    assert!(msg.contains("line 1") && msg.contains("name | colour"), "{msg}");
+}

@@ -104,7 +104,8 @@ pub fn parse_csv(path: &Path, bytes: &[u8], overrides: &DatasetConfig) -> Result
         Some(t) => t,
         None => infer_task(data, target),
     };
-    let (features, mut roles) = choose_features(path, &columns, data, target, overrides)?;
+    let (features, mut roles) = choose_features(path, &columns, data, target, overrides)
+        .map_err(|e| explain_no_features(e, delimiter, &columns, data))?;
     roles[target] = ColumnRole::Target;
 
     // Missing values: refuse (naming the cell) unless the user asked to drop such rows.
@@ -442,6 +443,34 @@ fn build_targets(
     }
     *x = kept_x;
     Ok((Task::Classification { classes }, Targets::Classes(y), filtered))
+}
+
+/// "No numeric feature columns" says why: the delimiter found, the columns it gave, a sample row.
+fn explain_no_features(e: DataError, delimiter: u8, columns: &[String], data: &[RawRow]) -> DataError {
+    if e.kind != DataErrorKind::NoFeatures {
+        return e;
+    }
+    let shown = match delimiter {
+        b'\t' => "tab".to_string(),
+        d => format!("{:?}", d as char),
+    };
+    let sample =
+        data.first().map(|r| format!("line {}: {:?}", r.line, r.fields.join(" | "))).unwrap_or_default();
+    let hint = if delimiter == b',' && data.iter().any(|r| r.fields.iter().any(|f| f.contains(';'))) {
+        "; the cells hold `;`: is the file `;`-delimited with decimal commas? Save it with `;` between every field"
+    } else {
+        ""
+    };
+    DataError::new(
+        e.file,
+        DataErrorKind::Schema(format!(
+            "has no numeric feature columns to learn from: split by {shown} into {} columns ({}), none besides the \
+             target holds numbers (sample {sample}){hint}; check the delimiter and the number format (`1.5`, or \
+             `1,5` in a `;`-delimited file)",
+            columns.len(),
+            columns.join(", ")
+        )),
+    )
 }
 
 /// Spreadsheets in many locales export `;`-delimited files with decimal commas (`5,1;3,5`): in

@@ -133,6 +133,10 @@ pub struct DatasetConfig {
     pub task: Option<TaskOverride>,
     /// Drop rows with missing values instead of refusing the file.
     pub drop_missing: bool,
+    /// `.npz` datasets: the array holding the inputs (default `x`, `X` or `data`).
+    pub x: Option<String>,
+    /// `.npz` datasets: the array holding the targets (default `y` or `target`).
+    pub y: Option<String>,
 }
 
 /// `[runs]`: folders watched beside the runs folder.

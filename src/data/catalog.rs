@@ -16,7 +16,7 @@ use super::csv_table::{self, CsvDataset};
 use super::error::{DataError, DataErrorKind, StageError, UnknownDataset};
 use super::spec::{is_zip, ImageSpec};
 use super::types::{class_counts, ColumnRole, DatasetFormat, DatasetSummary, LoadedData, Preview, Targets};
-use super::{listing, staging};
+use super::{arrays, listing, staging};
 use crate::config::{DatasetConfig, ImagesConfig, Settings};
 
 /// Kept at its old path for the callers that import it from here.
@@ -55,6 +55,10 @@ impl DatasetEntry {
                 let table = csv_table::load_csv(&self.source, &self.config)?;
                 Ok(csv_to_tensors(&self.name, table))
             }
+            DatasetFormat::Npy => {
+                Ok(arrays::load_npy(&self.name, &self.source, &self.config, options.images)?)
+            }
+            DatasetFormat::Cifar => Ok(arrays::load_cifar(&self.name, &self.source, options.images)?),
             _ => staging::load(&self.image_spec(options.images), options),
         }
     }
@@ -150,7 +154,8 @@ impl Catalog {
                 match listing::detect(&source) {
                     Some(format) => (format, summarize(name, &source, format, config, images, cache_dir)),
                     None => unusable(
-                        "is not a dataset this workbench reads (.csv, .tsv, an image folder or .zip, IDX files)"
+                        "is not a dataset this workbench reads (.csv, .tsv, an image folder or .zip, IDX files, .npz, \
+                         NAME_x.npy, CIFAR binary batches)"
                             .to_string(),
                     ),
                 }
@@ -182,9 +187,16 @@ impl Catalog {
     }
 }
 
-/// The name a file is known by: its stem (`iris.csv` → `iris`, `shapes.zip` → `shapes`); a
-/// folder by its name.
+/// The name a file is known by: its stem (`iris.csv` → `iris`, `shapes.zip` → `shapes`,
+/// `digits_x.npy` → `digits`, `cifar-10-binary.tar.gz` → `cifar-10-binary`); a folder by its name.
 fn dataset_name(path: &Path) -> String {
+    let file = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    if let Some(stem) = file.strip_suffix(".tar.gz").or_else(|| file.strip_suffix(".tgz")) {
+        return stem.to_string();
+    }
+    if let Some(stem) = super::readers::npy::pair_name(&file) {
+        return stem.to_string();
+    }
     let name = if path.is_dir() { path.file_name() } else { path.file_stem() };
     name.map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
 }
@@ -216,6 +228,8 @@ fn summarize(
             staging::table_summary::summarize(name, source, config, cache_dir)
         }
         DatasetFormat::Csv => csv_table::load_csv(source, config).map(|t| csv_summary(&t)),
+        DatasetFormat::Npy => arrays::summarize_npy(source, config, images),
+        DatasetFormat::Cifar => arrays::summarize_cifar(source, images),
         _ => {
             let spec = ImageSpec { name, source, format, config, images };
             staging::summarize(&spec, cache_dir)

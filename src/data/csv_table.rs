@@ -166,7 +166,8 @@ pub fn parse_csv(path: &Path, bytes: &[u8], overrides: &DatasetConfig) -> Result
             "no delimiter (comma, semicolon, tab or |) splits its lines into two or more columns".into(),
         ))
     })?;
-    let rows = read_rows(path, text, delimiter)?;
+    let mut rows = read_rows(path, text, delimiter)?;
+    decimal_commas(delimiter, &mut rows);
     let first = rows.first().ok_or_else(|| err(DataErrorKind::Empty))?;
     let width = first.fields.len();
     if let Some(bad) = rows.iter().find(|r| r.fields.len() != width) {
@@ -189,7 +190,8 @@ pub fn parse_csv(path: &Path, bytes: &[u8], overrides: &DatasetConfig) -> Result
         Some(t) => t,
         None => infer_task(data, target),
     };
-    let (features, mut roles) = choose_features(path, &columns, data, target, overrides)?;
+    let (features, mut roles) = choose_features(path, &columns, data, target, overrides)
+        .map_err(|e| explain_no_features(e, delimiter, &columns, data))?;
     roles[target] = ColumnRole::Target;
 
     // Missing values: refuse (naming the cell) unless the user asked to drop such rows.
@@ -527,6 +529,52 @@ fn build_targets(
     }
     *x = kept_x;
     Ok((Task::Classification { classes }, Targets::Classes(y), filtered))
+}
+
+/// "No numeric feature columns" says why: the delimiter found, the columns it gave, a sample row.
+fn explain_no_features(e: DataError, delimiter: u8, columns: &[String], data: &[RawRow]) -> DataError {
+    if e.kind != DataErrorKind::NoFeatures {
+        return e;
+    }
+    let shown = match delimiter {
+        b'\t' => "tab".to_string(),
+        d => format!("{:?}", d as char),
+    };
+    let sample =
+        data.first().map(|r| format!("line {}: {:?}", r.line, r.fields.join(" | "))).unwrap_or_default();
+    let hint = if delimiter == b',' && data.iter().any(|r| r.fields.iter().any(|f| f.contains(';'))) {
+        "; the cells hold `;`: is the file `;`-delimited with decimal commas? Save it with `;` between every field"
+    } else {
+        ""
+    };
+    DataError::new(
+        e.file,
+        DataErrorKind::Schema(format!(
+            "has no numeric feature columns to learn from: split by {shown} into {} columns ({}), none besides the \
+             target holds numbers (sample {sample}){hint}; check the delimiter and the number format (`1.5`, or \
+             `1,5` in a `;`-delimited file)",
+            columns.len(),
+            columns.join(", ")
+        )),
+    )
+}
+
+/// Spreadsheets in many locales export `;`-delimited files with decimal commas (`5,1;3,5`): in
+/// such a file, a cell that reads as a number once its one comma is a point (`-0,25`, `1,5e3`)
+/// becomes that number. Only for `;` delimiters, where a comma can't be a field separator.
+fn decimal_commas(delimiter: u8, rows: &mut [RawRow]) {
+    if delimiter != b';' {
+        return;
+    }
+    for cell in rows.iter_mut().flat_map(|r| r.fields.iter_mut()) {
+        if cell.matches(',').count() == 1 && parse_number(cell).is_none() {
+            let dotted = cell.replace(',', ".");
+            let digits_both_sides = cell.trim().split(',').all(|p| p.chars().any(|c| c.is_ascii_digit()));
+            if digits_both_sides && parse_number(&dotted).is_some() {
+                *cell = dotted;
+            }
+        }
+    }
 }
 
 /// A finite number, or None. "nan" and "inf" are not accepted as data.

@@ -5,7 +5,8 @@
 //! Modules by concern, each importing only those below it (no circles):
 //!
 //! ```text
-//! catalog   ─► csv_table, staging, listing, spec, types, error
+//! catalog   ─► csv_table, arrays, staging, listing, spec, types, error
+//! arrays    ─► readers, spec, types, error                 (.npz/.npy and CIFAR, into tensors)
 //! staging   ─► listing, spec, readers, types, error      (the staging cache)
 //! listing   ─► spec, readers, types, error               (what is a dataset; a cheap look)
 //! spec      ─► readers, types, error                     (one image dataset and its settings)
@@ -23,6 +24,7 @@
 //! - [`listing`]: which files are datasets, an image dataset's layout and a cheap inspection.
 //! - [`staging`]: the staging cache, and decoding a whole image dataset into it.
 //! - [`csv_table`]: CSV tables; [`catalog`]: everything in the datasets folder.
+pub mod arrays;
 pub mod catalog;
 pub mod csv_table;
 pub mod error;

@@ -22,22 +22,31 @@ pub enum DatasetFormat {
     /// MNIST IDX files (`*-images-idx3-ubyte[.gz]` with `*-labels-idx1-ubyte[.gz]`): loose, or in
     /// a folder or a `.zip`.
     Idx,
+    /// NumPy arrays: a `.npz` (`x`/`y`, `X`/`y` or `data`/`target`), or `NAME_x.npy` with
+    /// `NAME_y.npy`; read straight into tensors, not staged.
+    Npy,
+    /// CIFAR-10/100, binary version: `cifar-10-batches-bin/` (or `cifar-100-binary/`), that folder
+    /// in a `.zip`, or the official `.tar.gz`; read straight into tensors, not staged.
+    Cifar,
 }
 
 impl DatasetFormat {
-    /// The short name the listing shows: `csv`, `folder`, `zip` or `idx`.
+    /// The short name the listing shows: `csv`, `folder`, `zip`, `idx`, `npy` or `cifar`.
     pub fn label(&self) -> &'static str {
         match self {
             DatasetFormat::Csv => "csv",
             DatasetFormat::ImageFolder => "folder",
             DatasetFormat::ImageZip => "zip",
             DatasetFormat::Idx => "idx",
+            DatasetFormat::Npy => "npy",
+            DatasetFormat::Cifar => "cifar",
         }
     }
 
-    /// Whether this is one of the image formats (staged, `[C, H, W]` samples).
+    /// Whether this is one of the staged image formats (folders, zips, IDX: `[C, H, W]` samples
+    /// decoded into the staging cache). Arrays and CIFAR are read straight into tensors instead.
     pub fn is_image(&self) -> bool {
-        !matches!(self, DatasetFormat::Csv)
+        !matches!(self, DatasetFormat::Csv | DatasetFormat::Npy | DatasetFormat::Cifar)
     }
 }
 

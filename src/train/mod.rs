@@ -75,7 +75,19 @@ impl ModelKind {
             (ModelKind::Lenet5, Task::Regression) => {
                 Err("lenet5 classifies images; this target is numeric".into())
             }
+            (ModelKind::Lenet5, _) if summary.sample_shape[1] < 12 || summary.sample_shape[2] < 12 => {
+                Err(lenet5_too_small(summary.sample_shape[2] as i64, summary.sample_shape[1] as i64))
+            }
             _ => Ok(()),
         }
     }
+}
+
+/// lenet5's two poolings need at least 12×12 pixels; the message names the setting that resizes.
+pub(crate) fn lenet5_too_small(width: i64, height: i64) -> String {
+    format!(
+        "lenet5 needs images of at least 12×12 pixels, got {width}×{height}; resize them as they are read with \
+         `resize = [28, 28]` under [images] in config.toml (staged image datasets are staged again at that size), \
+         or use mlp or logreg"
+    )
 }

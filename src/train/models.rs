@@ -209,7 +209,7 @@ fn lenet5(root: &nn::Path, sample_shape: &[i64], outputs: i64) -> Result<Lenet5,
     let after = |n: i64| (n / 2 - 4) / 2;
     let (h, w) = (after(*height), after(*width));
     if h < 1 || w < 1 {
-        return Err(format!("lenet5 needs images of at least 12×12 pixels, got {width}×{height}"));
+        return Err(super::lenet5_too_small(*width, *height));
     }
     Ok(Lenet5 {
         // The indices of the equivalent nn.Sequential (see the module's documentation).

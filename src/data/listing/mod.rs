@@ -7,7 +7,7 @@ pub mod rows;
 
 use std::path::{Path, PathBuf};
 
-use super::readers::{base_name, idx, source, zipsafe};
+use super::readers::{base_name, cifar, idx, npy, source, zipsafe};
 use super::spec::is_zip;
 use super::types::DatasetFormat;
 
@@ -23,10 +23,16 @@ pub fn format_of(path: &Path) -> Option<DatasetFormat> {
     if idx::parse_name(name).is_some() {
         return Some(DatasetFormat::Idx);
     }
+    if cifar::is_tar_gz(path) {
+        return Some(DatasetFormat::Cifar);
+    }
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     match ext.as_str() {
         "csv" | "tsv" => Some(DatasetFormat::Csv),
         "zip" => Some(DatasetFormat::ImageZip),
+        "npz" => Some(DatasetFormat::Npy),
+        // Only the inputs of a pair name a dataset; `NAME_y.npy` goes with it.
+        "npy" => npy::pair_name(name).map(|_| DatasetFormat::Npy),
         _ => None,
     }
 }
@@ -35,7 +41,7 @@ pub fn format_of(path: &Path) -> Option<DatasetFormat> {
 /// datasets from image folders; `None` also for folders with no image or IDX file in them.
 pub fn detect(path: &Path) -> Option<DatasetFormat> {
     match format_of(path)? {
-        DatasetFormat::Csv => Some(DatasetFormat::Csv),
+        format @ (DatasetFormat::Csv | DatasetFormat::Npy | DatasetFormat::Cifar) => Some(format),
         _ => detect_images(path),
     }
 }
@@ -50,6 +56,9 @@ fn detect_images(path: &Path) -> Option<DatasetFormat> {
             return None;
         }
         let files = source::folder_files(path).unwrap_or_default();
+        if cifar::is_cifar(&files.iter().map(|f| f.rel.clone()).collect::<Vec<_>>()) {
+            return Some(DatasetFormat::Cifar);
+        }
         let has_idx = files.iter().any(|f| idx::parse_name(base_name(&f.rel)).is_some());
         let has_images = files.iter().any(|f| {
             matches!(layout::file_kind(&f.rel), layout::FileKind::Image | layout::FileKind::UnsupportedImage)
@@ -61,9 +70,11 @@ fn detect_images(path: &Path) -> Option<DatasetFormat> {
         };
     }
     if is_zip(path) {
-        let has_idx = zipsafe::zip_names(path)
-            .map(|names| names.iter().any(|n| idx::parse_name(base_name(n)).is_some()))
-            .unwrap_or(false);
+        let names = zipsafe::zip_names(path).unwrap_or_default();
+        if cifar::is_cifar(&names) {
+            return Some(DatasetFormat::Cifar);
+        }
+        let has_idx = names.iter().any(|n| idx::parse_name(base_name(n)).is_some());
         return Some(if has_idx { DatasetFormat::Idx } else { DatasetFormat::ImageZip });
     }
     idx::parse_name(&name).map(|_| DatasetFormat::Idx)

@@ -2,7 +2,7 @@
 //!
 //! The format is judged by the bytes, not the name. Only the header is read to learn an image's
 //! size and colour (listing datasets does that for a handful of images, never for all).
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 
 use image::imageops::FilterType;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
@@ -152,6 +152,9 @@ pub fn decode_into(
     out: &mut [u8],
 ) -> Result<(), ImageError> {
     let format = sniff(bytes).ok_or(ImageError::Unsupported)?;
+    if format == ImageFormat::Png {
+        check_png_stream(bytes, max_bytes).map_err(|why| broken(format, &why))?;
+    }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(max_bytes.max(1 << 20));
@@ -183,6 +186,33 @@ pub fn decode_into(
         }
     }
     Ok(())
+}
+
+/// Inflate a PNG's image data (its IDAT chunks, joined) with a zlib decoder that checks the
+/// stream's Adler-32 checksum: the PNG decoder skips that check, so a broken deflate stream whose
+/// chunk CRCs were made valid would otherwise decode to garbage pixels without a word. At most
+/// `max_bytes` are inflated (the image's own bound).
+fn check_png_stream(bytes: &[u8], max_bytes: u64) -> Result<(), String> {
+    let mut data = Vec::new();
+    let mut at = 8usize;
+    while at + 8 <= bytes.len() {
+        let len = u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
+        let kind = &bytes[at + 4..at + 8];
+        let end = at.saturating_add(8).saturating_add(len);
+        if end > bytes.len() {
+            break; // truncated: the decoder reports it
+        }
+        if kind == b"IDAT" {
+            data.extend_from_slice(&bytes[at + 8..end]);
+        } else if kind == b"IEND" {
+            break;
+        }
+        at = end.saturating_add(4);
+    }
+    let mut inflate = flate2::read::ZlibDecoder::new(data.as_slice());
+    std::io::copy(&mut (&mut inflate).take(max_bytes.max(1 << 20)), &mut std::io::sink())
+        .map(|_| ())
+        .map_err(|e| format!("its compressed image data is corrupt: {e}"))
 }
 
 /// Convert one grayscale image (`width × height` bytes, as IDX files store them) into `out`,
@@ -304,6 +334,51 @@ mod tests {
             .expect_err("must fail");
         assert!(matches!(err, ImageError::Broken { format: "PNG", .. }), "{err}");
         assert!(err.to_string().contains("truncated or damaged"), "{err}");
+    }
+
+    /// Rewrite one chunk's data and recompute its CRC, so only the deflate stream is wrong.
+    fn with_idat(png: &[u8], edit: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
+        let at = png.windows(4).position(|w| w == b"IDAT").expect("must work") - 4;
+        let len = u32::from_be_bytes(png[at..at + 4].try_into().expect("must work")) as usize;
+        let mut data = png[at + 8..at + 8 + len].to_vec();
+        edit(&mut data);
+        let mut crc = flate2::Crc::new();
+        crc.update(b"IDAT");
+        crc.update(&data);
+        let mut out = png[..at].to_vec();
+        out.extend((data.len() as u32).to_be_bytes());
+        out.extend(b"IDAT");
+        out.extend(&data);
+        out.extend(crc.sum().to_be_bytes());
+        out.extend(&png[at + 12 + len..]);
+        out
+    }
+
+    #[test]
+    fn a_corrupt_deflate_stream_with_valid_crcs_is_refused() {
+        let shape = Shape { channels: 3, height: 5, width: 6 };
+        let mut out = vec![0; shape.len()];
+        let good = png(6, 5, true);
+        assert_eq!(with_idat(&good, |_| {}), good, "the rewrite alone changes nothing");
+        decode_into(&good, shape, ColorMode::Rgb, false, 1 << 20, &mut out).expect("must work");
+        // A wrong Adler-32 (the stream's last four bytes): valid deflate, wrong checksum.
+        let bad_sum = with_idat(&good, |d| {
+            let n = d.len();
+            d[n - 1] ^= 0x5a;
+        });
+        let err =
+            decode_into(&bad_sum, shape, ColorMode::Rgb, false, 1 << 20, &mut out).expect_err("must fail");
+        assert!(err.to_string().contains("compressed image data is corrupt"), "{err}");
+        // Broken deflate data in the middle.
+        let broken = with_idat(&good, |d| {
+            let mid = d.len() / 2;
+            for b in &mut d[mid - 2..mid + 2] {
+                *b ^= 0xff;
+            }
+        });
+        let err =
+            decode_into(&broken, shape, ColorMode::Rgb, false, 1 << 20, &mut out).expect_err("must fail");
+        assert!(matches!(err, ImageError::Broken { format: "PNG", .. }), "{err}");
     }
 
     #[test]

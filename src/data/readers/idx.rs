@@ -195,7 +195,8 @@ pub fn read_images_header(reader: &mut dyn Read, name: &str, limit: u64) -> Resu
             format!("declares {count} images of {columns}×{rows}; there is nothing to train on"),
         ));
     }
-    let bytes = count as u64 * rows as u64 * columns as u64;
+    // Three u32s can overflow a u64 (found by tests/readers_fuzz.rs): saturate, then compare.
+    let bytes = (count as u64).saturating_mul(rows as u64).saturating_mul(columns as u64);
     if bytes > limit {
         return Err(EntryError::at(
             name,

@@ -1,13 +1,17 @@
 //! Readers of untrusted input: a dataset's files on disk ([`source`]), zip archives
-//! ([`zipsafe`]), IDX files ([`idx`], [`idx_files`]) and PNG/JPEG images ([`decode`]).
+//! ([`zipsafe`]), IDX files ([`idx`], [`idx_files`]), PNG/JPEG images ([`decode`]), NumPy arrays
+//! ([`npy`]), CIFAR batches ([`cifar`]) and gzipped tars ([`tar`]).
 //!
 //! Everything here treats its input as hostile: names that escape, sizes that lie, truncated or
 //! damaged bytes are refused with an [`EntryError`](super::error::EntryError) that names the
 //! entry. Nothing here knows about the listing or the staging cache.
+pub mod cifar;
 pub mod decode;
 pub mod idx;
 pub mod idx_files;
+pub mod npy;
 pub mod source;
+pub mod tar;
 pub mod zipsafe;
 
 /// One file or folder as listed by the source, before the layout is known.

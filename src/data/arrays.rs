@@ -1,0 +1,426 @@
+//! Array datasets, read straight into tensors (no staging cache: their bytes already are the
+//! tensor): NumPy `.npz` files and `NAME_x.npy` + `NAME_y.npy` pairs, and CIFAR-10/100 in the
+//! binary version. 2-D arrays are tables; N×H×W and N×C×H×W arrays are images.
+//!
+//! Listing reads only the `.npy` headers and the labels; CIFAR is read whole (its labels are
+//! spread through the file).
+use std::path::{Path, PathBuf};
+
+use tch::{Kind, Tensor};
+
+use super::error::{DataError, DataErrorKind, EntryError};
+use super::readers::npy::{self, Header};
+use super::readers::{cifar, zipsafe};
+use super::types::{class_counts, ColumnRole, DatasetSummary, LoadedData, Preview, Task};
+use crate::config::{DatasetConfig, ImagesConfig, TaskOverride};
+
+/// The names the inputs and targets are looked for under, in order, when config names none.
+const PAIRS: [(&str, &str); 3] = [("x", "y"), ("X", "y"), ("data", "target")];
+
+/// One array as read: its header and (when asked for) its values.
+struct Array {
+    /// Where it came from, for messages (`x.npy` in an npz, or the file's name).
+    name: String,
+    header: Header,
+    values: Option<Vec<f64>>,
+}
+
+/// Inputs and targets, and the validation pair when the source has one.
+struct Arrays {
+    x: Array,
+    y: Array,
+    test: Option<(Array, Array)>,
+}
+
+/// Where the arrays of an npy dataset live.
+enum ArraySource<'a> {
+    /// A `.npz` file.
+    Npz(&'a Path),
+    /// `NAME_x.npy` (this path) with `NAME_y.npy` beside it.
+    Pair(&'a Path),
+}
+
+impl ArraySource<'_> {
+    fn of(path: &Path) -> ArraySource<'_> {
+        let npz = path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("npz"));
+        if npz {
+            ArraySource::Npz(path)
+        } else {
+            ArraySource::Pair(path)
+        }
+    }
+}
+
+fn image_error(path: &Path, e: impl std::fmt::Display) -> DataError {
+    DataError::new(path, DataErrorKind::Image(e.to_string()))
+}
+
+/// Read the arrays; `values` false reads x's header only (y is always read: the labels).
+fn read_arrays(
+    source: &Path,
+    config: &DatasetConfig,
+    images: &ImagesConfig,
+    values: bool,
+) -> Result<Arrays, DataError> {
+    let limit = images.max_total_bytes;
+    match ArraySource::of(source) {
+        ArraySource::Npz(path) => {
+            let file =
+                std::fs::File::open(path).map_err(|e| image_error(path, format!("cannot be read ({e})")))?;
+            let mut archive =
+                zipsafe::open_zip(std::io::BufReader::new(file)).map_err(|e| image_error(path, e))?;
+            let names: Vec<String> =
+                archive.file_names_raw().map(|n| String::from_utf8_lossy(n).into_owned()).collect();
+            let has = |n: &str| names.iter().any(|e| e == &format!("{n}.npy"));
+            let (xn, yn) = match (&config.x, &config.y) {
+                (Some(x), Some(y)) => (x.clone(), y.clone()),
+                (x, y) => {
+                    let found = PAIRS.iter().find(|(a, b)| {
+                        x.as_deref().is_none_or(|x| x == *a)
+                            && y.as_deref().is_none_or(|y| y == *b)
+                            && has(a)
+                            && has(b)
+                    });
+                    match found {
+                        Some((a, b)) => (a.to_string(), b.to_string()),
+                        None => {
+                            let arrays: Vec<&str> =
+                                names.iter().filter_map(|n| n.strip_suffix(".npy")).collect();
+                            return Err(image_error(
+                                path,
+                                format!(
+                                    "has no x/y (or X/y, data/target) arrays; it holds: {}. Name them in config.toml: \
+                                     [datasets.NAME] x = \"inputs\" y = \"labels\"",
+                                    if arrays.is_empty() { "nothing".to_string() } else { arrays.join(", ") }
+                                ),
+                            ));
+                        }
+                    }
+                }
+            };
+            let mut read = |n: &str, values: bool| -> Result<Array, DataError> {
+                let entry = format!("{n}.npy");
+                let index = names.iter().position(|e| *e == entry).ok_or_else(|| {
+                    image_error(
+                        path,
+                        format!("has no array {n:?} (named in config.toml or looked for by default)"),
+                    )
+                })?;
+                let mut r = archive
+                    .by_index(index)
+                    .map_err(|e| image_error(path, format!("entry {entry}: cannot be unpacked ({e})")))?;
+                let header = npy::read_header(&mut r, &entry).map_err(|e| image_error(path, e))?;
+                let values = if values {
+                    Some(npy::read_values(&mut r, &header, &entry, limit).map_err(|e| image_error(path, e))?)
+                } else {
+                    None
+                };
+                Ok(Array { name: entry, header, values })
+            };
+            let x = read(&xn, values)?;
+            let y = read(&yn, true)?;
+            let test = if has(&format!("{xn}_test")) && has(&format!("{yn}_test")) {
+                Some((read(&format!("{xn}_test"), values)?, read(&format!("{yn}_test"), true)?))
+            } else {
+                None
+            };
+            Ok(Arrays { x, y, test })
+        }
+        ArraySource::Pair(x_path) => {
+            let file_name = x_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let stem = npy::pair_name(&file_name).unwrap_or(&file_name).to_string();
+            let dir = x_path.parent().unwrap_or(Path::new("."));
+            let read = |path: &Path, values: bool| -> Result<Array, DataError> {
+                let file = std::fs::File::open(path).map_err(|e| {
+                    image_error(
+                        path,
+                        format!("cannot be read ({e}); an NAME_x.npy needs its NAME_y.npy beside it"),
+                    )
+                })?;
+                let mut r = std::io::BufReader::with_capacity(1 << 20, file);
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let strip = |e: EntryError| image_error(path, e.message);
+                let header = npy::read_header(&mut r, &name).map_err(strip)?;
+                let values = if values {
+                    Some(npy::read_values(&mut r, &header, &name, limit).map_err(strip)?)
+                } else {
+                    None
+                };
+                Ok(Array { name, header, values })
+            };
+            let partner = |suffix: &str| -> PathBuf { dir.join(format!("{stem}_{suffix}.npy")) };
+            let y_path =
+                [partner("y"), partner("Y")].into_iter().find(|p| p.exists()).unwrap_or_else(|| partner("y"));
+            let x = read(x_path, values)?;
+            let y = read(&y_path, true)?;
+            let (xt, yt) = (partner("x_test"), partner("y_test"));
+            let test =
+                if xt.exists() && yt.exists() { Some((read(&xt, values)?, read(&yt, true)?)) } else { None };
+            Ok(Arrays { x, y, test })
+        }
+    }
+}
+
+/// The sample shape x's shape gives: `[features]` or `[C, H, W]`.
+fn sample_shape(x: &Array, source: &Path) -> Result<Vec<usize>, DataError> {
+    let s = &x.header.shape;
+    let bad = |why: &str| {
+        image_error(
+            source,
+            format!(
+                "{}: has shape {:?}; {why}. Arrays read: 2-D (samples × features), N×H×W or N×C×H×W images with C = 1 \
+                 or 3 (for channels-last images save x.transpose(0, 3, 1, 2))",
+                x.name, s
+            ),
+        )
+    };
+    match s.len() {
+        2 => Ok(vec![s[1]]),
+        3 => Ok(vec![1, s[1], s[2]]),
+        4 if matches!(s[1], 1 | 3) => Ok(vec![s[1], s[2], s[3]]),
+        4 => Err(bad("its second dimension is not 1 or 3 channels")),
+        _ => Err(bad("it is neither a table nor a stack of images")),
+    }
+    .and_then(|shape| if s[0] == 0 || shape.contains(&0) { Err(bad("it is empty")) } else { Ok(shape) })
+}
+
+/// The task and the class index of each target.
+fn targets(
+    y: &Array,
+    n: usize,
+    config: &DatasetConfig,
+    source: &Path,
+) -> Result<(Task, Vec<f64>), DataError> {
+    let values = y.values.clone().unwrap_or_default();
+    let shape_ok = matches!(y.header.shape.as_slice(), [m] | [m, 1] if *m == n);
+    if !shape_ok {
+        return Err(image_error(
+            source,
+            format!(
+                "{}: has shape {:?}; the targets must be one value per sample ({n} of them)",
+                y.name, y.header.shape
+            ),
+        ));
+    }
+    let classify = match config.task {
+        Some(TaskOverride::Classification) => true,
+        Some(TaskOverride::Regression) => false,
+        None => y.header.dtype.is_integer(),
+    };
+    if !classify {
+        return Ok((Task::Regression, values));
+    }
+    let mut distinct: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    distinct.sort_by(f64::total_cmp);
+    distinct.dedup();
+    if values.iter().any(|v| !v.is_finite()) {
+        return Err(image_error(source, format!("{}: holds a NaN or infinite class label", y.name)));
+    }
+    if distinct.len() < 2 {
+        return Err(image_error(
+            source,
+            format!("{}: holds a single class; classification needs at least two", y.name),
+        ));
+    }
+    let classes: Vec<String> = distinct.iter().map(|v| format!("{v}")).collect();
+    let index: Vec<f64> =
+        values.iter().map(|v| distinct.binary_search_by(|d| d.total_cmp(v)).unwrap_or(0) as f64).collect();
+    Ok((Task::Classification { classes }, index))
+}
+
+/// What the listing shows for an `.npz` or `.npy` pair.
+pub fn summarize_npy(
+    source: &Path,
+    config: &DatasetConfig,
+    images: &ImagesConfig,
+) -> Result<DatasetSummary, DataError> {
+    let arrays = read_arrays(source, config, images, false)?;
+    let shape = sample_shape(&arrays.x, source)?;
+    let n = arrays.x.header.shape[0];
+    let (task, labels) = targets(&arrays.y, n, config, source)?;
+    let mut notes = vec![
+        format!("{}: {}", arrays.x.name, arrays.x.header.describe()),
+        format!("{}: {}", arrays.y.name, arrays.y.header.describe()),
+    ];
+    if let Some((xt, _)) = &arrays.test {
+        notes.push(format!("{} ({}) is the validation set", xt.name, xt.header.describe()));
+    }
+    let counts = match &task {
+        Task::Classification { classes } => {
+            class_counts(&labels.iter().map(|&l| l as i64).collect::<Vec<_>>(), classes.len())
+        }
+        Task::Regression => Vec::new(),
+    };
+    let preview = if shape.len() == 1 {
+        let columns: Vec<String> = (0..shape[0]).map(|i| format!("x{i}")).chain(["y".to_string()]).collect();
+        let mut roles = vec![ColumnRole::Feature; shape[0]];
+        roles.push(ColumnRole::Target);
+        Preview::Table { columns, roles, rows: Vec::new() }
+    } else {
+        Preview::Images(Vec::new())
+    };
+    Ok(DatasetSummary {
+        rows: n,
+        features: shape.iter().product(),
+        sample_shape: shape,
+        target: arrays.y.name.trim_end_matches(".npy").to_string(),
+        task,
+        class_counts: counts,
+        notes,
+        staged: None,
+        preview,
+    })
+}
+
+/// Inputs as a float tensor of `[N, ...shape]`; integer images of bytes are scaled to [0, 1] as
+/// decoded images are.
+fn x_tensor(x: &Array, shape: &[usize]) -> Tensor {
+    let values = x.values.as_deref().unwrap_or_default();
+    let floats: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+    let mut dims = vec![x.header.shape[0] as i64];
+    dims.extend(shape.iter().map(|&d| d as i64));
+    let t = Tensor::from_slice(&floats).reshape(dims);
+    let bytes = x.header.dtype == npy::Dtype { kind: npy::Kind::Uint, size: 1, big_endian: false };
+    if bytes && shape.len() == 3 {
+        t / 255.0
+    } else {
+        t
+    }
+}
+
+fn y_tensor(task: &Task, values: &[f64]) -> Tensor {
+    match task {
+        Task::Classification { .. } => {
+            Tensor::from_slice(&values.iter().map(|&v| v as i64).collect::<Vec<_>>())
+        }
+        Task::Regression => Tensor::from_slice(&values.iter().map(|&v| v as f32).collect::<Vec<_>>()),
+    }
+}
+
+/// Load an `.npz` or `.npy` pair for training.
+pub fn load_npy(
+    name: &str,
+    source: &Path,
+    config: &DatasetConfig,
+    images: &ImagesConfig,
+) -> Result<LoadedData, DataError> {
+    let arrays = read_arrays(source, config, images, true)?;
+    let shape = sample_shape(&arrays.x, source)?;
+    let n = arrays.x.header.shape[0];
+    let (task, labels) = targets(&arrays.y, n, config, source)?;
+    let holdout = match &arrays.test {
+        Some((xt, yt)) => {
+            let test_shape = sample_shape(xt, source)?;
+            if test_shape != shape {
+                return Err(image_error(
+                    source,
+                    format!(
+                        "{} has samples of shape {test_shape:?}, {} has {shape:?}",
+                        xt.name, arrays.x.name
+                    ),
+                ));
+            }
+            let (_, raw) = targets(
+                yt,
+                xt.header.shape[0],
+                &DatasetConfig { task: Some(TaskOverride::Regression), ..config.clone() },
+                source,
+            )?;
+            let y = match &task {
+                Task::Classification { classes } => {
+                    let idx: Result<Vec<f64>, DataError> = raw
+                        .iter()
+                        .map(|v| {
+                            classes.iter().position(|c| *c == format!("{v}")).map(|i| i as f64).ok_or_else(
+                                || {
+                                    image_error(
+                                        source,
+                                        format!("{}: class {v} does not occur in {}", yt.name, arrays.y.name),
+                                    )
+                                },
+                            )
+                        })
+                        .collect();
+                    idx?
+                }
+                Task::Regression => raw,
+            };
+            Some((x_tensor(xt, &shape), y_tensor(&task, &y)))
+        }
+        None => None,
+    };
+    let feature_names =
+        if shape.len() == 1 { (0..shape[0]).map(|i| format!("x{i}")).collect() } else { Vec::new() };
+    Ok(LoadedData {
+        name: name.to_string(),
+        x: x_tensor(&arrays.x, &shape),
+        y: y_tensor(&task, &labels),
+        task,
+        feature_names,
+        holdout,
+    })
+}
+
+fn read_cifar(source: &Path, images: &ImagesConfig) -> Result<cifar::Cifar, DataError> {
+    let files = cifar::read_source(source, images.max_total_bytes).map_err(|e| image_error(source, e))?;
+    cifar::parse(&files).map_err(|e| image_error(source, e))
+}
+
+/// What the listing shows for a CIFAR dataset.
+pub fn summarize_cifar(source: &Path, images: &ImagesConfig) -> Result<DatasetSummary, DataError> {
+    let c = read_cifar(source, images)?;
+    let labels: Vec<i64> = c.train.1.iter().map(|&l| l as i64).collect();
+    let mut notes = vec![format!(
+        "{} binary version",
+        if c.variant == cifar::Variant::Cifar10 { "CIFAR-10" } else { "CIFAR-100 (fine labels)" }
+    )];
+    if let Some((_, t)) = &c.test {
+        notes.push(format!("the test batch ({} images) is the validation set", t.len()));
+    }
+    let preview = labels
+        .iter()
+        .take(super::spec::PREVIEW)
+        .enumerate()
+        .map(|(i, &l)| {
+            let shape = super::readers::decode::Shape { channels: 3, height: 32, width: 32 };
+            super::readers::decode::thumbnail(
+                &c.train.0[i * cifar::IMAGE_LEN..(i + 1) * cifar::IMAGE_LEN],
+                shape,
+                &c.classes[l as usize],
+            )
+        })
+        .collect();
+    Ok(DatasetSummary {
+        rows: labels.len(),
+        features: cifar::IMAGE_LEN,
+        sample_shape: vec![3, 32, 32],
+        target: "class".into(),
+        class_counts: class_counts(&labels, c.classes.len()),
+        task: Task::Classification { classes: c.classes },
+        notes,
+        staged: None,
+        preview: Preview::Images(preview),
+    })
+}
+
+fn cifar_tensors((pixels, labels): &(Vec<u8>, Vec<u8>)) -> (Tensor, Tensor) {
+    let n = labels.len() as i64;
+    let x = Tensor::from_slice(pixels).reshape([n, 3, 32, 32]).to_kind(Kind::Float) / 255.0;
+    let y = Tensor::from_slice(&labels.iter().map(|&l| l as i64).collect::<Vec<_>>());
+    (x, y)
+}
+
+/// Load a CIFAR dataset for training: `[N, 3, 32, 32]` floats in [0, 1]; the test batch is the
+/// validation set.
+pub fn load_cifar(name: &str, source: &Path, images: &ImagesConfig) -> Result<LoadedData, DataError> {
+    let c = read_cifar(source, images)?;
+    let (x, y) = cifar_tensors(&c.train);
+    Ok(LoadedData {
+        name: name.to_string(),
+        x,
+        y,
+        task: Task::Classification { classes: c.classes.clone() },
+        feature_names: Vec::new(),
+        holdout: c.test.as_ref().map(cifar_tensors),
+    })
+}

@@ -145,7 +145,8 @@ impl HyperForm {
     }
 
     pub fn set_model(&mut self, model: ModelKind) {
-        self.values.model = model;
+        self.values.model = model.into();
+        self.values.layers.clear();
         self.selected = self.selected.min(self.fields().len() - 1);
     }
 

@@ -118,7 +118,7 @@ impl App {
                     self.form.cycle(1);
                 } else if key.code == KeyCode::Enter && self.form.activate() == Activate::PickModel {
                     let selected =
-                        ModelKind::ALL.iter().position(|m| *m == self.form.values.model).unwrap_or(0);
+                        ModelKind::ALL.iter().position(|m| self.form.values.model == *m).unwrap_or(0);
                     self.popup = Some(Popup::ModelPicker { selected });
                 }
             }

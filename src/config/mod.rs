@@ -157,6 +157,8 @@ pub struct ConfigFile {
     pub cluster: cluster::ClusterConfig,
     /// `[runs]`: extra folders of other tools' logs to show as runs.
     pub runs: RunsConfig,
+    /// `[models.NAME]`: layer stacks (more in the `models/` folder beside this file).
+    pub models: BTreeMap<String, crate::models::StackConfig>,
 }
 
 /// Command-line flags that override settings; `None` leaves the lower layers in force.
@@ -189,9 +191,19 @@ pub struct Settings {
     pub cluster: Box<cluster::ClusterConfig>,
     /// Folders of other tools' logs shown as runs: `[runs] extra_dirs`, then `--logdir`s.
     pub log_dirs: Vec<PathBuf>,
+    /// `[models.NAME]` layer stacks of config.toml.
+    pub models: BTreeMap<String, crate::models::StackConfig>,
+    /// The `models/` folder beside config.toml: layer stacks (`NAME.toml`) and TorchScript (`NAME.pt`).
+    pub models_dir: PathBuf,
 }
 
 impl Settings {
+    /// Every model of the user's own: config.toml's `[models]` and the `models/` folder.
+    pub fn model_registry(&self) -> crate::models::Registry {
+        let config = self.config_path.clone().unwrap_or_else(|| PathBuf::from("config.toml"));
+        crate::models::Registry::load(&self.models, &config, &self.models_dir)
+    }
+
     /// Apply every layer: defaults, the config file, `WORKBENCH_*` variables, then flags.
     pub fn load(cli: &CliOverrides) -> Result<Settings, ConfigError> {
         Self::load_with_env(cli, &|key| std::env::var(key).ok())
@@ -237,6 +249,8 @@ impl Settings {
             datasets: file.datasets,
             cluster: Box::new(file.cluster),
             log_dirs: file.runs.extra_dirs.iter().map(|p| absolute(base_dir, p)).collect(),
+            models: file.models,
+            models_dir: base_dir.join("models"),
         }
     }
 

@@ -49,7 +49,7 @@ pub enum Event {
     /// The device probe finished.
     Devices(DeviceReport),
     /// The config file was read again: new settings, or why they were refused.
-    ConfigLoaded(Result<Settings, String>),
+    ConfigLoaded(Box<Result<Settings, String>>),
     /// SIGTERM, SIGHUP or SIGINT arrived: leave, and leave the runs running.
     Signal(i32),
 }
@@ -284,7 +284,7 @@ impl App {
                 self.devices = Some(report);
                 Vec::new()
             }
-            Event::ConfigLoaded(result) => self.on_config(result),
+            Event::ConfigLoaded(result) => self.on_config(*result),
             Event::Signal(signal) => {
                 // A signal (SIGHUP when the SSH connection drops) leaves the runs running.
                 self.should_quit = true;

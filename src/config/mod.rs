@@ -191,17 +191,15 @@ pub struct Settings {
     pub cluster: Box<cluster::ClusterConfig>,
     /// Folders of other tools' logs shown as runs: `[runs] extra_dirs`, then `--logdir`s.
     pub log_dirs: Vec<PathBuf>,
-    /// `[models.NAME]` layer stacks of config.toml.
-    pub models: BTreeMap<String, crate::models::StackConfig>,
-    /// The `models/` folder beside config.toml: layer stacks (`NAME.toml`) and TorchScript (`NAME.pt`).
-    pub models_dir: PathBuf,
+    /// Models of the user's own; boxed, as settings travel in the UI's events.
+    pub models: Box<crate::models::ModelsConfig>,
 }
 
 impl Settings {
     /// Every model of the user's own: config.toml's `[models]` and the `models/` folder.
     pub fn model_registry(&self) -> crate::models::Registry {
         let config = self.config_path.clone().unwrap_or_else(|| PathBuf::from("config.toml"));
-        crate::models::Registry::load(&self.models, &config, &self.models_dir)
+        crate::models::Registry::load(&self.models.stacks, &config, &self.models.dir)
     }
 
     /// Apply every layer: defaults, the config file, `WORKBENCH_*` variables, then flags.
@@ -249,8 +247,10 @@ impl Settings {
             datasets: file.datasets,
             cluster: Box::new(file.cluster),
             log_dirs: file.runs.extra_dirs.iter().map(|p| absolute(base_dir, p)).collect(),
-            models: file.models,
-            models_dir: base_dir.join("models"),
+            models: Box::new(crate::models::ModelsConfig {
+                stacks: file.models,
+                dir: base_dir.join("models"),
+            }),
         }
     }
 

@@ -114,7 +114,11 @@ pub fn parse_stack(lines: &[String]) -> Result<Vec<Entry>, LayerError> {
                 }
                 if let Some((_, parent)) = open.last_mut() {
                     let opened = body_start(&body);
-                    parent.push(Entry { index: opened, text: "residual [".into(), layer: Layer::Residual(body) });
+                    parent.push(Entry {
+                        index: opened,
+                        text: "residual [".into(),
+                        layer: Layer::Residual(body),
+                    });
                 }
             }
             _ => {
@@ -182,7 +186,9 @@ pub fn parse_layer(text: &str) -> Result<Layer, String> {
         "conv" | "conv1d" | "conv2d" => {
             check_named(&named, &["stride", "pad"], &name)?;
             let [out, kernel] = positional.as_slice() else {
-                return Err(format!("write `{name} OUT_CHANNELS KERNEL [stride=S] [pad=P]`, e.g. `{name} 32 3 pad=1`"));
+                return Err(format!(
+                    "write `{name} OUT_CHANNELS KERNEL [stride=S] [pad=P]`, e.g. `{name} 32 3 pad=1`"
+                ));
             };
             Ok(Layer::Conv {
                 dims: dims(&name[4..]),
@@ -199,11 +205,18 @@ pub fn parse_layer(text: &str) -> Result<Layer, String> {
             };
             let kernel = positive(kernel, "the window size")?;
             let kind = if name.starts_with("max") { Pool::Max } else { Pool::Avg };
-            Ok(Layer::Pool { kind, dims: dims(&name[7..]), kernel, stride: named_int(&named, "stride", kernel, 1)? })
+            Ok(Layer::Pool {
+                kind,
+                dims: dims(&name[7..]),
+                kernel,
+                stride: named_int(&named, "stride", kernel, 1)?,
+            })
         }
         "dropout" => {
             check_named(&named, &[], &name)?;
-            let [p] = positional.as_slice() else { return Err("write `dropout P`, e.g. `dropout 0.25`".into()) };
+            let [p] = positional.as_slice() else {
+                return Err("write `dropout P`, e.g. `dropout 0.25`".into());
+            };
             match p.parse::<f64>() {
                 Ok(p) if (0.0..1.0).contains(&p) => Ok(Layer::Dropout(p)),
                 _ => Err(format!("the rate {p:?} must be a number from 0 up to, not including, 1")),
@@ -303,7 +316,8 @@ mod tests {
         assert_eq!(parse_layer("GELU"), Ok(Layer::Act(Activation::Gelu)));
         assert_eq!(parse_layer("tanh"), Ok(Layer::Act(Activation::Tanh)));
         assert_eq!(parse_layer("sigmoid"), Ok(Layer::Act(Activation::Sigmoid)));
-        let stack = parse_stack(&lines(&["linear 8", "residual [", "linear 8", "relu", "]", "linear"])).unwrap();
+        let stack =
+            parse_stack(&lines(&["linear 8", "residual [", "linear 8", "relu", "]", "linear"])).unwrap();
         let Layer::Residual(body) = &stack[1].layer else { panic!("not a block: {:?}", stack[1]) };
         assert_eq!(stack[1].index, 2);
         let inner: Vec<&Layer> = body.iter().map(|e| &e.layer).collect();

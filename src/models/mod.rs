@@ -23,6 +23,15 @@ pub struct StackConfig {
     pub layers: Vec<String>,
 }
 
+/// The user models the settings point at.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModelsConfig {
+    /// `[models.NAME]` layer stacks of config.toml.
+    pub stacks: BTreeMap<String, StackConfig>,
+    /// The `models/` folder beside config.toml: stacks (`NAME.toml`) and TorchScript (`NAME.pt`).
+    pub dir: PathBuf,
+}
+
 /// Where a user model is defined.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModelSource {
@@ -134,7 +143,9 @@ impl Registry {
         for (name, source) in found {
             if ModelKind::ALL.iter().any(|k| k.name() == name) {
                 let origin = match &source {
-                    ModelSource::Stack { origin, .. } | ModelSource::Script(origin) => origin.display().to_string(),
+                    ModelSource::Stack { origin, .. } | ModelSource::Script(origin) => {
+                        origin.display().to_string()
+                    }
                 };
                 problems.push(RegistryError::Shadows { name, origin });
                 continue;
@@ -176,8 +187,18 @@ pub fn builtin_stack(kind: ModelKind, hidden: &[u32]) -> Option<Vec<String>> {
             Some(layers)
         }
         ModelKind::Lenet5 => Some(v(&[
-            "conv2d 6 5 pad=2", "relu", "maxpool 2", "conv2d 16 5", "relu", "maxpool 2", "flatten", "linear 120",
-            "relu", "linear 84", "relu", "linear",
+            "conv2d 6 5 pad=2",
+            "relu",
+            "maxpool 2",
+            "conv2d 16 5",
+            "relu",
+            "maxpool 2",
+            "flatten",
+            "linear 120",
+            "relu",
+            "linear 84",
+            "relu",
+            "linear",
         ])),
         ModelKind::Adaline | ModelKind::AdalineAutograd => None,
     }
@@ -190,7 +211,8 @@ mod tests {
     #[test]
     fn finds_config_stacks_toml_files_and_scripts() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("wide.toml"), "layers = [\"linear 64\", \"relu\", \"linear\"]\n").unwrap();
+        std::fs::write(dir.path().join("wide.toml"), "layers = [\"linear 64\", \"relu\", \"linear\"]\n")
+            .unwrap();
         std::fs::write(dir.path().join("broken.toml"), "layers = 3\n").unwrap();
         std::fs::write(dir.path().join("net.pt"), b"PK").unwrap();
         std::fs::write(dir.path().join("mlp.toml"), "layers = [\"linear\"]\n").unwrap();

@@ -133,7 +133,11 @@ fn walk(
     for (i, e) in entries.iter().enumerate() {
         let fail = |why: String| LayerError { index: e.index, text: e.text.clone(), why };
         if let Layer::Residual(body) = &e.layer {
-            rows.push(LayerSummary { name: format!("{indent}residual ["), output_shape: shape.clone(), params: 0 });
+            rows.push(LayerSummary {
+                name: format!("{indent}residual ["),
+                output_shape: shape.clone(),
+                params: 0,
+            });
             let out = walk(body, &shape, outputs, depth + 1, None, rows)?;
             if out != shape {
                 return Err(fail(format!(
@@ -164,10 +168,9 @@ pub fn spatial_dims(dims: Dims, input: &[i64], what: &str) -> Result<usize, Stri
              {what} works on images or sequences, tables need `linear`",
             shape_text(input)
         )),
-        (Dims::Infer, _) => Err(format!(
-            "expects [channels, length] or [channels, height, width], got {}",
-            shape_text(input)
-        )),
+        (Dims::Infer, _) => {
+            Err(format!("expects [channels, length] or [channels, height, width], got {}", shape_text(input)))
+        }
     }
 }
 
@@ -176,7 +179,10 @@ pub fn step(layer: &Layer, input: &[i64], outputs: i64, is_last: bool) -> Result
     match layer {
         Layer::Linear { out } => {
             let [features] = input else {
-                return Err(format!("expects a flat input, got {}; add `flatten` before it", shape_text(input)));
+                return Err(format!(
+                    "expects a flat input, got {}; add `flatten` before it",
+                    shape_text(input)
+                ));
             };
             let out = match out {
                 Some(n) => *n,
@@ -223,7 +229,10 @@ pub fn step(layer: &Layer, input: &[i64], outputs: i64, is_last: bool) -> Result
         }
         Layer::BatchNorm => {
             if input.is_empty() || input.len() > 3 {
-                return Err(format!("expects [features], [channels, length] or [channels, height, width], got {}", shape_text(input)));
+                return Err(format!(
+                    "expects [features], [channels, length] or [channels, height, width], got {}",
+                    shape_text(input)
+                ));
             }
             Ok((input.to_vec(), 2 * input[0]))
         }
@@ -245,8 +254,17 @@ mod tests {
     #[test]
     fn a_small_cnn_has_pytorchs_shapes_and_counts() {
         let stack = lines(&[
-            "conv 32 3 pad=1", "relu", "maxpool 2", "conv 64 3 pad=1", "relu", "maxpool 2", "flatten",
-            "dropout 0.25", "linear 128", "relu", "linear",
+            "conv 32 3 pad=1",
+            "relu",
+            "maxpool 2",
+            "conv 64 3 pad=1",
+            "relu",
+            "maxpool 2",
+            "flatten",
+            "dropout 0.25",
+            "linear 128",
+            "relu",
+            "linear",
         ]);
         let s = ModelSummary::of(&stack, &[1, 28, 28], 10).unwrap();
         let shapes: Vec<&[i64]> = s.layers.iter().map(|l| l.output_shape.as_slice()).collect();
@@ -264,8 +282,16 @@ mod tests {
     #[test]
     fn residual_blocks_and_one_d_layers() {
         let stack = lines(&[
-            "conv1d 4 3 pad=1", "batchnorm", "residual [", "conv 4 3 pad=1", "gelu", "]", "avgpool 2",
-            "layernorm", "flatten", "linear",
+            "conv1d 4 3 pad=1",
+            "batchnorm",
+            "residual [",
+            "conv 4 3 pad=1",
+            "gelu",
+            "]",
+            "avgpool 2",
+            "layernorm",
+            "flatten",
+            "linear",
         ]);
         let s = ModelSummary::of(&stack, &[2, 8], 3).unwrap();
         assert_eq!(s.layers.last().unwrap().output_shape, [3]);
@@ -276,8 +302,12 @@ mod tests {
 
     #[test]
     fn shape_errors_name_the_layer_and_the_shapes() {
-        let e = ModelSummary::of(&lines(&["conv 64 3 pad=1", "relu", "maxpool 4", "relu", "linear 128", "linear"]), &[1, 28, 28], 10)
-            .unwrap_err();
+        let e = ModelSummary::of(
+            &lines(&["conv 64 3 pad=1", "relu", "maxpool 4", "relu", "linear 128", "linear"]),
+            &[1, 28, 28],
+            10,
+        )
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "layer 5 `linear 128`: expects a flat input, got [64, 7, 7]; add `flatten` before it"

@@ -310,4 +310,22 @@ mod tests {
         let spec: TrainSpec = toml::from_str("dataset = \"iris\"\nepochs = 3\n").unwrap();
         assert_eq!((spec.epochs, spec.threads, spec.checkpoint_every), (3, 0, 1));
     }
+
+    #[test]
+    fn run_toml_model_names_read_as_built_in_or_user_models() {
+        let spec: TrainSpec = toml::from_str("dataset = \"iris\"\nmodel = \"mlp\"\n").unwrap();
+        assert_eq!(spec.model, ModelChoice::Builtin(ModelKind::Mlp), "an old run folder still loads");
+        assert!(spec.layers.is_empty());
+        let spec: TrainSpec =
+            toml::from_str("model = \"small-cnn\"\nlayers = [\"flatten\", \"linear\"]\n").unwrap();
+        assert_eq!(spec.model, ModelChoice::Custom("small-cnn".into()));
+        let text = toml::to_string(&spec).unwrap();
+        assert!(text.contains("model = \"small-cnn\""), "{text}");
+        assert!(toml::from_str::<TrainSpec>("model = \"a b\"\n").is_err());
+        let mut spec = TrainSpec::default();
+        TrainFlags { layers: Some("linear 8; relu;linear".into()), ..TrainFlags::default() }
+            .apply(&mut spec)
+            .unwrap();
+        assert_eq!(spec.layers, ["linear 8", "relu", "linear"]);
+    }
 }

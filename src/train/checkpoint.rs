@@ -41,7 +41,9 @@ pub fn pytorch_state_dict(learner: &dyn Learner, model: &ModelChoice) -> Vec<(St
             let t = t.detach().to_device(Device::Cpu).contiguous();
             // ADALINE holds its weight as [inputs]; nn.Linear(inputs, 1) holds [1, inputs].
             let t = match model.builtin() {
-                Some(ModelKind::Adaline | ModelKind::AdalineAutograd) if name == "weight" => t.reshape([1, -1]),
+                Some(ModelKind::Adaline | ModelKind::AdalineAutograd) if name == "weight" => {
+                    t.reshape([1, -1])
+                }
                 _ => t,
             };
             (name, t)

@@ -21,7 +21,8 @@ pub mod worker;
 use crate::data::{DatasetSummary, Task};
 
 pub use crate::params::{
-    EpochMetrics, FlagValue, MetricKind, ModelChoice, ModelKind, OptimizerKind, TrainConfig, TrainFlags, TrainSpec,
+    EpochMetrics, FlagValue, MetricKind, ModelChoice, ModelKind, OptimizerKind, TrainConfig, TrainFlags,
+    TrainSpec,
 };
 pub use control::RunControl;
 pub use error::{is_out_of_memory, TrainError};

@@ -128,7 +128,9 @@ pub fn build(
                 Some(ModelKind::AdalineAutograd) => {
                     Network::Adaline { w: root.zeros("weight", &[inputs]), b: root.zeros("bias", &[1]) }
                 }
-                Some(ModelKind::Logreg | ModelKind::Linreg) => Network::Mlp(vec![dense(&root, inputs, outputs)]),
+                Some(ModelKind::Logreg | ModelKind::Linreg) => {
+                    Network::Mlp(vec![dense(&root, inputs, outputs)])
+                }
                 Some(ModelKind::Mlp) => {
                     let mut layers = Vec::new();
                     let mut width = inputs;

@@ -32,7 +32,12 @@ pub struct StackNet {
 impl StackNet {
     /// Create the parameters under `root` for samples of `sample_shape`; a bare last `linear`
     /// gets `outputs` units. Shape errors name the layer.
-    pub fn new(root: &nn::Path, entries: &[Entry], sample_shape: &[i64], outputs: i64) -> Result<StackNet, LayerError> {
+    pub fn new(
+        root: &nn::Path,
+        entries: &[Entry],
+        sample_shape: &[i64],
+        outputs: i64,
+    ) -> Result<StackNet, LayerError> {
         let last = entries.len().saturating_sub(1);
         let (ops, _) = build(root, entries, sample_shape, outputs, Some(last))?;
         Ok(StackNet { ops })
@@ -73,7 +78,10 @@ fn build(
         let op = match &e.layer {
             Layer::Linear { .. } => {
                 let (n_in, n_out) = (shape[0], out[0]);
-                Op::Linear { w: uniform(&p, "weight", &[n_out, n_in], n_in), b: uniform(&p, "bias", &[n_out], n_in) }
+                Op::Linear {
+                    w: uniform(&p, "weight", &[n_out, n_in], n_in),
+                    b: uniform(&p, "bias", &[n_out], n_in),
+                }
             }
             Layer::Conv { dims, out: channels, kernel, stride, pad } => {
                 let d = spatial_dims(*dims, &shape, "a convolution").map_err(fail)?;
@@ -126,11 +134,15 @@ fn run(ops: &[Op], xs: &Tensor, train: bool) -> Tensor {
             Op::Conv { w, b, stride, pad, .. } => {
                 h.conv2d(w, Some(b), [*stride, *stride], [*pad, *pad], [1, 1], 1)
             }
-            Op::Pool { kind: Pool::Max, d: 1, kernel, stride } => h.max_pool1d([*kernel], [*stride], [0], [1], false),
+            Op::Pool { kind: Pool::Max, d: 1, kernel, stride } => {
+                h.max_pool1d([*kernel], [*stride], [0], [1], false)
+            }
             Op::Pool { kind: Pool::Max, kernel, stride, .. } => {
                 h.max_pool2d([*kernel, *kernel], [*stride, *stride], [0, 0], [1, 1], false)
             }
-            Op::Pool { kind: Pool::Avg, d: 1, kernel, stride } => h.avg_pool1d([*kernel], [*stride], [0], false, true),
+            Op::Pool { kind: Pool::Avg, d: 1, kernel, stride } => {
+                h.avg_pool1d([*kernel], [*stride], [0], false, true)
+            }
             Op::Pool { kind: Pool::Avg, kernel, stride, .. } => {
                 h.avg_pool2d([*kernel, *kernel], [*stride, *stride], [0, 0], false, true, None::<i64>)
             }

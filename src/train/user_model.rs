@@ -15,7 +15,11 @@ pub fn outputs_for(task: &Task) -> i64 {
 
 /// `spec` with a user model's layers filled in (kept when run.toml or the form already holds
 /// them, so a resumed or edited run trains what it recorded) and checked against the dataset.
-pub fn resolve(settings: &Settings, spec: &TrainSpec, summary: &DatasetSummary) -> Result<TrainSpec, TrainError> {
+pub fn resolve(
+    settings: &Settings,
+    spec: &TrainSpec,
+    summary: &DatasetSummary,
+) -> Result<TrainSpec, TrainError> {
     let mut spec = spec.clone();
     let ModelChoice::Custom(name) = &spec.model else {
         spec.layers.clear();
@@ -31,7 +35,7 @@ pub fn resolve(settings: &Settings, spec: &TrainSpec, summary: &DatasetSummary) 
                 "no model named {name:?}; choose one of {} (layer stacks go in [models.NAME] of config.toml \
                  or {}/NAME.toml)",
                 names.join(", "),
-                settings.models_dir.display()
+                settings.models.dir.display()
             ))
         })?;
         match &model.source {

@@ -13,7 +13,7 @@ impl App {
         let summary =
             entry.summary.as_ref().map_err(|e| format!("dataset {} can't be used: {e}", entry.name))?;
         let values = &self.form.values;
-        values.model.check_fits(summary).map_err(|u| u.0)?;
+        self.form.fits(&values.model, summary)?;
         let report = self.devices.as_ref().ok_or("still probing devices; try again in a moment")?;
         device::resolve(runtime, report).map_err(|e| e.to_string())?;
         let mut spec = TrainSpec::from_config(&entry.name, values);

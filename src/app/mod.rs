@@ -5,6 +5,7 @@ mod actions;
 pub mod compare;
 pub mod form;
 mod keys;
+pub mod layer_args;
 pub mod run_view;
 pub mod runs;
 pub mod series;
@@ -234,7 +235,13 @@ pub struct App {
 impl App {
     pub fn new(settings: Settings, ascii: bool) -> App {
         let runtime = settings.train.device.parse().unwrap_or(DeviceChoice::Auto);
-        let form = HyperForm::new(settings.train.clone());
+        let mut form = HyperForm::new(settings.train.clone());
+        // One read of the models folder at start and at each config reload, not per frame.
+        form.user_models = settings.model_registry().models;
+        if form.values.layers.is_empty() {
+            // A stack named in [train] model brings its layers, so its numbers show as fields.
+            form.set_choice(form.values.model.clone());
+        }
         App {
             settings,
             config_error: None,
@@ -486,6 +493,7 @@ impl App {
                 if old.device != fresh.device {
                     self.runtime = fresh.device.parse().unwrap_or(self.runtime);
                 }
+                self.form.user_models = new.model_registry().models;
                 self.settings = new;
                 self.notify("config.toml reloaded");
                 if rescan {

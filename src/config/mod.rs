@@ -312,6 +312,19 @@ impl Settings {
             hint: hint.to_string(),
         };
         validate_train(&self.train).map_err(|(key, value, hint)| bad(key, value, &hint))?;
+        if let crate::params::ModelChoice::Custom(name) = &self.train.model {
+            let registry = self.model_registry();
+            if registry.get(name).is_none() {
+                let mut names: Vec<&str> = crate::params::ModelKind::ALL.iter().map(|k| k.name()).collect();
+                names.extend(registry.names());
+                let hint = format!(
+                    "no such model; choose one of {}, or define it as [models.{name}] or in {}",
+                    names.join(", "),
+                    self.models.dir.join(format!("{name}.toml")).display()
+                );
+                return Err(bad("train.model", format!("{name:?}"), &hint));
+            }
+        }
         if !(1..=60).contains(&self.ui.fps) {
             return Err(bad("ui.fps", self.ui.fps.to_string(), "use 1 to 60 frames per second"));
         }

@@ -88,6 +88,18 @@ impl ModelSummary {
     }
 }
 
+impl ModelSummary {
+    /// For a narrow pane: `105476 params, 7.3 MiB at batch 16`, then `layer  shape  params` rows.
+    pub fn compact_lines(&self, batch: u64, optimizer_slots: u64) -> Vec<String> {
+        let m = self.memory(batch, optimizer_slots);
+        let mut out = vec![format!("{} params, {} at batch {batch}", self.total_params, bytes_text(m.total))];
+        for l in &self.layers {
+            out.push(format!("{:<16} {:<12} {}", l.name, shape_text(&l.output_shape), l.params));
+        }
+        out
+    }
+}
+
 /// `[1, 28, 28]`.
 pub fn shape_text(shape: &[i64]) -> String {
     let dims: Vec<String> = shape.iter().map(i64::to_string).collect();

@@ -163,3 +163,61 @@ fn a_stack_run_resumes_with_the_same_curve_and_its_checkpoint_reloads() {
     assert_eq!(names["3.body.0.weight"], [16, 16]);
     assert_eq!(names["4.weight"], [3, 16]);
 }
+
+/// Settings whose models folder is `dir`.
+fn settings_with_models_dir(dir: &Path, runs: &Path) -> Settings {
+    let mut s = settings(&[], runs);
+    s.models.dir = dir.to_path_buf();
+    s
+}
+
+#[test]
+fn the_shipped_torchscript_model_learns_iris_and_resumes() {
+    let runs = tempdir();
+    let settings = settings(&[], runs.path());
+    assert_eq!(settings.models.dir, repo().join("models"));
+    let catalog = shipped_catalog();
+    let mut s = custom_spec("iris", "iris_mlp");
+    s.epochs = 30;
+    let req = || plan(&settings, &s, &catalog, &device::probe()).unwrap();
+    let whole = run_until(req(), RunFolder::New, None);
+    assert!(matches!(whole.last(), Some(TrainMsg::Finished { .. })), "{:?}", whole.last());
+    let record = load_run(&final_dir(&whole)).unwrap();
+    let acc = record.epochs.last().and_then(|e| e.val_metric).unwrap();
+    assert!(acc >= 0.9, "validation accuracy {acc}");
+    // Its parameters are the run's: checkpointed under PyTorch's names (`.` written `_`).
+    let learner = load_checkpoint(&record, tch::Device::Cpu).unwrap();
+    let names: Vec<String> = learner.var_store().variables().into_keys().collect();
+    assert!(names.contains(&"fc1_weight".to_string()), "{names:?}");
+
+    let stopped = final_dir(&run_until(req(), RunFolder::New, Some(10)));
+    check_resumable(&stopped).unwrap();
+    let out = run_until(req(), RunFolder::Resume(stopped.clone()), None);
+    assert!(matches!(out.last(), Some(TrainMsg::Finished { .. })), "{:?}", out.last());
+    let (a, b) = (record.epochs, load_run(&stopped).unwrap().epochs);
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert!(
+            (x.train_loss - y.train_loss).abs() < 1e-5,
+            "epoch {}: {} vs {}",
+            x.epoch,
+            x.train_loss,
+            y.train_loss
+        );
+    }
+}
+
+#[test]
+fn a_pt_file_that_is_not_torchscript_is_refused_naming_the_file() {
+    let dir = tempdir();
+    write(dir.path(), "fake.pt", b"not a zip archive at all");
+    let runs = tempdir();
+    let settings = settings_with_models_dir(dir.path(), runs.path());
+    let catalog = shipped_catalog();
+    let planned = plan(&settings, &custom_spec("iris", "fake"), &catalog, &device::probe()).unwrap();
+    let out = train_request(planned);
+    let TrainMsg::Failed { error, .. } = out.last() else { panic!("{:?}", out.last()) };
+    let text = error.to_string();
+    assert!(text.contains("fake.pt is not a TorchScript module"), "{text}");
+    assert!(text.contains("torch.jit.script(model).save"), "{text}");
+}

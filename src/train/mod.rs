@@ -14,6 +14,7 @@ pub mod prepare;
 pub mod process;
 pub mod resume;
 pub mod rng;
+pub mod script_net;
 pub mod stack_net;
 pub mod user_model;
 pub mod worker;

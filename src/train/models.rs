@@ -20,6 +20,7 @@ use tch::{Device, Kind, Reduction, TchError, Tensor};
 
 use super::msg::MetricKind;
 use super::optim::{FlatAdam, FlatSgd, StateMap};
+use super::script_net::{script_path, ScriptNet};
 use super::stack_net::StackNet;
 use super::{ModelChoice, ModelKind, OptimizerKind, TrainSpec};
 use crate::data::Task;
@@ -117,6 +118,13 @@ pub fn build(
         }
         kind => {
             let net = match kind {
+                None if script_path(&spec.layers).is_some() => {
+                    let path = script_path(&spec.layers).unwrap_or_default();
+                    let net = ScriptNet::load(&root, &path, sample_shape, outputs).map_err(|e| {
+                        super::TrainError::Settings(format!("model {}: {e}", spec.model.name()))
+                    })?;
+                    Network::Script(net)
+                }
                 None => {
                     let entries = crate::models::parse_stack(&spec.layers)
                         .and_then(|e| StackNet::new(&root, &e, sample_shape, outputs))
@@ -247,6 +255,8 @@ enum Network {
     Lenet5(Lenet5),
     /// A layer stack of the user's own.
     Stack(StackNet),
+    /// A TorchScript module of the user's own.
+    Script(ScriptNet),
 }
 
 impl Network {
@@ -254,6 +264,7 @@ impl Network {
     fn forward(&self, xs: &Tensor, train: bool) -> Tensor {
         match self {
             Network::Stack(net) => net.forward(xs, train),
+            Network::Script(net) => net.forward(xs),
             Network::Mlp(layers) => {
                 let mut h = flatten(xs);
                 let last = layers.len() - 1;
@@ -316,7 +327,14 @@ impl AutogradLearner {
 
 impl Learner for AutogradLearner {
     fn train_step(&mut self, xb: &Tensor, yb: &Tensor) -> Result<Tensor, TchError> {
+        // A TorchScript module keeps its own mode: training only inside the step.
+        if let Network::Script(net) = &mut self.net {
+            net.set_train(true);
+        }
         let loss = self.head.loss(&self.outputs(xb, true), yb);
+        if let Network::Script(net) = &mut self.net {
+            net.set_train(false);
+        }
         match &mut self.opt {
             Optim::Adam(adam) => {
                 let grads = Tensor::f_run_backward(&[&loss], adam.params(), false, false)?;

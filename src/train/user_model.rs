@@ -41,13 +41,16 @@ pub fn resolve(
         match &model.source {
             ModelSource::Stack { layers, .. } => spec.layers = layers.clone(),
             ModelSource::Script(path) => {
-                return Err(TrainError::Settings(format!(
-                    "{}: TorchScript models can't be trained by this build yet; write the model as a layer \
-                     stack (README, \"Your own models\")",
-                    path.display()
-                )))
+                spec.layers = vec![format!("{}{}", super::script_net::SCRIPT_PREFIX, path.display())];
             }
         }
+    }
+    if let Some(path) = super::script_net::script_path(&spec.layers) {
+        // Checked against the sample shape when loaded (it needs libtorch); here, that it's there.
+        if !path.is_file() {
+            return Err(TrainError::Settings(format!("model {name:?}: {} is gone", path.display())));
+        }
+        return Ok(spec);
     }
     let shape: Vec<i64> = summary.sample_shape.iter().map(|&d| d as i64).collect();
     ModelSummary::of(&spec.layers, &shape, outputs_for(&summary.task)).map_err(|e| {

@@ -1,7 +1,7 @@
 // Writes models/iris_mlp.pt with libtorch's C++ API, for machines without PyTorch: the same
 // TorchScript module as scripts/make_torchscript_model.py (IrisMLP: Linear(4, 16), ReLU,
 // Linear(16, 3); parameters fc1.weight, fc1.bias, fc2.weight, fc2.bias; nn.Linear's default
-// initialisation U(±1/√fan_in), seed 0).
+// initialisation U(±1/√fan_in), seed 0; parameters require grad, as nn.Parameter does).
 //
 //   L=.libtorch; g++ -std=c++17 -O1 scripts/make_torchscript_model.cpp -I$L/include \
 //     -I$L/include/torch/csrc/api/include -L$L/lib -ltorch -ltorch_cpu -lc10 \
@@ -14,8 +14,8 @@
 static torch::jit::Module linear(const char* type, int64_t in, int64_t out) {
   torch::jit::Module m(type);
   double bound = 1.0 / std::sqrt(static_cast<double>(in));
-  m.register_parameter("weight", torch::empty({out, in}).uniform_(-bound, bound), false);
-  m.register_parameter("bias", torch::empty({out}).uniform_(-bound, bound), false);
+  m.register_parameter("weight", torch::empty({out, in}).uniform_(-bound, bound).set_requires_grad(true), false);
+  m.register_parameter("bias", torch::empty({out}).uniform_(-bound, bound).set_requires_grad(true), false);
   m.define("def forward(self, x):\n  return torch.linear(x, self.weight, self.bias)\n");
   return m;
 }
@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   model.define(
       "def forward(self, x):\n"
       "  # x: [batch, 4] features; returns [batch, 3] class logits\n"
-      "  return self.fc2(torch.relu(self.fc1(x)))\n");
+      "  return self.fc2.forward(torch.relu(self.fc1.forward(x)))\n");
   model.save(argv[1]);
   std::cout << "wrote " << argv[1] << "\n";
   return 0;

@@ -146,7 +146,7 @@ impl HyperForm {
         Some(summary.compact_lines(u64::from(self.values.batch_size), slots))
     }
 
-    /// A field's label: the fixed ones, or `3 dropout rate` for a layer's argument.
+    /// A field's label: the fixed ones, or `3 rate` for a layer's argument.
     pub fn label(&self, field: Field) -> String {
         match field {
             Field::LayerArg { layer, word } => layer_args::label(&self.values.layers, layer, word),
@@ -354,7 +354,7 @@ mod tests {
         let rate = Field::LayerArg { layer: 1, word: 1 };
         assert!(!f.fields().contains(&Field::Hidden));
         f.selected = f.fields().iter().position(|x| *x == rate).unwrap();
-        assert_eq!(f.label(rate), "2 dropout rate");
+        assert_eq!(f.label(rate), "2 rate");
         assert_eq!(f.activate(), Activate::Editing);
         f.editing = Some("0.5".into());
         f.commit().unwrap();

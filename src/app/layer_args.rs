@@ -22,7 +22,7 @@ fn word(layers: &[String], layer: u16, word: u8) -> Option<&str> {
     layers.get(usize::from(layer))?.split_whitespace().nth(usize::from(word))
 }
 
-/// `7 linear: size`, `2 conv: pad`.
+/// `9 width` (layer 9 is `linear 64`), `1 pad`: the 1-based layer and what the number is.
 pub fn label(layers: &[String], layer: u16, w: u8) -> String {
     let text = layers.get(usize::from(layer)).map(String::as_str).unwrap_or("");
     let name = text.split_whitespace().next().unwrap_or("?");
@@ -37,7 +37,8 @@ pub fn label(layers: &[String], layer: u16, w: u8) -> String {
             _ => format!("arg {w}"),
         },
     };
-    format!("{} {name} {what}", layer + 1)
+    // Short enough for the form's label column: `1 channels`, `8 rate`.
+    format!("{} {what}", layer + 1)
 }
 
 /// The value as shown: the number alone (`1` for `pad=1`).
@@ -77,9 +78,9 @@ mod tests {
             .map(|s| s.to_string())
             .collect();
         assert_eq!(numeric_args(&layers), [(0, 1), (0, 2), (0, 3), (2, 1), (3, 1)]);
-        assert_eq!(label(&layers, 0, 3), "1 conv pad");
-        assert_eq!(label(&layers, 2, 1), "3 dropout rate");
-        assert_eq!(label(&layers, 3, 1), "4 linear width");
+        assert_eq!(label(&layers, 0, 3), "1 pad");
+        assert_eq!(label(&layers, 2, 1), "3 rate");
+        assert_eq!(label(&layers, 3, 1), "4 width");
         assert_eq!(value(&layers, 0, 3), "1");
         let edited = set(&layers, 0, 3, "2").unwrap();
         assert_eq!(edited[0], "conv 32 3 pad=2");

@@ -73,7 +73,7 @@ fn main() -> anyhow::Result<()> {
     }
     let spec = TrainSpec {
         dataset: "iris".into(),
-        model: ModelKind::Mlp,
+        model: ModelKind::Mlp.into(),
         device: "cpu".into(),
         epochs: args.epochs,
         batch_size: 16,

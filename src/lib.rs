@@ -20,6 +20,7 @@ pub mod config;
 pub mod data;
 pub mod device;
 pub mod logging;
+pub mod models;
 pub mod params;
 pub mod paths;
 pub mod runs;

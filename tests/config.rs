@@ -78,8 +78,13 @@ fn errors_name_the_key_and_quote_the_value() {
         e.ends_with("train.lr = -0.5 is not valid: the learning rate must be a positive number, e.g. 0.01"),
         "{e}"
     );
+    let e = load("[train]\nmodel = \"res net\"\n", &[], CliOverrides::default()).unwrap_err();
+    assert!(e.contains("line 2") && e.contains("res net") && e.contains("mlp"), "{e}");
+    // A well-formed name that is neither built in nor defined in [models] or models/.
     let e = load("[train]\nmodel = \"resnet\"\n", &[], CliOverrides::default()).unwrap_err();
-    assert!(e.contains("line 2") && e.contains("resnet") && e.contains("mlp"), "{e}");
+    assert!(e.contains("train.model = \"resnet\" is not valid: no such model") && e.contains("mlp"), "{e}");
+    let ok = "[train]\nmodel = \"net\"\n[models.net]\nlayers = [\"linear\"]\n";
+    assert!(load(ok, &[], CliOverrides::default()).is_ok());
     let e = load("[train]\ndevice = \"tpu\"\n", &[], CliOverrides::default()).unwrap_err();
     assert!(e.contains("train.device = \"tpu\" is not valid"), "{e}");
     let e = load("[ui]\nfps = 0\n", &[], CliOverrides::default()).unwrap_err();

@@ -174,7 +174,7 @@ fn checkpoint_weights_carry_pytorch_names_and_shapes() {
         let mut s = spec("x", model);
         s.hidden = vec![8, 4];
         let learner = build(&s, &shape, &task, Device::Cpu).unwrap();
-        let dict = checkpoint::pytorch_state_dict(learner.as_ref(), model);
+        let dict = checkpoint::pytorch_state_dict(learner.as_ref(), &model.into());
         let got: Vec<(&str, Vec<i64>)> = dict.iter().map(|(n, t)| (n.as_str(), t.size())).collect();
         assert_eq!(got, expected, "{model}");
     }
@@ -212,7 +212,7 @@ fn a_failed_checkpoint_write_leaves_the_previous_one_intact() {
     let task = Task::Classification { classes: vec!["a".into(), "b".into()] };
     let learner = build(&s, &[4], &task, Device::Cpu).unwrap();
     let first = Progress { epoch: 1, step: 8, elapsed_s: 0.5, partial: None };
-    checkpoint::save(dir.path(), learner.as_ref(), s.model, first).unwrap();
+    checkpoint::save(dir.path(), learner.as_ref(), &s.model, first).unwrap();
     let model_before = std::fs::read(dir.path().join(CHECKPOINT_FILE)).unwrap();
     let state_before = std::fs::read(dir.path().join(TRAIN_STATE_FILE)).unwrap();
 
@@ -225,7 +225,7 @@ fn a_failed_checkpoint_write_leaves_the_previous_one_intact() {
     let blocker = dir.path().join(format!(".{TRAIN_STATE_FILE}.tmp-{}", std::process::id()));
     std::fs::create_dir(&blocker).unwrap();
     let e =
-        checkpoint::save(dir.path(), learner.as_ref(), s.model, Progress { epoch: 2, ..first }).unwrap_err();
+        checkpoint::save(dir.path(), learner.as_ref(), &s.model, Progress { epoch: 2, ..first }).unwrap_err();
     assert!(matches!(e, TrainError::Disk { .. }), "{e}");
     assert_eq!(std::fs::read(dir.path().join(CHECKPOINT_FILE)).unwrap(), model_before, "weights intact");
     assert_eq!(std::fs::read(dir.path().join(TRAIN_STATE_FILE)).unwrap(), state_before, "state intact");

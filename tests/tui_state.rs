@@ -501,7 +501,9 @@ fn config_reloads_keep_the_last_good_settings() {
     let runs = tempdir();
     let mut app = app(runs.path(), 0);
     let before = app.settings.clone();
-    assert!(app.update(Event::ConfigLoaded(Err("config.toml is invalid: line 3".into()))).is_empty());
+    assert!(app
+        .update(Event::ConfigLoaded(Box::new(Err("config.toml is invalid: line 3".into()))))
+        .is_empty());
     assert_eq!(app.settings, before);
     assert_eq!(app.config_error.as_deref(), Some("config.toml is invalid: line 3"));
 
@@ -509,7 +511,7 @@ fn config_reloads_keep_the_last_good_settings() {
     edited.train.epochs = 5;
     edited.ui.fps = 4;
     assert!(
-        app.update(Event::ConfigLoaded(Ok(edited.clone()))).is_empty(),
+        app.update(Event::ConfigLoaded(Box::new(Ok(edited.clone())))).is_empty(),
         "no dataset setting changed: no rescan"
     );
     assert_eq!(app.form.values.epochs, 5, "an edited config value reaches the form");
@@ -518,7 +520,7 @@ fn config_reloads_keep_the_last_good_settings() {
 
     let mut moved = edited;
     moved.datasets_dir = runs.path().to_path_buf();
-    assert!(matches!(app.update(Event::ConfigLoaded(Ok(moved)))[..], [Effect::Rescan]));
+    assert!(matches!(app.update(Event::ConfigLoaded(Box::new(Ok(moved))))[..], [Effect::Rescan]));
     assert!(matches!(app.update(Event::DatasetsChanged)[..], [Effect::Rescan]));
 }
 

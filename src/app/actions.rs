@@ -13,7 +13,7 @@ impl App {
         let summary =
             entry.summary.as_ref().map_err(|e| format!("dataset {} can't be used: {e}", entry.name))?;
         let values = &self.form.values;
-        values.model.check_fits(summary).map_err(|u| u.0)?;
+        self.form.fits(&values.model, summary)?;
         Ok((entry.source.clone(), TrainSpec::from_config(&entry.name, values)))
     }
 

@@ -1,7 +1,10 @@
 //! The model picker and hyperparameter form: which fields there are, editing, and validation.
 //! A bad value is refused in place: the field keeps its old value and the form shows why.
+use super::layer_args;
 use crate::config::{validate_train, TrainConfig};
-use crate::train::{ModelKind, OptimizerKind};
+use crate::data::DatasetSummary;
+use crate::models::{builtin_stack, ModelSource, ModelSummary, UserModel};
+use crate::train::{ModelChoice, ModelKind, OptimizerKind};
 
 /// One row of the form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -18,6 +21,13 @@ pub enum Field {
     /// Only shown for mlp.
     Hidden,
     Standardize,
+    /// A numeric argument of a layer stack: word `word` of layer `layer` (see layer_args.rs).
+    LayerArg {
+        /// Index into the stack's layers.
+        layer: u16,
+        /// Index of the word in that layer's text.
+        word: u8,
+    },
 }
 
 impl Field {
@@ -33,6 +43,7 @@ impl Field {
             Field::ValFraction => "validation",
             Field::Hidden => "hidden sizes",
             Field::Standardize => "standardize",
+            Field::LayerArg { .. } => "layer",
         }
     }
 
@@ -62,11 +73,85 @@ pub struct HyperForm {
     pub editing: Option<String>,
     /// Why the last edit was refused.
     pub error: Option<String>,
+    /// The user's own models (config.toml's `[models]`, the models folder), for the picker.
+    pub user_models: Vec<UserModel>,
 }
 
 impl HyperForm {
     pub fn new(values: TrainConfig) -> HyperForm {
-        HyperForm { values, selected: 0, editing: None, error: None }
+        HyperForm { values, selected: 0, editing: None, error: None, user_models: Vec::new() }
+    }
+
+    /// The picker's list: the built-in models, then the user's own.
+    pub fn choices(&self) -> Vec<ModelChoice> {
+        let builtin = ModelKind::ALL.iter().map(|k| ModelChoice::Builtin(*k));
+        builtin.chain(self.user_models.iter().map(|m| ModelChoice::Custom(m.name.clone()))).collect()
+    }
+
+    /// The user model called `name`.
+    pub fn user_model(&self, name: &str) -> Option<&UserModel> {
+        self.user_models.iter().find(|m| m.name == name)
+    }
+
+    /// Choose any model; a layer stack brings its layers, whose numbers become fields.
+    pub fn set_choice(&mut self, choice: ModelChoice) {
+        self.values.layers = match &choice {
+            ModelChoice::Custom(name) => match self.user_model(name).map(|m| &m.source) {
+                Some(ModelSource::Stack { layers, .. }) => layers.clone(),
+                _ => Vec::new(),
+            },
+            ModelChoice::Builtin(_) => Vec::new(),
+        };
+        self.values.model = choice;
+        self.selected = self.selected.min(self.fields().len() - 1);
+    }
+
+    /// The layers `choice` would train: the form's (edited) ones for the chosen stack, a stack's
+    /// as defined, a built-in model's equivalent stack; `None` for adaline and TorchScript.
+    pub fn layers_of(&self, choice: &ModelChoice) -> Option<Vec<String>> {
+        match choice {
+            c if *c == self.values.model && !self.values.layers.is_empty() => {
+                Some(self.values.layers.clone())
+            }
+            ModelChoice::Builtin(kind) => builtin_stack(*kind, &self.values.hidden),
+            ModelChoice::Custom(name) => match &self.user_model(name)?.source {
+                ModelSource::Stack { layers, .. } => Some(layers.clone()),
+                ModelSource::Script(_) => None,
+            },
+        }
+    }
+
+    /// Whether `choice` can learn the dataset; a stack is checked layer by layer.
+    pub fn fits(&self, choice: &ModelChoice, data: &DatasetSummary) -> Result<(), String> {
+        if let ModelChoice::Builtin(kind) = choice {
+            return kind.check_fits(data).map_err(|u| u.0);
+        }
+        match self.layers_of(choice) {
+            Some(layers) => ModelSummary::of(&layers, &sample_shape(data), outputs(data))
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
+    }
+
+    /// The chosen model's summary on `data`: layers, shapes, parameters, memory at the batch size.
+    pub fn summary_lines(&self, data: &DatasetSummary) -> Option<Vec<String>> {
+        let layers = self.layers_of(&self.values.model)?;
+        let summary = ModelSummary::of(&layers, &sample_shape(data), outputs(data)).ok()?;
+        let slots = match self.values.optimizer {
+            OptimizerKind::Adam => 2,
+            OptimizerKind::Sgd if self.values.momentum > 0.0 => 1,
+            OptimizerKind::Sgd => 0,
+        };
+        Some(summary.compact_lines(u64::from(self.values.batch_size), slots))
+    }
+
+    /// A field's label: the fixed ones, or `3 rate` for a layer's argument.
+    pub fn label(&self, field: Field) -> String {
+        match field {
+            Field::LayerArg { layer, word } => layer_args::label(&self.values.layers, layer, word),
+            other => other.label().to_string(),
+        }
     }
 
     /// The rows shown for the current model and optimizer.
@@ -80,6 +165,11 @@ impl HyperForm {
             f.push(Field::Hidden);
         }
         f.push(Field::Standardize);
+        f.extend(
+            layer_args::numeric_args(&self.values.layers)
+                .into_iter()
+                .map(|(layer, word)| Field::LayerArg { layer, word }),
+        );
         f
     }
 
@@ -107,6 +197,7 @@ impl HyperForm {
             Field::ValFraction => v.val_fraction.to_string(),
             Field::Hidden => v.hidden.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(","),
             Field::Standardize => if v.standardize { "on" } else { "off" }.to_string(),
+            Field::LayerArg { layer, word } => layer_args::value(&v.layers, layer, word),
         }
     }
 
@@ -145,8 +236,7 @@ impl HyperForm {
     }
 
     pub fn set_model(&mut self, model: ModelKind) {
-        self.values.model = model;
-        self.selected = self.selected.min(self.fields().len() - 1);
+        self.set_choice(model.into());
     }
 
     /// Finish a text edit: the value is parsed and range-checked, or refused with the reason.
@@ -170,6 +260,14 @@ impl HyperForm {
     pub fn cancel(&mut self) {
         self.editing = None;
     }
+}
+
+fn sample_shape(data: &DatasetSummary) -> Vec<i64> {
+    data.sample_shape.iter().map(|&d| d as i64).collect()
+}
+
+fn outputs(data: &DatasetSummary) -> i64 {
+    crate::train::user_model::outputs_for(&data.task)
 }
 
 /// A value typed into the form that was refused, with why (the old value stays).
@@ -199,6 +297,7 @@ fn parse_into(values: &TrainConfig, field: Field, text: &str) -> Result<TrainCon
                 return Err(bad("a list of layer sizes like 32,16"));
             }
         }
+        Field::LayerArg { layer, word } => v.layers = layer_args::set(&v.layers, layer, word, text)?,
         Field::Model | Field::Optimizer | Field::Standardize => {}
     }
     validate_train(&v)
@@ -240,6 +339,32 @@ mod tests {
         f.commit().unwrap();
         assert_eq!(f.values.lr, 0.2);
         assert_eq!(f.error, None);
+    }
+
+    #[test]
+    fn a_stacks_numbers_are_fields_edited_for_this_run() {
+        let mut f = HyperForm::new(TrainConfig::default());
+        let layers: Vec<String> =
+            ["linear 64", "dropout 0.25", "linear"].iter().map(|s| s.to_string()).collect();
+        let source = ModelSource::Stack { layers: layers.clone(), origin: "config.toml".into() };
+        f.user_models = vec![UserModel { name: "net".into(), source }];
+        assert_eq!(f.choices().len(), ModelKind::ALL.len() + 1);
+        f.set_choice(ModelChoice::Custom("net".into()));
+        assert_eq!(f.values.layers, layers);
+        let rate = Field::LayerArg { layer: 1, word: 1 };
+        assert!(!f.fields().contains(&Field::Hidden));
+        f.selected = f.fields().iter().position(|x| *x == rate).unwrap();
+        assert_eq!(f.label(rate), "2 rate");
+        assert_eq!(f.activate(), Activate::Editing);
+        f.editing = Some("0.5".into());
+        f.commit().unwrap();
+        assert_eq!(f.values.layers[1], "dropout 0.5");
+        assert_eq!(f.user_models[0].source, ModelSource::Stack { layers, origin: "config.toml".into() });
+        f.activate();
+        f.editing = Some("2".into());
+        assert!(f.commit().unwrap_err().0.contains("layer 2 `dropout 2`"));
+        f.set_model(ModelKind::Mlp);
+        assert!(f.values.layers.is_empty(), "a built-in model has no layers");
     }
 
     #[test]

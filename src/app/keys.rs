@@ -5,7 +5,6 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::form::Activate;
 use super::runs::RunFilter;
 use super::{App, Effect, Pane, Popup};
-use crate::train::ModelKind;
 
 impl App {
     pub(super) fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
@@ -130,7 +129,7 @@ impl App {
                     self.form.cycle(1);
                 } else if key.code == KeyCode::Enter && self.form.activate() == Activate::PickModel {
                     let selected =
-                        ModelKind::ALL.iter().position(|m| *m == self.form.values.model).unwrap_or(0);
+                        self.form.choices().iter().position(|m| *m == self.form.values.model).unwrap_or(0);
                     self.popup = Some(Popup::ModelPicker { selected });
                 }
             }
@@ -280,21 +279,22 @@ impl App {
             Popup::ModelPicker { selected } => match key.code {
                 KeyCode::Esc | KeyCode::Char('q') => self.popup = None,
                 KeyCode::Enter => {
-                    let model = ModelKind::ALL[selected.min(ModelKind::ALL.len() - 1)];
+                    let choices = self.form.choices();
+                    let model = choices[selected.min(choices.len() - 1)].clone();
                     let fits = self
                         .selected_entry()
                         .and_then(|e| e.summary.as_ref().ok())
-                        .map(|s| model.check_fits(s));
+                        .map(|s| self.form.fits(&model, s));
                     match fits {
-                        Some(Err(why)) => self.notify_error(why.0),
+                        Some(Err(why)) => self.notify_error(why),
                         _ => {
-                            self.form.set_model(model);
+                            self.form.set_choice(model);
                             self.popup = None;
                         }
                     }
                 }
                 _ if delta != 0 => {
-                    let n = ModelKind::ALL.len() as isize;
+                    let n = self.form.choices().len() as isize;
                     let selected = (selected as isize + delta).clamp(0, n - 1) as usize;
                     self.popup = Some(Popup::ModelPicker { selected });
                 }

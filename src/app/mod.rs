@@ -5,6 +5,7 @@ mod actions;
 pub mod compare;
 pub mod form;
 mod keys;
+pub mod layer_args;
 pub mod run_view;
 pub mod runs;
 pub mod series;
@@ -54,7 +55,7 @@ pub enum Event {
     /// The device probe finished.
     Devices(DeviceReport),
     /// The config file was read again: new settings, or why they were refused.
-    ConfigLoaded(Result<Settings, String>),
+    ConfigLoaded(Box<Result<Settings, String>>),
     /// SIGTERM, SIGHUP or SIGINT arrived: leave, and leave the runs running.
     Signal(i32),
     /// The runner's answer to [`Effect::Submit`]: the run folder and job made, or why not.
@@ -269,7 +270,13 @@ pub struct App {
 impl App {
     pub fn new(settings: Settings, ascii: bool) -> App {
         let runtime = settings.train.device.parse().unwrap_or(DeviceChoice::Auto);
-        let form = HyperForm::new(settings.train.clone());
+        let mut form = HyperForm::new(settings.train.clone());
+        // One read of the models folder at start and at each config reload, not per frame.
+        form.user_models = settings.model_registry().models;
+        if form.values.layers.is_empty() {
+            // A stack named in [train] model brings its layers, so its numbers show as fields.
+            form.set_choice(form.values.model.clone());
+        }
         App {
             settings,
             config_error: None,
@@ -323,7 +330,7 @@ impl App {
                 self.devices = Some(report);
                 Vec::new()
             }
-            Event::ConfigLoaded(result) => self.on_config(result),
+            Event::ConfigLoaded(result) => self.on_config(*result),
             Event::Submitted(result) => {
                 self.on_submitted(result);
                 Vec::new()
@@ -539,6 +546,7 @@ impl App {
                 if old.device != fresh.device {
                     self.runtime = fresh.device.parse().unwrap_or(self.runtime);
                 }
+                self.form.user_models = new.model_registry().models;
                 self.settings = new;
                 self.notify("config.toml reloaded");
                 if rescan {

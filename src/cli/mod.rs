@@ -2,6 +2,7 @@
 //!
 //! Every command returns an exit code; errors print one line, `error: ...`, never a panic message.
 mod info;
+mod models;
 mod progress;
 mod race;
 mod runs;
@@ -89,6 +90,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List the built-in models and your own (layer stacks, TorchScript), or show one's summary
+    Models(models::ModelsArgs),
     /// Decode image datasets into the staging cache ahead of training (all when none is named)
     Stage(stage::StageArgs),
     /// List the staging cache's entries with their sizes (`cache list`), or remove them (`cache clear`)
@@ -160,6 +163,7 @@ pub fn main() -> i32 {
         Command::Race(args) => race::run(&settings, &args),
         Command::Devices { json } => info::devices(json),
         Command::Datasets { json } => info::datasets(&settings, json),
+        Command::Models(args) => models::models(&settings, &args),
         Command::Stage(args) => stage::stage(&settings, &args),
         Command::Cache(args) => stage::cache(&settings, &args),
         Command::Runs { json } => runs::runs(&settings, json),

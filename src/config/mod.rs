@@ -161,6 +161,8 @@ pub struct ConfigFile {
     pub cluster: cluster::ClusterConfig,
     /// `[runs]`: extra folders of other tools' logs to show as runs.
     pub runs: RunsConfig,
+    /// `[models.NAME]`: layer stacks (more in the `models/` folder beside this file).
+    pub models: BTreeMap<String, crate::models::StackConfig>,
 }
 
 /// Command-line flags that override settings; `None` leaves the lower layers in force.
@@ -193,9 +195,17 @@ pub struct Settings {
     pub cluster: Box<cluster::ClusterConfig>,
     /// Folders of other tools' logs shown as runs: `[runs] extra_dirs`, then `--logdir`s.
     pub log_dirs: Vec<PathBuf>,
+    /// Models of the user's own; boxed, as settings travel in the UI's events.
+    pub models: Box<crate::models::ModelsConfig>,
 }
 
 impl Settings {
+    /// Every model of the user's own: config.toml's `[models]` and the `models/` folder.
+    pub fn model_registry(&self) -> crate::models::Registry {
+        let config = self.config_path.clone().unwrap_or_else(|| PathBuf::from("config.toml"));
+        crate::models::Registry::load(&self.models.stacks, &config, &self.models.dir)
+    }
+
     /// Apply every layer: defaults, the config file, `WORKBENCH_*` variables, then flags.
     pub fn load(cli: &CliOverrides) -> Result<Settings, ConfigError> {
         Self::load_with_env(cli, &|key| std::env::var(key).ok())
@@ -241,6 +251,10 @@ impl Settings {
             datasets: file.datasets,
             cluster: Box::new(file.cluster),
             log_dirs: file.runs.extra_dirs.iter().map(|p| absolute(base_dir, p)).collect(),
+            models: Box::new(crate::models::ModelsConfig {
+                stacks: file.models,
+                dir: base_dir.join("models"),
+            }),
         }
     }
 
@@ -302,6 +316,19 @@ impl Settings {
             hint: hint.to_string(),
         };
         validate_train(&self.train).map_err(|(key, value, hint)| bad(key, value, &hint))?;
+        if let crate::params::ModelChoice::Custom(name) = &self.train.model {
+            let registry = self.model_registry();
+            if registry.get(name).is_none() {
+                let mut names: Vec<&str> = crate::params::ModelKind::ALL.iter().map(|k| k.name()).collect();
+                names.extend(registry.names());
+                let hint = format!(
+                    "no such model; choose one of {}, or define it as [models.{name}] or in {}",
+                    names.join(", "),
+                    self.models.dir.join(format!("{name}.toml")).display()
+                );
+                return Err(bad("train.model", format!("{name:?}"), &hint));
+            }
+        }
         if !(1..=60).contains(&self.ui.fps) {
             return Err(bad("ui.fps", self.ui.fps.to_string(), "use 1 to 60 frames per second"));
         }

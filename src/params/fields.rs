@@ -16,7 +16,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::kinds::{ModelKind, OptimizerKind};
+use super::kinds::{ModelChoice, ModelKind, OptimizerKind};
 
 macro_rules! train_params {
     ($(
@@ -100,8 +100,8 @@ macro_rules! train_params {
 }
 
 train_params! {
-    /// adaline, adaline-autograd, logreg, mlp, linreg or lenet5
-    model: ModelKind = ModelKind::Mlp, flag();
+    /// adaline, adaline-autograd, logreg, mlp, linreg, lenet5, or a model of your own (`workbench models`)
+    model: ModelChoice = ModelChoice::Builtin(ModelKind::Mlp), flag();
     /// The device asked for: auto, cpu, cuda or cuda:N (run.toml also records the one used)
     device: String = "auto".into(), flag();
     /// Passes over the training data
@@ -127,6 +127,9 @@ train_params! {
     /// Write a checkpoint every N epochs (0: only at the end). A model whose checkpoint takes
     /// over a second to write is checkpointed at most once a minute, and always at the end
     checkpoint_every: u32 = 1, flag();
+    /// A layer stack model's layers, `;`-separated; filled from its definition when the run is
+    /// planned, and recorded in run.toml so the run can be rebuilt. Empty for other models
+    layers: Vec<String> = Vec::new(), flag();
 }
 
 /// A training flag whose value doesn't parse, quoted with what to give instead.
@@ -164,6 +167,18 @@ impl FlagValue for bool {
             "false" | "off" | "no" | "0" => Ok(false),
             _ => Err("use true or false".into()),
         }
+    }
+}
+
+impl FlagValue for ModelChoice {
+    fn parse_flag(text: &str) -> Result<Self, String> {
+        text.parse()
+    }
+}
+
+impl FlagValue for Vec<String> {
+    fn parse_flag(text: &str) -> Result<Self, String> {
+        Ok(text.split(';').map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect())
     }
 }
 
@@ -294,5 +309,23 @@ mod tests {
     fn an_older_run_toml_without_new_keys_reads_with_defaults() {
         let spec: TrainSpec = toml::from_str("dataset = \"iris\"\nepochs = 3\n").unwrap();
         assert_eq!((spec.epochs, spec.threads, spec.checkpoint_every), (3, 0, 1));
+    }
+
+    #[test]
+    fn run_toml_model_names_read_as_built_in_or_user_models() {
+        let spec: TrainSpec = toml::from_str("dataset = \"iris\"\nmodel = \"mlp\"\n").unwrap();
+        assert_eq!(spec.model, ModelChoice::Builtin(ModelKind::Mlp), "an old run folder still loads");
+        assert!(spec.layers.is_empty());
+        let spec: TrainSpec =
+            toml::from_str("model = \"small-cnn\"\nlayers = [\"flatten\", \"linear\"]\n").unwrap();
+        assert_eq!(spec.model, ModelChoice::Custom("small-cnn".into()));
+        let text = toml::to_string(&spec).unwrap();
+        assert!(text.contains("model = \"small-cnn\""), "{text}");
+        assert!(toml::from_str::<TrainSpec>("model = \"a b\"\n").is_err());
+        let mut spec = TrainSpec::default();
+        TrainFlags { layers: Some("linear 8; relu;linear".into()), ..TrainFlags::default() }
+            .apply(&mut spec)
+            .unwrap();
+        assert_eq!(spec.layers, ["linear 8", "relu", "linear"]);
     }
 }

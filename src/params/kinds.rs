@@ -103,3 +103,88 @@ impl FromStr for OptimizerKind {
         }
     }
 }
+
+/// The model a run trains: a built-in one, or one of the user's own (a layer stack or a
+/// TorchScript module, found by name in the models registry, see `crate::models`).
+/// Written to run.toml as the bare name, so older folders (`model = "mlp"`) still read.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum ModelChoice {
+    /// One of the models the workbench ships.
+    Builtin(ModelKind),
+    /// A user model, by name.
+    Custom(String),
+}
+
+impl ModelChoice {
+    /// The name `--model` takes.
+    pub fn name(&self) -> &str {
+        match self {
+            ModelChoice::Builtin(k) => k.name(),
+            ModelChoice::Custom(name) => name,
+        }
+    }
+
+    /// The built-in model, if this is one.
+    pub fn builtin(&self) -> Option<ModelKind> {
+        match self {
+            ModelChoice::Builtin(k) => Some(*k),
+            ModelChoice::Custom(_) => None,
+        }
+    }
+}
+
+impl From<ModelKind> for ModelChoice {
+    fn from(k: ModelKind) -> Self {
+        ModelChoice::Builtin(k)
+    }
+}
+
+impl PartialEq<ModelKind> for ModelChoice {
+    fn eq(&self, other: &ModelKind) -> bool {
+        self.builtin() == Some(*other)
+    }
+}
+
+impl fmt::Display for ModelChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl From<ModelChoice> for String {
+    fn from(m: ModelChoice) -> String {
+        m.name().to_string()
+    }
+}
+
+impl TryFrom<String> for ModelChoice {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl FromStr for ModelChoice {
+    type Err = String;
+
+    /// A built-in name, or a user model's name (letters, digits, `-`, `_`, `.`); whether a user
+    /// model of that name exists is checked when the run is planned.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if let Ok(k) = s.parse::<ModelKind>() {
+            return Ok(ModelChoice::Builtin(k));
+        }
+        let ok = !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        if ok {
+            Ok(ModelChoice::Custom(s.to_string()))
+        } else {
+            let names: Vec<&str> = ModelKind::ALL.iter().map(|m| m.name()).collect();
+            Err(format!(
+                "{s:?} is not a model name; choose one of {} or a model in models/ (`workbench models`)",
+                names.join(", ")
+            ))
+        }
+    }
+}

@@ -8,5 +8,5 @@ mod kinds;
 mod metrics;
 
 pub use fields::{BadFlag, FlagValue, TrainConfig, TrainFlags, TrainSpec};
-pub use kinds::{ModelKind, OptimizerKind};
+pub use kinds::{ModelChoice, ModelKind, OptimizerKind};
 pub use metrics::{EpochMetrics, MetricKind};

@@ -17,7 +17,7 @@ use tch::{Device, Tensor};
 
 use super::models::Learner;
 use super::optim::StateMap;
-use super::{ModelKind, TrainError};
+use super::{ModelChoice, ModelKind, TrainError};
 use crate::runs::{CHECKPOINT_FILE, TRAIN_STATE_FILE};
 
 /// Where a run was when its checkpoint was written.
@@ -34,7 +34,7 @@ pub struct Progress {
 }
 
 /// The weights as PyTorch would name and shape them, on the CPU, sorted by name.
-pub fn pytorch_state_dict(learner: &dyn Learner, model: ModelKind) -> Vec<(String, Tensor)> {
+pub fn pytorch_state_dict(learner: &dyn Learner, model: &ModelChoice) -> Vec<(String, Tensor)> {
     let mut named: Vec<(String, Tensor)> = learner
         .var_store()
         .variables()
@@ -42,8 +42,10 @@ pub fn pytorch_state_dict(learner: &dyn Learner, model: ModelKind) -> Vec<(Strin
         .map(|(name, t)| {
             let t = t.detach().to_device(Device::Cpu).contiguous();
             // ADALINE holds its weight as [inputs]; nn.Linear(inputs, 1) holds [1, inputs].
-            let t = match model {
-                ModelKind::Adaline | ModelKind::AdalineAutograd if name == "weight" => t.reshape([1, -1]),
+            let t = match model.builtin() {
+                Some(ModelKind::Adaline | ModelKind::AdalineAutograd) if name == "weight" => {
+                    t.reshape([1, -1])
+                }
                 _ => t,
             };
             (name, t)
@@ -57,7 +59,7 @@ pub fn pytorch_state_dict(learner: &dyn Learner, model: ModelKind) -> Vec<(Strin
 pub fn save(
     dir: &Path,
     learner: &dyn Learner,
-    model: ModelKind,
+    model: &ModelChoice,
     progress: Progress,
 ) -> Result<(), TrainError> {
     let weights = pytorch_state_dict(learner, model);
@@ -108,9 +110,9 @@ fn write_tensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<(), (PathB
 const MODEL_PREFIX: &str = "model.";
 
 /// The names an earlier version gave the weights (`fc0.weight`, `conv1.bias`), as PyTorch's.
-fn legacy_name(model: ModelKind, name: &str) -> Option<String> {
+fn legacy_name(model: &ModelChoice, name: &str) -> Option<String> {
     let (module, param) = name.split_once('.')?;
-    let index = match (model, module) {
+    let index = match (model.builtin()?, module) {
         (ModelKind::Logreg | ModelKind::Linreg, "fc0") => return Some(param.to_string()),
         (ModelKind::Mlp, m) => 2 * m.strip_prefix("fc")?.parse::<usize>().ok()?,
         (ModelKind::Lenet5, "conv1") => 0,
@@ -124,7 +126,7 @@ fn legacy_name(model: ModelKind, name: &str) -> Option<String> {
 }
 
 /// Load `model.safetensors` (PyTorch names, or an earlier version's) into the learner's weights.
-pub fn load_weights(learner: &mut dyn Learner, model: ModelKind, path: &Path) -> Result<(), TrainError> {
+pub fn load_weights(learner: &mut dyn Learner, model: &ModelChoice, path: &Path) -> Result<(), TrainError> {
     let bad = |why: String| TrainError::Run(format!("cannot load the checkpoint {}: {why}", path.display()));
     let saved = Tensor::read_safetensors(path).map_err(|e| bad(e.to_string()))?;
     let saved: HashMap<String, Tensor> =

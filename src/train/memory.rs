@@ -257,11 +257,23 @@ pub fn plan_fit(plan: &super::RunRequest) -> Option<Fit> {
     let summary = plan.entry.summary.as_ref().ok()?;
     let shape: Vec<i64> = summary.sample_shape.iter().map(|&d| d as i64).collect();
     let classification = matches!(summary.task, crate::data::Task::Classification { .. });
-    let outputs = match (plan.spec.model, &summary.task) {
-        (ModelKind::Adaline | ModelKind::AdalineAutograd, _) | (_, crate::data::Task::Regression) => 1,
+    let outputs = match (plan.spec.model.builtin(), &summary.task) {
+        (Some(ModelKind::Adaline | ModelKind::AdalineAutograd), _) | (_, crate::data::Task::Regression) => 1,
         (_, task) => task.num_classes() as i64,
     };
-    let layers = builtin_layers(plan.spec.model, &plan.spec.hidden, &shape, outputs).ok()?;
+    let layers = match plan.spec.model.builtin() {
+        Some(kind) => builtin_layers(kind, &plan.spec.hidden, &shape, outputs).ok()?,
+        // A layer stack: its own summary; a TorchScript module's layers are unknown (no estimate).
+        None if super::script_net::script_path(&plan.spec.layers).is_none() => {
+            crate::models::ModelSummary::of(&plan.spec.layers, &shape, outputs)
+                .ok()?
+                .layers
+                .into_iter()
+                .map(|l| LayerShape { name: l.name, params: l.params.max(0) as u64, output: l.output_shape })
+                .collect()
+        }
+        None => return None,
+    };
     let data = dataset_bytes(summary.rows as u64, summary.features as u64, classification);
     let on_device = plan.device.name != "cpu" && plan.device_budget.is_none_or(|budget| data <= budget);
     let inputs = MemoryInputs {

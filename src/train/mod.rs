@@ -16,12 +16,16 @@ pub mod process;
 pub mod race;
 pub mod resume;
 pub mod rng;
+pub mod script_net;
+pub mod stack_net;
+pub mod user_model;
 pub mod worker;
 
 use crate::data::{DatasetSummary, Task};
 
 pub use crate::params::{
-    EpochMetrics, FlagValue, MetricKind, ModelKind, OptimizerKind, TrainConfig, TrainFlags, TrainSpec,
+    EpochMetrics, FlagValue, MetricKind, ModelChoice, ModelKind, OptimizerKind, TrainConfig, TrainFlags,
+    TrainSpec,
 };
 pub use control::RunControl;
 pub use error::{is_out_of_memory, TrainError};
@@ -34,6 +38,17 @@ pub use worker::{spawn_run, spawn_run_in, RunFolder, RunHandle, RunRequest};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct Unfit(pub String);
+
+impl ModelChoice {
+    /// Whether the model can learn this dataset. A user model passes here: its layers are
+    /// checked against the sample shape when the run is planned (see `plan`).
+    pub fn check_fits(&self, summary: &DatasetSummary) -> Result<(), Unfit> {
+        match self {
+            ModelChoice::Builtin(kind) => kind.check_fits(summary),
+            ModelChoice::Custom(_) => Ok(()),
+        }
+    }
+}
 
 impl ModelKind {
     /// Whether the model can learn this dataset; the error says why not and what to use.

@@ -20,7 +20,9 @@ use tch::{Device, Kind, Reduction, TchError, Tensor};
 
 use super::msg::MetricKind;
 use super::optim::{FlatAdam, FlatSgd, StateMap};
-use super::{ModelKind, OptimizerKind, TrainSpec};
+use super::script_net::{script_path, ScriptNet};
+use super::stack_net::StackNet;
+use super::{ModelChoice, ModelKind, OptimizerKind, TrainSpec};
 use crate::data::Task;
 
 /// How outputs become a loss and a metric.
@@ -35,9 +37,9 @@ pub enum Head {
 }
 
 impl Head {
-    pub fn for_model(kind: ModelKind, task: &Task) -> Head {
-        match (kind, task) {
-            (ModelKind::Adaline | ModelKind::AdalineAutograd, _) => Head::Adaline,
+    pub fn for_model(model: &ModelChoice, task: &Task) -> Head {
+        match (model.builtin(), task) {
+            (Some(ModelKind::Adaline | ModelKind::AdalineAutograd), _) => Head::Adaline,
             (_, Task::Regression) => Head::Regression,
             _ => Head::Softmax,
         }
@@ -98,7 +100,7 @@ pub fn build(
     task: &Task,
     device: Device,
 ) -> Result<Box<dyn Learner>, super::TrainError> {
-    let head = Head::for_model(spec.model, task);
+    let head = Head::for_model(&spec.model, task);
     let inputs: i64 = sample_shape.iter().product();
     let outputs = match head {
         Head::Softmax => task.num_classes() as i64,
@@ -106,8 +108,8 @@ pub fn build(
     };
     let mut vs = VarStore::new(Device::Cpu);
     let root = vs.root();
-    let learner: Box<dyn Learner> = match spec.model {
-        ModelKind::Adaline => {
+    let learner: Box<dyn Learner> = match spec.model.builtin() {
+        Some(ModelKind::Adaline) => {
             let w = root.zeros_no_train("weight", &[inputs]);
             let b = root.zeros_no_train("bias", &[1]);
             vs.set_device(device);
@@ -116,11 +118,28 @@ pub fn build(
         }
         kind => {
             let net = match kind {
-                ModelKind::AdalineAutograd => {
+                None if script_path(&spec.layers).is_some() => {
+                    let path = script_path(&spec.layers).unwrap_or_default();
+                    let net = ScriptNet::load(&root, &path, sample_shape, outputs).map_err(|e| {
+                        super::TrainError::Settings(format!("model {}: {e}", spec.model.name()))
+                    })?;
+                    Network::Script(net)
+                }
+                None => {
+                    let entries = crate::models::parse_stack(&spec.layers)
+                        .and_then(|e| StackNet::new(&root, &e, sample_shape, outputs))
+                        .map_err(|e| {
+                            super::TrainError::Settings(format!("model {}: {e}", spec.model.name()))
+                        })?;
+                    Network::Stack(entries)
+                }
+                Some(ModelKind::AdalineAutograd) => {
                     Network::Adaline { w: root.zeros("weight", &[inputs]), b: root.zeros("bias", &[1]) }
                 }
-                ModelKind::Logreg | ModelKind::Linreg => Network::Mlp(vec![dense(&root, inputs, outputs)]),
-                ModelKind::Mlp => {
+                Some(ModelKind::Logreg | ModelKind::Linreg) => {
+                    Network::Mlp(vec![dense(&root, inputs, outputs)])
+                }
+                Some(ModelKind::Mlp) => {
                     let mut layers = Vec::new();
                     let mut width = inputs;
                     // nn.Sequential numbers every module, ReLUs included: the Linears are 0, 2, 4, ...
@@ -131,10 +150,12 @@ pub fn build(
                     layers.push(dense(&(&root / (2 * spec.hidden.len()).to_string()), width, outputs));
                     Network::Mlp(layers)
                 }
-                ModelKind::Lenet5 => Network::Lenet5(
+                Some(ModelKind::Lenet5) => Network::Lenet5(
                     lenet5(&root, sample_shape, outputs).map_err(super::TrainError::Settings)?,
                 ),
-                ModelKind::Adaline => unreachable!("handled above"),
+                Some(ModelKind::Adaline) => {
+                    return Err(super::TrainError::Internal("adaline is built above".into()))
+                }
             };
             vs.set_device(device);
             let opt = match spec.optimizer {
@@ -232,11 +253,18 @@ enum Network {
         b: Tensor,
     },
     Lenet5(Lenet5),
+    /// A layer stack of the user's own.
+    Stack(StackNet),
+    /// A TorchScript module of the user's own.
+    Script(ScriptNet),
 }
 
 impl Network {
-    fn forward(&self, xs: &Tensor) -> Tensor {
+    /// `train`: dropout and batch statistics on (only layer stacks have such layers).
+    fn forward(&self, xs: &Tensor, train: bool) -> Tensor {
         match self {
+            Network::Stack(net) => net.forward(xs, train),
+            Network::Script(net) => net.forward(xs),
             Network::Mlp(layers) => {
                 let mut h = flatten(xs);
                 let last = layers.len() - 1;
@@ -287,8 +315,8 @@ struct AutogradLearner {
 }
 
 impl AutogradLearner {
-    fn outputs(&self, xs: &Tensor) -> Tensor {
-        let out = self.net.forward(xs);
+    fn outputs(&self, xs: &Tensor, train: bool) -> Tensor {
+        let out = self.net.forward(xs, train);
         if self.squeeze && out.dim() == 2 {
             out.squeeze_dim(-1)
         } else {
@@ -299,7 +327,14 @@ impl AutogradLearner {
 
 impl Learner for AutogradLearner {
     fn train_step(&mut self, xb: &Tensor, yb: &Tensor) -> Result<Tensor, TchError> {
-        let loss = self.head.loss(&self.outputs(xb), yb);
+        // A TorchScript module keeps its own mode: training only inside the step.
+        if let Network::Script(net) = &mut self.net {
+            net.set_train(true);
+        }
+        let loss = self.head.loss(&self.outputs(xb, true), yb);
+        if let Network::Script(net) = &mut self.net {
+            net.set_train(false);
+        }
         match &mut self.opt {
             Optim::Adam(adam) => {
                 let grads = Tensor::f_run_backward(&[&loss], adam.params(), false, false)?;
@@ -314,7 +349,7 @@ impl Learner for AutogradLearner {
     }
 
     fn forward(&self, xs: &Tensor) -> Tensor {
-        self.outputs(xs)
+        self.outputs(xs, false)
     }
 
     fn head(&self) -> Head {
@@ -500,6 +535,6 @@ pub fn load_checkpoint(
         _ => Task::Classification { classes: meta.data.classes.clone() },
     };
     let mut learner = build(&meta.hyperparameters, &meta.data.sample_shape, &task, device)?;
-    super::checkpoint::load_weights(learner.as_mut(), meta.hyperparameters.model, &path)?;
+    super::checkpoint::load_weights(learner.as_mut(), &meta.hyperparameters.model, &path)?;
     Ok(learner)
 }

@@ -36,12 +36,13 @@ pub fn plan(
         .as_ref()
         .map_err(|e| TrainError::Dataset(format!("dataset {:?} can't be used: {e}", entry.name)))?;
     spec.model.check_fits(summary).map_err(|u| TrainError::Settings(u.0))?;
+    let spec = super::user_model::resolve(settings, spec, summary)?;
     let choice: DeviceChoice =
         spec.device.parse().map_err(|e| TrainError::Settings(format!("device {:?}: {e}", spec.device)))?;
     let resolved = device::resolve(choice, report).map_err(|e| TrainError::Device(e.to_string()))?;
     let device_budget = device::data_budget(report, &resolved);
     Ok(RunRequest {
-        spec: spec.clone(),
+        spec,
         entry: entry.clone(),
         device: resolved,
         device_budget,

@@ -420,7 +420,7 @@ fn execute(
         }
         let began = Instant::now();
         let at = Progress { epoch: m.epoch, step: m.global_step, elapsed_s: m.elapsed_s, partial: None };
-        let saved = checkpoint::save(&run_dir, learner, spec.model, at).and_then(|()| {
+        let saved = checkpoint::save(&run_dir, learner, &spec.model, at).and_then(|()| {
             recorder.borrow_mut().checkpointed(m.epoch).map_err(|e| TrainError::disk(&run_dir, e))
         });
         rule.last_at = Some(Instant::now());
@@ -447,7 +447,7 @@ fn execute(
         // it, and go on from the same batch: the curve continues.
         let progress =
             Progress { epoch: at.epoch, step: at.step, elapsed_s: at.elapsed_s, partial: at.partial };
-        checkpoint::save(&run_dir, learner.as_ref(), spec.model, progress)?;
+        checkpoint::save(&run_dir, learner.as_ref(), &spec.model, progress)?;
         recorder.borrow_mut().checkpointed(at.epoch).map_err(|e| TrainError::disk(&run_dir, e))?;
         let threads = target.threads.unwrap_or(spec.threads);
         let now_threads = crate::device::set_cpu_threads(threads);
@@ -519,7 +519,7 @@ pub fn prepare_run(
     device: tch::Device,
     device_budget: Option<u64>,
 ) -> Result<(Prepared, Box<dyn Learner>), TrainError> {
-    let head = models::Head::for_model(spec.model, &data.task);
+    let head = models::Head::for_model(&spec.model, &data.task);
     super::rng::seeded(super::rng::run_seed(spec.seed), || {
         let prepared = prepare(data, head, spec.val_fraction, spec.standardize, device, device_budget)?;
         let learner = models::build(spec, &data.sample_shape(), &data.task, device)?;

@@ -107,7 +107,7 @@ fn event_loop(
 
 fn handle(event: Event, app: &mut App, runner: &mut Runner, sources: &mut Sources, tx: &mpsc::Sender<Event>) {
     runner.observe(&event, app);
-    let config_reloaded = matches!(event, Event::ConfigLoaded(Ok(_)));
+    let config_reloaded = matches!(&event, Event::ConfigLoaded(r) if r.is_ok());
     for effect in app.update(event) {
         runner.apply(effect, app);
     }

@@ -139,7 +139,7 @@ impl Runner {
                         // To the log file and the log pane; the app keeps the last good settings.
                         tracing::error!("{e}; the last good settings stay in force");
                     }
-                    let _ = tx.send(Event::ConfigLoaded(result));
+                    let _ = tx.send(Event::ConfigLoaded(Box::new(result)));
                 });
             }
             Effect::Quit { .. } => {}

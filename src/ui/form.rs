@@ -22,7 +22,7 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
     let fit = app
         .selected_entry()
         .and_then(|e| e.summary.as_ref().ok())
-        .and_then(|s| form.values.model.check_fits(s).err().map(|u| u.0));
+        .and_then(|s| form.fits(&form.values.model, s).err());
     let message = form.error.clone().or(fit);
     // One line: the footer shows the whole message.
     let message_height = u16::from(message.is_some());
@@ -47,13 +47,22 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
         };
         let style = if is_selected { theme::selected() } else { Style::new() };
         lines.push(Line::from(vec![
-            Span::styled(format!("{:<14}", field.label()), style),
+            Span::styled(format!("{:<14}", form.label(*field)), style),
             Span::styled(value, style.add_modifier(Modifier::BOLD)),
             Span::styled(hint, theme::dim()),
         ]));
     }
     if let Some(m) = message {
         lines.push(Line::from(Span::styled(format!("x {m}"), theme::error())));
+    }
+    // The model's summary below the fields, as far as the pane has room.
+    let room = (inner.height as usize).saturating_sub(lines.len() + 1);
+    let summary =
+        app.selected_entry().and_then(|e| e.summary.as_ref().ok()).and_then(|s| form.summary_lines(s));
+    if let (Some(summary), true) = (summary, room > 0) {
+        // The total and the memory come first, so a short pane shows them before the layers.
+        lines.push(Line::from(""));
+        lines.extend(summary.into_iter().take(room).map(|l| Line::from(Span::styled(l, theme::dim()))));
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }

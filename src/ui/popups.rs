@@ -8,7 +8,7 @@ use ratatui::Frame;
 use super::theme;
 use crate::app::App;
 use crate::device::DeviceChoice;
-use crate::train::ModelKind;
+use crate::train::ModelChoice;
 
 /// Every key, as the help overlay lists it.
 pub const KEYS: &[(&str, &str)] = &[
@@ -109,13 +109,17 @@ pub fn runtime(app: &App, selected: usize, area: Rect, frame: &mut Frame) {
 pub fn model_picker(app: &App, selected: usize, area: Rect, frame: &mut Frame) {
     let summary = app.selected_entry().and_then(|e| e.summary.as_ref().ok());
     let mut lines = Vec::new();
-    for (i, model) in ModelKind::ALL.iter().enumerate() {
-        let fits = summary.map(|s| model.check_fits(s)).unwrap_or(Ok(()));
+    for (i, model) in app.form.choices().iter().enumerate() {
+        let fits = summary.map(|s| app.form.fits(model, s)).unwrap_or(Ok(()));
+        let describe = match model {
+            ModelChoice::Builtin(kind) => kind.describe().to_string(),
+            ModelChoice::Custom(name) => app.form.user_model(name).map(|m| m.describe()).unwrap_or_default(),
+        };
         let base = if fits.is_ok() { Style::new() } else { theme::dim() };
         let style = if i == selected { base.add_modifier(Modifier::REVERSED) } else { base };
         lines.push(Line::from(vec![
             Span::styled(format!("{:<17}", model.name()), style.add_modifier(Modifier::BOLD)),
-            Span::styled(model.describe(), style),
+            Span::styled(describe, style),
         ]));
         if let (Err(why), true) = (&fits, i == selected) {
             lines.push(Line::from(Span::styled(format!("  doesn't fit: {why}"), theme::error())));

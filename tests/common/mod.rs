@@ -52,7 +52,7 @@ pub fn scan_with(dir: &Path, name: &str, config: DatasetConfig) -> Catalog {
 
 pub fn spec(dataset: &str, model: ModelKind) -> TrainSpec {
     let mut spec = TrainSpec::from_config(dataset, &TrainConfig::default());
-    spec.model = model;
+    spec.model = model.into();
     spec.device = "cpu".into();
     spec
 }

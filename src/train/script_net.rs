@@ -1,0 +1,90 @@
+//! A TorchScript module (`models/NAME.pt`, written by `torch.jit.script(model).save(...)`) as a
+//! network the workbench trains: its parameters join the run's VarStore on the run's device
+//! (named as PyTorch names them, `.` written `_`), so the workbench's optimizers, checkpoints and
+//! resume apply. Contract: `forward(x)` takes `[batch, features]` or `[batch, C, H, W]` and returns
+//! class logits `[batch, classes]`, or `[batch]`/`[batch, 1]` for regression.
+use std::path::{Path, PathBuf};
+
+use tch::nn;
+use tch::{Kind, Tensor, TrainableCModule};
+
+/// The prefix of a TorchScript model's one entry in run.toml's `layers`: `torchscript PATH`.
+pub const SCRIPT_PREFIX: &str = "torchscript ";
+
+/// The module file named by a `layers` list, if it is a TorchScript model's.
+pub fn script_path(layers: &[String]) -> Option<PathBuf> {
+    match layers {
+        [one] => one.strip_prefix(SCRIPT_PREFIX).map(PathBuf::from),
+        _ => None,
+    }
+}
+
+/// A loaded TorchScript module.
+#[derive(Debug)]
+pub struct ScriptNet {
+    module: TrainableCModule,
+}
+
+impl ScriptNet {
+    /// Load `path` with its parameters under `root` (on root's device), and check the contract on
+    /// a batch of two zero samples of `sample_shape`: `outputs` values per sample.
+    pub fn load(
+        root: &nn::Path,
+        path: &Path,
+        sample_shape: &[i64],
+        outputs: i64,
+    ) -> Result<ScriptNet, String> {
+        let mut module = TrainableCModule::load(path, root.clone()).map_err(|e| {
+            let first = e.to_string().lines().next().unwrap_or_default().to_string();
+            format!(
+                "{} is not a TorchScript module libtorch can load ({first}); write it with \
+                 torch.jit.script(model).save(path) (README, \"Your own models\")",
+                path.display()
+            )
+        })?;
+        module.set_eval();
+        let mut shape = vec![2];
+        shape.extend_from_slice(sample_shape);
+        let probe = Tensor::zeros(shape.as_slice(), (Kind::Float, root.device()));
+        let out = tch::no_grad(|| module.forward_ts(&[probe])).map_err(|e| {
+            let first = e.to_string().lines().next().unwrap_or_default().to_string();
+            format!(
+                "{}: forward() failed on a batch of shape {shape:?} ({first}); the module must take \
+                 [batch, features] or [batch, C, H, W]",
+                path.display()
+            )
+        })?;
+        let got = out.size();
+        let ok = got == [2, outputs] || (outputs == 1 && got == [2]);
+        if !ok {
+            return Err(format!(
+                "{}: forward() returned shape {got:?} for a batch of 2; this dataset needs [2, {outputs}] \
+                 ({})",
+                path.display(),
+                if outputs == 1 { "one value per sample" } else { "one logit per class" }
+            ));
+        }
+        Ok(ScriptNet { module })
+    }
+
+    /// Outputs for a batch; the module is in training mode only inside `train_step`.
+    pub fn forward(&self, xs: &Tensor) -> Tensor {
+        match self.module.forward_ts(&[xs]) {
+            Ok(out) => out,
+            Err(e) => {
+                // It passed the contract check when loaded; log and give NaNs the metrics show.
+                tracing::error!("TorchScript forward failed: {e}");
+                Tensor::full([xs.size()[0]], f64::NAN, (Kind::Float, xs.device()))
+            }
+        }
+    }
+
+    /// Training mode (dropout, batch statistics) on or off.
+    pub fn set_train(&mut self, train: bool) {
+        if train {
+            self.module.set_train();
+        } else {
+            self.module.set_eval();
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! Models of the user's own: a layer stack from config that learns the shipped shapes, a wrong
+//! stack refused before training with the layer and the shapes named, and a stack run stopped,
+//! resumed and reloaded from its checkpoint.
+// Test code may unwrap and panic: a failure names its line (lints: Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use common::*;
+use workbench::config::{ConfigFile, Settings};
+use workbench::device;
+use workbench::models::StackConfig;
+use workbench::runs::load_run;
+use workbench::train::models::load_checkpoint;
+use workbench::train::resume::check_resumable;
+use workbench::train::{
+    plan, spawn_run_in, ModelChoice, ModelKind, RunControl, RunFolder, RunRequest, StopReason, TrainMsg,
+};
+
+fn layers(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+/// Settings whose config.toml defines `models`, with runs going to `runs`.
+fn settings(models: &[(&str, Vec<String>)], runs: &Path) -> Settings {
+    let stacks = models.iter().map(|(n, l)| (n.to_string(), StackConfig { layers: l.clone() })).collect();
+    let file = ConfigFile { models: stacks, ..ConfigFile::default() };
+    let mut s = Settings::from_file(file, &repo(), None);
+    s.datasets_dir = shipped_datasets();
+    s.runs_dir = runs.to_path_buf();
+    s.cache_dir = runs.join("cache");
+    s
+}
+
+fn custom_spec(dataset: &str, name: &str) -> workbench::train::TrainSpec {
+    let mut s = spec(dataset, ModelKind::Mlp);
+    s.model = ModelChoice::Custom(name.into());
+    s.threads = 1;
+    s
+}
+
+fn run_until(request: RunRequest, folder: RunFolder, stop_after: Option<u32>) -> Vec<TrainMsg> {
+    let (tx, rx) = mpsc::channel();
+    let control = RunControl::new();
+    let c = control.clone();
+    let handle = spawn_run_in(request, folder, control, move |m| {
+        if let (TrainMsg::Epoch { metrics, .. }, Some(n)) = (&m, stop_after) {
+            if metrics.epoch >= n {
+                c.request_stop(StopReason::User);
+            }
+        }
+        tx.send(m).is_ok()
+    })
+    .unwrap();
+    let messages: Vec<TrainMsg> = rx.iter().collect();
+    handle.join();
+    messages
+}
+
+fn final_dir(messages: &[TrainMsg]) -> PathBuf {
+    match messages.last().unwrap() {
+        TrainMsg::Finished { run_dir, .. } => run_dir.clone(),
+        TrainMsg::Stopped { run_dir: Some(d), .. } => d.clone(),
+        other => panic!("unexpected end: {other:?}"),
+    }
+}
+
+#[test]
+fn a_layer_stack_from_config_learns_the_shipped_shapes() {
+    let runs = tempdir();
+    let cnn = layers(&[
+        "conv 8 3 pad=1",
+        "relu",
+        "maxpool 2",
+        "conv 16 3 pad=1",
+        "relu",
+        "maxpool 2",
+        "flatten",
+        "dropout 0.25",
+        "linear 32",
+        "relu",
+        "linear",
+    ]);
+    let settings = settings(&[("small-cnn", cnn.clone())], runs.path());
+    let catalog = shipped_catalog();
+    let mut s = custom_spec("shapes", "small-cnn");
+    s.epochs = 8;
+    let planned = plan(&settings, &s, &catalog, &device::probe()).unwrap();
+    assert_eq!(planned.spec.layers, cnn, "the plan fills in the stack's layers");
+    let out = train_request(planned);
+    assert!(matches!(out.last(), TrainMsg::Finished { .. }), "{:?}", out.last());
+    let epochs = out.epochs();
+    let acc = epochs.last().and_then(|e| e.val_metric).unwrap();
+    assert!(acc >= 0.9, "validation accuracy {acc} after {} epochs", epochs.len());
+    let record = load_run(&out.run_dir()).unwrap();
+    assert_eq!(record.meta.hyperparameters.model, ModelChoice::Custom("small-cnn".into()));
+    assert_eq!(record.meta.hyperparameters.layers, cnn, "run.toml records the layers");
+    let text = std::fs::read_to_string(out.run_dir().join("run.toml")).unwrap();
+    assert!(text.contains("model = \"small-cnn\""), "{text}");
+}
+
+#[test]
+fn a_wrong_stack_is_refused_before_training_naming_the_layer_and_the_shapes() {
+    let runs = tempdir();
+    let bad = layers(&["conv 8 3 pad=1", "relu", "maxpool 4", "relu", "linear 16", "linear"]);
+    let settings = settings(&[("bad", bad)], runs.path());
+    let catalog = shipped_catalog();
+    let e =
+        plan(&settings, &custom_spec("shapes", "bad"), &catalog, &device::probe()).unwrap_err().to_string();
+    assert!(
+        e.contains("layer 5 `linear 16`: expects a flat input, got [8, 7, 7]; add `flatten` before it"),
+        "{e}"
+    );
+    // A conv on a table: the layer, and that tables need linear.
+    let settings2 = self::settings(&[("c", layers(&["conv 4 3", "flatten", "linear"]))], runs.path());
+    let e = plan(&settings2, &custom_spec("iris", "c"), &catalog, &device::probe()).unwrap_err().to_string();
+    assert!(e.contains("layer 1 `conv 4 3`") && e.contains("got the flat input [4]"), "{e}");
+    // An unknown name lists the models there are.
+    let e =
+        plan(&settings2, &custom_spec("iris", "nope"), &catalog, &device::probe()).unwrap_err().to_string();
+    assert!(e.contains("no model named \"nope\"") && e.contains("mlp") && e.contains(", c"), "{e}");
+}
+
+#[test]
+fn a_stack_run_resumes_with_the_same_curve_and_its_checkpoint_reloads() {
+    let stack = layers(&["linear 16", "batchnorm", "relu", "residual [", "linear 16", "tanh", "]", "linear"]);
+    let catalog = shipped_catalog();
+    let runs = tempdir();
+    let settings = settings(&[("res", stack.clone())], runs.path());
+    let mut s = custom_spec("iris", "res");
+    s.epochs = 4;
+    let req = || plan(&settings, &s, &catalog, &device::probe()).unwrap();
+    let whole = final_dir(&run_until(req(), RunFolder::New, None));
+    let stopped = final_dir(&run_until(req(), RunFolder::New, Some(2)));
+    check_resumable(&stopped).unwrap();
+    // Resume rebuilds the stack from run.toml alone: a plan without the config's [models].
+    let bare = self::settings(&[], runs.path());
+    let record = load_run(&stopped).unwrap();
+    let resumed = plan(&bare, &record.meta.hyperparameters, &catalog, &device::probe()).unwrap();
+    let out = run_until(resumed, RunFolder::Resume(stopped.clone()), None);
+    assert!(matches!(out.last(), Some(TrainMsg::Finished { .. })), "{:?}", out.last());
+    let (a, b) = (load_run(&whole).unwrap().epochs, load_run(&stopped).unwrap().epochs);
+    assert_eq!(a.len(), 4);
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert!(
+            (x.train_loss - y.train_loss).abs() < 1e-5,
+            "epoch {}: {} vs {}",
+            x.epoch,
+            x.train_loss,
+            y.train_loss
+        );
+    }
+    // The checkpoint carries nn.Sequential's names, batch norm's running statistics included.
+    let learner = load_checkpoint(&load_run(&whole).unwrap(), tch::Device::Cpu).unwrap();
+    let names: BTreeMap<String, Vec<i64>> =
+        learner.var_store().variables().into_iter().map(|(n, t)| (n, t.size())).collect();
+    assert_eq!(names["0.weight"], [16, 4]);
+    assert_eq!(names["1.running_mean"], [16]);
+    assert_eq!(names["3.body.0.weight"], [16, 16]);
+    assert_eq!(names["4.weight"], [3, 16]);
+}
+
+/// Settings whose models folder is `dir`.
+fn settings_with_models_dir(dir: &Path, runs: &Path) -> Settings {
+    let mut s = settings(&[], runs);
+    s.models.dir = dir.to_path_buf();
+    s
+}
+
+#[test]
+fn the_shipped_torchscript_model_learns_iris_and_resumes() {
+    let runs = tempdir();
+    let settings = settings(&[], runs.path());
+    assert_eq!(settings.models.dir, repo().join("models"));
+    let catalog = shipped_catalog();
+    let mut s = custom_spec("iris", "iris_mlp");
+    s.epochs = 30;
+    let req = || plan(&settings, &s, &catalog, &device::probe()).unwrap();
+    let whole = run_until(req(), RunFolder::New, None);
+    assert!(matches!(whole.last(), Some(TrainMsg::Finished { .. })), "{:?}", whole.last());
+    let record = load_run(&final_dir(&whole)).unwrap();
+    let acc = record.epochs.last().and_then(|e| e.val_metric).unwrap();
+    assert!(acc >= 0.9, "validation accuracy {acc}");
+    // Its parameters are the run's: checkpointed under PyTorch's names (`.` written `_`).
+    let learner = load_checkpoint(&record, tch::Device::Cpu).unwrap();
+    let names: Vec<String> = learner.var_store().variables().into_keys().collect();
+    assert!(names.contains(&"fc1_weight".to_string()), "{names:?}");
+
+    let stopped = final_dir(&run_until(req(), RunFolder::New, Some(10)));
+    check_resumable(&stopped).unwrap();
+    let out = run_until(req(), RunFolder::Resume(stopped.clone()), None);
+    assert!(matches!(out.last(), Some(TrainMsg::Finished { .. })), "{:?}", out.last());
+    let (a, b) = (record.epochs, load_run(&stopped).unwrap().epochs);
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert!(
+            (x.train_loss - y.train_loss).abs() < 1e-5,
+            "epoch {}: {} vs {}",
+            x.epoch,
+            x.train_loss,
+            y.train_loss
+        );
+    }
+}
+
+#[test]
+fn a_pt_file_that_is_not_torchscript_is_refused_naming_the_file() {
+    let dir = tempdir();
+    write(dir.path(), "fake.pt", b"not a zip archive at all");
+    let runs = tempdir();
+    let settings = settings_with_models_dir(dir.path(), runs.path());
+    let catalog = shipped_catalog();
+    let planned = plan(&settings, &custom_spec("iris", "fake"), &catalog, &device::probe()).unwrap();
+    let out = train_request(planned);
+    let TrainMsg::Failed { error, .. } = out.last() else { panic!("{:?}", out.last()) };
+    let text = error.to_string();
+    assert!(text.contains("fake.pt is not a TorchScript module"), "{text}");
+    assert!(text.contains("torch.jit.script(model).save"), "{text}");
+}

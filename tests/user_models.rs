@@ -42,7 +42,18 @@ fn custom_spec(dataset: &str, name: &str) -> workbench::train::TrainSpec {
     s
 }
 
+/// libtorch has one random generator per process. The workbench seeds it under a lock before each
+/// draw of its own (split, init, batch order), but a dropout layer draws from it mid-step, so two
+/// runs training at once in one test process would change each other's batch order. Run
+/// processes never share a process; here, the tests train one run at a time.
+static ONE_RUN_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_run_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn run_until(request: RunRequest, folder: RunFolder, stop_after: Option<u32>) -> Vec<TrainMsg> {
+    let _one = one_run_at_a_time();
     let (tx, rx) = mpsc::channel();
     let control = RunControl::new();
     let c = control.clone();
@@ -90,7 +101,10 @@ fn a_layer_stack_from_config_learns_the_shipped_shapes() {
     s.epochs = 8;
     let planned = plan(&settings, &s, &catalog, &device::probe()).unwrap();
     assert_eq!(planned.spec.layers, cnn, "the plan fills in the stack's layers");
-    let out = train_request(planned);
+    let out = {
+        let _one = one_run_at_a_time();
+        train_request(planned)
+    };
     assert!(matches!(out.last(), TrainMsg::Finished { .. }), "{:?}", out.last());
     let epochs = out.epochs();
     let acc = epochs.last().and_then(|e| e.val_metric).unwrap();
@@ -215,7 +229,10 @@ fn a_pt_file_that_is_not_torchscript_is_refused_naming_the_file() {
     let settings = settings_with_models_dir(dir.path(), runs.path());
     let catalog = shipped_catalog();
     let planned = plan(&settings, &custom_spec("iris", "fake"), &catalog, &device::probe()).unwrap();
-    let out = train_request(planned);
+    let out = {
+        let _one = one_run_at_a_time();
+        train_request(planned)
+    };
     let TrainMsg::Failed { error, .. } = out.last() else { panic!("{:?}", out.last()) };
     let text = error.to_string();
     assert!(text.contains("fake.pt is not a TorchScript module"), "{text}");

@@ -489,3 +489,36 @@ fn a_race_shows_its_speed_up_over_the_overlay() {
     let text = screen(&app, 140, 40);
     assert!(text.contains("race: cpu") && text.contains("speed-up 1.00"), "{text}");
 }
+
+/// Another tool's log has no planned epochs: the run pane says what has come (tags, points, the
+/// last step), not "epoch 0 of 0".
+#[test]
+fn an_external_runs_progress_names_its_tags_and_last_step() {
+    use workbench::runs::events::{ExternalKind, ScalarPoint};
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    let mut events = vec![RunEvent::External {
+        key: "spiral-sgd".into(),
+        dir: std::path::PathBuf::from("/logs/spiral-sgd"),
+        kind: ExternalKind::TensorBoard,
+        hparams: Vec::new(),
+        problem: None,
+    }];
+    for tag in ["loss/train", "accuracy/val"] {
+        let points = (1..=5)
+            .map(|i| ScalarPoint {
+                step: i * 10,
+                wall_time: 1.7e9 + i as f64,
+                value: 1.0 / i as f64,
+                epoch: None,
+            })
+            .collect();
+        events.push(RunEvent::Scalars { key: "spiral-sgd".into(), tag: tag.into(), points });
+    }
+    app.update(Event::Runs(events));
+    app.runs.focused = Some("spiral-sgd".into());
+    app.focus = Pane::Charts;
+    let text = screen(&app, 120, 40);
+    assert!(text.contains("2 tags, 10 points, last step 50"), "{text}");
+    assert!(!text.contains("epoch 0 of 0"), "{text}");
+}

@@ -101,6 +101,13 @@ fn gauge(run: &RunView) -> (f64, String) {
     if run.status == Some(RunStatus::Queued) {
         return (0.0, "queued: waiting for its process to start".into());
     }
+    if run.external.is_some() {
+        // Another tool's log: its script sets the pace, and its length is unknown; say what has come.
+        let points: usize = run.tags.values().map(|t| t.len()).sum();
+        let last_step = run.tags.values().filter_map(|t| t.steps.last()).max();
+        let step = last_step.map(|s| format!(", last step {s}")).unwrap_or_default();
+        return (0.0, format!("{} tags, {points} points{step} (t: pick tags)", run.tags.len()));
+    }
     let (done, total) = (run.epochs_done(), run.epochs_total());
     let ratio = if total == 0 { 1.0 } else { done as f64 / total as f64 };
     (ratio, format!("epoch {done} of {total} ({:.0}%)", ratio * 100.0))

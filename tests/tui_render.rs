@@ -521,4 +521,6 @@ fn an_external_runs_progress_names_its_tags_and_last_step() {
     let text = screen(&app, 120, 40);
     assert!(text.contains("2 tags, 10 points, last step 50"), "{text}");
     assert!(!text.contains("epoch 0 of 0"), "{text}");
+    // Its scalars carry steps, not epochs: the default epoch axis draws them against their steps.
+    assert!(text.contains("50 steps") && !text.contains(" ep│"), "{text}");
 }

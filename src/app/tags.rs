@@ -7,9 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crossterm::event::{KeyCode, KeyEvent};
 
+use super::compare::XAxis;
 use super::run_view::RunView;
 use super::series::{Ema, Series};
-use super::{App, Pane, Popup};
+use super::{App, ChartOptions, Pane, Popup};
 use crate::runs::events::ScalarPoint;
 
 /// Weight of each new value in a tag's smoothed curve (as the step loss's).
@@ -122,6 +123,21 @@ impl App {
             return selected;
         }
         self.focused_run().or(selected.first().copied()).into_iter().collect()
+    }
+
+    /// The chart options as drawn: on the epoch axis, runs another tool logged without epochs
+    /// (TensorBoard's scalars carry only a step) are drawn against their steps instead, labelled
+    /// so, rather than against a made-up epoch.
+    pub fn chart_options(&self) -> ChartOptions {
+        let mut options = self.chart;
+        let runs = self.chart_runs();
+        let no_epochs = |r: &&RunView| {
+            r.external.is_some() && r.tags.values().all(|t| t.epochs.iter().all(|e| e.is_none()))
+        };
+        if options.x_axis == XAxis::Epoch && !runs.is_empty() && runs.iter().all(no_epochs) {
+            options.x_axis = XAxis::Step;
+        }
+        options
     }
 
     /// The picker's rows as it stands.

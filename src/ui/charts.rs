@@ -28,7 +28,7 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
     }
     let selected = app.runs.selected_runs();
     if selected.len() >= 2 {
-        overlay(&selected, app.chart, app.ascii, focused, area, frame);
+        overlay(&selected, app.chart_options(), app.ascii, focused, area, frame);
         return;
     }
     let Some(run) = app.focused_run().or(selected.first().copied()) else {
@@ -41,8 +41,8 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
     };
     let [loss_area, metric_area] =
         Layout::vertical([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(area);
-    let x_bounds = loss_chart(run, app.chart, app.ascii, focused, loss_area, frame);
-    metric_chart(&[run], x_bounds, app.chart, app.ascii, focused, metric_area, frame);
+    let x_bounds = loss_chart(run, app.chart_options(), app.ascii, focused, loss_area, frame);
+    metric_chart(&[run], x_bounds, app.chart_options(), app.ascii, focused, metric_area, frame);
 }
 
 /// The points of a chart in chart coordinates, ready for `Dataset::data`.

@@ -84,7 +84,7 @@ fn series_points(series: &TagSeries, options: ChartOptions, columns: usize) -> V
 }
 
 pub fn render(app: &App, focused: bool, area: Rect, frame: &mut Frame) {
-    let options = app.chart;
+    let options = app.chart_options();
     let columns = area.width.saturating_sub(Y_LABEL_WIDTH).max(1) as usize;
     let curves = tag_curves(app, options, columns);
     let several_runs = app.chart_runs().len() > 1;

@@ -22,35 +22,8 @@ use workbench::train::process::{run_in_folder, take_lock};
 use workbench::train::resume::check_resumable;
 use workbench::train::{
     create_queued_run, spawn_detached, spawn_run, spawn_run_in, Launcher, ModelKind, OptimizerKind,
-    RunControl, RunFolder, RunRequest, StopReason, TrainError, TrainMsg, TrainSpec,
+    RunControl, RunFolder, RunRequest, TrainError, TrainMsg, TrainSpec,
 };
-
-/// Run `request` in `folder`, stopping it (as a user would) once epoch `stop_after` is done.
-fn run_until(request: RunRequest, folder: RunFolder, stop_after: Option<u32>) -> Vec<TrainMsg> {
-    let (tx, rx) = mpsc::channel();
-    let control = RunControl::new();
-    let c = control.clone();
-    let handle = spawn_run_in(request, folder, control, move |m| {
-        if let (TrainMsg::Epoch { metrics, .. }, Some(n)) = (&m, stop_after) {
-            if metrics.epoch >= n {
-                c.request_stop(StopReason::User);
-            }
-        }
-        tx.send(m).is_ok()
-    })
-    .unwrap();
-    let messages: Vec<TrainMsg> = rx.iter().collect();
-    handle.join();
-    messages
-}
-
-fn final_dir(messages: &[TrainMsg]) -> PathBuf {
-    match messages.last().unwrap() {
-        TrainMsg::Finished { run_dir, .. } => run_dir.clone(),
-        TrainMsg::Stopped { run_dir: Some(d), .. } => d.clone(),
-        other => panic!("unexpected end: {other:?}"),
-    }
-}
 
 fn assert_same_curve(a: &[EpochRow], b: &[EpochRow]) {
     assert_eq!(a.len(), b.len(), "one row per epoch");

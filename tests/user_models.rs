@@ -6,8 +6,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::path::Path;
 
 use common::*;
 use workbench::config::{ConfigFile, Settings};
@@ -16,9 +15,7 @@ use workbench::models::StackConfig;
 use workbench::runs::load_run;
 use workbench::train::models::load_checkpoint;
 use workbench::train::resume::check_resumable;
-use workbench::train::{
-    plan, spawn_run_in, ModelChoice, ModelKind, RunControl, RunFolder, RunRequest, StopReason, TrainMsg,
-};
+use workbench::train::{plan, ModelChoice, ModelKind, RunFolder, RunRequest, TrainMsg};
 
 fn layers(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
@@ -52,31 +49,10 @@ fn one_run_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// [`common::run_until`], one run at a time (see [`ONE_RUN_AT_A_TIME`]).
 fn run_until(request: RunRequest, folder: RunFolder, stop_after: Option<u32>) -> Vec<TrainMsg> {
     let _one = one_run_at_a_time();
-    let (tx, rx) = mpsc::channel();
-    let control = RunControl::new();
-    let c = control.clone();
-    let handle = spawn_run_in(request, folder, control, move |m| {
-        if let (TrainMsg::Epoch { metrics, .. }, Some(n)) = (&m, stop_after) {
-            if metrics.epoch >= n {
-                c.request_stop(StopReason::User);
-            }
-        }
-        tx.send(m).is_ok()
-    })
-    .unwrap();
-    let messages: Vec<TrainMsg> = rx.iter().collect();
-    handle.join();
-    messages
-}
-
-fn final_dir(messages: &[TrainMsg]) -> PathBuf {
-    match messages.last().unwrap() {
-        TrainMsg::Finished { run_dir, .. } => run_dir.clone(),
-        TrainMsg::Stopped { run_dir: Some(d), .. } => d.clone(),
-        other => panic!("unexpected end: {other:?}"),
-    }
+    common::run_until(request, folder, stop_after)
 }
 
 #[test]

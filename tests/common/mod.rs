@@ -292,3 +292,36 @@ impl Drop for KillOnDrop {
         }
     }
 }
+
+/// Run `request` in `folder`, stopping it (as a user would) once epoch `stop_after` is done;
+/// every message the run sent, in order.
+pub fn run_until(
+    request: RunRequest,
+    folder: workbench::train::RunFolder,
+    stop_after: Option<u32>,
+) -> Vec<TrainMsg> {
+    let (tx, rx) = mpsc::channel();
+    let control = RunControl::new();
+    let c = control.clone();
+    let handle = workbench::train::spawn_run_in(request, folder, control, move |m| {
+        if let (TrainMsg::Epoch { metrics, .. }, Some(n)) = (&m, stop_after) {
+            if metrics.epoch >= n {
+                c.request_stop(workbench::train::StopReason::User);
+            }
+        }
+        tx.send(m).is_ok()
+    })
+    .expect("the run starts");
+    let messages: Vec<TrainMsg> = rx.iter().collect();
+    handle.join();
+    messages
+}
+
+/// The run folder a finished or stopped run ended in.
+pub fn final_dir(messages: &[TrainMsg]) -> PathBuf {
+    match messages.last() {
+        Some(TrainMsg::Finished { run_dir, .. }) => run_dir.clone(),
+        Some(TrainMsg::Stopped { run_dir: Some(d), .. }) => d.clone(),
+        other => panic!("unexpected end: {other:?}"),
+    }
+}

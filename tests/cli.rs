@@ -5,25 +5,11 @@ mod common;
 mod run_fixture;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
 use workbench::runs::{load_run, RunStatus, METRICS_HEADER};
-
-fn workbench(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_workbench"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("RUST_LOG")
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .output()
-        .expect("run workbench")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// A project folder like a user's: config.toml, datasets/, runs/.
 fn project() -> tempfile::TempDir {

@@ -6,23 +6,8 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use common::*;
-
-fn workbench(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_workbench"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("RUST_LOG")
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .output()
-        .expect("run workbench")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// A project folder (config.toml, an empty runs/) and a copy of the TensorBoard fixtures as `logs/`.
 fn project() -> (tempfile::TempDir, PathBuf) {

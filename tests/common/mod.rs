@@ -325,3 +325,19 @@ pub fn final_dir(messages: &[TrainMsg]) -> PathBuf {
         other => panic!("unexpected end: {other:?}"),
     }
 }
+
+/// The real binary, run in the project folder `dir` (its own log state, no RUST_LOG).
+pub fn workbench(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_workbench"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .output()
+        .expect("run workbench")
+}
+
+/// A process's output as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}

@@ -54,6 +54,8 @@ pub enum Event {
     Catalog(Catalog),
     /// The device probe finished.
     Devices(DeviceReport),
+    /// Whether GPU figures can be had here (NVML), found once at start-up with the device probe.
+    GpuTelemetry(crate::telemetry::TelemetryStatus),
     /// The config file was read again: new settings, or why they were refused.
     ConfigLoaded(Box<Result<Settings, String>>),
     /// SIGTERM, SIGHUP or SIGINT arrived: leave, and leave the runs running.
@@ -234,6 +236,8 @@ pub struct App {
     pub selected_dataset: usize,
     /// `None` until the device probe finishes.
     pub devices: Option<DeviceReport>,
+    /// Whether GPU figures can be had here, and why not; `None` until the probe answers.
+    pub gpu_telemetry: Option<crate::telemetry::TelemetryStatus>,
     pub runtime: DeviceChoice,
     pub form: HyperForm,
     pub focus: Pane,
@@ -283,6 +287,7 @@ impl App {
             catalog: None,
             selected_dataset: 0,
             devices: None,
+            gpu_telemetry: None,
             runtime,
             form,
             focus: Pane::Datasets,
@@ -328,6 +333,10 @@ impl App {
             }
             Event::Devices(report) => {
                 self.devices = Some(report);
+                Vec::new()
+            }
+            Event::GpuTelemetry(status) => {
+                self.gpu_telemetry = Some(status);
                 Vec::new()
             }
             Event::ConfigLoaded(result) => self.on_config(*result),

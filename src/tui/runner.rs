@@ -161,6 +161,8 @@ impl Runner {
         let tx = self.tx.clone();
         self.job("probe", move || {
             let _ = tx.send(Event::Devices(crate::device::probe()));
+            // Once, here: the sparklines say why there are no GPU figures without any I/O.
+            let _ = tx.send(Event::GpuTelemetry(crate::telemetry::TelemetryStatus::probe()));
         });
     }
 

@@ -9,6 +9,7 @@ mod popups;
 mod preview;
 mod progress;
 pub mod runs;
+mod sparklines;
 pub mod submit;
 mod tag_chart;
 mod tag_picker;

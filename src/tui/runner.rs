@@ -92,8 +92,9 @@ impl Runner {
 
     pub fn apply(&mut self, effect: Effect, app: &mut App) {
         match effect {
-            Effect::StartRun { spec } => match start_run(app, &spec) {
-                Ok(key) => app.started_run(&key),
+            Effect::StartRun { spec, skip_fit_check } => match start_run(app, &spec, skip_fit_check) {
+                Ok(Started::Run(key)) => app.started_run(&key),
+                Ok(Started::MayNotFit(warning)) => app.may_not_fit(spec, warning),
                 Err(e) => app.start_failed(&e.to_string()),
             },
             Effect::StartRace { spec, gpu } => match start_race(app, &spec, gpu) {
@@ -184,16 +185,30 @@ impl Runner {
     }
 }
 
-/// Plan the run with the app's datasets and devices, make its queued folder and start its
-/// process. Returns the run's key.
-fn start_run(app: &App, spec: &crate::train::TrainSpec) -> Result<String, TrainError> {
+/// What [`start_run`] did.
+enum Started {
+    /// The run's folder was made and its process started: its key.
+    Run(String),
+    /// Not started: the memory estimate is over the device's free memory (the warning says by
+    /// how much and what to lower).
+    MayNotFit(String),
+}
+
+/// Plan the run with the app's datasets and devices, check that it fits its device's memory
+/// (unless `skip_fit_check`), make its queued folder and start its process.
+fn start_run(app: &App, spec: &crate::train::TrainSpec, skip_fit_check: bool) -> Result<Started, TrainError> {
     let (Some(catalog), Some(devices)) = (app.catalog.as_ref(), app.devices.as_ref()) else {
         return Err(TrainError::Settings("the datasets and devices are still being read; try again".into()));
     };
     let plan = crate::train::plan::plan(&app.settings, spec, catalog, devices)?;
+    if !skip_fit_check {
+        if let Some(warning) = crate::train::memory::plan_fit(&plan).and_then(|fit| fit.warning()) {
+            return Ok(Started::MayNotFit(warning));
+        }
+    }
     let (key, dir) = create_queued_run(&app.settings.runs_dir, &plan.spec, &plan.device.name)?;
     spawn_detached(&dir, false, &Launcher::current(&app.settings)?)?;
-    Ok(key)
+    Ok(Started::Run(key))
 }
 
 fn start_race(app: &App, spec: &crate::train::TrainSpec, gpu: usize) -> Result<[String; 2], TrainError> {

@@ -290,3 +290,42 @@ impl Drop for LogWatcher {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::{KeyCode, KeyEvent};
+
+    /// An app over the shipped datasets and this machine's devices, with an empty runs folder.
+    fn app(runs: &Path, cache: &Path) -> App {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(root.join("config.toml")).unwrap();
+        let file = crate::config::parse_config(&text).unwrap();
+        let mut settings = Settings::from_file(file, root, Some(root.join("config.toml")));
+        settings.runs_dir = runs.to_path_buf();
+        settings.cache_dir = cache.to_path_buf();
+        let mut app = App::new(settings.clone(), false);
+        app.update(Event::Catalog(Catalog::scan_settings(&settings)));
+        app.update(Event::Devices(crate::device::probe()));
+        app
+    }
+
+    #[test]
+    fn a_run_that_may_not_fit_is_not_started() {
+        let (runs, cache) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let mut app = app(runs.path(), cache.path());
+        let effects = app.update(Event::Key(KeyEvent::from(KeyCode::Char('s'))));
+        let Some(Effect::StartRun { mut spec, .. }) = effects.into_iter().next() else { panic!("no start") };
+        // Two hidden layers of a million units: about 16 TB with Adam, on any machine's CPU.
+        spec.hidden = vec![1_000_000, 1_000_000];
+        spec.device = "cpu".into();
+        match start_run(&app, &spec, false) {
+            Ok(Started::MayNotFit(warning)) => {
+                assert!(warning.contains("may not fit") && warning.contains("free on cpu"), "{warning}")
+            }
+            Ok(Started::Run(key)) => panic!("started {key}"),
+            Err(e) => panic!("{e}"),
+        }
+        assert_eq!(std::fs::read_dir(runs.path()).unwrap().count(), 0, "no run folder was made");
+    }
+}

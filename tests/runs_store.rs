@@ -75,6 +75,47 @@ fn the_follower_reads_only_what_was_appended_and_keeps_a_cut_off_row_for_later()
     assert_eq!(events, [RunEvent::Removed { key: "20261126-150102-iris-mlp-cpu".into() }]);
 }
 
+fn telemetry_rows(events: &[RunEvent]) -> Vec<Vec<Option<f64>>> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            RunEvent::Telemetry { update, .. } => Some(update.telemetry.rows.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+#[test]
+fn the_follower_sends_only_new_telemetry_rows() {
+    let root = tempfile::tempdir().unwrap();
+    let key = "20261126-150102-iris-mlp-cpu";
+    let dir = finished_run(root.path(), key, &EPOCHS[..1]);
+    let _lock = RunLock::acquire(&dir).unwrap();
+    let toml = run_toml(key, "running", std::process::id(), &host_name(), 3);
+    std::fs::write(dir.join("run.toml"), toml).unwrap();
+    let csv = dir.join("telemetry.csv");
+    std::fs::write(&csv, "time_s,cpu_percent,rss_mb\n1.0,50.0,200.0\n").unwrap();
+    let mut follower = RunsFollower::new(vec![root.path().to_path_buf()]);
+
+    let first = follower.poll();
+    assert_eq!(telemetry_rows(&first), [vec![Some(1.0), Some(50.0), Some(200.0)]], "{first:?}");
+    let Some(RunEvent::Telemetry { key: k, update }) =
+        first.iter().find(|e| matches!(e, RunEvent::Telemetry { .. }))
+    else {
+        panic!("{first:?}")
+    };
+    assert_eq!((k.as_str(), update.restarted), (key, false));
+    assert_eq!(update.telemetry.columns, ["time_s", "cpu_percent", "rss_mb"]);
+    assert!(follower.poll().is_empty(), "nothing new, nothing sent");
+
+    append(&csv, "2.0,60.0,210.0\n3.0,");
+    let events = follower.poll();
+    assert_eq!(telemetry_rows(&events), [vec![Some(2.0), Some(60.0), Some(210.0)]], "only the new row");
+    append(&csv, ",220.0\n");
+    assert_eq!(telemetry_rows(&follower.poll()), [vec![Some(3.0), None, Some(220.0)]]);
+}
+
 #[test]
 fn a_corrupt_run_toml_is_a_problem_and_hides_no_other_run() {
     let root = tempfile::tempdir().unwrap();

@@ -524,3 +524,54 @@ fn an_external_runs_progress_names_its_tags_and_last_step() {
     // Its scalars carry steps, not epochs: the default epoch axis draws them against their steps.
     assert!(text.contains("50 steps") && !text.contains(" ep│"), "{text}");
 }
+
+/// A telemetry event as the follower sends it on its first poll of `telemetry.csv`.
+fn telemetry_event(csv: &str) -> RunEvent {
+    let telemetry = workbench::telemetry::parse_telemetry(csv);
+    RunEvent::Telemetry {
+        key: RUN.into(),
+        update: workbench::telemetry::TelemetryUpdate { telemetry, restarted: false },
+    }
+}
+
+#[test]
+fn the_focused_run_shows_its_telemetry_under_the_loss_chart() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 1);
+    finished_run(&mut app);
+    let mut csv = String::from(
+        "time_s,cpu_percent,rss_mb,gpu0_mem_used_mb,gpu0_mem_total_mb,gpu0_util_percent,gpu0_temp_c,\
+         gpu0_power_w,gpu0_power_limit_w\n",
+    );
+    for t in 0..20 {
+        csv.push_str(&format!("{t}.0,{}.0,300.0,2048.0,143771.0,{},45,310.5,700.0\n", 90 + t % 5, 80 + t));
+    }
+    app.update(Event::Runs(vec![telemetry_event(&csv)]));
+    let text = screen(&app, 120, 40);
+    for label in ["CPU % 94.0", "RSS MB 300", "GPU0 mem MB 2048", "GPU0 util % 99.0", "GPU0 temp °C 45.0"] {
+        assert!(text.contains(label), "{label} missing:\n{text}");
+    }
+    assert!(text.contains("GPU0 power W 310"), "{text}");
+    assert!(!text.contains("no GPU figures"), "{text}");
+    // The 80×24 screen keeps its charts as they were: no room for the sparklines.
+    assert!(!screen(&app, 80, 24).contains("CPU %"));
+}
+
+#[test]
+fn without_gpu_figures_one_dim_line_says_why() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    finished_run(&mut app);
+    app.update(Event::GpuTelemetry(workbench::telemetry::TelemetryStatus {
+        available: false,
+        gpus: 0,
+        reason: Some("NVML not found (libnvidia-ml.so.1): no NVIDIA driver".into()),
+    }));
+    app.update(Event::Runs(vec![telemetry_event(
+        "time_s,cpu_percent,rss_mb\n1.0,97.5,250.0\n2.0,98.0,251.0\n",
+    )]));
+    let text = screen(&app, 120, 40);
+    assert!(text.contains("CPU % 98.0") && text.contains("RSS MB 251"), "{text}");
+    assert!(text.contains("no GPU figures: NVML not found"), "{text}");
+    assert!(text.contains("Loss") && text.contains("Validation accuracy"), "both charts stay: {text}");
+}

@@ -17,7 +17,7 @@ use workbench::train::TrainSpec;
 
 fn started(effects: &[Effect]) -> Option<&TrainSpec> {
     effects.iter().find_map(|e| match e {
-        Effect::StartRun { spec } => Some(spec),
+        Effect::StartRun { spec, .. } => Some(spec),
         _ => None,
     })
 }
@@ -799,4 +799,39 @@ fn the_switch_popup_moves_the_run_with_m() {
     );
     assert!(started(&effects).is_none(), "a move starts no new run");
     assert_eq!(app.popup, None);
+}
+
+#[test]
+fn a_run_that_may_not_fit_asks_before_it_starts() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 1);
+    let effects = press(&mut app, &[ch('s')]);
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::StartRun { skip_fit_check: false, .. })),
+        "the first ask is checked: {effects:?}"
+    );
+    let spec = started(&effects).unwrap().clone();
+    // The runner's plan says it won't fit: it starts nothing and tells the app.
+    let warning = "this run may not fit: it needs about 90 GiB of 70 GiB free on cuda:0 (...). Lower the \
+                   batch size or the hidden sizes, or keep the data on the CPU";
+    app.may_not_fit(spec.clone(), warning.into());
+    assert!(matches!(&app.popup, Some(Popup::ConfirmFit { warning: w, .. }) if w == warning));
+    assert_eq!(app.expecting, None, "nothing is starting while the popup asks");
+    let text = screen(&app, 120, 40);
+    assert!(text.contains("needs about 90 GiB of 70 GiB free") && text.contains("start anyway"), "{text}");
+
+    // Other keys leave the question open; Enter starts it anyway, skipping the check.
+    assert!(press(&mut app, &[ch('x')]).is_empty());
+    assert!(app.popup.is_some());
+    let effects = press(&mut app, &[key(KeyCode::Enter)]);
+    assert_eq!(effects, [Effect::StartRun { spec: spec.clone(), skip_fit_check: true }]);
+    assert_eq!(app.popup, None);
+    assert!(app.expecting.is_some(), "the run is expected in the runs pane");
+
+    // Esc cancels: nothing starts, and s asks again later.
+    app.may_not_fit(spec, warning.into());
+    assert!(press(&mut app, &[key(KeyCode::Esc)]).is_empty());
+    assert_eq!(app.popup, None);
+    assert!(app.notice.as_ref().unwrap().text.contains("not started"));
+    assert!(started(&press(&mut app, &[ch('s')])).is_some(), "a new start is allowed");
 }

@@ -38,22 +38,21 @@ impl App {
                 self.notify_error(why);
                 Vec::new()
             }
-            Ok(spec) => {
-                self.expecting = Some(Expecting {
-                    dataset: spec.dataset.clone(),
-                    model: spec.model.name().to_string(),
-                    first_new: self.runs.next_color,
-                });
-                self.focus = Pane::Charts;
-                self.notify(format!(
-                    "starting {} on {} ({})",
-                    spec.model,
-                    spec.dataset,
-                    self.runtime_label()
-                ));
-                vec![Effect::StartRun { spec }]
-            }
+            Ok(spec) => self.ask_start(spec, false),
         }
+    }
+
+    /// Ask the runner to start `spec`, expecting its folder to show up; `skip_fit_check` after the
+    /// user said "start anyway" to the memory warning.
+    pub(super) fn ask_start(&mut self, spec: TrainSpec, skip_fit_check: bool) -> Vec<Effect> {
+        self.expecting = Some(Expecting {
+            dataset: spec.dataset.clone(),
+            model: spec.model.name().to_string(),
+            first_new: self.runs.next_color,
+        });
+        self.focus = Pane::Charts;
+        self.notify(format!("starting {} on {} ({})", spec.model, spec.dataset, self.runtime_label()));
+        vec![Effect::StartRun { spec, skip_fit_check }]
     }
 
     /// `c`: race the current choices on the CPU against the first GPU; without one, say why not.

@@ -314,6 +314,17 @@ impl App {
             }
             Popup::Tags(_) => {}
             Popup::Submit(_) => {}
+            Popup::ConfirmFit { spec, .. } => match key.code {
+                KeyCode::Enter => {
+                    self.popup = None;
+                    return self.ask_start(*spec, true);
+                }
+                KeyCode::Esc | KeyCode::Char('n') => {
+                    self.popup = None;
+                    self.notify("not started: lower the batch size or the hidden sizes, then s");
+                }
+                _ => {}
+            },
             Popup::ConfirmSwitch { device } => match key.code {
                 KeyCode::Char('k') => return self.confirm_switch(device, false),
                 KeyCode::Char('r') => return self.confirm_switch(device, true),

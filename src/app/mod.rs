@@ -54,6 +54,8 @@ pub enum Event {
     Catalog(Catalog),
     /// The device probe finished.
     Devices(DeviceReport),
+    /// Whether GPU figures can be had here (NVML), found once at start-up with the device probe.
+    GpuTelemetry(crate::telemetry::TelemetryStatus),
     /// The config file was read again: new settings, or why they were refused.
     ConfigLoaded(Box<Result<Settings, String>>),
     /// SIGTERM, SIGHUP or SIGINT arrived: leave, and leave the runs running.
@@ -74,6 +76,9 @@ pub enum Effect {
     StartRun {
         /// The training parameters, dataset and device choice (`auto`, `cpu`, `cuda:0`) included.
         spec: TrainSpec,
+        /// Start even when the memory estimate says it may not fit (the user said so in the
+        /// popup). Otherwise such a run is not started: the runner calls [`App::may_not_fit`].
+        skip_fit_check: bool,
     },
     /// Start a race of `spec` (see `train::race`): the CPU against `cuda:gpu`, two runs marked as
     /// one race; the runner then calls [`App::started_race`], or [`App::start_failed`].
@@ -182,6 +187,13 @@ pub enum Popup {
     Tags(tags::TagPicker),
     /// `S`: submit the current choices to a cluster scheduler.
     Submit(Box<SubmitForm>),
+    /// The run asked for may not fit its device's memory: Enter starts it anyway, Esc cancels.
+    ConfirmFit {
+        /// The run to start on Enter.
+        spec: Box<TrainSpec>,
+        /// [`crate::train::memory::Fit::warning`]: the figures and what to lower.
+        warning: String,
+    },
 }
 
 /// How the charts draw.
@@ -234,6 +246,8 @@ pub struct App {
     pub selected_dataset: usize,
     /// `None` until the device probe finishes.
     pub devices: Option<DeviceReport>,
+    /// Whether GPU figures can be had here, and why not; `None` until the probe answers.
+    pub gpu_telemetry: Option<crate::telemetry::TelemetryStatus>,
     pub runtime: DeviceChoice,
     pub form: HyperForm,
     pub focus: Pane,
@@ -283,6 +297,7 @@ impl App {
             catalog: None,
             selected_dataset: 0,
             devices: None,
+            gpu_telemetry: None,
             runtime,
             form,
             focus: Pane::Datasets,
@@ -330,6 +345,10 @@ impl App {
                 self.devices = Some(report);
                 Vec::new()
             }
+            Event::GpuTelemetry(status) => {
+                self.gpu_telemetry = Some(status);
+                Vec::new()
+            }
             Event::ConfigLoaded(result) => self.on_config(*result),
             Event::Submitted(result) => {
                 self.on_submitted(result);
@@ -362,6 +381,14 @@ impl App {
     pub fn started_race(&mut self, keys: &[String; 2]) {
         self.started_run(&keys[0]);
         self.runs.selected = keys.to_vec();
+    }
+
+    /// The runner did not start the run asked for: its memory estimate is over the device's free
+    /// memory. A popup shows `warning` and asks whether to start it anyway.
+    pub fn may_not_fit(&mut self, spec: TrainSpec, warning: String) {
+        self.expecting = None;
+        self.notify_error("the run may not fit its device's memory: Enter starts it anyway, Esc cancels");
+        self.popup = Some(Popup::ConfirmFit { spec: Box::new(spec), warning });
     }
 
     /// The runner could not start (or resume) a run.

@@ -8,6 +8,7 @@ use super::tags::TagSeries;
 use crate::runs::events::{ExternalKind, ScalarPoint};
 use crate::runs::external::is_train_loss;
 use crate::runs::{EpochRow, LiveState, RunEvent, RunKey, RunMeta, RunStatus, StepRow};
+use crate::telemetry::Telemetry;
 use crate::train::MetricKind;
 
 /// Weight of each new step loss in the smoothed curve.
@@ -51,6 +52,8 @@ pub struct RunView {
     pub tags: BTreeMap<String, TagSeries>,
     /// The wall time of an external run's first point.
     wall_origin: Option<f64>,
+    /// The run's `telemetry.csv` so far (CPU, memory, each GPU), for the sparklines.
+    pub telemetry: Telemetry,
     /// This run's colour: an index into the palette, by order of first appearance.
     pub color: usize,
 }
@@ -75,6 +78,7 @@ impl RunView {
             last_scalars: BTreeMap::new(),
             tags: BTreeMap::new(),
             wall_origin: None,
+            telemetry: Telemetry::default(),
             color,
         }
     }
@@ -113,6 +117,14 @@ impl RunView {
                 self.problem = problem;
             }
             RunEvent::Scalars { tag, points, .. } => self.push_scalars(tag, &points),
+            RunEvent::Telemetry { update, .. } => {
+                let fresh = update.telemetry;
+                if update.restarted || self.telemetry.columns != fresh.columns {
+                    self.telemetry = fresh;
+                } else {
+                    self.telemetry.rows.extend(fresh.rows);
+                }
+            }
             RunEvent::Removed { .. } => {}
         }
     }

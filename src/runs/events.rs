@@ -16,12 +16,15 @@
 //!   the process is gone, whatever its pid now names.
 //! - `control`: commands to the run process ([`ControlCommand`]), one per line, appended by any
 //!   viewer (O_APPEND, so two TUIs can both write) and read by the run from its last offset.
+//! - `telemetry.csv`: the run process's CPU and memory and each GPU's figures, one row a second
+//!   (src/telemetry), appended; followed with [`crate::telemetry::TelemetryTail`].
 //! - `model.safetensors` (+ the optimizer state): the last checkpoint.
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 use super::{EpochRow, RunMeta, RunStatus};
+use crate::telemetry::TelemetryUpdate;
 
 /// The heartbeat file ([`LiveState`] as TOML), rewritten atomically by the run process.
 pub const LIVE_FILE: &str = "live.toml";
@@ -166,6 +169,10 @@ pub enum RunEvent {
     },
     /// Points appended to one scalar series of an external run since the last event.
     Scalars { key: RunKey, tag: String, points: Vec<ScalarPoint> },
+    /// Complete rows appended to the run's `telemetry.csv` since the last event (the whole file on
+    /// the first poll); `update.restarted` when the file was rewritten and the rows held before
+    /// are to be dropped.
+    Telemetry { key: RunKey, update: TelemetryUpdate },
 }
 
 impl ControlCommand {
@@ -220,7 +227,8 @@ impl RunEvent {
             | RunEvent::Problem { key, .. }
             | RunEvent::Removed { key }
             | RunEvent::External { key, .. }
-            | RunEvent::Scalars { key, .. } => key,
+            | RunEvent::Scalars { key, .. }
+            | RunEvent::Telemetry { key, .. } => key,
         }
     }
 }

@@ -16,6 +16,7 @@ use super::events::{LiveState, RunEvent, RunKey, LIVE_FILE};
 use super::liveness::effective_status;
 use super::record::{folder_id, looks_like_run, parse_meta, MetricsColumns, StepsColumns};
 use super::{RunMeta, RunStatus, METRICS_FILE, RUN_FILE, STEPS_FILE};
+use crate::telemetry::TelemetryTail;
 
 /// Runs that ended (and problem folders) are looked at once every this many polls.
 const QUIET_EVERY: u64 = 10;
@@ -109,6 +110,8 @@ struct Followed {
     metrics_header: Header<MetricsColumns>,
     steps: Tail,
     steps_header: Header<StepsColumns>,
+    /// `telemetry.csv`, once the run's folder is known.
+    telemetry: Option<TelemetryTail>,
 }
 
 impl Followed {
@@ -124,6 +127,7 @@ impl Followed {
             metrics_header: Header::Unread,
             steps: Tail::default(),
             steps_header: Header::Unread,
+            telemetry: None,
         }
     }
 
@@ -281,6 +285,10 @@ fn poll_run(dir: &Path, f: &mut Followed, events: &mut Vec<RunEvent>) {
     }
     follow_metrics(dir, f, events);
     follow_steps(dir, f, events);
+    let tail = f.telemetry.get_or_insert_with(|| TelemetryTail::new(dir));
+    if let Some(update) = tail.poll() {
+        events.push(RunEvent::Telemetry { key: f.key.clone(), update });
+    }
     let live_path = dir.join(LIVE_FILE);
     let live_sig = sig(&live_path);
     if live_sig != f.live_sig {

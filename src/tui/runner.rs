@@ -92,8 +92,9 @@ impl Runner {
 
     pub fn apply(&mut self, effect: Effect, app: &mut App) {
         match effect {
-            Effect::StartRun { spec } => match start_run(app, &spec) {
-                Ok(key) => app.started_run(&key),
+            Effect::StartRun { spec, skip_fit_check } => match start_run(app, &spec, skip_fit_check) {
+                Ok(Started::Run(key)) => app.started_run(&key),
+                Ok(Started::MayNotFit(warning)) => app.may_not_fit(spec, warning),
                 Err(e) => app.start_failed(&e.to_string()),
             },
             Effect::StartRace { spec, gpu } => match start_race(app, &spec, gpu) {
@@ -161,6 +162,8 @@ impl Runner {
         let tx = self.tx.clone();
         self.job("probe", move || {
             let _ = tx.send(Event::Devices(crate::device::probe()));
+            // Once, here: the sparklines say why there are no GPU figures without any I/O.
+            let _ = tx.send(Event::GpuTelemetry(crate::telemetry::TelemetryStatus::probe()));
         });
     }
 
@@ -182,16 +185,30 @@ impl Runner {
     }
 }
 
-/// Plan the run with the app's datasets and devices, make its queued folder and start its
-/// process. Returns the run's key.
-fn start_run(app: &App, spec: &crate::train::TrainSpec) -> Result<String, TrainError> {
+/// What [`start_run`] did.
+enum Started {
+    /// The run's folder was made and its process started: its key.
+    Run(String),
+    /// Not started: the memory estimate is over the device's free memory (the warning says by
+    /// how much and what to lower).
+    MayNotFit(String),
+}
+
+/// Plan the run with the app's datasets and devices, check that it fits its device's memory
+/// (unless `skip_fit_check`), make its queued folder and start its process.
+fn start_run(app: &App, spec: &crate::train::TrainSpec, skip_fit_check: bool) -> Result<Started, TrainError> {
     let (Some(catalog), Some(devices)) = (app.catalog.as_ref(), app.devices.as_ref()) else {
         return Err(TrainError::Settings("the datasets and devices are still being read; try again".into()));
     };
     let plan = crate::train::plan::plan(&app.settings, spec, catalog, devices)?;
+    if !skip_fit_check {
+        if let Some(warning) = crate::train::memory::plan_fit(&plan).and_then(|fit| fit.warning()) {
+            return Ok(Started::MayNotFit(warning));
+        }
+    }
     let (key, dir) = create_queued_run(&app.settings.runs_dir, &plan.spec, &plan.device.name)?;
     spawn_detached(&dir, false, &Launcher::current(&app.settings)?)?;
-    Ok(key)
+    Ok(Started::Run(key))
 }
 
 fn start_race(app: &App, spec: &crate::train::TrainSpec, gpu: usize) -> Result<[String; 2], TrainError> {
@@ -271,5 +288,44 @@ impl Drop for LogWatcher {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::{KeyCode, KeyEvent};
+
+    /// An app over the shipped datasets and this machine's devices, with an empty runs folder.
+    fn app(runs: &Path, cache: &Path) -> App {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(root.join("config.toml")).unwrap();
+        let file = crate::config::parse_config(&text).unwrap();
+        let mut settings = Settings::from_file(file, root, Some(root.join("config.toml")));
+        settings.runs_dir = runs.to_path_buf();
+        settings.cache_dir = cache.to_path_buf();
+        let mut app = App::new(settings.clone(), false);
+        app.update(Event::Catalog(Catalog::scan_settings(&settings)));
+        app.update(Event::Devices(crate::device::probe()));
+        app
+    }
+
+    #[test]
+    fn a_run_that_may_not_fit_is_not_started() {
+        let (runs, cache) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let mut app = app(runs.path(), cache.path());
+        let effects = app.update(Event::Key(KeyEvent::from(KeyCode::Char('s'))));
+        let Some(Effect::StartRun { mut spec, .. }) = effects.into_iter().next() else { panic!("no start") };
+        // Two hidden layers of a million units: about 16 TB with Adam, on any machine's CPU.
+        spec.hidden = vec![1_000_000, 1_000_000];
+        spec.device = "cpu".into();
+        match start_run(&app, &spec, false) {
+            Ok(Started::MayNotFit(warning)) => {
+                assert!(warning.contains("may not fit") && warning.contains("free on cpu"), "{warning}")
+            }
+            Ok(Started::Run(key)) => panic!("started {key}"),
+            Err(e) => panic!("{e}"),
+        }
+        assert_eq!(std::fs::read_dir(runs.path()).unwrap().count(), 0, "no run folder was made");
     }
 }

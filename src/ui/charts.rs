@@ -39,9 +39,22 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
         );
         return;
     };
+    // The run's telemetry sparklines go between the loss and metric charts when there is room.
+    let spark_height = super::sparklines::height(app, run, area.height);
+    let charts = Rect { height: area.height - spark_height, ..area };
     let [loss_area, metric_area] =
-        Layout::vertical([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(area);
+        Layout::vertical([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(charts);
     let x_bounds = loss_chart(run, app.chart_options(), app.ascii, focused, loss_area, frame);
+    if spark_height > 0 {
+        let spark_area = Rect {
+            x: area.x + 1,
+            y: loss_area.bottom(),
+            width: area.width.saturating_sub(2),
+            height: spark_height,
+        };
+        super::sparklines::render(app, run, x_bounds, spark_area, frame);
+    }
+    let metric_area = Rect { y: metric_area.y + spark_height, ..metric_area };
     metric_chart(&[run], x_bounds, app.chart_options(), app.ascii, focused, metric_area, frame);
 }
 

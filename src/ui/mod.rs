@@ -9,6 +9,7 @@ mod popups;
 mod preview;
 mod progress;
 pub mod runs;
+mod sparklines;
 pub mod submit;
 mod tag_chart;
 mod tag_picker;
@@ -42,6 +43,7 @@ pub fn render(app: &App, frame: &mut Frame) {
             Some(Popup::ConfirmSwitch { device }) => popups::confirm_switch(app, *device, area, frame),
             Some(Popup::Tags(picker)) => tag_picker::render(app, picker, area, frame),
             Some(Popup::Submit(form)) => submit::render(form, area, frame),
+            Some(Popup::ConfirmFit { warning, .. }) => popups::confirm_fit(warning, area, frame),
             None => {}
         }
     }

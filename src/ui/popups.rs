@@ -169,6 +169,27 @@ pub fn details(title: &str, text: &str, area: Rect, frame: &mut Frame) {
     frame.render_widget(Paragraph::new(lines).block(popup_block(title)), rect);
 }
 
+/// The run asked for may not fit its device's memory: the warning, then Enter or Esc.
+pub fn confirm_fit(warning: &str, area: Rect, frame: &mut Frame) {
+    let lines = vec![
+        Line::from(warning.to_string()),
+        Line::from(""),
+        Line::from(vec![
+            Span::styled("Enter", theme::key()),
+            Span::raw(" start anyway · "),
+            Span::styled("Esc", theme::key()),
+            Span::raw(" cancel"),
+        ]),
+    ];
+    let width = area.width.saturating_sub(8).min(90);
+    let rect = centered(area, width, 10);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup_block("Will it fit?")),
+        rect,
+    );
+}
+
 pub fn confirm_switch(app: &App, device: DeviceChoice, area: Rect, frame: &mut Frame) {
     let current = app.focused_run().map(|r| r.device_label().to_string()).unwrap_or_default();
     let lines = vec![

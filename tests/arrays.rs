@@ -270,3 +270,40 @@ fn lenet5_on_small_images_names_the_resize_setting() {
     assert!(err.contains("at least 12×12") && err.contains("8×8"), "{err}");
     assert!(err.contains("[images]") && err.contains("resize = [28, 28]"), "{err}");
 }
+
+#[test]
+fn a_cifar_summary_is_read_once_then_cached_by_size_and_time() {
+    use std::time::Duration;
+    use workbench::config::ImagesConfig;
+    use workbench::data::arrays::summarize_cifar;
+    use workbench::data::listing::cifar_summary::{self, FactsSource, CIFAR_SUMMARIES};
+    let (dir, cache) = (tempdir(), tempdir());
+    for (name, bytes) in cifar10_files() {
+        put(dir.path(), &name, bytes);
+    }
+    let src = dir.path().join("cifar-10-batches-bin");
+    let images = ImagesConfig::default();
+    let first = summarize_cifar(&src, &images, cache.path()).unwrap();
+    assert_eq!((first.rows, &first.class_counts[..3]), (40, &[20, 20, 0][..]));
+    assert!(cache.path().join(CIFAR_SUMMARIES).is_file(), "the summary is cached");
+
+    // Relabel a batch as class 9, keeping its size and time: a listing that read it would see that.
+    let batch = src.join("data_batch_1.bin");
+    let mtime = std::fs::metadata(&batch).unwrap().modified().unwrap();
+    let nines: Vec<&[u8]> = vec![&[9u8][..]; 20];
+    std::fs::write(&batch, cifar_batch(&nines)).unwrap();
+    let set_time = |t| std::fs::File::options().write(true).open(&batch).unwrap().set_modified(t).unwrap();
+    set_time(mtime);
+    let second = summarize_cifar(&src, &images, cache.path()).unwrap();
+    assert_eq!(second, first, "the second listing comes from the cache");
+    let (_, how) = cifar_summary::facts(&src, cache.path(), || -> Result<_, String> {
+        panic!("a cached source must not be read")
+    })
+    .unwrap();
+    assert_eq!(how, FactsSource::Cache);
+
+    // A new time: the files are read again and the new labels show.
+    set_time(mtime + Duration::from_secs(5));
+    let third = summarize_cifar(&src, &images, cache.path()).unwrap();
+    assert_eq!((third.class_counts[0], third.class_counts[1], third.class_counts[9]), (10, 10, 20));
+}

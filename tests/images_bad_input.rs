@@ -114,6 +114,51 @@ fn a_truncated_image_is_named() {
     assert!(err.contains("truncated or damaged"), "{err}");
 }
 
+/// `png` with its (single) IDAT chunk's data edited and the chunk's CRC made valid again, so only
+/// the zlib stream inside (deflate data, Adler-32) is wrong.
+fn with_idat(png: &[u8], edit: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
+    let at = png.windows(4).position(|w| w == b"IDAT").expect("an IDAT chunk") - 4;
+    let len = u32::from_be_bytes(png[at..at + 4].try_into().unwrap()) as usize;
+    let mut data = png[at + 8..at + 8 + len].to_vec();
+    edit(&mut data);
+    let mut crc = flate2::Crc::new();
+    crc.update(b"IDAT");
+    crc.update(&data);
+    let mut out = png[..at].to_vec();
+    out.extend((data.len() as u32).to_be_bytes());
+    out.extend(b"IDAT");
+    out.extend(&data);
+    out.extend(crc.sum().to_be_bytes());
+    out.extend(&png[at + 12 + len..]);
+    out
+}
+
+#[test]
+fn a_png_with_a_corrupt_compressed_stream_but_valid_crcs_is_named() {
+    let good = good_entries(12);
+    assert_eq!(with_idat(&good[13].1, |_| {}), good[13].1, "the rewrite alone changes nothing");
+    // A wrong Adler-32 (the zlib stream's last four bytes): the PNG decoder alone would not see it.
+    let bad_sum = with_idat(&good[13].1, |d| {
+        let n = d.len();
+        d[n - 1] ^= 0x5a;
+    });
+    // Broken deflate data in the middle of the stream.
+    let broken = with_idat(&good[13].1, |d| {
+        let mid = d.len() / 2;
+        for b in &mut d[mid - 1..mid + 2] {
+            *b ^= 0xff;
+        }
+    });
+    for bad in [bad_sum, broken] {
+        let mut entries = good.clone();
+        entries[13].1 = bad;
+        let (dir, cache) = setup(&entries);
+        let err = load_error(dir.path(), cache.path(), "bad", &ImagesConfig::default());
+        assert!(err.contains("bad.zip: entry light/001.png"), "{err}");
+        assert!(err.contains("PNG") && err.contains("corrupt"), "{err}");
+    }
+}
+
 #[test]
 fn an_image_of_another_size_is_named_unless_resizing() {
     let mut entries = good_entries(12);

@@ -137,6 +137,8 @@ pub struct DatasetConfig {
     pub x: Option<String>,
     /// `.npz` datasets: the array holding the targets (default `y` or `target`).
     pub y: Option<String>,
+    /// CSV datasets: the field delimiter (`","`, `";"`, `"\t"`, `"|"`), instead of the sniffed one.
+    pub delimiter: Option<char>,
 }
 
 /// `[runs]`: folders watched beside the runs folder.

@@ -2,13 +2,14 @@
 //! tensor): NumPy `.npz` files and `NAME_x.npy` + `NAME_y.npy` pairs, and CIFAR-10/100 in the
 //! binary version. 2-D arrays are tables; N×H×W and N×C×H×W arrays are images.
 //!
-//! Listing reads only the `.npy` headers and the labels; CIFAR is read whole (its labels are
-//! spread through the file).
+//! Listing reads only the `.npy` headers and the labels; CIFAR is read whole once (its labels are
+//! spread through the file) and its summary cached.
 use std::path::{Path, PathBuf};
 
 use tch::{Kind, Tensor};
 
 use super::error::{DataError, DataErrorKind, EntryError};
+use super::listing::cifar_summary::{self, CifarFacts};
 use super::readers::npy::{self, Header};
 use super::readers::{cifar, zipsafe};
 use super::types::{class_counts, ColumnRole, DatasetSummary, LoadedData, Preview, Task};
@@ -366,17 +367,39 @@ fn read_cifar(source: &Path, images: &ImagesConfig) -> Result<cifar::Cifar, Data
     cifar::parse(&files).map_err(|e| image_error(source, e))
 }
 
-/// What the listing shows for a CIFAR dataset.
-pub fn summarize_cifar(source: &Path, images: &ImagesConfig) -> Result<DatasetSummary, DataError> {
-    let c = read_cifar(source, images)?;
-    let labels: Vec<i64> = c.train.1.iter().map(|&l| l as i64).collect();
+/// What the listing shows for a CIFAR dataset: read once, then from the cache in `cache_dir`
+/// while the source's files keep their sizes and times (see [`cifar_summary`]).
+pub fn summarize_cifar(
+    source: &Path,
+    images: &ImagesConfig,
+    cache_dir: &Path,
+) -> Result<DatasetSummary, DataError> {
+    let (facts, how) = cifar_summary::facts(source, cache_dir, || cifar_facts(source, images))?;
+    tracing::debug!(source = %source.display(), ?how, "CIFAR summary");
     let mut notes = vec![format!(
         "{} binary version",
-        if c.variant == cifar::Variant::Cifar10 { "CIFAR-10" } else { "CIFAR-100 (fine labels)" }
+        if facts.cifar100 { "CIFAR-100 (fine labels)" } else { "CIFAR-10" }
     )];
-    if let Some((_, t)) = &c.test {
-        notes.push(format!("the test batch ({} images) is the validation set", t.len()));
+    if let Some(n) = facts.test_images {
+        notes.push(format!("the test batch ({n} images) is the validation set"));
     }
+    Ok(DatasetSummary {
+        rows: facts.train_images,
+        features: cifar::IMAGE_LEN,
+        sample_shape: vec![3, 32, 32],
+        target: "class".into(),
+        class_counts: facts.class_counts,
+        task: Task::Classification { classes: facts.classes },
+        notes,
+        staged: None,
+        preview: Preview::Images(facts.preview),
+    })
+}
+
+/// Read the whole CIFAR source for its summary.
+fn cifar_facts(source: &Path, images: &ImagesConfig) -> Result<CifarFacts, DataError> {
+    let c = read_cifar(source, images)?;
+    let labels: Vec<i64> = c.train.1.iter().map(|&l| l as i64).collect();
     let preview = labels
         .iter()
         .take(super::spec::PREVIEW)
@@ -390,16 +413,13 @@ pub fn summarize_cifar(source: &Path, images: &ImagesConfig) -> Result<DatasetSu
             )
         })
         .collect();
-    Ok(DatasetSummary {
-        rows: labels.len(),
-        features: cifar::IMAGE_LEN,
-        sample_shape: vec![3, 32, 32],
-        target: "class".into(),
+    Ok(CifarFacts {
+        cifar100: c.variant == cifar::Variant::Cifar100,
         class_counts: class_counts(&labels, c.classes.len()),
-        task: Task::Classification { classes: c.classes },
-        notes,
-        staged: None,
-        preview: Preview::Images(preview),
+        train_images: labels.len(),
+        test_images: c.test.as_ref().map(|(_, t)| t.len()),
+        classes: c.classes,
+        preview,
     })
 }
 

@@ -229,7 +229,7 @@ fn summarize(
         }
         DatasetFormat::Csv => csv_table::load_csv(source, config).map(|t| csv_summary(&t)),
         DatasetFormat::Npy => arrays::summarize_npy(source, config, images),
-        DatasetFormat::Cifar => arrays::summarize_cifar(source, images),
+        DatasetFormat::Cifar => arrays::summarize_cifar(source, images, cache_dir),
         _ => {
             let spec = ImageSpec { name, source, format, config, images };
             staging::summarize(&spec, cache_dir)

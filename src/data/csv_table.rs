@@ -86,16 +86,13 @@ pub fn look_at_head(path: &Path, head: &[u8], overrides: &DatasetConfig) -> Resu
     if text.trim().is_empty() {
         return Err(err(DataErrorKind::Empty));
     }
-    let delimiter = sniff_delimiter(text).ok_or_else(|| {
-        err(DataErrorKind::NotCsv(
-            "no delimiter (comma, semicolon, tab or |) splits its lines into two or more columns".into(),
-        ))
-    })?;
-    let rows = read_rows(path, text, delimiter)?;
+    let delimiter = choose_delimiter(path, text, overrides)?;
+    let mut rows = read_rows(path, text, delimiter)?;
+    decimal_commas(delimiter, &mut rows);
     let first = rows.first().ok_or_else(|| err(DataErrorKind::Empty))?;
     let width = first.fields.len();
     if let Some(bad) = rows.iter().find(|r| r.fields.len() != width) {
-        return Err(err(DataErrorKind::Ragged { expected: width, found: bad.fields.len() }).at_line(bad.line));
+        return Err(ragged(path, delimiter, overrides, width, &bad.fields, bad.line));
     }
     let has_header = detect_header(&rows);
     let columns: Vec<String> = if has_header {
@@ -161,17 +158,13 @@ pub fn parse_csv(path: &Path, bytes: &[u8], overrides: &DatasetConfig) -> Result
     if text.trim().is_empty() {
         return Err(err(DataErrorKind::Empty));
     }
-    let delimiter = sniff_delimiter(text).ok_or_else(|| {
-        err(DataErrorKind::NotCsv(
-            "no delimiter (comma, semicolon, tab or |) splits its lines into two or more columns".into(),
-        ))
-    })?;
+    let delimiter = choose_delimiter(path, text, overrides)?;
     let mut rows = read_rows(path, text, delimiter)?;
     decimal_commas(delimiter, &mut rows);
     let first = rows.first().ok_or_else(|| err(DataErrorKind::Empty))?;
     let width = first.fields.len();
     if let Some(bad) = rows.iter().find(|r| r.fields.len() != width) {
-        return Err(err(DataErrorKind::Ragged { expected: width, found: bad.fields.len() }).at_line(bad.line));
+        return Err(ragged(path, delimiter, overrides, width, &bad.fields, bad.line));
     }
 
     let has_header = detect_header(&rows);
@@ -560,21 +553,109 @@ fn explain_no_features(e: DataError, delimiter: u8, columns: &[String], data: &[
 }
 
 /// Spreadsheets in many locales export `;`-delimited files with decimal commas (`5,1;3,5`): in
-/// such a file, a cell that reads as a number once its one comma is a point (`-0,25`, `1,5e3`)
-/// becomes that number. Only for `;` delimiters, where a comma can't be a field separator.
+/// such a file, every cell written with a decimal comma becomes its dotted form (see
+/// [`decimal_comma_cell`]), labels included, so both loading paths see the same numbers.
 fn decimal_commas(delimiter: u8, rows: &mut [RawRow]) {
-    if delimiter != b';' {
-        return;
-    }
     for cell in rows.iter_mut().flat_map(|r| r.fields.iter_mut()) {
-        if cell.matches(',').count() == 1 && parse_number(cell).is_none() {
-            let dotted = cell.replace(',', ".");
-            let digits_both_sides = cell.trim().split(',').all(|p| p.chars().any(|c| c.is_ascii_digit()));
-            if digits_both_sides && parse_number(&dotted).is_some() {
-                *cell = dotted;
-            }
+        if let Some(dotted) = decimal_comma_cell(delimiter, cell) {
+            *cell = dotted;
         }
     }
+}
+
+/// A cell written with a decimal comma (`5,1`, `-0,25`, `1,5e3`) in a `;`-delimited file, with its
+/// one comma made a point; `None` for every other cell, and always for other delimiters (where a
+/// comma is a field separator or a thousands separator). Shared by the small and the streaming path.
+pub fn decimal_comma_cell(delimiter: u8, cell: &str) -> Option<String> {
+    if delimiter != b';' || cell.matches(',').count() != 1 || parse_number(cell).is_some() {
+        return None;
+    }
+    let digits_both_sides = cell.trim().split(',').all(|p| p.chars().any(|c| c.is_ascii_digit()));
+    let dotted = cell.replace(',', ".");
+    (digits_both_sides && parse_number(&dotted).is_some()).then_some(dotted)
+}
+
+/// [`parse_number`] for a cell of a file with this delimiter: decimal commas count in a
+/// `;`-delimited file.
+pub fn parse_number_in(delimiter: u8, cell: &str) -> Option<f64> {
+    parse_number(cell).or_else(|| decimal_comma_cell(delimiter, cell).and_then(|d| parse_number(&d)))
+}
+
+/// The configured delimiter (`delimiter = ";"` under [datasets.NAME]), else the sniffed one.
+fn choose_delimiter(path: &Path, text: &str, overrides: &DatasetConfig) -> Result<u8, DataError> {
+    let err = |kind| DataError::new(path, kind);
+    match overrides.delimiter {
+        Some(c) if c.is_ascii() && !matches!(c, '"' | '\n' | '\r') => Ok(c as u8),
+        Some(c) => Err(err(DataErrorKind::Schema(format!(
+            "`delimiter = {c:?}` under [datasets.NAME] can't separate fields: use one ASCII character such as \
+             \",\", \";\", \"\\t\" or \"|\""
+        )))),
+        None => sniff_delimiter(text).ok_or_else(|| {
+            err(DataErrorKind::NotCsv(
+                "no delimiter (comma, semicolon, tab or |) splits its lines into two or more columns".into(),
+            ))
+        }),
+    }
+}
+
+/// The error for a row of `fields` (at `line`) whose width differs from the first row's. When
+/// the sniffed delimiter is `,` and the row is wider in a way decimal commas explain (each extra
+/// field can be the fraction of a number cut in two: an integer cell followed by a digits-only
+/// cell), the message says so and what to do; otherwise it is the usual [`DataErrorKind::Ragged`].
+pub fn ragged(
+    path: &Path,
+    delimiter: u8,
+    overrides: &DatasetConfig,
+    expected: usize,
+    fields: &[String],
+    line: u64,
+) -> DataError {
+    let found = fields.len();
+    let extra = found.saturating_sub(expected);
+    let cut_numbers = if delimiter == b',' && overrides.delimiter.is_none() && extra > 0 {
+        possible_cut_numbers(fields)
+    } else {
+        0
+    };
+    if extra == 0 || cut_numbers < extra {
+        return DataError::new(path, DataErrorKind::Ragged { expected, found }).at_line(line);
+    }
+    let sample: String = fields.join(",").chars().take(120).collect();
+    DataError::new(
+        path,
+        DataErrorKind::Schema(format!(
+            "looks like numbers with decimal commas in a file split by ',': the first row has {expected} columns, \
+             but line {line} has {found} ({sample:?}), as if each of {extra} numbers like `5,1` were cut in two; \
+             if the fields are separated by `;`, set `delimiter = \";\"` under [datasets.NAME] in config.toml, \
+             otherwise export the file with `.` as the decimal separator (or, if the row just has extra fields, \
+             fix it)"
+        )),
+    )
+    .at_line(line)
+}
+
+/// Adjacent cell pairs (not overlapping) that read as a number cut at a decimal comma: an
+/// integer (`5`, `-0`) followed by digits only (`1`, `25`).
+fn possible_cut_numbers(fields: &[String]) -> usize {
+    let integer = |s: &str| {
+        let t = s.trim().strip_prefix('-').unwrap_or(s.trim());
+        !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit())
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    // A row that writes decimals with points is not from a decimal-comma locale.
+    if fields.iter().any(|f| f.contains('.') && parse_number(f).is_some()) {
+        return 0;
+    }
+    let (mut pairs, mut i) = (0, 0);
+    while i + 1 < fields.len() {
+        if integer(&fields[i]) && digits(fields[i + 1].trim_end()) {
+            pairs += 1;
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    pairs
 }
 
 /// A finite number, or None. "nan" and "inf" are not accepted as data.

@@ -1,6 +1,7 @@
 //! Listing: which files of the datasets folder are datasets, of what format, and a cheap look at
 //! an image dataset (its [`layout`] of classes and splits, and its [`inspect`]ion: counts, shape,
 //! preview). Nothing here decodes a whole dataset or touches the staging cache.
+pub mod cifar_summary;
 pub mod inspect;
 pub mod layout;
 pub mod rows;

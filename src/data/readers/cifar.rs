@@ -55,7 +55,7 @@ pub fn batch_kind(name: &str) -> Option<(Variant, bool)> {
 }
 
 /// Whether a file is a batch or a class-names file of a CIFAR dataset.
-fn wanted(name: &str) -> bool {
+pub fn wanted(name: &str) -> bool {
     batch_kind(name).is_some() || matches!(base_name(name), "batches.meta.txt" | "fine_label_names.txt")
 }
 

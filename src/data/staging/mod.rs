@@ -51,10 +51,15 @@ pub fn summarize(spec: &ImageSpec<'_>, cache_dir: &Path) -> Result<DatasetSummar
     let id = Cache::entry_id(spec.name, spec.source, &spec.options());
     let c = spec.config;
     let mut extra = Vec::new();
-    if c.target.is_some() || c.features.is_some() || c.task.is_some() || c.drop_missing {
+    if c.target.is_some()
+        || c.features.is_some()
+        || c.task.is_some()
+        || c.drop_missing
+        || c.delimiter.is_some()
+    {
         extra.push(format!(
             "[datasets.{}] in config.toml: only `classes` applies to image datasets; `target`, `features`, \
-             `task` and `drop_missing` are for tables",
+             `task`, `drop_missing` and `delimiter` are for tables",
             spec.name
         ));
     }

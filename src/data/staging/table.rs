@@ -450,8 +450,9 @@ fn parse(
                 continue;
             }
             if record.len() != width {
-                let kind = DataErrorKind::Ragged { expected: width, found: record.len() };
-                return Err(at(path, kind, line).into());
+                let fields: Vec<String> =
+                    record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
+                return Err(csv_table::ragged(path, look.delimiter, config, width, &fields, line).into());
             }
             let text = |c: usize| -> Result<&str, DataError> {
                 std::str::from_utf8(&record[c]).map_err(|_| {
@@ -480,14 +481,18 @@ fn parse(
                     continue;
                 }
                 let cell = text(c)?;
-                let v = csv_table::parse_number(cell).ok_or_else(|| {
+                let v = csv_table::parse_number_in(look.delimiter, cell).ok_or_else(|| {
                     let (i, name) = column(c);
                     at(path, DataErrorKind::NotNumeric { value: cell.trim().to_string() }, line)
                         .at_column(i, name)
                 })?;
                 x.push(v as f32);
             }
-            target.push(text(look.target)?, line);
+            let label = text(look.target)?;
+            match csv_table::decimal_comma_cell(look.delimiter, label) {
+                Some(dotted) => target.push(&dotted, line),
+                None => target.push(label, line),
+            }
         }
     }
     if tap.stopped {

@@ -131,3 +131,13 @@ fn an_unknown_run_name_lists_the_runs_that_exist() {
     }
     assert!(!csv.exists());
 }
+
+/// A mistyped `--logdir` is named, not silently empty.
+#[test]
+fn a_log_folder_that_does_not_exist_is_named() {
+    let (dir, _logs) = project();
+    let out = workbench(dir.path(), &["runs", "--logdir", "lgos"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("warning: the log folder") && stderr.contains("lgos does not exist"), "{stderr}");
+}

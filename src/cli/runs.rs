@@ -37,9 +37,21 @@ pub struct ExportArgs {
 
 /// `workbench runs [--json]`: every run, newest first, with its effective status; then the runs
 /// other tools logged under `--logdir` / `[runs] extra_dirs`.
+/// Other tools' runs under the log folders; a folder that isn't there is named on stderr (a typo
+/// in `--logdir` would otherwise just list nothing).
+fn read_log_dirs(settings: &Settings) -> Vec<ExternalRun> {
+    for dir in settings.log_dirs.iter().filter(|d| !d.is_dir()) {
+        eprintln!(
+            "warning: the log folder {} does not exist (from --logdir or [runs] extra_dirs); nothing is read from it",
+            dir.display()
+        );
+    }
+    load_external_runs(&settings.log_dirs)
+}
+
 pub fn runs(settings: &Settings, json: bool) -> anyhow::Result<i32> {
     let runs = list_runs(&settings.runs_dir);
-    let external = load_external_runs(&settings.log_dirs);
+    let external = read_log_dirs(settings);
     let now = SystemTime::now();
     if json {
         let mut list: Vec<_> = runs.iter().map(|r| run_json(r, now)).collect();
@@ -246,7 +258,7 @@ pub fn export(settings: &Settings, args: &ExportArgs) -> anyhow::Result<i32> {
     if args.csv.is_none() && args.svg.is_none() && args.png.is_none() {
         anyhow::bail!("nothing to write: give --csv FILE, --svg FILE or --png FILE (or several)");
     }
-    let external = load_external_runs(&settings.log_dirs);
+    let external = read_log_dirs(settings);
     let mut runs = Vec::new();
     for arg in &args.runs {
         runs.push(export_run(settings, &external, arg)?);

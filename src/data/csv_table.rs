@@ -81,32 +81,12 @@ pub struct HeadLook {
 /// file). Only the rows in `head` are looked at; nothing here fails for want of later rows (a
 /// head holding a single class is fine).
 pub fn look_at_head(path: &Path, head: &[u8], overrides: &DatasetConfig) -> Result<HeadLook, DataError> {
-    let err = |kind| DataError::new(path, kind);
-    let text = decode_text(path, head)?;
-    if text.trim().is_empty() {
-        return Err(err(DataErrorKind::Empty));
-    }
-    let delimiter = choose_delimiter(path, text, overrides)?;
-    let mut rows = read_rows(path, text, delimiter)?;
-    decimal_commas(delimiter, &mut rows);
-    let first = rows.first().ok_or_else(|| err(DataErrorKind::Empty))?;
-    let width = first.fields.len();
-    if let Some(bad) = rows.iter().find(|r| r.fields.len() != width) {
-        return Err(ragged(path, delimiter, overrides, width, &bad.fields, bad.line));
-    }
-    let has_header = detect_header(&rows);
-    let columns: Vec<String> = if has_header {
-        first.fields.iter().enumerate().map(|(i, f)| name_or_default(f, i)).collect()
-    } else {
-        (0..width).map(|i| format!("col{}", i + 1)).collect()
-    };
+    let Table { delimiter, rows, has_header, columns } = read_table(path, head, overrides)?;
     let data: &[RawRow] = if has_header { &rows[1..] } else { &rows[..] };
-    if data.is_empty() {
-        return Err(err(DataErrorKind::HeaderOnly));
-    }
     let target = choose_target(path, &columns, overrides)?;
     let task_kind = overrides.task.unwrap_or_else(|| infer_task(data, target));
-    let (features, mut roles) = choose_features(path, &columns, data, target, overrides)?;
+    let (features, mut roles) = choose_features(path, &columns, data, target, overrides)
+        .map_err(|e| explain_no_features(e, delimiter, &columns, data))?;
     roles[target] = ColumnRole::Target;
     let task = match task_kind {
         TaskOverride::Regression => Task::Regression,
@@ -154,29 +134,8 @@ pub fn load_csv(path: &Path, overrides: &DatasetConfig) -> Result<CsvDataset, Da
 /// Interpret CSV bytes; `path` is only used in messages.
 pub fn parse_csv(path: &Path, bytes: &[u8], overrides: &DatasetConfig) -> Result<CsvDataset, DataError> {
     let err = |kind| DataError::new(path, kind);
-    let text = decode_text(path, bytes)?;
-    if text.trim().is_empty() {
-        return Err(err(DataErrorKind::Empty));
-    }
-    let delimiter = choose_delimiter(path, text, overrides)?;
-    let mut rows = read_rows(path, text, delimiter)?;
-    decimal_commas(delimiter, &mut rows);
-    let first = rows.first().ok_or_else(|| err(DataErrorKind::Empty))?;
-    let width = first.fields.len();
-    if let Some(bad) = rows.iter().find(|r| r.fields.len() != width) {
-        return Err(ragged(path, delimiter, overrides, width, &bad.fields, bad.line));
-    }
-
-    let has_header = detect_header(&rows);
-    let columns: Vec<String> = if has_header {
-        first.fields.iter().enumerate().map(|(i, f)| name_or_default(f, i)).collect()
-    } else {
-        (0..width).map(|i| format!("col{}", i + 1)).collect()
-    };
+    let Table { delimiter, rows, has_header, columns } = read_table(path, bytes, overrides)?;
     let data: &[RawRow] = if has_header { &rows[1..] } else { &rows[..] };
-    if data.is_empty() {
-        return Err(err(DataErrorKind::HeaderOnly));
-    }
 
     let target = choose_target(path, &columns, overrides)?;
     let task_kind = match overrides.task {
@@ -243,6 +202,42 @@ pub fn parse_csv(path: &Path, bytes: &[u8], overrides: &DatasetConfig) -> Result
 }
 
 /// Check the bytes are text, and UTF-8; say where they are not.
+/// The rows of a CSV text, split and checked: the delimiter, every row as wide as the first, the
+/// header (or `colN` names), at least one data row. What both the whole-file parse and the
+/// listing's look at a file's head start from.
+struct Table {
+    delimiter: u8,
+    rows: Vec<RawRow>,
+    has_header: bool,
+    columns: Vec<String>,
+}
+
+fn read_table(path: &Path, bytes: &[u8], overrides: &DatasetConfig) -> Result<Table, DataError> {
+    let err = |kind| DataError::new(path, kind);
+    let text = decode_text(path, bytes)?;
+    if text.trim().is_empty() {
+        return Err(err(DataErrorKind::Empty));
+    }
+    let delimiter = choose_delimiter(path, text, overrides)?;
+    let mut rows = read_rows(path, text, delimiter)?;
+    decimal_commas(delimiter, &mut rows);
+    let first = rows.first().ok_or_else(|| err(DataErrorKind::Empty))?;
+    let width = first.fields.len();
+    if let Some(bad) = rows.iter().find(|r| r.fields.len() != width) {
+        return Err(ragged(path, delimiter, overrides, width, &bad.fields, bad.line));
+    }
+    let has_header = detect_header(&rows);
+    let columns: Vec<String> = if has_header {
+        first.fields.iter().enumerate().map(|(i, f)| name_or_default(f, i)).collect()
+    } else {
+        (0..width).map(|i| format!("col{}", i + 1)).collect()
+    };
+    if rows.len() == usize::from(has_header) {
+        return Err(err(DataErrorKind::HeaderOnly));
+    }
+    Ok(Table { delimiter, rows, has_header, columns })
+}
+
 fn decode_text<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, DataError> {
     if let Some(kind) = binary_signature(bytes) {
         return Err(DataError::new(path, DataErrorKind::NotCsv(kind)));

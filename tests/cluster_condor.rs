@@ -31,15 +31,6 @@ fn project(extra_config: &str) -> tempfile::TempDir {
     dir
 }
 
-fn workbench(dir: &Path, args: &[&str], path_env: Option<&Path>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_workbench"));
-    cmd.args(args).current_dir(dir).env_remove("RUST_LOG").env("XDG_STATE_HOME", dir.join("state"));
-    if let Some(p) = path_env {
-        cmd.env("PATH", p);
-    }
-    cmd.output().unwrap()
-}
-
 /// A Python with the htcondor bindings: $WORKBENCH_HTCONDOR_PYTHON, else ./.venv-htcondor.
 fn htcondor_python() -> Result<PathBuf, String> {
     let candidates: Vec<PathBuf> = std::env::var_os("WORKBENCH_HTCONDOR_PYTHON")
@@ -75,7 +66,7 @@ fn condor_check(python: &Path, description: &str) -> Output {
 #[test]
 fn the_dry_run_submit_description_parses_with_htcondors_own_parser() {
     let dir = project(CONDOR_CONFIG);
-    let out = workbench(
+    let out = workbench_with_path(
         dir.path(),
         &[
             "submit",
@@ -139,8 +130,11 @@ fn the_dry_run_submit_description_parses_with_htcondors_own_parser() {
 fn a_missing_condor_submit_says_so_and_the_run_is_marked_failed() {
     let dir = project(CONDOR_CONFIG);
     let empty = tempdir();
-    let out =
-        workbench(dir.path(), &["submit", "--scheduler", "condor", "--dataset", "iris"], Some(empty.path()));
+    let out = workbench_with_path(
+        dir.path(),
+        &["submit", "--scheduler", "condor", "--dataset", "iris"],
+        Some(empty.path()),
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(

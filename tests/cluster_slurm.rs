@@ -9,7 +9,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -28,31 +28,6 @@ fn project(extra_config: &str) -> tempfile::TempDir {
     let config = format!("[cluster]\nnode_local_paths = []\n{extra_config}\n");
     std::fs::write(dir.path().join("config.toml"), config).unwrap();
     dir
-}
-
-fn workbench(dir: &Path, args: &[&str], path_env: Option<&Path>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_workbench"));
-    cmd.args(args).current_dir(dir).env_remove("RUST_LOG").env("XDG_STATE_HOME", dir.join("state"));
-    if let Some(p) = path_env {
-        cmd.env("PATH", p);
-    }
-    cmd.output().unwrap()
-}
-
-/// Why the local Slurm can't be used, if it can't.
-fn slurm_missing() -> Option<String> {
-    match Command::new("sinfo").args(["-h", "-o", "%T"]).output() {
-        Err(_) => Some("sinfo is not installed; `./dev slurm start` sets up a one-node Slurm".into()),
-        Ok(o) if !o.status.success() => Some(format!(
-            "Slurm is not running ({}); `./dev slurm start` starts it",
-            String::from_utf8_lossy(&o.stderr).trim()
-        )),
-        Ok(o) => {
-            let states = String::from_utf8_lossy(&o.stdout).into_owned();
-            let up = states.lines().any(|s| ["idle", "mixed", "allocated"].contains(&s.trim()));
-            (!up).then(|| format!("no Slurm node is up (sinfo says {:?})", states.trim()))
-        }
-    }
 }
 
 macro_rules! need_slurm {
@@ -74,7 +49,7 @@ fn submit(dir: &Path, extra: &[&str]) -> (PathBuf, String) {
     let mut args =
         vec!["submit", "--scheduler", "slurm", "--dataset", "tiny", "--device", "cpu", "--threads", "1"];
     args.extend_from_slice(extra);
-    let out = workbench(dir, &args, None);
+    let out = workbench_with_path(dir, &args, None);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     let job_id =
@@ -109,7 +84,7 @@ fn poll_until(
 #[test]
 fn dry_run_prints_the_script_and_creates_nothing() {
     let dir = project("");
-    let out = workbench(
+    let out = workbench_with_path(
         dir.path(),
         &[
             "submit",
@@ -152,8 +127,11 @@ fn dry_run_prints_the_script_and_creates_nothing() {
 fn a_missing_sbatch_names_what_to_load() {
     let dir = project("");
     let empty = tempdir();
-    let out =
-        workbench(dir.path(), &["submit", "--scheduler", "slurm", "--dataset", "tiny"], Some(empty.path()));
+    let out = workbench_with_path(
+        dir.path(),
+        &["submit", "--scheduler", "slurm", "--dataset", "tiny"],
+        Some(empty.path()),
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
@@ -171,7 +149,7 @@ fn a_runs_folder_on_a_node_local_path_is_refused_when_configured() {
         "[cluster]\nrefuse_node_local = true\nnode_local_paths = [\"/\"]\n",
     )
     .unwrap();
-    let out = workbench(dir.path(), &["submit", "--scheduler", "slurm", "--dataset", "tiny"], None);
+    let out = workbench_with_path(dir.path(), &["submit", "--scheduler", "slurm", "--dataset", "tiny"], None);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("compute nodes can't see it"), "{stderr}");
@@ -182,7 +160,7 @@ fn a_runs_folder_on_a_node_local_path_is_refused_when_configured() {
 fn slurm_refusals_quote_sbatch_and_mark_the_run_failed() {
     need_slurm!("slurm_refusals_quote_sbatch_and_mark_the_run_failed");
     let dir = project("");
-    let out = workbench(
+    let out = workbench_with_path(
         dir.path(),
         &["submit", "--scheduler", "slurm", "--dataset", "tiny", "--partition", "nope"],
         None,
@@ -193,8 +171,11 @@ fn slurm_refusals_quote_sbatch_and_mark_the_run_failed() {
         stderr.contains("no partition \"nope\"") && stderr.contains("invalid partition specified: nope"),
         "{stderr}"
     );
-    let out =
-        workbench(dir.path(), &["submit", "--scheduler", "slurm", "--dataset", "tiny", "--gpus", "1"], None);
+    let out = workbench_with_path(
+        dir.path(),
+        &["submit", "--scheduler", "slurm", "--dataset", "tiny", "--gpus", "1"],
+        None,
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("can't give 1 GPU(s)")

@@ -2,10 +2,14 @@
 //! Lightning CSVLogger folder (tests/fixtures/tfevents/, made by scripts/make_tfevents_fixtures.py),
 //! read back through `ExternalFollower`; growing files, cut records, corrupt records, bad input.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+
+use common::copy_dir;
 
 use workbench::runs::events::{ExternalKind, RunEvent, ScalarPoint};
 use workbench::runs::external::{
@@ -15,19 +19,6 @@ use workbench::runs::external::{
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tfevents")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
 }
 
 /// Every file below `dir` with its bytes.

@@ -6,7 +6,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -142,22 +141,6 @@ fn a_refused_submission_opens_an_error_popup_and_a_good_one_names_the_job() {
 }
 
 // ---- The real thing: the local one-node Slurm. ----
-
-/// Why the local Slurm can't be used, if it can't.
-fn slurm_missing() -> Option<String> {
-    match Command::new("sinfo").args(["-h", "-o", "%T"]).output() {
-        Err(_) => Some("sinfo is not installed; `./dev slurm start` sets up a one-node Slurm".into()),
-        Ok(o) if !o.status.success() => Some(format!(
-            "Slurm is not running ({}); `./dev slurm start` starts it",
-            String::from_utf8_lossy(&o.stderr).trim()
-        )),
-        Ok(o) => {
-            let states = String::from_utf8_lossy(&o.stdout).into_owned();
-            let up = states.lines().any(|s| ["idle", "mixed", "allocated"].contains(&s.trim()));
-            (!up).then(|| format!("no Slurm node is up (sinfo says {:?})", states.trim()))
-        }
-    }
-}
 
 /// A project folder with a tiny dataset and a config that runs the built workbench on the node.
 fn project(dir: &Path) -> Settings {

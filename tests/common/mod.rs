@@ -328,16 +328,52 @@ pub fn final_dir(messages: &[TrainMsg]) -> PathBuf {
 
 /// The real binary, run in the project folder `dir` (its own log state, no RUST_LOG).
 pub fn workbench(dir: &Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_workbench"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("RUST_LOG")
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .output()
-        .expect("run workbench")
+    workbench_with_path(dir, args, None)
+}
+
+/// [`workbench`] with `PATH` replaced by `path` when given (a folder of stand-in `sbatch`s, or
+/// an empty one, for the cluster tests).
+pub fn workbench_with_path(dir: &Path, args: &[&str], path: Option<&Path>) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_workbench"));
+    cmd.args(args).current_dir(dir).env_remove("RUST_LOG").env("XDG_STATE_HOME", dir.join("state"));
+    if let Some(p) = path {
+        cmd.env("PATH", p);
+    }
+    cmd.output().expect("run workbench")
 }
 
 /// A process's output as text.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Copy a folder tree (fixtures into a test's temporary folder).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("make the folder");
+    for e in std::fs::read_dir(from).expect("read the folder") {
+        let e = e.expect("a folder entry");
+        let dest = to.join(e.file_name());
+        if e.file_type().expect("its type").is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).expect("copy a file");
+        }
+    }
+}
+
+/// Why the local Slurm can't be used, if it can't (`./dev test` starts one; tests that need it
+/// print this and skip).
+pub fn slurm_missing() -> Option<String> {
+    match std::process::Command::new("sinfo").args(["-h", "-o", "%T"]).output() {
+        Err(_) => Some("sinfo is not installed; `./dev slurm start` sets up a one-node Slurm".into()),
+        Ok(o) if !o.status.success() => Some(format!(
+            "Slurm is not running ({}); `./dev slurm start` starts it",
+            String::from_utf8_lossy(&o.stderr).trim()
+        )),
+        Ok(o) => {
+            let states = String::from_utf8_lossy(&o.stdout).into_owned();
+            let up = states.lines().any(|s| ["idle", "mixed", "allocated"].contains(&s.trim()));
+            (!up).then(|| format!("no Slurm node is up (sinfo says {:?})", states.trim()))
+        }
+    }
 }

@@ -7,6 +7,7 @@ mod common;
 
 use std::path::Path;
 
+use common::png_edit::with_idat;
 use common::*;
 use workbench::config::ImagesConfig;
 use workbench::data::staging::cache::Cache;
@@ -112,25 +113,6 @@ fn a_truncated_image_is_named() {
     let err = load_error(dir.path(), cache.path(), "bad", &ImagesConfig::default());
     assert!(err.contains("bad.zip: entry light/001.png: cannot be decoded as PNG"), "{err}");
     assert!(err.contains("truncated or damaged"), "{err}");
-}
-
-/// `png` with its (single) IDAT chunk's data edited and the chunk's CRC made valid again, so only
-/// the zlib stream inside (deflate data, Adler-32) is wrong.
-fn with_idat(png: &[u8], edit: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
-    let at = png.windows(4).position(|w| w == b"IDAT").expect("an IDAT chunk") - 4;
-    let len = u32::from_be_bytes(png[at..at + 4].try_into().unwrap()) as usize;
-    let mut data = png[at + 8..at + 8 + len].to_vec();
-    edit(&mut data);
-    let mut crc = flate2::Crc::new();
-    crc.update(b"IDAT");
-    crc.update(&data);
-    let mut out = png[..at].to_vec();
-    out.extend((data.len() as u32).to_be_bytes());
-    out.extend(b"IDAT");
-    out.extend(&data);
-    out.extend(crc.sum().to_be_bytes());
-    out.extend(&png[at + 12 + len..]);
-    out
 }
 
 #[test]

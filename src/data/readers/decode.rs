@@ -336,23 +336,11 @@ mod tests {
         assert!(err.to_string().contains("truncated or damaged"), "{err}");
     }
 
-    /// Rewrite one chunk's data and recompute its CRC, so only the deflate stream is wrong.
-    fn with_idat(png: &[u8], edit: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
-        let at = png.windows(4).position(|w| w == b"IDAT").expect("must work") - 4;
-        let len = u32::from_be_bytes(png[at..at + 4].try_into().expect("must work")) as usize;
-        let mut data = png[at + 8..at + 8 + len].to_vec();
-        edit(&mut data);
-        let mut crc = flate2::Crc::new();
-        crc.update(b"IDAT");
-        crc.update(&data);
-        let mut out = png[..at].to_vec();
-        out.extend((data.len() as u32).to_be_bytes());
-        out.extend(b"IDAT");
-        out.extend(&data);
-        out.extend(crc.sum().to_be_bytes());
-        out.extend(&png[at + 12 + len..]);
-        out
+    // The same edit the integration tests use: one copy, in tests/common.
+    mod png_edit {
+        include!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/common/png_edit.rs"));
     }
+    use png_edit::with_idat;
 
     #[test]
     fn a_corrupt_deflate_stream_with_valid_crcs_is_refused() {

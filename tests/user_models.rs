@@ -1,12 +1,14 @@
 //! Models of the user's own: a layer stack from config that learns the shipped shapes, a wrong
 //! stack refused before training with the layer and the shapes named, and a stack run stopped,
-//! resumed and reloaded from its checkpoint.
+//! resumed and reloaded from its checkpoint; a TorchScript run keeps its own copy of the module.
 // Test code may unwrap and panic: a failure names its line (lints: Cargo.toml).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use common::*;
 use workbench::config::{ConfigFile, Settings};
@@ -14,6 +16,7 @@ use workbench::device;
 use workbench::models::StackConfig;
 use workbench::runs::load_run;
 use workbench::train::models::load_checkpoint;
+use workbench::train::process::run_in_folder;
 use workbench::train::resume::check_resumable;
 use workbench::train::{plan, ModelChoice, ModelKind, RunFolder, RunRequest, TrainMsg};
 
@@ -213,4 +216,54 @@ fn a_pt_file_that_is_not_torchscript_is_refused_naming_the_file() {
     let text = error.to_string();
     assert!(text.contains("fake.pt is not a TorchScript module"), "{text}");
     assert!(text.contains("torch.jit.script(model).save"), "{text}");
+}
+
+#[test]
+fn a_torchscript_run_keeps_its_module_and_resumes_after_models_lost_it() {
+    let models = tempdir();
+    let module = models.path().join("mine.pt");
+    std::fs::copy(repo().join("models/iris_mlp.pt"), &module).unwrap();
+    let runs = tempdir();
+    let settings = settings_with_models_dir(models.path(), runs.path());
+    let mut s = custom_spec("iris", "mine");
+    s.epochs = 20;
+    let planned = plan(&settings, &s, &shipped_catalog(), &device::probe()).unwrap();
+    let stopped = final_dir(&run_until(planned, RunFolder::New, Some(8)));
+    let copy = stopped.join(workbench::train::script_net::RUN_COPY);
+    assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(&module).unwrap(), "the run keeps its module");
+
+    // The student overwrites models/mine.pt, then resumes: the run's own copy is trained.
+    std::fs::write(&module, b"not the model any more").unwrap();
+    let flag = Arc::new(AtomicBool::new(false));
+    let end = {
+        let _one = one_run_at_a_time();
+        run_in_folder(&settings, &stopped, true, &device::probe(), flag, &mut |_| {}).unwrap()
+    };
+    assert!(matches!(end, TrainMsg::Finished { .. }), "{end:?}");
+    let record = load_run(&stopped).unwrap();
+    assert_eq!(record.epochs.len(), 20);
+    let named = format!("torchscript {}", module.display());
+    assert_eq!(record.meta.hyperparameters.layers, vec![named], "run.toml still names the original");
+    load_checkpoint(&record, tch::Device::Cpu).expect("the checkpoint reloads with the run's copy");
+}
+
+#[test]
+fn a_torchscript_module_with_nothing_to_train_is_refused_saying_why() {
+    let runs = tempdir();
+    let settings = settings_with_models_dir(&repo().join("tests/fixtures/torchscript"), runs.path());
+    let catalog = shipped_catalog();
+    for (name, frozen) in [("no_params", None), ("frozen", Some("(2 tensors have requires_grad off)"))] {
+        let planned = plan(&settings, &custom_spec("iris", name), &catalog, &device::probe()).unwrap();
+        let out = {
+            let _one = one_run_at_a_time();
+            train_request(planned)
+        };
+        let TrainMsg::Failed { error, .. } = out.last() else { panic!("{:?}", out.last()) };
+        let text = error.to_string();
+        assert!(text.contains(&format!("model {name}: nothing to train")), "{text}");
+        assert!(!text.contains("torch.cat"), "no bare libtorch error: {text}");
+        if let Some(frozen) = frozen {
+            assert!(text.contains(frozen), "{text}");
+        }
+    }
 }

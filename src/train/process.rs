@@ -369,7 +369,9 @@ pub fn run_in_folder(
         (record, RunFolder::Queued(dir.to_path_buf()))
     };
     let catalog = Catalog::scan_settings(settings);
-    let planned = match plan(settings, &record.meta.hyperparameters, &catalog, report) {
+    // A TorchScript run plans with its folder's copy of the module, there even if models/ lost it.
+    let spec = super::script_net::with_run_copy(&record.meta.hyperparameters, dir);
+    let planned = match plan(settings, &spec, &catalog, report) {
         Ok(p) => p,
         Err(e) => {
             // A queued run that can't start ends as failed, with why, for every viewer to see; a

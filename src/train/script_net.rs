@@ -5,11 +5,40 @@
 //! class logits `[batch, classes]`, or `[batch]`/`[batch, 1]` for regression.
 use std::path::{Path, PathBuf};
 
+use super::TrainSpec;
 use tch::nn;
 use tch::{Kind, Tensor, TrainableCModule};
 
 /// The prefix of a TorchScript model's one entry in run.toml's `layers`: `torchscript PATH`.
 pub const SCRIPT_PREFIX: &str = "torchscript ";
+
+/// A run's own copy of its TorchScript module, beside run.toml: a resumed run (and a reloaded
+/// checkpoint) uses the module the run started with, even after `models/NAME.pt` was edited or
+/// removed. run.toml keeps naming the original, so the user sees where the model came from.
+pub const RUN_COPY: &str = "model.pt";
+
+/// Copy a TorchScript run's module into its folder, once (a resumed run keeps the copy it has).
+/// Written under a temporary name and renamed, so `model.pt` is always whole.
+pub fn keep_run_copy(spec: &TrainSpec, run_dir: &Path) -> std::io::Result<()> {
+    let Some(source) = script_path(&spec.layers) else { return Ok(()) };
+    let copy = run_dir.join(RUN_COPY);
+    if copy.is_file() || source == copy {
+        return Ok(());
+    }
+    let partial = run_dir.join(format!(".{RUN_COPY}.partial"));
+    std::fs::copy(&source, &partial)?;
+    std::fs::rename(&partial, &copy)
+}
+
+/// `spec` reading its TorchScript module from the run folder's copy when the folder has one.
+pub fn with_run_copy(spec: &TrainSpec, run_dir: &Path) -> TrainSpec {
+    let mut spec = spec.clone();
+    let copy = run_dir.join(RUN_COPY);
+    if script_path(&spec.layers).is_some() && copy.is_file() {
+        spec.layers = vec![format!("{SCRIPT_PREFIX}{}", copy.display())];
+    }
+    spec
+}
 
 /// The module file named by a `layers` list, if it is a TorchScript model's.
 pub fn script_path(layers: &[String]) -> Option<PathBuf> {

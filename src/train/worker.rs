@@ -244,7 +244,12 @@ fn execute(
     sink: &mut dyn FnMut(TrainMsg) -> bool,
     recorder_slot: &mut Option<RunRecorder>,
 ) -> Result<TrainMsg, TrainError> {
-    let spec = &request.spec;
+    // A resumed TorchScript run trains the module it started with (see script_net::RUN_COPY).
+    let resumed_spec = match folder {
+        RunFolder::Resume(dir) => Some(super::script_net::with_run_copy(&request.spec, dir)),
+        _ => None,
+    };
+    let spec = resumed_spec.as_ref().unwrap_or(&request.spec);
     let device = request.device.device;
 
     if !sink(TrainMsg::Loading { run: id, phase: StagePhase::Reading, done: 0, total: 0 }) {
@@ -364,6 +369,7 @@ fn execute(
     };
     let recorder = recorder_slot.insert(recorder);
     let run_dir = recorder.dir().to_path_buf();
+    super::script_net::keep_run_copy(spec, &run_dir).map_err(|e| TrainError::disk(&run_dir, e))?;
     let batch = spec.batch_size.max(1) as u64;
     let train_samples = prepared.train_len() as u64;
     if !sink(TrainMsg::Started {

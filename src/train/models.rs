@@ -157,6 +157,9 @@ pub fn build(
                     return Err(super::TrainError::Internal("adaline is built above".into()))
                 }
             };
+            if vs.trainable_variables().is_empty() {
+                return Err(super::TrainError::Settings(nothing_to_train(&spec.model, vs.variables().len())));
+            }
             vs.set_device(device);
             let opt = match spec.optimizer {
                 OptimizerKind::Sgd => Ok(Optim::Sgd(FlatSgd::new(&vs, spec.lr, spec.momentum))),
@@ -167,6 +170,19 @@ pub fn build(
         }
     };
     Ok(learner)
+}
+
+/// Why a model without a trainable parameter (a TorchScript module with none, or all frozen)
+/// can't be trained; the optimizer would fail with a bare libtorch error otherwise.
+fn nothing_to_train(model: &super::ModelChoice, frozen: usize) -> String {
+    let frozen = match frozen {
+        0 => String::new(),
+        n => format!(" ({n} tensors have requires_grad off)"),
+    };
+    format!(
+        "model {model}: nothing to train: it has no trainable parameters{frozen}; give the module layers \
+         whose parameters require grad, such as nn.Linear (README, \"Your own models\")"
+    )
 }
 
 /// A fully connected layer, initialised like PyTorch's `nn.Linear`.
@@ -534,7 +550,8 @@ pub fn load_checkpoint(
         "regression" => Task::Regression,
         _ => Task::Classification { classes: meta.data.classes.clone() },
     };
-    let mut learner = build(&meta.hyperparameters, &meta.data.sample_shape, &task, device)?;
+    let spec = super::script_net::with_run_copy(&meta.hyperparameters, &record.dir);
+    let mut learner = build(&spec, &meta.data.sample_shape, &task, device)?;
     super::checkpoint::load_weights(learner.as_mut(), &meta.hyperparameters.model, &path)?;
     Ok(learner)
 }

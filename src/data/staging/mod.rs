@@ -7,9 +7,12 @@
 //! (parallel decoding). Nothing is ever written into the datasets folder, and nothing from an
 //! archive is unpacked to disk: entries are decoded in memory.
 pub mod cache;
+mod decimal;
 mod pipeline;
 mod stage;
 pub mod table;
+mod table_chunks;
+mod table_rows;
 pub mod table_summary;
 
 use std::path::{Path, PathBuf};

@@ -8,9 +8,8 @@
 //! CACHE_DIR/tables/iris-3f2a9c01b7de/y.bin        targets: i64 class indices or f32 values (LE)
 //! ```
 //! An entry is current while the source's size and modification time match; when only the time
-//! changed, the content hash (SHA-256 of the file, computed while parsing) decides. Entries are
+//! changed, the content hash (XXH3-128 of the file, computed while parsing) decides. Entries are
 //! written under a temporary name and renamed, so a final name always holds a complete entry.
-use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -19,15 +18,19 @@ use std::time::{Instant, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tch::{Device, Kind, Tensor};
+use xxhash_rust::xxh3::Xxh3;
 
-use crate::config::{DatasetConfig, TaskOverride};
-use crate::data::csv_table::{self, HeadLook, MAX_INTEGER_CLASSES};
+use super::table_chunks::{self, FeatureSink, PIECE_BYTES};
+use super::table_rows::{Parsed, RowParser};
+use crate::config::DatasetConfig;
+use crate::data::csv_table::{self, HeadLook};
 use crate::data::error::{DataError, DataErrorKind, StageError};
 use crate::data::readers::source::hex;
 use crate::data::types::{class_counts, LoadedData, StagePhase, StageProgress, Targets, Task};
 
 /// Bumped whenever the staged files change meaning; older entries are then staged again.
-const FORMAT_VERSION: u32 = 1;
+/// 2: the content hash is XXH3-128 (was SHA-256).
+const FORMAT_VERSION: u32 = 2;
 /// The table entries' folder inside the staging cache.
 pub const TABLES_DIR: &str = "tables";
 const MANIFEST: &str = "table.json";
@@ -37,8 +40,6 @@ const Y_FILE: &str = "y.bin";
 pub const HEAD_BYTES: usize = 64 * 1024;
 /// A head with no line break is read further, up to this, so one very wide line still fits.
 const MAX_HEAD_BYTES: usize = 1 << 20;
-/// Distinct target values tracked as labels; past this a target can only be a regression value.
-const MAX_LABELS: usize = 65_536;
 /// Progress is reported every this many bytes.
 const PROGRESS_STEP: u64 = 8 << 20;
 
@@ -93,8 +94,13 @@ pub struct TableManifest {
     pub dataset: String,
     pub source: PathBuf,
     pub stamp: FileStamp,
-    /// SHA-256 of the source file.
+    /// XXH3-128 of the source file, in hex.
     pub content_hash: String,
+    /// XXH3-64 of `x.f32` and `y.bin`, in hex, checked whenever they are loaded: the files are
+    /// not synced to disk when written (a cache; that sync took longer than the parse), so a
+    /// crash can leave them torn, and a torn entry is then staged again rather than trained on.
+    pub x_hash: String,
+    pub y_hash: String,
     pub rows: usize,
     pub feature_names: Vec<String>,
     /// The classes, in index order; `None` for regression.
@@ -216,13 +222,14 @@ pub fn stage(spec: &TableSpec<'_>, progress: &mut StageProgress<'_>) -> Result<T
     let (head, _) = read_head(spec.source).map_err(|e| spec.unreadable(e))?;
     let look = csv_table::look_at_head(spec.source, &head, spec.config)?;
     drop(head);
-    let parsed = parse(spec.source, &look, spec.config, stamp.size, progress)?;
+    let partial = PartialEntry::create(&spec.dir(), &id).map_err(|e| spec.cache_error(e))?;
+    let (parsed, content_hash, x_hash) = parse_into(spec, &look, &partial.dir, stamp.size, progress)?;
     let manifest = TableManifest {
         format: FORMAT_VERSION,
         dataset: spec.name.to_string(),
         source: spec.source.to_path_buf(),
         stamp,
-        content_hash: parsed.content_hash.clone(),
+        content_hash,
         rows: parsed.rows,
         feature_names: look.features.iter().map(|&i| look.columns[i].clone()).collect(),
         classes: match &parsed.task {
@@ -236,8 +243,10 @@ pub fn stage(spec: &TableSpec<'_>, progress: &mut StageProgress<'_>) -> Result<T
         dropped_rows: parsed.dropped_rows,
         staged_at: crate::util::now_rfc3339(),
         seconds: 0.0,
+        x_hash: x_hash.unwrap_or_default(),
+        y_hash: String::new(),
     };
-    let entry_dir = write_entry(spec, &id, parsed, manifest, started).map_err(|e| spec.cache_error(e))?;
+    let entry_dir = partial.finish(parsed, manifest, started).map_err(|e| spec.cache_error(e))?;
     let manifest = spec.complete().ok_or_else(|| {
         spec.cache_error(io::Error::other("the staged table could not be read back after writing"))
     })?;
@@ -245,13 +254,46 @@ pub fn stage(spec: &TableSpec<'_>, progress: &mut StageProgress<'_>) -> Result<T
     Ok(TableReport { entry_dir, seconds: manifest.seconds, manifest, staged_now: true })
 }
 
+/// Parse the table into the partial entry in `dir`. Without a `classes` filter every parsed row is
+/// kept, so the features go straight to `x.f32` while the rest of the file is parsed (nothing of
+/// them stays in memory); a filter needs them all in memory first, and [`PartialEntry::finish`]
+/// writes them.
+fn parse_into(
+    spec: &TableSpec<'_>,
+    look: &HeadLook,
+    dir: &Path,
+    size: u64,
+    progress: &mut StageProgress<'_>,
+) -> Result<(Parsed, String, Option<String>), StageError> {
+    if spec.config.classes.is_some() {
+        let (parsed, content_hash) = parse(spec.source, look, spec.config, size, progress, None)?;
+        return Ok((parsed, content_hash, None));
+    }
+    let file = File::create(dir.join(X_FILE)).map_err(|e| spec.cache_error(e))?;
+    let mut out = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
+    let mut write =
+        |x: &[f32]| put_le(&mut out, x, |v: &f32| v.to_le_bytes()).map_err(|e| spec.cache_error(e));
+    let (parsed, content_hash) = parse(spec.source, look, spec.config, size, progress, Some(&mut write))?;
+    let x_hash = out.finish().map_err(|e| spec.cache_error(e))?;
+    Ok((parsed, content_hash, Some(x_hash)))
+}
+
 /// Load for training: from the cache, parsing and staging first when it holds no current copy.
 /// The parsed buffers are written to the cache and dropped before the tensors are read back, so
 /// the peak memory is about one copy of the data.
 pub fn load(spec: &TableSpec<'_>, progress: &mut StageProgress<'_>) -> Result<LoadedData, StageError> {
-    let report = stage(spec, progress)?;
+    let mut report = stage(spec, progress)?;
+    let (x, y) = match read_tensors(&report.entry_dir, &report.manifest) {
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+            tracing::warn!(entry = %report.entry_dir.display(), error = %e, "the staged table is damaged; staging it again");
+            std::fs::remove_dir_all(&report.entry_dir).map_err(|e| spec.cache_error(e))?;
+            report = stage(spec, progress)?;
+            read_tensors(&report.entry_dir, &report.manifest)
+        }
+        read => read,
+    }
+    .map_err(|e| spec.cache_error(e))?;
     let m = &report.manifest;
-    let (x, y) = read_tensors(&report.entry_dir, m).map_err(|e| spec.cache_error(e))?;
     tracing::info!(dataset = spec.name, staged_now = report.staged_now, rows = m.rows, "table ready");
     Ok(LoadedData {
         name: spec.name.to_string(),
@@ -267,21 +309,11 @@ fn secs(started: Instant) -> f64 {
     started.elapsed().as_secs_f64()
 }
 
-/// A table parsed in one pass.
-struct Parsed {
-    x: Vec<f32>,
-    y: Targets,
-    task: Task,
-    rows: usize,
-    dropped_rows: usize,
-    content_hash: String,
-}
-
 /// Passes the file's bytes through, hashing them and reporting progress; a `false` from the
 /// progress callback ends the read with an `Interrupted` error.
 struct Tap<'p, 'q, R> {
     inner: R,
-    hash: Sha256,
+    hash: Xxh3,
     done: u64,
     total: u64,
     next_report: u64,
@@ -291,6 +323,9 @@ struct Tap<'p, 'q, R> {
 
 impl<R: Read> Read for Tap<'_, '_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.stopped {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "stopped"));
+        }
         let n = self.inner.read(buf)?;
         self.hash.update(&buf[..n]);
         self.done += n as u64;
@@ -305,286 +340,45 @@ impl<R: Read> Read for Tap<'_, '_, R> {
     }
 }
 
-/// What the target column held, gathered while streaming; the task is decided at the end, as
-/// [`csv_table`] decides it over all rows.
-#[derive(Default)]
-struct TargetStats {
-    /// Each kept row's value (NaN for text).
-    values: Vec<f32>,
-    /// Each kept row's label id (index into `names`); emptied past `MAX_LABELS`.
-    ids: Vec<u32>,
-    names: Vec<Box<str>>,
-    index: HashMap<Box<str>, u32>,
-    overflow: bool,
-    /// The first text cell: its line and value.
-    first_text: Option<(u64, String)>,
-    has_fraction: bool,
-    integers: BTreeSet<i64>,
+/// Parsers for a file of `size` bytes: one per core (at most 8), no more than it has pieces.
+fn parse_threads(size: u64) -> usize {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+    let pieces = size.div_ceil(PIECE_BYTES as u64).max(1);
+    cores.min(pieces as usize)
 }
 
-impl TargetStats {
-    fn push(&mut self, cell: &str, line: u64) {
-        let label = cell.trim();
-        match csv_table::parse_number(cell) {
-            Some(v) => {
-                self.values.push(v as f32);
-                if v.fract() == 0.0 && v.abs() < 1e9 {
-                    if self.integers.len() <= MAX_INTEGER_CLASSES {
-                        self.integers.insert(v as i64);
-                    }
-                } else {
-                    self.has_fraction = true;
-                }
-            }
-            None => {
-                self.values.push(f32::NAN);
-                if self.first_text.is_none() {
-                    self.first_text = Some((line, label.to_string()));
-                }
-            }
-        }
-        if self.overflow {
-            return;
-        }
-        let id = match self.index.get(label) {
-            Some(&id) => id,
-            None => {
-                let id = self.names.len() as u32;
-                self.names.push(label.into());
-                self.index.insert(label.into(), id);
-                id
-            }
-        };
-        self.ids.push(id);
-        if self.names.len() > MAX_LABELS {
-            self.overflow = true;
-            self.ids = Vec::new();
-            self.index = HashMap::new();
-        }
-    }
-
-    /// Classification for text or small-integer targets, regression otherwise.
-    fn infer(&self) -> TaskOverride {
-        if self.first_text.is_some() {
-            TaskOverride::Classification
-        } else if self.has_fraction || self.integers.len() > MAX_INTEGER_CLASSES {
-            TaskOverride::Regression
-        } else {
-            TaskOverride::Classification
-        }
-    }
-}
-
-/// As [`csv_table::is_missing`], without an allocation for the usual (long or numeric) cell.
-fn is_missing(cell: &[u8]) -> bool {
-    let t = cell.trim_ascii();
-    // No missing-value token is longer than 4 bytes or starts with a digit.
-    t.len() <= 4
-        && !t.first().is_some_and(u8::is_ascii_digit)
-        && csv_table::is_missing(&String::from_utf8_lossy(t))
-}
-
-/// The usual cell, quickly: ASCII digits with ASCII spaces around them. `None` sends the cell to
-/// [`csv_table::parse_number`], which decides (and words the error) as for small files.
-fn fast_number(cell: &[u8]) -> Option<f32> {
-    let t = cell.trim_ascii();
-    let s = std::str::from_utf8(t).ok()?;
-    s.parse::<f64>().ok().filter(|v| v.is_finite()).map(|v| v as f32)
-}
-
-fn at(path: &Path, kind: DataErrorKind, line: u64) -> DataError {
-    DataError::new(path, kind).at_line(line)
-}
-
-/// Parse the whole file with the head's layout, checking every row as [`csv_table`] does.
+/// Parse the whole file with the head's layout, checking every row as [`csv_table`] does; the
+/// rows and the file's content hash.
 fn parse(
     path: &Path,
     look: &HeadLook,
     config: &DatasetConfig,
     total: u64,
     progress: &mut StageProgress<'_>,
-) -> Result<Parsed, StageError> {
+    sink: Option<FeatureSink<'_>>,
+) -> Result<(Parsed, String), StageError> {
     let file =
         File::open(path).map_err(|e| DataError::new(path, DataErrorKind::Unreadable(e.to_string())))?;
     let mut tap =
-        Tap { inner: file, hash: Sha256::new(), done: 0, total, next_report: 0, progress, stopped: false };
-    let width = look.columns.len();
-    let nf = look.features.len();
-    // Row estimate from the head, so the buffers rarely grow (untouched capacity costs no memory).
-    let estimate = (total as usize / 16).min(1 << 28);
-    let mut x: Vec<f32> = Vec::with_capacity(estimate.min(1 << 20) * nf);
-    let mut target = TargetStats::default();
-    let mut dropped_rows = 0;
-    let mut header_pending = look.has_header;
-    let mut record = csv::ByteRecord::new();
-    let column = |c: usize| (c + 1, look.columns[c].as_str());
-    {
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(look.delimiter)
-            .buffer_capacity(1 << 20)
-            .from_reader(&mut tap);
-        loop {
-            let more = match reader.read_byte_record(&mut record) {
-                Ok(more) => more,
-                Err(e) => {
-                    if let csv::ErrorKind::Io(io) = e.kind() {
-                        if io.kind() == io::ErrorKind::Interrupted {
-                            return Err(StageError::Stopped);
-                        }
-                    }
-                    let line = e.position().map(|p| p.line()).unwrap_or(0);
-                    return Err(at(path, DataErrorKind::NotCsv(e.to_string()), line).into());
-                }
-            };
-            if !more {
-                break;
-            }
-            let line = record.position().map(|p| p.line()).unwrap_or(0);
-            if record.len() == 1 && record[0].trim_ascii().is_empty() {
-                continue; // a blank line
-            }
-            if header_pending {
-                header_pending = false;
-                continue;
-            }
-            if record.len() != width {
-                let fields: Vec<String> =
-                    record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
-                return Err(csv_table::ragged(path, look.delimiter, config, width, &fields, line).into());
-            }
-            let text = |c: usize| -> Result<&str, DataError> {
-                std::str::from_utf8(&record[c]).map_err(|_| {
-                    let value = String::from_utf8_lossy(&record[c]).trim().to_string();
-                    let (i, name) = column(c);
-                    at(path, DataErrorKind::NotNumeric { value }, line).at_column(i, name)
-                })
-            };
-            let missing =
-                look.features.iter().chain(std::iter::once(&look.target)).find(|&&c| is_missing(&record[c]));
-            match missing {
-                Some(&c) if !config.drop_missing => {
-                    let value = String::from_utf8_lossy(&record[c]).trim().to_string();
-                    let (i, name) = column(c);
-                    return Err(at(path, DataErrorKind::Missing { value }, line).at_column(i, name).into());
-                }
-                Some(_) => {
-                    dropped_rows += 1;
-                    continue;
-                }
-                None => {}
-            }
-            for &c in &look.features {
-                if let Some(v) = fast_number(&record[c]) {
-                    x.push(v);
-                    continue;
-                }
-                let cell = text(c)?;
-                let v = csv_table::parse_number_in(look.delimiter, cell).ok_or_else(|| {
-                    let (i, name) = column(c);
-                    at(path, DataErrorKind::NotNumeric { value: cell.trim().to_string() }, line)
-                        .at_column(i, name)
-                })?;
-                x.push(v as f32);
-            }
-            let label = text(look.target)?;
-            match csv_table::decimal_comma_cell(look.delimiter, label) {
-                Some(dotted) => target.push(&dotted, line),
-                None => target.push(label, line),
-            }
-        }
-    }
+        Tap { inner: file, hash: Xxh3::new(), done: 0, total, next_report: 0, progress, stopped: false };
+    let parser = RowParser::new(path, look, config);
+    let rows = table_chunks::parse_in_pieces(&parser, &mut tap, parse_threads(total), PIECE_BYTES, sink);
     if tap.stopped {
         return Err(StageError::Stopped);
     }
-    let content_hash = hex(&tap.hash.finalize());
-    let kind = config.task.unwrap_or_else(|| target.infer());
-    let (tcol, tname) = column(look.target);
-    let (task, y, filtered) = match kind {
-        TaskOverride::Regression => {
-            if let Some((line, value)) = target.first_text.take() {
-                let kind = DataErrorKind::Schema(format!(
-                    "{value:?} is not a number, but the task is regression; set `task = \"classification\"` under \
-                     [datasets.NAME] or fix the value"
-                ));
-                return Err(at(path, kind, line).at_column(tcol, tname).into());
-            }
-            (Task::Regression, Targets::Values(std::mem::take(&mut target.values)), 0)
-        }
-        TaskOverride::Classification => classify(path, config, &mut target, &mut x, nf, (tcol, tname))?,
-    };
-    dropped_rows += filtered;
-    let rows = y.len();
-    if rows < 2 {
-        return Err(DataError::new(path, DataErrorKind::TooFewRows { rows }).into());
-    }
-    Ok(Parsed { x, y, task, rows, dropped_rows, content_hash })
+    let content_hash = format!("{:032x}", tap.hash.digest128());
+    Ok((parser.finish(rows?)?, content_hash))
 }
 
-/// Class indices for the label ids, in [`csv_table::sorted_classes`] order, with the `classes`
-/// filter applied (its rows removed from `x` in place).
-fn classify(
-    path: &Path,
-    config: &DatasetConfig,
-    target: &mut TargetStats,
-    x: &mut Vec<f32>,
-    nf: usize,
-    (tcol, tname): (usize, &str),
-) -> Result<(Task, Targets, usize), DataError> {
-    let err = |kind| DataError::new(path, kind).at_column(tcol, tname);
-    if target.overflow {
-        return Err(err(DataErrorKind::Schema(format!(
-            "the target has more than {MAX_LABELS} distinct values, too many for classes; set `task = \
-             \"regression\"` under [datasets.NAME] or choose another `target`"
-        ))));
-    }
-    target.values = Vec::new();
-    let present = csv_table::sorted_classes(target.names.iter().map(|n| n.to_string()).collect());
-    let classes = match &config.classes {
-        Some(wanted) => {
-            if let Some(w) = wanted.iter().find(|w| !present.contains(w)) {
-                return Err(err(DataErrorKind::UnknownClass { name: w.clone(), available: present }));
-            }
-            wanted.clone()
-        }
-        None => present,
-    };
-    if classes.len() < 2 {
-        let class = classes.first().cloned().unwrap_or_default();
-        return Err(err(DataErrorKind::SingleClass { class }));
-    }
-    let position: HashMap<&str, i64> =
-        classes.iter().enumerate().map(|(i, c)| (c.as_str(), i as i64)).collect();
-    let of_id: Vec<i64> = target.names.iter().map(|n| position.get(&**n).copied().unwrap_or(-1)).collect();
-    let mut y = Vec::with_capacity(target.ids.len());
-    let mut kept = 0;
-    for (row, &id) in target.ids.iter().enumerate() {
-        let k = of_id[id as usize];
-        if k < 0 {
-            continue;
-        }
-        if kept != row {
-            x.copy_within(row * nf..(row + 1) * nf, kept * nf);
-        }
-        y.push(k);
-        kept += 1;
-    }
-    let filtered = target.ids.len() - kept;
-    x.truncate(kept * nf);
-    target.ids = Vec::new();
-    Ok((Task::Classification { classes }, Targets::Classes(y), filtered))
-}
-
-/// SHA-256 of a file, as the parse computes it.
+/// The content hash of a file, as the parse computes it.
 fn file_hash(path: &Path) -> io::Result<String> {
     let mut file = File::open(path)?;
-    let mut h = Sha256::new();
+    let mut h = Xxh3::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = file.read(&mut buf)?;
         if n == 0 {
-            return Ok(hex(&h.finalize()));
+            return Ok(format!("{:032x}", h.digest128()));
         }
         h.update(&buf[..n]);
     }
@@ -595,48 +389,125 @@ fn write_manifest(dir: &Path, m: &TableManifest) -> io::Result<()> {
     crate::util::write_atomic(&dir.join(MANIFEST), &text)
 }
 
-/// Write an entry under a temporary name, then rename it into place. `parsed` is consumed so its
-/// buffers are freed as soon as they are on disk.
-fn write_entry(
-    spec: &TableSpec<'_>,
-    id: &str,
-    parsed: Parsed,
-    mut manifest: TableManifest,
-    started: Instant,
-) -> io::Result<PathBuf> {
-    let dir = spec.dir();
-    std::fs::create_dir_all(&dir)?;
-    let tmp = dir.join(format!(".staging-{id}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir(&tmp)?;
-    let result = (|| {
-        write_f32(&tmp.join(X_FILE), &parsed.x)?;
-        drop(parsed.x);
-        match &parsed.y {
-            Targets::Classes(v) => write_le(&tmp.join(Y_FILE), v, |n: &i64| n.to_le_bytes())?,
-            Targets::Values(v) => write_f32(&tmp.join(Y_FILE), v)?,
-        }
-        manifest.seconds = secs(started);
-        write_manifest(&tmp, &manifest)?;
-        let fin = dir.join(id);
-        if fin.exists() {
-            std::fs::remove_dir_all(&fin)?;
-        }
-        std::fs::rename(&tmp, &fin)?;
-        Ok(fin)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&tmp);
+/// An entry being written, under a temporary name in the tables folder; removed when dropped
+/// unless [`PartialEntry::finish`] renamed it into place, so a failed or stopped staging leaves
+/// nothing behind.
+struct PartialEntry {
+    dir: PathBuf,
+    final_dir: PathBuf,
+    done: bool,
+}
+
+impl PartialEntry {
+    fn create(tables: &Path, id: &str) -> io::Result<PartialEntry> {
+        std::fs::create_dir_all(tables)?;
+        remove_abandoned(tables);
+        let dir = tables.join(format!(".staging-{id}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir)?;
+        Ok(PartialEntry { dir, final_dir: tables.join(id), done: false })
     }
-    result
+
+    /// Write what is still to be written (the features when they were kept in memory, the
+    /// targets, the manifest last, with the files' hashes), then rename the entry into place. `parsed` is consumed so
+    /// its buffers are freed as soon as they are on disk.
+    fn finish(
+        mut self,
+        parsed: Parsed,
+        mut manifest: TableManifest,
+        started: Instant,
+    ) -> io::Result<PathBuf> {
+        if manifest.x_hash.is_empty() {
+            manifest.x_hash = write_le(&self.dir.join(X_FILE), &parsed.x, |v: &f32| v.to_le_bytes())?;
+        }
+        drop(parsed.x);
+        manifest.y_hash = match &parsed.y {
+            Targets::Classes(v) => write_le(&self.dir.join(Y_FILE), v, |n: &i64| n.to_le_bytes())?,
+            Targets::Values(v) => write_le(&self.dir.join(Y_FILE), v, |v: &f32| v.to_le_bytes())?,
+        };
+        manifest.seconds = secs(started);
+        write_manifest(&self.dir, &manifest)?;
+        if self.final_dir.exists() {
+            std::fs::remove_dir_all(&self.final_dir)?;
+        }
+        std::fs::rename(&self.dir, &self.final_dir)?;
+        self.done = true;
+        Ok(self.final_dir.clone())
+    }
 }
 
-fn write_f32(path: &Path, values: &[f32]) -> io::Result<()> {
-    write_le(path, values, |v: &f32| v.to_le_bytes())
+/// Remove partial entries whose process is gone (killed, or Ctrl-C in `workbench stage`, which
+/// ends the process without unwinding): a large table's partial features can be hundreds of MiB.
+fn remove_abandoned(tables: &Path) {
+    let Ok(entries) = std::fs::read_dir(tables) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid =
+            name.strip_prefix(".staging-").and_then(|rest| rest.rsplit('-').next()?.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if pid != std::process::id() && !crate::util::process_alive(pid) {
+                tracing::info!(dir = %entry.path().display(), pid, "removing a partial staged table left by a process that is gone");
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
 }
 
-fn write_le<T, const N: usize>(path: &Path, values: &[T], bytes: impl Fn(&T) -> [u8; N]) -> io::Result<()> {
-    let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
+impl Drop for PartialEntry {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Write `values` to a new file as little-endian bytes; the file's hash.
+fn write_le<T, const N: usize>(
+    path: &Path,
+    values: &[T],
+    bytes: impl Fn(&T) -> [u8; N],
+) -> io::Result<String> {
+    let mut out = HashingWriter::new(BufWriter::with_capacity(1 << 20, File::create(path)?));
+    put_le(&mut out, values, bytes)?;
+    out.finish()
+}
+
+/// A file writer that hashes (XXH3-64) what passes through it.
+struct HashingWriter {
+    inner: BufWriter<File>,
+    hash: xxhash_rust::xxh3::Xxh3,
+}
+
+impl HashingWriter {
+    fn new(inner: BufWriter<File>) -> HashingWriter {
+        HashingWriter { inner, hash: Xxh3::new() }
+    }
+
+    /// Flush the file; the hash of everything written, in hex.
+    fn finish(mut self) -> io::Result<String> {
+        self.inner.flush()?;
+        Ok(format!("{:016x}", self.hash.digest()))
+    }
+}
+
+impl Write for HashingWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Append `values` to `out` as little-endian bytes.
+fn put_le<T, const N: usize>(
+    out: &mut impl Write,
+    values: &[T],
+    bytes: impl Fn(&T) -> [u8; N],
+) -> io::Result<()> {
     let mut buf = Vec::with_capacity(N * 16384);
     for chunk in values.chunks(16384) {
         buf.clear();
@@ -645,31 +516,39 @@ fn write_le<T, const N: usize>(path: &Path, values: &[T], bytes: impl Fn(&T) -> 
         }
         out.write_all(&buf)?;
     }
-    out.into_inner().map_err(|e| e.into_error())?.sync_all()
+    Ok(())
 }
 
-/// The staged tensors, read straight into their memory.
+/// The staged tensors, read straight into their memory and checked against the manifest's hashes.
 fn read_tensors(dir: &Path, m: &TableManifest) -> io::Result<(Tensor, Tensor)> {
     let (rows, width) = (m.rows as i64, m.feature_names.len() as i64);
-    let x = read_tensor(&dir.join(X_FILE), &[rows, width], Kind::Float, m.x_bytes())?;
+    let x = read_tensor(&dir.join(X_FILE), &[rows, width], Kind::Float, m.x_bytes(), &m.x_hash)?;
     let y_kind = if m.classes.is_some() { Kind::Int64 } else { Kind::Float };
-    let y = read_tensor(&dir.join(Y_FILE), &[rows], y_kind, m.y_bytes())?;
+    let y = read_tensor(&dir.join(Y_FILE), &[rows], y_kind, m.y_bytes(), &m.y_hash)?;
     Ok((x, y))
 }
 
-fn read_tensor(path: &Path, shape: &[i64], kind: Kind, bytes: u64) -> io::Result<Tensor> {
+/// A staged file as a tensor; an `InvalidData` error when its bytes don't hash to `hash`.
+fn read_tensor(path: &Path, shape: &[i64], kind: Kind, bytes: u64, hash: &str) -> io::Result<Tensor> {
     let mut file = File::open(path)?;
     if file.metadata()?.len() != bytes {
         return Err(io::Error::other(format!("{} is not the size its manifest records", path.display())));
     }
     let t = Tensor::empty(shape, (kind, Device::Cpu));
+    let mut buf: &mut [u8] = &mut [];
     if bytes > 0 {
         // SAFETY: `t` is a new contiguous CPU tensor of exactly `bytes` bytes (shape × element
         // size, as the manifest's sizes are computed), owned here and not yet shared, so the
-        // slice is the only view of that memory while it is filled. The files are little-endian,
-        // as every host libtorch supports is.
-        let buf = unsafe { std::slice::from_raw_parts_mut(t.data_ptr() as *mut u8, bytes as usize) };
+        // slice is the only view of that memory while it is filled and hashed. The files are
+        // little-endian, as every host libtorch supports is.
+        buf = unsafe { std::slice::from_raw_parts_mut(t.data_ptr() as *mut u8, bytes as usize) };
         file.read_exact(buf)?;
+    }
+    if format!("{:016x}", xxhash_rust::xxh3::xxh3_64(buf)) != hash {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{} does not match its manifest's hash (a crash while it was written?)", path.display()),
+        ));
     }
     Ok(t)
 }
@@ -725,6 +604,41 @@ mod tests {
     }
 
     #[test]
+    fn a_torn_staged_file_is_staged_again_not_trained_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("big.csv");
+        write_table(&csv, 20_000, None);
+        let config = DatasetConfig::default();
+        let cache = dir.path().join("cache");
+        let spec = TableSpec { name: "big", source: &csv, config: &config, cache_dir: &cache };
+        let first = Vec::<f32>::try_from(load(&spec, &mut never_stop()).unwrap().x.flatten(0, -1)).unwrap();
+        // What a crash before the kernel wrote the pages back can leave: the size, not the bytes.
+        let x_file = cache.join(TABLES_DIR).join(spec.entry_id()).join(X_FILE);
+        let size = std::fs::metadata(&x_file).unwrap().len() as usize;
+        std::fs::write(&x_file, vec![0u8; size]).unwrap();
+        let again = Vec::<f32>::try_from(load(&spec, &mut never_stop()).unwrap().x.flatten(0, -1)).unwrap();
+        assert_eq!(again, first);
+        assert!(stage(&spec, &mut never_stop()).unwrap().manifest.x_hash.len() == 16);
+    }
+
+    #[test]
+    fn a_classes_filter_keeps_the_features_of_its_rows_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("big.csv");
+        write_table(&csv, 20_000, None);
+        let config =
+            DatasetConfig { classes: Some(vec!["virginica".into(), "setosa".into()]), ..Default::default() };
+        let whole = load_csv(&csv, &config).unwrap();
+        let cache = dir.path().join("cache");
+        let spec = TableSpec { name: "big", source: &csv, config: &config, cache_dir: &cache };
+        let loaded = load(&spec, &mut never_stop()).unwrap();
+        assert_eq!(loaded.x.size(), [13_333, 3]);
+        assert_eq!(Vec::<f32>::try_from(loaded.x.flatten(0, -1)).unwrap(), whole.x);
+        let Targets::Classes(labels) = &whole.y else { panic!("classes expected") };
+        assert_eq!(&Vec::<i64>::try_from(&loaded.y).unwrap(), labels);
+    }
+
+    #[test]
     fn a_bad_cell_near_the_end_is_reported_with_its_line_and_column() {
         let dir = tempfile::tempdir().unwrap();
         let csv = dir.path().join("bad.csv");
@@ -739,6 +653,27 @@ mod tests {
         assert_eq!(e.line, Some(19_992), "{e}");
         assert_eq!(e.to_string(), whole.to_string());
         assert!(!cache.join(TABLES_DIR).join(spec.entry_id()).exists(), "nothing staged");
+        let left: Vec<_> =
+            std::fs::read_dir(cache.join(TABLES_DIR)).unwrap().flatten().map(|e| e.file_name()).collect();
+        assert!(
+            left.iter().all(|n| !n.to_string_lossy().starts_with(".staging")),
+            "no partial entry left: {left:?}"
+        );
+    }
+
+    #[test]
+    fn a_partial_entry_left_by_a_dead_process_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let tables = dir.path().join(TABLES_DIR);
+        let dead = tables.join(".staging-big-0123456789ab-4999999"); // above pid_max (2^22)
+        std::fs::create_dir_all(&dead).unwrap();
+        std::fs::write(dead.join(X_FILE), [0u8; 64]).unwrap();
+        let ours = tables.join(format!(".staging-other-0123456789ab-{}", std::process::id()));
+        std::fs::create_dir_all(&ours).unwrap();
+        let partial = PartialEntry::create(&tables, "t-0123456789ab").unwrap();
+        assert!(!dead.exists(), "the dead process's partial entry is removed");
+        assert!(ours.exists(), "a live process's is kept");
+        drop(partial);
     }
 
     #[test]

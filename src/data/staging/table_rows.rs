@@ -1,0 +1,526 @@
+//! The rows of a large CSV: every row checked as [`csv_table`] checks a small file (width,
+//! missing values, numbers, decimal commas), its features appended as `f32`, its target gathered
+//! until the task can be decided. One [`RowParser`] reads either the whole file or one piece of it
+//! (see [`super::table_chunks`]); pieces' [`Rows`] are appended in file order.
+use std::collections::{BTreeSet, HashMap};
+use std::io::{self, Read};
+use std::path::Path;
+
+use crate::config::{DatasetConfig, TaskOverride};
+use crate::data::csv_table::{self, HeadLook, MAX_INTEGER_CLASSES};
+use crate::data::error::{DataError, DataErrorKind, StageError};
+use crate::data::types::{Targets, Task};
+
+use super::decimal::{plain_decimal, scan_cell};
+
+/// Distinct target values tracked as labels; past this a target can only be a regression value.
+const MAX_LABELS: usize = 65_536;
+
+/// Where a piece of the file starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Start {
+    /// Lines before the piece, so its rows are reported with the file's line numbers.
+    pub lines_before: u64,
+    /// The header row is still to come (the first non-blank row of the piece).
+    pub header_pending: bool,
+}
+
+/// Rows parsed from the file or a piece of it.
+#[derive(Default)]
+pub struct Rows {
+    /// Features, row-major.
+    pub x: Vec<f32>,
+    pub target: TargetStats,
+    /// Rows left out by `drop_missing`.
+    pub dropped_rows: usize,
+}
+
+impl Rows {
+    /// Append the rows of the next piece of the file.
+    pub fn append(&mut self, next: Rows) {
+        self.x.extend_from_slice(&next.x);
+        self.target.append(next.target);
+        self.dropped_rows += next.dropped_rows;
+    }
+}
+
+/// A table parsed whole, its task decided.
+pub struct Parsed {
+    pub x: Vec<f32>,
+    pub y: Targets,
+    pub task: Task,
+    pub rows: usize,
+    pub dropped_rows: usize,
+}
+
+/// Reads rows with the layout the file's head showed.
+pub struct RowParser<'a> {
+    pub path: &'a Path,
+    look: &'a HeadLook,
+    config: &'a DatasetConfig,
+    /// What each column is, for [`RowParser::parse_plain`]; `None` when a column is a feature
+    /// twice (then every piece goes through the CSV reader).
+    slots: Option<Vec<Slot>>,
+}
+
+/// A column's part in a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    /// The k-th feature.
+    Feature(usize),
+    Target,
+    Ignored,
+}
+
+impl<'a> RowParser<'a> {
+    pub fn new(path: &'a Path, look: &'a HeadLook, config: &'a DatasetConfig) -> RowParser<'a> {
+        let mut slots = vec![Slot::Ignored; look.columns.len()];
+        slots[look.target] = Slot::Target;
+        let mut usable = true;
+        for (k, &c) in look.features.iter().enumerate() {
+            usable &= slots[c] == Slot::Ignored;
+            slots[c] = Slot::Feature(k);
+        }
+        RowParser { path, look, config, slots: usable.then_some(slots) }
+    }
+    /// Where the file starts.
+    pub fn top(&self) -> Start {
+        Start { lines_before: 0, header_pending: self.look.has_header }
+    }
+
+    /// Parse a piece that holds no quote character. Row by row in one pass over the bytes,
+    /// without the CSV reader, as long as every row is plain: the right width, a number in every
+    /// feature, a target, `\n` or `\r\n` at the end. From the first row that isn't (a missing
+    /// value, a bad cell, a blank line with spaces), the rest of the piece goes through
+    /// [`RowParser::parse`], which decides and words it as for any file.
+    /// `x` is a buffer to put the features in (emptied first; its capacity is reused).
+    pub fn parse_plain(&self, bytes: &[u8], start: Start, mut x: Vec<f32>) -> Result<Rows, StageError> {
+        let Some(slots) = &self.slots else { return self.parse(bytes, start) };
+        x.clear();
+        let mut rows = Rows { x, ..Rows::default() };
+        let mut header_pending = start.header_pending;
+        let mut lines_before = start.lines_before;
+        let mut at = 0;
+        while at < bytes.len() {
+            let next = match bytes[at..] {
+                [b'\n', ..] => Some(at + 1), // an empty line, which the CSV reader skips
+                [b'\r', b'\n', ..] => Some(at + 2),
+                _ if header_pending => {
+                    let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i + 1);
+                    let line = &bytes[at..end];
+                    let inner = line.strip_suffix(b"\n").unwrap_or(line);
+                    let inner = inner.strip_suffix(b"\r").unwrap_or(inner);
+                    let blank = inner.trim_ascii().is_empty();
+                    // A lone \r ends a record for the CSV reader; a blank line isn't the header.
+                    (!blank && memchr::memchr(b'\r', inner).is_none()).then(|| {
+                        header_pending = false;
+                        end
+                    })
+                }
+                _ => self.plain_row(slots, bytes, at, lines_before + 1, &mut rows),
+            };
+            let Some(next) = next else {
+                let rest = self.parse(&bytes[at..], Start { lines_before, header_pending })?;
+                rows.append(rest);
+                return Ok(rows);
+            };
+            lines_before += 1;
+            at = next;
+        }
+        Ok(rows)
+    }
+
+    /// Take the plain row at `bytes[at..]` into `rows` and return where the next one starts;
+    /// `None` (and `rows` unchanged) when it isn't plain.
+    fn plain_row(
+        &self,
+        slots: &[Slot],
+        bytes: &[u8],
+        at: usize,
+        line_no: u64,
+        rows: &mut Rows,
+    ) -> Option<usize> {
+        let delimiter = self.look.delimiter;
+        let mark = rows.x.len();
+        rows.x.resize(mark + self.look.features.len(), 0.0);
+        let mut label = (0, 0, None);
+        let mut i = at;
+        let last = slots.len() - 1;
+        let row = (|| {
+            for (column, slot) in slots.iter().enumerate() {
+                let (value, end) = scan_cell(bytes, i, delimiter);
+                match *slot {
+                    Slot::Feature(k) => {
+                        rows.x[mark + k] = match value {
+                            Some(v) => v.to_f64() as f32,
+                            None => self.cell_number(&bytes[i..end])?,
+                        };
+                    }
+                    Slot::Target => label = (i, end, value),
+                    Slot::Ignored => {}
+                }
+                // A delimiter after every cell but the last; a line end after the last.
+                i = match (bytes.get(end), column == last) {
+                    (Some(&b), false) if b == delimiter => end + 1,
+                    (None, true) => end,
+                    (Some(b'\n'), true) => end + 1,
+                    (Some(b'\r'), true) if bytes.get(end + 1) == Some(&b'\n') => end + 2,
+                    _ => return None,
+                };
+            }
+            Some(i)
+        })();
+        let (from, to, value) = label;
+        let text = std::str::from_utf8(&bytes[from..to]).ok();
+        match (row, text) {
+            (Some(next), Some(text)) if !is_missing(text.as_bytes()) => {
+                match (value, csv_table::decimal_comma_cell(delimiter, text)) {
+                    (_, Some(dotted)) => rows.target.push(&dotted, line_no),
+                    (Some(v), None) => rows.target.push_number(text, v.to_f64(), line_no),
+                    (None, None) => rows.target.push(text, line_no),
+                }
+                Some(next)
+            }
+            _ => {
+                rows.x.truncate(mark);
+                None
+            }
+        }
+    }
+
+    /// A feature cell's number, as [`RowParser::parse`] reads it.
+    fn cell_number(&self, cell: &[u8]) -> Option<f32> {
+        if let Some(v) = plain_decimal(cell.trim_ascii()) {
+            return Some(v as f32);
+        }
+        let text = std::str::from_utf8(cell).ok()?;
+        csv_table::parse_number_in(self.look.delimiter, text).map(|v| v as f32)
+    }
+
+    /// Parse every row `input` holds. An `Interrupted` read (a stop asked for while reading)
+    /// ends it as [`StageError::Stopped`].
+    pub fn parse(&self, input: impl Read, start: Start) -> Result<Rows, StageError> {
+        let (path, look, config) = (self.path, self.look, self.config);
+        let width = look.columns.len();
+        let mut rows = Rows::default();
+        let mut header_pending = start.header_pending;
+        let mut record = csv::ByteRecord::new();
+        let column = |c: usize| (c + 1, look.columns[c].as_str());
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(look.delimiter)
+            .buffer_capacity(1 << 20)
+            .from_reader(input);
+        loop {
+            let more = match reader.read_byte_record(&mut record) {
+                Ok(more) => more,
+                Err(e) => {
+                    if let csv::ErrorKind::Io(io) = e.kind() {
+                        if io.kind() == io::ErrorKind::Interrupted {
+                            return Err(StageError::Stopped);
+                        }
+                    }
+                    let line = start.lines_before + e.position().map(|p| p.line()).unwrap_or(0);
+                    return Err(at(path, DataErrorKind::NotCsv(e.to_string()), line).into());
+                }
+            };
+            if !more {
+                return Ok(rows);
+            }
+            let line = start.lines_before + record.position().map(|p| p.line()).unwrap_or(0);
+            if record.len() == 1 && record[0].trim_ascii().is_empty() {
+                continue; // a blank line
+            }
+            if header_pending {
+                header_pending = false;
+                continue;
+            }
+            if record.len() != width {
+                let fields: Vec<String> =
+                    record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
+                return Err(csv_table::ragged(path, look.delimiter, config, width, &fields, line).into());
+            }
+            let text = |c: usize| -> Result<&str, DataError> {
+                std::str::from_utf8(&record[c]).map_err(|_| {
+                    let value = String::from_utf8_lossy(&record[c]).trim().to_string();
+                    let (i, name) = column(c);
+                    at(path, DataErrorKind::NotNumeric { value }, line).at_column(i, name)
+                })
+            };
+            let missing =
+                look.features.iter().chain(std::iter::once(&look.target)).find(|&&c| is_missing(&record[c]));
+            match missing {
+                Some(&c) if !config.drop_missing => {
+                    let value = String::from_utf8_lossy(&record[c]).trim().to_string();
+                    let (i, name) = column(c);
+                    return Err(at(path, DataErrorKind::Missing { value }, line).at_column(i, name).into());
+                }
+                Some(_) => {
+                    rows.dropped_rows += 1;
+                    continue;
+                }
+                None => {}
+            }
+            for &c in &look.features {
+                if let Some(v) = fast_number(&record[c]) {
+                    rows.x.push(v);
+                    continue;
+                }
+                let cell = text(c)?;
+                let v = csv_table::parse_number_in(look.delimiter, cell).ok_or_else(|| {
+                    let (i, name) = column(c);
+                    at(path, DataErrorKind::NotNumeric { value: cell.trim().to_string() }, line)
+                        .at_column(i, name)
+                })?;
+                rows.x.push(v as f32);
+            }
+            let label = text(look.target)?;
+            match csv_table::decimal_comma_cell(look.delimiter, label) {
+                Some(dotted) => rows.target.push(&dotted, line),
+                None => rows.target.push(label, line),
+            }
+        }
+    }
+
+    /// Decide the task over all rows (or take the configured one) and turn the targets into
+    /// class indices or values, as [`csv_table`] does for small files.
+    pub fn finish(&self, rows: Rows) -> Result<Parsed, DataError> {
+        let Rows { mut x, mut target, mut dropped_rows } = rows;
+        let (path, look, config) = (self.path, self.look, self.config);
+        let nf = look.features.len();
+        let kind = config.task.unwrap_or_else(|| target.infer());
+        let (tcol, tname) = (look.target + 1, look.columns[look.target].as_str());
+        let (task, y, filtered) = match kind {
+            TaskOverride::Regression => {
+                if let Some((line, value)) = target.first_text.take() {
+                    let kind = DataErrorKind::Schema(format!(
+                        "{value:?} is not a number, but the task is regression; set `task = \"classification\"` \
+                         under [datasets.NAME] or fix the value"
+                    ));
+                    return Err(at(path, kind, line).at_column(tcol, tname));
+                }
+                (Task::Regression, Targets::Values(std::mem::take(&mut target.values)), 0)
+            }
+            TaskOverride::Classification => classify(path, config, &mut target, &mut x, nf, (tcol, tname))?,
+        };
+        dropped_rows += filtered;
+        let rows = y.len();
+        if rows < 2 {
+            return Err(DataError::new(path, DataErrorKind::TooFewRows { rows }));
+        }
+        Ok(Parsed { x, y, task, rows, dropped_rows })
+    }
+}
+
+/// What the target column held, gathered while streaming; the task is decided at the end, as
+/// [`csv_table`] decides it over all rows.
+#[derive(Default)]
+pub struct TargetStats {
+    /// Each kept row's value (NaN for text).
+    values: Vec<f32>,
+    /// Each kept row's label id (index into `names`); emptied past `MAX_LABELS`.
+    ids: Vec<u32>,
+    names: Vec<Box<str>>,
+    /// Each name packed by [`pack`] (`u64::MAX` for a longer one), for a quick search.
+    short_keys: Vec<u64>,
+    index: HashMap<Box<str>, u32>,
+    overflow: bool,
+    /// The first text cell: its line and value.
+    first_text: Option<(u64, String)>,
+    has_fraction: bool,
+    integers: BTreeSet<i64>,
+}
+
+impl TargetStats {
+    fn push(&mut self, cell: &str, line: u64) {
+        let label = cell.trim();
+        let value = plain_decimal(label.as_bytes()).or_else(|| csv_table::parse_number(label));
+        self.push_value(label, value, line);
+    }
+
+    /// A target cell already read as a plain decimal (so it has no spaces to trim).
+    fn push_number(&mut self, label: &str, value: f64, line: u64) {
+        self.push_value(label, Some(value), line);
+    }
+
+    fn push_value(&mut self, label: &str, value: Option<f64>, line: u64) {
+        self.values.push(value.map_or(f32::NAN, |v| v as f32));
+        if self.overflow {
+            self.note(value, label, line);
+            return;
+        }
+        let (id, new) = self.id_of(label);
+        // What a label says of the task is the same on every row it is on: noted once.
+        if new {
+            self.note(value, label, line);
+        }
+        if !self.overflow {
+            self.ids.push(id);
+        }
+    }
+
+    /// What one value says of the task: text, a fraction, or an integer.
+    fn note(&mut self, value: Option<f64>, label: &str, line: u64) {
+        match value {
+            Some(v) if v.fract() == 0.0 && v.abs() < 1e9 => self.note_integer(v as i64),
+            Some(_) => self.has_fraction = true,
+            None if self.first_text.is_none() => self.first_text = Some((line, label.to_string())),
+            None => {}
+        }
+    }
+
+    /// Integer targets are counted up to one past the most a classification can have.
+    fn note_integer(&mut self, v: i64) {
+        if self.integers.len() <= MAX_INTEGER_CLASSES {
+            self.integers.insert(v);
+        }
+    }
+
+    /// The label's id, and whether it is new; labels are numbered in the order first seen.
+    fn id_of(&mut self, label: &str) -> (u32, bool) {
+        // A few short classes are found faster by comparing packed bytes than by hashing.
+        let short = pack(label.as_bytes());
+        let known = match short {
+            Some(key) if self.names.len() <= 16 => {
+                self.short_keys.iter().position(|&k| k == key).map(|i| i as u32)
+            }
+            _ => self.index.get(label).copied(),
+        };
+        if let Some(id) = known {
+            return (id, false);
+        }
+        let id = self.names.len() as u32;
+        self.short_keys.push(short.unwrap_or(u64::MAX));
+        self.names.push(label.into());
+        self.index.insert(label.into(), id);
+        if self.names.len() > MAX_LABELS {
+            self.overflow = true;
+            self.ids = Vec::new();
+            self.index = HashMap::new();
+        }
+        (id, true)
+    }
+
+    /// Append the next piece's targets: its label ids renumbered into this one's.
+    fn append(&mut self, next: TargetStats) {
+        if self.values.is_empty() {
+            *self = next; // no rows yet (every row pushes a value): take the piece's as they are
+            return;
+        }
+        self.values.extend_from_slice(&next.values);
+        if self.first_text.is_none() {
+            self.first_text = next.first_text;
+        }
+        self.has_fraction |= next.has_fraction;
+        for v in next.integers {
+            self.note_integer(v);
+        }
+        if next.overflow {
+            self.overflow = true;
+            self.ids = Vec::new();
+            self.index = HashMap::new();
+        }
+        if self.overflow {
+            return;
+        }
+        let renumber: Vec<u32> = next.names.iter().map(|name| self.id_of(name).0).collect();
+        if !self.overflow {
+            self.ids.extend(next.ids.iter().map(|&id| renumber[id as usize]));
+        }
+    }
+
+    /// Classification for text or small-integer targets, regression otherwise.
+    fn infer(&self) -> TaskOverride {
+        if self.first_text.is_some() {
+            TaskOverride::Classification
+        } else if self.has_fraction || self.integers.len() > MAX_INTEGER_CLASSES {
+            TaskOverride::Regression
+        } else {
+            TaskOverride::Classification
+        }
+    }
+}
+
+/// Up to 7 bytes and their length in one integer (`None` for longer ones): equal keys, equal bytes.
+fn pack(bytes: &[u8]) -> Option<u64> {
+    (bytes.len() <= 7).then(|| bytes.iter().fold(bytes.len() as u64, |key, &b| key << 8 | u64::from(b)))
+}
+
+/// As [`csv_table::is_missing`], without an allocation for the usual (long or numeric) cell.
+fn is_missing(cell: &[u8]) -> bool {
+    let t = cell.trim_ascii();
+    // No missing-value token is longer than 4 bytes or starts with a digit.
+    t.len() <= 4
+        && !t.first().is_some_and(u8::is_ascii_digit)
+        && csv_table::is_missing(&String::from_utf8_lossy(t))
+}
+
+/// The usual cell, quickly: ASCII digits with ASCII spaces around them. `None` sends the cell to
+/// [`csv_table::parse_number`], which decides (and words the error) as for small files.
+fn fast_number(cell: &[u8]) -> Option<f32> {
+    let t = cell.trim_ascii();
+    if let Some(v) = plain_decimal(t) {
+        return Some(v as f32);
+    }
+    let s = std::str::from_utf8(t).ok()?;
+    s.parse::<f64>().ok().filter(|v| v.is_finite()).map(|v| v as f32)
+}
+
+fn at(path: &Path, kind: DataErrorKind, line: u64) -> DataError {
+    DataError::new(path, kind).at_line(line)
+}
+
+/// Class indices for the label ids, in [`csv_table::sorted_classes`] order, with the `classes`
+/// filter applied (its rows removed from `x` in place).
+fn classify(
+    path: &Path,
+    config: &DatasetConfig,
+    target: &mut TargetStats,
+    x: &mut Vec<f32>,
+    nf: usize,
+    (tcol, tname): (usize, &str),
+) -> Result<(Task, Targets, usize), DataError> {
+    let err = |kind| DataError::new(path, kind).at_column(tcol, tname);
+    if target.overflow {
+        return Err(err(DataErrorKind::Schema(format!(
+            "the target has more than {MAX_LABELS} distinct values, too many for classes; set `task = \
+             \"regression\"` under [datasets.NAME] or choose another `target`"
+        ))));
+    }
+    target.values = Vec::new();
+    let present = csv_table::sorted_classes(target.names.iter().map(|n| n.to_string()).collect());
+    let classes = match &config.classes {
+        Some(wanted) => {
+            if let Some(w) = wanted.iter().find(|w| !present.contains(w)) {
+                return Err(err(DataErrorKind::UnknownClass { name: w.clone(), available: present }));
+            }
+            wanted.clone()
+        }
+        None => present,
+    };
+    if classes.len() < 2 {
+        let class = classes.first().cloned().unwrap_or_default();
+        return Err(err(DataErrorKind::SingleClass { class }));
+    }
+    let position: HashMap<&str, i64> =
+        classes.iter().enumerate().map(|(i, c)| (c.as_str(), i as i64)).collect();
+    let of_id: Vec<i64> = target.names.iter().map(|n| position.get(&**n).copied().unwrap_or(-1)).collect();
+    let mut y = Vec::with_capacity(target.ids.len());
+    let mut kept = 0;
+    for (row, &id) in target.ids.iter().enumerate() {
+        let k = of_id[id as usize];
+        if k < 0 {
+            continue;
+        }
+        if kept != row {
+            x.copy_within(row * nf..(row + 1) * nf, kept * nf);
+        }
+        y.push(k);
+        kept += 1;
+    }
+    let filtered = target.ids.len() - kept;
+    x.truncate(kept * nf);
+    target.ids = Vec::new();
+    Ok((Task::Classification { classes }, Targets::Classes(y), filtered))
+}

@@ -73,9 +73,13 @@ pub fn datasets(settings: &Settings, json: bool) -> anyhow::Result<i32> {
             Ok(s) => {
                 let task = match &s.task {
                     crate::data::Task::Classification { classes } => {
-                        let counts: Vec<String> =
-                            classes.iter().zip(&s.class_counts).map(|(c, n)| format!("{c} {n}")).collect();
-                        format!("{} classes: {}", classes.len(), counts.join(", "))
+                        // A large CSV not yet staged knows its classes from its head, not their counts.
+                        let named: Vec<String> = if s.class_counts.len() == classes.len() {
+                            classes.iter().zip(&s.class_counts).map(|(c, n)| format!("{c} {n}")).collect()
+                        } else {
+                            classes.clone()
+                        };
+                        format!("{} classes: {}", classes.len(), named.join(", "))
                     }
                     crate::data::Task::Regression => "regression".into(),
                 };

@@ -195,7 +195,12 @@ pub fn cache(settings: &Settings, args: &CacheArgs) -> anyhow::Result<i32> {
         CacheAction::List { json } => list(settings, json),
         CacheAction::Clear { dataset } => {
             let cache = Cache::new(&settings.cache_dir);
-            let (count, bytes) = cache.clear(dataset.as_deref()).with_context(|| {
+            let cleared = cache.clear(dataset.as_deref()).and_then(|(count, bytes)| {
+                let (tables, table_bytes) =
+                    staging::table::clear_tables(&settings.cache_dir, dataset.as_deref())?;
+                Ok((count + tables, bytes + table_bytes))
+            });
+            let (count, bytes) = cleared.with_context(|| {
                 format!("could not clear the staging cache in {}", settings.cache_dir.display())
             })?;
             let what = dataset.map(|d| format!(" of {d}")).unwrap_or_default();
@@ -213,13 +218,15 @@ pub fn cache(settings: &Settings, args: &CacheArgs) -> anyhow::Result<i32> {
 fn list(settings: &Settings, json: bool) -> anyhow::Result<i32> {
     let listed = staging::cache_list(&settings.cache_dir)
         .with_context(|| format!("could not read the staging cache in {}", settings.cache_dir.display()))?;
-    let rows: Vec<Row> = listed.iter().map(Row::of).collect();
+    let tables = staging::table::list_tables(&settings.cache_dir)
+        .with_context(|| format!("could not read the staging cache in {}", settings.cache_dir.display()))?;
+    let rows: Vec<Row> = listed.iter().map(Row::of).chain(tables.iter().map(Row::of_table)).collect();
     if json {
         let list: Vec<_> = rows
             .iter()
             .map(|r| {
                 json!({ "path": r.path, "dataset": r.dataset, "source": r.source, "images": r.images,
-                        "bytes": r.bytes, "staged_at": r.staged_at, "state": r.state })
+                        "rows": r.rows, "bytes": r.bytes, "staged_at": r.staged_at, "state": r.state })
             })
             .collect();
         let doc = json!({ "cache_dir": settings.cache_dir, "entries": list });
@@ -235,20 +242,26 @@ fn list(settings: &Settings, json: bool) -> anyhow::Result<i32> {
         format_bytes(total)
     );
     if rows.is_empty() {
-        println!("  (empty: `workbench stage DATASET` or a training run on an image dataset fills it)");
+        println!(
+            "  (empty: `workbench stage DATASET` or a training run on an image dataset or a large CSV fills it)"
+        );
         return Ok(0);
     }
     let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(5).max(5);
     println!(
-        "  {:<width$}  {:<12}  {:>7}  {:>10}  {:<20}  STATE",
-        "ENTRY", "DATASET", "IMAGES", "SIZE", "STAGED"
+        "  {:<width$}  {:<12}  {:>13}  {:>10}  {:<20}  STATE",
+        "ENTRY", "DATASET", "SAMPLES", "SIZE", "STAGED"
     );
     for r in &rows {
         println!(
-            "  {:<width$}  {:<12}  {:>7}  {:>10}  {:<20}  {}",
+            "  {:<width$}  {:<12}  {:>13}  {:>10}  {:<20}  {}",
             r.name,
             r.dataset.as_deref().unwrap_or("-"),
-            r.images.map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
+            match (r.images, r.rows) {
+                (Some(n), _) => n.to_string(),
+                (None, Some(n)) => format!("{n} rows"),
+                (None, None) => "-".into(),
+            },
             format_bytes(r.bytes),
             r.staged_at
                 .as_deref()
@@ -270,6 +283,8 @@ struct Row {
     dataset: Option<String>,
     source: Option<String>,
     images: Option<usize>,
+    /// A staged table's rows.
+    rows: Option<usize>,
     bytes: u64,
     staged_at: Option<String>,
     state: String,
@@ -284,6 +299,7 @@ impl Row {
             dataset: None,
             source: None,
             images: None,
+            rows: None,
             bytes: l.bytes,
             staged_at: None,
             state: String::new(),
@@ -305,6 +321,44 @@ impl Row {
             ListedState::Unreadable(why) => format!("unusable ({why}); never used"),
             ListedState::Staging => "staging in progress".into(),
             ListedState::Leftover => "interrupted staging; never used, `cache clear` removes it".into(),
+        };
+        row
+    }
+}
+
+impl Row {
+    /// A folder of the cache's `tables/` folder (large CSVs).
+    fn of_table(l: &staging::table::ListedTable) -> Row {
+        use staging::table::TableState;
+        let name = l.path.file_name().map(|n| format!("tables/{}", n.to_string_lossy())).unwrap_or_default();
+        let mut row = Row {
+            name,
+            path: l.path.display().to_string(),
+            dataset: None,
+            source: None,
+            images: None,
+            rows: None,
+            bytes: l.bytes,
+            staged_at: None,
+            state: String::new(),
+        };
+        row.state = match &l.state {
+            TableState::Entry(m) => {
+                row.dataset = Some(m.dataset.clone());
+                row.source = Some(m.source.display().to_string());
+                row.rows = Some(m.rows);
+                row.staged_at = Some(m.staged_at.clone());
+                match staging::table::table_current(m) {
+                    Some(true) => "current".into(),
+                    Some(false) => {
+                        "stale: the source changed (checked, and parsed again, when next used)".into()
+                    }
+                    None => "orphan: the source is gone".into(),
+                }
+            }
+            TableState::Unusable(why) => format!("unusable ({why}); never used, `cache clear` removes it"),
+            TableState::Staging => "staging in progress".into(),
+            TableState::Leftover => "interrupted staging; never used, `cache clear` removes it".into(),
         };
         row
     }

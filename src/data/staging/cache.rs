@@ -389,7 +389,7 @@ fn pid_of(name: &str) -> Option<u32> {
     parts.next()?.parse().ok()
 }
 
-fn folder_bytes(dir: &Path) -> u64 {
+pub(crate) fn folder_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|read| {
             read.filter_map(|e| e.ok()?.metadata().ok()).filter(|m| m.is_file()).map(|m| m.len()).sum()

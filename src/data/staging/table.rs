@@ -198,6 +198,86 @@ impl TableSpec<'_> {
     }
 }
 
+/// A folder in the cache's `tables/` folder, as `workbench cache list` shows it.
+#[derive(Debug)]
+pub struct ListedTable {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub state: TableState,
+}
+
+#[derive(Debug)]
+pub enum TableState {
+    /// A staged table.
+    Entry(Box<TableManifest>),
+    /// A table being staged now, by a process still running.
+    Staging,
+    /// A partial entry whose process is gone; never used.
+    Leftover,
+    /// Not readable as an entry of this version (an older format, a damaged manifest); never used.
+    Unusable(String),
+}
+
+/// Every folder in the cache's `tables/` folder, entries first.
+pub fn list_tables(cache_dir: &Path) -> io::Result<Vec<ListedTable>> {
+    let read = match std::fs::read_dir(cache_dir.join(TABLES_DIR)) {
+        Ok(r) => r,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for entry in read {
+        let path = entry?.path();
+        if !path.is_dir() {
+            continue; // line-counts.json
+        }
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let state = match name.strip_prefix(".staging-") {
+            Some(rest) => match rest.rsplit('-').next().and_then(|p| p.parse::<u32>().ok()) {
+                Some(pid) if crate::util::process_alive(pid) => TableState::Staging,
+                _ => TableState::Leftover,
+            },
+            None => match std::fs::read(path.join(MANIFEST))
+                .map_err(|e| e.to_string())
+                .and_then(|text| serde_json::from_slice::<TableManifest>(&text).map_err(|e| e.to_string()))
+            {
+                Ok(m) if m.format == FORMAT_VERSION => TableState::Entry(Box::new(m)),
+                Ok(m) => TableState::Unusable(format!("format {} of an older workbench", m.format)),
+                Err(why) => TableState::Unusable(why),
+            },
+        };
+        out.push(ListedTable { bytes: super::cache::folder_bytes(&path), path, state });
+    }
+    out.sort_by_key(|l| (!matches!(l.state, TableState::Entry(_)), l.path.clone()));
+    Ok(out)
+}
+
+/// Remove the staged tables of `dataset` (all of them, and the partial entries of processes that
+/// are gone, when `None`); a table being staged now is left alone. How many folders went, and
+/// their bytes.
+pub fn clear_tables(cache_dir: &Path, dataset: Option<&str>) -> io::Result<(usize, u64)> {
+    let (mut count, mut bytes) = (0, 0);
+    for listed in list_tables(cache_dir)? {
+        let wanted = match (&listed.state, dataset) {
+            (TableState::Staging, _) => false,
+            (TableState::Entry(m), Some(name)) => m.dataset == name,
+            (_, Some(_)) => false,
+            (_, None) => true,
+        };
+        if wanted {
+            std::fs::remove_dir_all(&listed.path)?;
+            count += 1;
+            bytes += listed.bytes;
+        }
+    }
+    Ok((count, bytes))
+}
+
+/// Whether a staged table's source is as it was staged (size and time); `None` when it is gone.
+pub fn table_current(m: &TableManifest) -> Option<bool> {
+    FileStamp::of(&m.source).ok().map(|stamp| stamp == m.stamp)
+}
+
 /// Make sure the cache holds a current copy of the table, parsing it (with progress) when not.
 pub fn stage(spec: &TableSpec<'_>, progress: &mut StageProgress<'_>) -> Result<TableReport, StageError> {
     let started = Instant::now();

@@ -73,13 +73,7 @@ pub fn datasets(settings: &Settings, json: bool) -> anyhow::Result<i32> {
             Ok(s) => {
                 let task = match &s.task {
                     crate::data::Task::Classification { classes } => {
-                        // A large CSV not yet staged knows its classes from its head, not their counts.
-                        let named: Vec<String> = if s.class_counts.len() == classes.len() {
-                            classes.iter().zip(&s.class_counts).map(|(c, n)| format!("{c} {n}")).collect()
-                        } else {
-                            classes.clone()
-                        };
-                        format!("{} classes: {}", classes.len(), named.join(", "))
+                        format!("{} classes: {}", classes.len(), s.class_labels().join(", "))
                     }
                     crate::data::Task::Regression => "regression".into(),
                 };

@@ -226,6 +226,19 @@ pub struct DatasetSummary {
     pub preview: Preview,
 }
 
+impl DatasetSummary {
+    /// Each class with its rows (`setosa 50`), or its name alone when the counts aren't known
+    /// yet (a large CSV before staging knows the classes of its head only).
+    pub fn class_labels(&self) -> Vec<String> {
+        let Task::Classification { classes } = &self.task else { return Vec::new() };
+        if self.class_counts.len() == classes.len() {
+            classes.iter().zip(&self.class_counts).map(|(c, n)| format!("{c} {n}")).collect()
+        } else {
+            classes.clone()
+        }
+    }
+}
+
 /// A dataset loaded for training, as CPU tensors.
 #[derive(Debug)]
 pub struct LoadedData {

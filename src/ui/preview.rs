@@ -52,10 +52,9 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
             Span::raw(format!(" -> {}", task_text(&summary.task))),
         ]),
     ];
-    if let Task::Classification { classes } = &summary.task {
-        let counts: Vec<String> =
-            classes.iter().zip(&summary.class_counts).map(|(c, n)| format!("{c} {n}")).collect();
-        lines.push(Line::from(vec![Span::styled("classes  ", theme::dim()), Span::raw(counts.join(", "))]));
+    if matches!(summary.task, Task::Classification { .. }) {
+        let labels = summary.class_labels().join(", ");
+        lines.push(Line::from(vec![Span::styled("classes  ", theme::dim()), Span::raw(labels)]));
     }
     let shape = match summary.sample_shape.as_slice() {
         [c, h, w] => format!("{w}x{h} pixels, {c} channel{}", if *c == 1 { "" } else { "s" }),

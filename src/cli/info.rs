@@ -65,7 +65,7 @@ pub fn datasets(settings: &Settings, json: bool) -> anyhow::Result<i32> {
     }
     let name_width = catalog.entries.iter().map(|e| e.name.len()).max().unwrap_or(4).max(4);
     println!(
-        "  {:<name_width$}  {:<6}  {:>6}  {:>8}  {:<12}  TASK",
+        "  {:<name_width$}  {:<6}  {:>9}  {:>8}  {:<12}  TASK",
         "NAME", "FORMAT", "ROWS", "FEATURES", "TARGET"
     );
     for entry in &catalog.entries {
@@ -82,7 +82,7 @@ pub fn datasets(settings: &Settings, json: bool) -> anyhow::Result<i32> {
                     _ => s.features.to_string(),
                 };
                 println!(
-                    "  {:<name_width$}  {:<6}  {:>6}  {:>8}  {:<12}  {task}",
+                    "  {:<name_width$}  {:<6}  {:>9}  {:>8}  {:<12}  {task}",
                     entry.name,
                     entry.format.label(),
                     s.rows,

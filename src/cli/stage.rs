@@ -291,19 +291,24 @@ struct Row {
 }
 
 impl Row {
-    fn of(l: &staging::Listed) -> Row {
-        let name = l.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let mut row = Row {
+    /// A row for the folder at `path`, its details still to fill in.
+    fn blank(name: String, path: &std::path::Path, bytes: u64) -> Row {
+        Row {
             name,
-            path: l.path.display().to_string(),
+            path: path.display().to_string(),
             dataset: None,
             source: None,
             images: None,
             rows: None,
-            bytes: l.bytes,
+            bytes,
             staged_at: None,
             state: String::new(),
-        };
+        }
+    }
+
+    fn of(l: &staging::Listed) -> Row {
+        let name = l.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut row = Row::blank(name, &l.path, l.bytes);
         row.state = match &l.state {
             ListedState::Entry(m) => {
                 row.dataset = Some(m.dataset.clone());
@@ -324,24 +329,12 @@ impl Row {
         };
         row
     }
-}
 
-impl Row {
     /// A folder of the cache's `tables/` folder (large CSVs).
     fn of_table(l: &staging::table::ListedTable) -> Row {
         use staging::table::TableState;
         let name = l.path.file_name().map(|n| format!("tables/{}", n.to_string_lossy())).unwrap_or_default();
-        let mut row = Row {
-            name,
-            path: l.path.display().to_string(),
-            dataset: None,
-            source: None,
-            images: None,
-            rows: None,
-            bytes: l.bytes,
-            staged_at: None,
-            state: String::new(),
-        };
+        let mut row = Row::blank(name, &l.path, l.bytes);
         row.state = match &l.state {
             TableState::Entry(m) => {
                 row.dataset = Some(m.dataset.clone());

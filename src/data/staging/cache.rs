@@ -242,13 +242,11 @@ impl Cache {
     pub fn clear(&self, dataset: Option<&str>) -> io::Result<(usize, u64)> {
         let (mut count, mut bytes) = (0, 0);
         for listed in self.list()? {
-            let wanted = match (&listed.state, dataset) {
-                (ListedState::Staging, _) => false,
-                (ListedState::Entry(m), Some(name)) => m.dataset == name,
-                (_, Some(_)) => false,
-                (_, None) => true,
+            let entry_of = match &listed.state {
+                ListedState::Entry(m) => Some(m.dataset.as_str()),
+                _ => None,
             };
-            if wanted {
+            if cleared_by(matches!(listed.state, ListedState::Staging), entry_of, dataset) {
                 std::fs::remove_dir_all(&listed.path)?;
                 count += 1;
                 bytes += listed.bytes;
@@ -259,15 +257,9 @@ impl Cache {
 
     /// Every folder the cache made, entries first (by name), then staging folders.
     pub fn list(&self) -> io::Result<Vec<Listed>> {
-        let read = match std::fs::read_dir(&self.dir) {
-            Ok(r) => r,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        };
         let mut out = Vec::new();
-        for entry in read {
-            let path = entry?.path();
-            if !path.is_dir() || !path.join(MARKER).exists() {
+        for path in subfolders(&self.dir)? {
+            if !path.join(MARKER).exists() {
                 continue; // not ours: a shared cache_dir may hold other things
             }
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -289,6 +281,34 @@ impl Cache {
         }
         out.sort_by_key(|l| (!matches!(l.state, ListedState::Entry(_)), l.path.clone()));
         Ok(out)
+    }
+}
+
+/// The folders in `dir`; none when it doesn't exist (nothing staged yet).
+pub(crate) fn subfolders(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let read = match std::fs::read_dir(dir) {
+        Ok(r) => r,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut folders = Vec::new();
+    for entry in read {
+        let path = entry?.path();
+        if path.is_dir() {
+            folders.push(path);
+        }
+    }
+    Ok(folders)
+}
+
+/// Whether `workbench cache clear [DATASET]` removes a folder: never one being staged now; with a
+/// dataset named, that dataset's entries; without, everything else (interrupted staging too).
+pub(crate) fn cleared_by(staging_now: bool, entry_of: Option<&str>, dataset: Option<&str>) -> bool {
+    match (staging_now, entry_of, dataset) {
+        (true, _, _) => false,
+        (false, Some(of), Some(name)) => of == name,
+        (false, None, Some(_)) => false,
+        (false, _, None) => true,
     }
 }
 

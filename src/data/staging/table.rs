@@ -220,17 +220,8 @@ pub enum TableState {
 
 /// Every folder in the cache's `tables/` folder, entries first.
 pub fn list_tables(cache_dir: &Path) -> io::Result<Vec<ListedTable>> {
-    let read = match std::fs::read_dir(cache_dir.join(TABLES_DIR)) {
-        Ok(r) => r,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
     let mut out = Vec::new();
-    for entry in read {
-        let path = entry?.path();
-        if !path.is_dir() {
-            continue; // line-counts.json
-        }
+    for path in super::cache::subfolders(&cache_dir.join(TABLES_DIR))? {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let state = match name.strip_prefix(".staging-") {
             Some(rest) => match rest.rsplit('-').next().and_then(|p| p.parse::<u32>().ok()) {
@@ -258,13 +249,11 @@ pub fn list_tables(cache_dir: &Path) -> io::Result<Vec<ListedTable>> {
 pub fn clear_tables(cache_dir: &Path, dataset: Option<&str>) -> io::Result<(usize, u64)> {
     let (mut count, mut bytes) = (0, 0);
     for listed in list_tables(cache_dir)? {
-        let wanted = match (&listed.state, dataset) {
-            (TableState::Staging, _) => false,
-            (TableState::Entry(m), Some(name)) => m.dataset == name,
-            (_, Some(_)) => false,
-            (_, None) => true,
+        let entry_of = match &listed.state {
+            TableState::Entry(m) => Some(m.dataset.as_str()),
+            _ => None,
         };
-        if wanted {
+        if super::cache::cleared_by(matches!(listed.state, TableState::Staging), entry_of, dataset) {
             std::fs::remove_dir_all(&listed.path)?;
             count += 1;
             bytes += listed.bytes;

@@ -138,12 +138,11 @@ impl HyperForm {
     pub fn summary_lines(&self, data: &DatasetSummary) -> Option<Vec<String>> {
         let layers = self.layers_of(&self.values.model)?;
         let summary = ModelSummary::of(&layers, &sample_shape(data), outputs(data)).ok()?;
-        let slots = match self.values.optimizer {
-            OptimizerKind::Adam => 2,
-            OptimizerKind::Sgd if self.values.momentum > 0.0 => 1,
-            OptimizerKind::Sgd => 0,
-        };
-        Some(summary.compact_lines(u64::from(self.values.batch_size), slots))
+        Some(summary.compact_lines(
+            u64::from(self.values.batch_size),
+            self.values.optimizer,
+            self.values.momentum,
+        ))
     }
 
     /// A field's label: the fixed ones, or `3 rate` for a layer's argument.

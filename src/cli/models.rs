@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::config::Settings;
 use crate::data::Catalog;
 use crate::models::{builtin_stack, ModelSource, ModelSummary};
-use crate::params::{ModelKind, OptimizerKind};
+use crate::params::ModelKind;
 use crate::train::user_model::outputs_for;
 
 /// Arguments of `workbench models`.
@@ -83,31 +83,22 @@ fn summary(settings: &Settings, args: &ModelsArgs, name: &str) -> anyhow::Result
     let shape: Vec<i64> = data.sample_shape.iter().map(|&d| d as i64).collect();
     let s = ModelSummary::of(&layers, &shape, outputs_for(&data.task)).map_err(|e| anyhow!("{name}: {e}"))?;
     let batch = u64::from(args.batch_size.unwrap_or(settings.train.batch_size));
-    let slots = optimizer_slots(settings.train.optimizer, settings.train.momentum);
+    let (optimizer, momentum) = (settings.train.optimizer, settings.train.momentum);
     if args.json {
         let rows: Vec<_> = s
             .layers
             .iter()
             .map(|l| json!({ "name": l.name.trim(), "output_shape": l.output_shape, "params": l.params }))
             .collect();
-        let m = s.memory(batch, slots);
+        let m = s.memory(batch, optimizer, momentum);
         let doc = json!({ "model": name, "dataset": dataset, "input_shape": s.input_shape, "layers": rows,
-            "total_params": s.total_params, "batch_size": batch, "memory_bytes": m.total });
+            "total_params": s.total_params, "batch_size": batch, "memory_bytes": m.total() });
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(0);
     }
     println!("{name} on {dataset}");
-    for line in s.lines(batch, slots) {
+    for line in s.lines(batch, optimizer, momentum) {
         println!("  {line}");
     }
     Ok(0)
-}
-
-/// Values of optimizer state per weight: Adam's two moments, SGD's momentum buffer.
-pub(crate) fn optimizer_slots(optimizer: OptimizerKind, momentum: f64) -> u64 {
-    match optimizer {
-        OptimizerKind::Adam => 2,
-        OptimizerKind::Sgd if momentum > 0.0 => 1,
-        OptimizerKind::Sgd => 0,
-    }
 }

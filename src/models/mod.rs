@@ -3,6 +3,7 @@
 //! them, parses stacks and checks them against a sample shape; it needs no tch (training them is
 //! train's business).
 pub mod layers;
+pub mod memory;
 pub mod summary;
 
 use std::collections::BTreeMap;
@@ -11,7 +12,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use layers::{parse_layer, parse_stack, Entry, Layer, LayerError};
-pub use summary::{LayerSummary, MemoryEstimate, ModelSummary};
+pub use memory::MemoryEstimate;
+pub use summary::{LayerSummary, ModelSummary};
 
 use crate::params::ModelKind;
 

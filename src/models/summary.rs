@@ -2,6 +2,8 @@
 //! the memory a training step needs. Plain data, no tch: the form, `workbench models` and the
 //! GPU memory estimate all read it.
 use super::layers::{parse_stack, Dims, Entry, Layer, LayerError};
+use super::memory::{estimate, LayerShape, MemoryEstimate, MemoryInputs};
+use crate::params::OptimizerKind;
 
 /// One row of a model summary.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,21 +27,6 @@ pub struct ModelSummary {
     pub total_params: i64,
 }
 
-/// Memory of one training step in bytes, f32 throughout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MemoryEstimate {
-    /// The weights.
-    pub params: u64,
-    /// One gradient per weight.
-    pub grads: u64,
-    /// The optimizer's state: Adam keeps two values per weight, SGD with momentum one.
-    pub optimizer: u64,
-    /// Every layer's output for the batch, kept for the backward pass, and its gradient.
-    pub activations: u64,
-    /// The sum of the above.
-    pub total: u64,
-}
-
 impl ModelSummary {
     /// Parse `lines` and check them against samples of `sample_shape`; a bare last `linear` gets
     /// `outputs` units. Errors name the layer (index and text) and the shapes.
@@ -48,39 +35,41 @@ impl ModelSummary {
         summarize(&entries, sample_shape, outputs)
     }
 
-    /// Memory of one training step at `batch` samples, with `optimizer_slots` values of state per
-    /// weight (Adam 2, SGD with momentum 1, plain SGD 0).
-    pub fn memory(&self, batch: u64, optimizer_slots: u64) -> MemoryEstimate {
-        const F32: u64 = 4;
-        let weights = self.total_params.max(0) as u64 * F32;
-        let per_sample: i64 = self.input_shape.iter().product::<i64>()
-            + self.layers.iter().map(|l| l.output_shape.iter().product::<i64>()).sum::<i64>();
-        // Forward outputs are kept for backward, and backward holds a gradient of each.
-        let activations = 2 * batch * per_sample.max(0) as u64 * F32;
-        let optimizer = optimizer_slots * weights;
-        MemoryEstimate {
-            params: weights,
-            grads: weights,
+    /// The layers as the memory estimate sees them.
+    pub fn layer_shapes(&self) -> Vec<LayerShape> {
+        self.layers
+            .iter()
+            .map(|l| LayerShape::new(l.name.clone(), l.params.max(0) as u64, &l.output_shape))
+            .collect()
+    }
+
+    /// Memory of one training step at `batch` samples with this optimizer (the data not counted):
+    /// [`crate::models::memory::estimate`], as the check before a run makes it.
+    pub fn memory(&self, batch: u64, optimizer: OptimizerKind, momentum: f64) -> MemoryEstimate {
+        let inputs = MemoryInputs {
+            input: self.input_shape.clone(),
+            batch_size: batch,
             optimizer,
-            activations,
-            total: 2 * weights + optimizer + activations,
-        }
+            momentum,
+            data_on_device: 0,
+        };
+        estimate(&self.layer_shapes(), &inputs)
     }
 
     /// The summary as text lines: a table, the total, and the memory at `batch` samples.
-    pub fn lines(&self, batch: u64, optimizer_slots: u64) -> Vec<String> {
+    pub fn lines(&self, batch: u64, optimizer: OptimizerKind, momentum: f64) -> Vec<String> {
         let mut out = vec![format!("{:<28} {:<16} {:>10}", "layer", "output", "params")];
         out.push(format!("{:<28} {:<16} {:>10}", "input", shape_text(&self.input_shape), ""));
         for l in &self.layers {
             out.push(format!("{:<28} {:<16} {:>10}", l.name, shape_text(&l.output_shape), l.params));
         }
-        let m = self.memory(batch, optimizer_slots);
+        let m = self.memory(batch, optimizer, momentum);
         out.push(format!("total {} parameters", self.total_params));
         out.push(format!(
             "memory at batch {batch}: {} (params {}, grads {}, optimizer {}, activations {})",
-            bytes_text(m.total),
+            bytes_text(m.total()),
             bytes_text(m.params),
-            bytes_text(m.grads),
+            bytes_text(m.gradients),
             bytes_text(m.optimizer),
             bytes_text(m.activations)
         ));
@@ -90,9 +79,10 @@ impl ModelSummary {
 
 impl ModelSummary {
     /// For a narrow pane: `105476 params, 7.3 MiB at batch 16`, then `layer  shape  params` rows.
-    pub fn compact_lines(&self, batch: u64, optimizer_slots: u64) -> Vec<String> {
-        let m = self.memory(batch, optimizer_slots);
-        let mut out = vec![format!("{} params, {} at batch {batch}", self.total_params, bytes_text(m.total))];
+    pub fn compact_lines(&self, batch: u64, optimizer: OptimizerKind, momentum: f64) -> Vec<String> {
+        let m = self.memory(batch, optimizer, momentum);
+        let mut out =
+            vec![format!("{} params, {} at batch {batch}", self.total_params, bytes_text(m.total()))];
         for l in &self.layers {
             out.push(format!("{:<16} {:<12} {}", l.name, shape_text(&l.output_shape), l.params));
         }
@@ -285,10 +275,10 @@ mod tests {
         assert_eq!(shapes[10], [10]);
         // torch: sum(p.numel()) of the same nn.Sequential.
         assert_eq!(s.total_params, 320 + 18_496 + 401_536 + 1_290);
-        let m = s.memory(64, 2);
+        let m = s.memory(64, OptimizerKind::Adam, 0.0);
         assert_eq!(m.params, 421_642 * 4);
-        assert_eq!(m.total, m.params * 4 + m.activations);
-        assert!(s.lines(64, 2).iter().any(|l| l.starts_with("memory at batch 64")));
+        assert_eq!(m.total(), m.params * 4 + m.activations);
+        assert!(s.lines(64, OptimizerKind::Adam, 0.0).iter().any(|l| l.starts_with("memory at batch 64")));
     }
 
     #[test]

@@ -1,119 +1,16 @@
-//! Will it fit: an estimate of a run's device memory before it starts, and the memory free on the
-//! device to hold it against.
-//!
-//! The estimate is generic: it is fed a list of [`LayerShape`]s (parameter count and one sample's
-//! output shape per layer), so any model that can describe its layers can be estimated; the
-//! built-in models describe theirs with [`builtin_layers`]. Figures are in bytes, float32 values.
-//!
-//! What is counted, and why:
-//! - parameters, and as many bytes again for their gradients;
-//! - the optimizer's state: SGD keeps one momentum buffer per parameter (none with momentum 0),
-//!   Adam two moments;
-//! - one batch's activations: the input batch and every layer's output are kept for the backward
-//!   pass, and the backward pass holds a gradient of the same size for each ([`ACTIVATION_FACTOR`]);
-//! - the dataset's tensors, when they are placed on the device (features as float32, targets as
-//!   int64 class indices or float32 values).
-//!
-//! It leaves out the CUDA context (a few hundred MiB, outside PyTorch's allocator too) and the
-//! allocator's rounding, so treat "fits" near the limit as a maybe: [`Fit::fits`] keeps a margin.
-use crate::params::{ModelKind, OptimizerKind};
+//! Will it fit: the estimate of a run's device memory (crate::models::memory, the same one the
+//! model form shows) for a planned run, against the memory free on its device. The built-in
+//! models describe their layers with [`builtin_layers`]; a layer stack with its summary.
+pub use crate::models::memory::{
+    dataset_bytes, estimate, LayerShape, MemoryEstimate, MemoryInputs, ACTIVATION_FACTOR,
+};
+use crate::params::ModelKind;
+#[cfg(test)]
+use crate::params::OptimizerKind;
 
-/// Bytes per float32 value.
-const F32: u64 = 4;
-/// Each activation is held once for the backward pass and once as its gradient during it.
-pub const ACTIVATION_FACTOR: u64 = 2;
 /// The share of free memory an estimate may take and still count as fitting: the rest is left
 /// for what the estimate does not count (allocator rounding, workspace of convolutions).
 pub const FIT_MARGIN: f64 = 0.9;
-
-/// One layer as the estimate sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LayerShape {
-    /// A name for a per-layer summary (`Linear(4, 16)`, `ReLU`).
-    pub name: String,
-    /// Trainable values it holds.
-    pub params: u64,
-    /// The shape of one sample's output, without the batch dimension.
-    pub output: Vec<i64>,
-}
-
-impl LayerShape {
-    fn new(name: impl Into<String>, params: u64, output: &[i64]) -> LayerShape {
-        LayerShape { name: name.into(), params, output: output.to_vec() }
-    }
-
-    /// Values in one sample's output.
-    pub fn output_elements(&self) -> u64 {
-        self.output.iter().map(|&d| d.max(0) as u64).product()
-    }
-}
-
-/// What the estimate needs besides the layers.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MemoryInputs {
-    /// One sample's input shape, without the batch dimension.
-    pub input: Vec<i64>,
-    pub batch_size: u64,
-    pub optimizer: OptimizerKind,
-    /// SGD's momentum (0: no buffers).
-    pub momentum: f64,
-    /// The dataset tensors' bytes when they are placed on the device; 0 when they stay on the CPU.
-    pub data_on_device: u64,
-}
-
-/// The estimate, part by part, in bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct MemoryEstimate {
-    pub params: u64,
-    pub gradients: u64,
-    pub optimizer: u64,
-    pub activations: u64,
-    pub data: u64,
-}
-
-impl MemoryEstimate {
-    pub fn total(&self) -> u64 {
-        self.params + self.gradients + self.optimizer + self.activations + self.data
-    }
-
-    /// `params 524 B, gradients 524 B, optimizer 1.0 KiB, activations 2.9 KiB, data 0 B`
-    pub fn breakdown(&self) -> String {
-        use crate::util::format_bytes as b;
-        format!(
-            "params {}, gradients {}, optimizer {}, activations {}, data {}",
-            b(self.params),
-            b(self.gradients),
-            b(self.optimizer),
-            b(self.activations),
-            b(self.data)
-        )
-    }
-}
-
-/// Estimate the memory of training `layers` with `inputs`.
-pub fn estimate(layers: &[LayerShape], inputs: &MemoryInputs) -> MemoryEstimate {
-    let params: u64 = layers.iter().map(|l| l.params).sum::<u64>() * F32;
-    let optimizer = match inputs.optimizer {
-        OptimizerKind::Sgd if inputs.momentum == 0.0 => 0,
-        OptimizerKind::Sgd => params,
-        OptimizerKind::Adam => 2 * params,
-    };
-    let input: u64 = inputs.input.iter().map(|&d| d.max(0) as u64).product();
-    let per_sample = input + layers.iter().map(LayerShape::output_elements).sum::<u64>();
-    MemoryEstimate {
-        params,
-        gradients: params,
-        optimizer,
-        activations: per_sample * inputs.batch_size * F32 * ACTIVATION_FACTOR,
-        data: inputs.data_on_device,
-    }
-}
-
-/// The bytes of a dataset's tensors: `rows` samples of `features` float32 values, and one target
-/// each (int64 class indices for classification, float32 values for regression).
-pub fn dataset_bytes(rows: u64, features: u64, classification: bool) -> u64 {
-    rows * features * F32 + rows * if classification { 8 } else { F32 }
-}
 
 /// Why a built-in model can't be described for this input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -265,12 +162,7 @@ pub fn plan_fit(plan: &super::RunRequest) -> Option<Fit> {
         Some(kind) => builtin_layers(kind, &plan.spec.hidden, &shape, outputs).ok()?,
         // A layer stack: its own summary; a TorchScript module's layers are unknown (no estimate).
         None if super::script_net::script_path(&plan.spec.layers).is_none() => {
-            crate::models::ModelSummary::of(&plan.spec.layers, &shape, outputs)
-                .ok()?
-                .layers
-                .into_iter()
-                .map(|l| LayerShape { name: l.name, params: l.params.max(0) as u64, output: l.output_shape })
-                .collect()
+            crate::models::ModelSummary::of(&plan.spec.layers, &shape, outputs).ok()?.layer_shapes()
         }
         None => return None,
     };

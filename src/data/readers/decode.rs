@@ -160,6 +160,9 @@ pub fn decode_into(
     limits.max_alloc = Some(max_bytes.max(1 << 20));
     reader.limits(limits);
     let image = reader.decode().map_err(|e| broken(format, &e.to_string()))?;
+    if format == ImageFormat::Jpeg {
+        check_jpeg_stream(bytes).map_err(|why| broken(format, &why))?;
+    }
     if !resize && (image.width(), image.height()) != (shape.width, shape.height) {
         return Err(ImageError::WrongSize {
             width: image.width(),
@@ -213,6 +216,18 @@ fn check_png_stream(bytes: &[u8], max_bytes: u64) -> Result<(), String> {
     std::io::copy(&mut (&mut inflate).take(max_bytes.max(1 << 20)), &mut std::io::sink())
         .map(|_| ())
         .map_err(|e| format!("its compressed image data is corrupt: {e}"))
+}
+
+/// Decode a JPEG again in zune-jpeg's strict mode, which refuses corrupt entropy-coded data (an
+/// invalid Huffman code, a marker inside a scan, a premature end): the default mode, which the
+/// `image` crate's decode above uses, fills the rest of the image with gray and carries on, as
+/// browsers do. JPEG has no checksum; this is the integrity check it allows. Called after that
+/// decode, so the size is already within the image's bounds.
+fn check_jpeg_stream(bytes: &[u8]) -> Result<(), String> {
+    let options = zune_core::options::DecoderOptions::default().set_strict_mode(true);
+    let mut decoder =
+        zune_jpeg::JpegDecoder::new_with_options(zune_core::bytestream::ZCursor::new(bytes), options);
+    decoder.decode().map(|_| ()).map_err(|e| format!("its compressed image data is corrupt: {e:?}"))
 }
 
 /// Convert one grayscale image (`width × height` bytes, as IDX files store them) into `out`,
@@ -367,6 +382,30 @@ mod tests {
         let err =
             decode_into(&broken, shape, ColorMode::Rgb, false, 1 << 20, &mut out).expect_err("must fail");
         assert!(matches!(err, ImageError::Broken { format: "PNG", .. }), "{err}");
+    }
+
+    #[test]
+    fn a_jpeg_with_corrupt_scan_data_is_refused_not_filled_with_gray() {
+        let image = DynamicImage::ImageRgb8(image::RgbImage::from_fn(64, 64, |x, y| {
+            image::Rgb([(x * 37 % 251) as u8, (y * 91 % 241) as u8, ((x ^ y) * 13) as u8])
+        }));
+        let mut good = Vec::new();
+        image.write_to(&mut Cursor::new(&mut good), ImageFormat::Jpeg).expect("must work");
+        let shape = Shape { channels: 3, height: 64, width: 64 };
+        let mut out = vec![0; shape.len()];
+        decode_into(&good, shape, ColorMode::Rgb, false, 1 << 20, &mut out).expect("must work");
+        // A run of 0xFF data bytes (stuffed as FF 00) in the middle of the scan: no Huffman code.
+        let scan = good.windows(2).position(|w| w == [0xFF, 0xDA]).expect("a scan");
+        let mut bad = good.clone();
+        let mid = scan + (good.len() - scan) / 2;
+        for (k, b) in bad[mid..mid + 40].iter_mut().enumerate() {
+            *b = if k % 2 == 0 { 0xFF } else { 0x00 };
+        }
+        let lenient = ImageReader::with_format(Cursor::new(&bad), ImageFormat::Jpeg).decode();
+        assert!(lenient.is_ok(), "the default decoder fills the rest in and carries on");
+        let err = decode_into(&bad, shape, ColorMode::Rgb, false, 1 << 20, &mut out).expect_err("must fail");
+        assert!(matches!(err, ImageError::Broken { format: "JPEG", .. }), "{err}");
+        assert!(err.to_string().contains("compressed image data is corrupt"), "{err}");
     }
 
     #[test]

@@ -4,7 +4,10 @@
 //! current copy ([`summarize`]): the source is then only stat'ed.
 //!
 //! Files by responsibility: [`cache`] (entries on disk), `stage` (the full decode), `pipeline`
-//! (parallel decoding). Nothing is ever written into the datasets folder, and nothing from an
+//! (parallel decoding). Large CSVs are staged too, in `tables/`: [`table`] (their entries, staging
+//! and loading), `table_chunks` (the file cut into pieces parsed on every core), `table_rows`
+//! (each row checked and read), `decimal` (numbers read fast and exactly), [`table_summary`]
+//! (what listing shows). Nothing is ever written into the datasets folder, and nothing from an
 //! archive is unpacked to disk: entries are decoded in memory.
 pub mod cache;
 mod decimal;

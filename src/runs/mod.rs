@@ -121,8 +121,13 @@ pub struct DatasetFingerprint {
     pub bytes: u64,
     /// The newest modification time, in milliseconds since the Unix epoch.
     pub modified_unix_ms: u64,
-    /// SHA-256 of the content (of each file's relative path and content, in name order, for a
+    /// XXH3-128 of the content (of each file's relative path and content, in name order, for a
     /// folder), in hex.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub xxh3: String,
+    /// SHA-256 of the same, which runs of earlier versions recorded instead (a resume of such a
+    /// run checks it the same way).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sha256: String,
 }
 

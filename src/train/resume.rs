@@ -72,12 +72,17 @@ pub fn dataset_changes(was: &DatasetFingerprint, now: &DatasetFingerprint) -> Ve
             when(now.modified_unix_ms)
         ));
     }
-    if was.sha256 != now.sha256 {
-        changes.push(format!(
-            "its content hash changed (sha256 {}… then, {}… now)",
-            &was.sha256[..12.min(was.sha256.len())],
-            &now.sha256[..12.min(now.sha256.len())]
-        ));
+    let short = |h: &str| h[..12.min(h.len())].to_string();
+    let hashes = [("xxh3", &was.xxh3, &now.xxh3), ("sha256", &was.sha256, &now.sha256)];
+    // The hash both recorded (a run of an earlier version recorded SHA-256).
+    if let Some((name, then, now)) = hashes.into_iter().find(|(_, a, b)| !a.is_empty() && !b.is_empty()) {
+        if then != now {
+            changes.push(format!(
+                "its content hash changed ({name} {}… then, {}… now)",
+                short(then),
+                short(now)
+            ));
+        }
     }
     changes
 }
@@ -88,7 +93,9 @@ pub fn check_dataset_unchanged(record: &RunRecord, source: &Path) -> Result<(), 
         tracing::warn!(dir = %record.dir.display(), "the run recorded no dataset fingerprint; resuming unchecked");
         return Ok(());
     };
-    let now = fingerprint(source).map_err(|e| {
+    let hash =
+        if was.xxh3.is_empty() && !was.sha256.is_empty() { ContentHash::Sha256 } else { ContentHash::Xxh3 };
+    let now = fingerprint_with(source, hash).map_err(|e| {
         TrainError::Dataset(format!(
             "cannot read the dataset {} to check it is unchanged: {e}",
             source.display()
@@ -106,13 +113,44 @@ pub fn check_dataset_unchanged(record: &RunRecord, source: &Path) -> Result<(), 
     )))
 }
 
-/// Size, newest modification time and SHA-256 of a dataset file, or of every file under a
-/// dataset folder (each file's path relative to it, then its content, in name order).
+/// The content hash a fingerprint holds: XXH3-128 (runs of this version; several times faster
+/// than SHA-256, which a 1 GB dataset made cost most of a second at every run start) or SHA-256
+/// (runs of earlier versions, checked with it when resumed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentHash {
+    Xxh3,
+    Sha256,
+}
+
+enum Hasher {
+    Xxh3(Box<xxhash_rust::xxh3::Xxh3>),
+    Sha256(Sha256),
+}
+
+impl Hasher {
+    fn update(&mut self, bytes: &[u8]) {
+        match self {
+            Hasher::Xxh3(h) => h.update(bytes),
+            Hasher::Sha256(h) => h.update(bytes),
+        }
+    }
+}
+
+/// Size, newest modification time and content hash (XXH3-128) of a dataset file, or of every
+/// file under a dataset folder (each file's path relative to it, then its content, in name order).
 pub fn fingerprint(source: &Path) -> std::io::Result<DatasetFingerprint> {
+    fingerprint_with(source, ContentHash::Xxh3)
+}
+
+/// [`fingerprint`] with the given content hash.
+pub fn fingerprint_with(source: &Path, hash: ContentHash) -> std::io::Result<DatasetFingerprint> {
     let mut files = Vec::new();
     collect_files(source, &mut files)?;
     files.sort();
-    let mut hasher = Sha256::new();
+    let mut hasher = match hash {
+        ContentHash::Xxh3 => Hasher::Xxh3(Box::default()),
+        ContentHash::Sha256 => Hasher::Sha256(Sha256::new()),
+    };
     let (mut bytes, mut modified_unix_ms) = (0u64, 0u64);
     let mut buf = vec![0u8; 1 << 16];
     for file in &files {
@@ -124,7 +162,7 @@ pub fn fingerprint(source: &Path) -> std::io::Result<DatasetFingerprint> {
         if source.is_dir() {
             let rel = file.strip_prefix(source).unwrap_or(file);
             hasher.update(rel.to_string_lossy().as_bytes());
-            hasher.update([0]);
+            hasher.update(&[0]);
         }
         let mut f = std::fs::File::open(file)?;
         loop {
@@ -135,8 +173,11 @@ pub fn fingerprint(source: &Path) -> std::io::Result<DatasetFingerprint> {
             hasher.update(&buf[..n]);
         }
     }
-    let sha256 = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    Ok(DatasetFingerprint { bytes, modified_unix_ms, sha256 })
+    let (xxh3, sha256) = match hasher {
+        Hasher::Xxh3(h) => (format!("{:032x}", h.digest128()), String::new()),
+        Hasher::Sha256(h) => (String::new(), h.finalize().iter().map(|b| format!("{b:02x}")).collect()),
+    };
+    Ok(DatasetFingerprint { bytes, modified_unix_ms, xxh3, sha256 })
 }
 
 fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -166,6 +207,31 @@ mod tests {
             DatasetFingerprint { modified_unix_ms: was.modified_unix_ms, ..fingerprint(&path).unwrap() };
         let changes = dataset_changes(&was, &now);
         assert_eq!(changes.len(), 1, "same size and time, other content: {changes:?}");
-        assert!(changes[0].starts_with("its content hash changed"), "{changes:?}");
+        assert!(changes[0].starts_with("its content hash changed (xxh3 "), "{changes:?}");
+    }
+
+    #[test]
+    fn a_run_of_an_earlier_version_is_checked_with_the_sha256_it_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.csv");
+        std::fs::write(&path, "a,b\n1,2\n").unwrap();
+        let old = fingerprint_with(&path, ContentHash::Sha256).unwrap();
+        assert!(old.xxh3.is_empty() && old.sha256.len() == 64);
+        // As run.toml of an earlier version holds it: no xxh3 field at all.
+        let text = format!(
+            "bytes = {}\nmodified_unix_ms = {}\nsha256 = \"{}\"\n",
+            old.bytes, old.modified_unix_ms, old.sha256
+        );
+        let read: DatasetFingerprint = toml::from_str(&text).unwrap();
+        assert_eq!(read, old);
+        let same = fingerprint_with(&path, ContentHash::Sha256).unwrap();
+        assert!(dataset_changes(&read, &same).is_empty());
+        std::fs::write(&path, "a,b\n1,3\n").unwrap();
+        let now = DatasetFingerprint {
+            modified_unix_ms: old.modified_unix_ms,
+            ..fingerprint_with(&path, ContentHash::Sha256).unwrap()
+        };
+        let changes = dataset_changes(&read, &now);
+        assert!(changes.len() == 1 && changes[0].contains("(sha256 "), "{changes:?}");
     }
 }

@@ -35,8 +35,6 @@ pub struct ExportArgs {
     pub height: u32,
 }
 
-/// `workbench runs [--json]`: every run, newest first, with its effective status; then the runs
-/// other tools logged under `--logdir` / `[runs] extra_dirs`.
 /// Other tools' runs under the log folders; a folder that isn't there is named on stderr (a typo
 /// in `--logdir` would otherwise just list nothing).
 fn read_log_dirs(settings: &Settings) -> Vec<ExternalRun> {
@@ -49,6 +47,8 @@ fn read_log_dirs(settings: &Settings) -> Vec<ExternalRun> {
     load_external_runs(&settings.log_dirs)
 }
 
+/// `workbench runs [--json]`: every run, newest first, with its effective status; then the runs
+/// other tools logged under `--logdir` / `[runs] extra_dirs`.
 pub fn runs(settings: &Settings, json: bool) -> anyhow::Result<i32> {
     let runs = list_runs(&settings.runs_dir);
     let external = read_log_dirs(settings);

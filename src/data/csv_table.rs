@@ -201,7 +201,6 @@ pub fn parse_csv(path: &Path, bytes: &[u8], overrides: &DatasetConfig) -> Result
     })
 }
 
-/// Check the bytes are text, and UTF-8; say where they are not.
 /// The rows of a CSV text, split and checked: the delimiter, every row as wide as the first, the
 /// header (or `colN` names), at least one data row. What both the whole-file parse and the
 /// listing's look at a file's head start from.
@@ -238,6 +237,7 @@ fn read_table(path: &Path, bytes: &[u8], overrides: &DatasetConfig) -> Result<Ta
     Ok(Table { delimiter, rows, has_header, columns })
 }
 
+/// Check the bytes are text, and UTF-8; say where they are not.
 fn decode_text<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, DataError> {
     if let Some(kind) = binary_signature(bytes) {
         return Err(DataError::new(path, DataErrorKind::NotCsv(kind)));

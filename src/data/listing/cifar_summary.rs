@@ -3,14 +3,13 @@
 //! read once and cached, keyed by the sizes and modification times of the source's CIFAR files;
 //! a later listing only stats them.
 //!
-//! The cache is one small JSON file, `CACHE_DIR/arrays/cifar-summaries.json`, mapping each
-//! source's path to its key and summary; it is rewritten atomically.
-use std::collections::BTreeMap;
+//! The summaries are remembered in `CACHE_DIR/arrays/cifar-summaries.json` (see [`super::memo`]).
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::memo::Memo;
 use crate::data::readers::{cifar, source};
 use crate::data::types::ImageThumb;
 
@@ -40,13 +39,6 @@ pub enum FactsSource {
     Read,
 }
 
-/// One cached source.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Cached {
-    key: source::Fingerprint,
-    facts: CifarFacts,
-}
-
 /// The key: sizes and newest time of a folder's CIFAR files, or of the zip / `.tar.gz` itself.
 fn key(path: &Path) -> io::Result<source::Fingerprint> {
     if path.is_dir() {
@@ -68,30 +60,11 @@ pub fn facts<E>(
     let Ok(key) = key(path) else {
         return read().map(|f| (f, FactsSource::Read)); // `read` words the error
     };
-    let name = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let cache_file = cache_dir.join(CIFAR_SUMMARIES);
-    let mut cache = read_cache(&cache_file);
-    if let Some(c) = cache.get(&name).filter(|c| c.key == key) {
-        return Ok((c.facts.clone(), FactsSource::Cache));
+    let mut memo: Memo<source::Fingerprint, CifarFacts> = Memo::open(cache_dir.join(CIFAR_SUMMARIES));
+    if let Some(facts) = memo.get(path, &key) {
+        return Ok((facts.clone(), FactsSource::Cache));
     }
     let facts = read()?;
-    cache.insert(name, Cached { key, facts: facts.clone() });
-    // Sources that are gone are forgotten, so the cache stays small.
-    cache.retain(|p, _| p.exists());
-    if let Err(e) = write_cache(&cache_file, &cache) {
-        tracing::warn!(error = %e, file = %cache_file.display(), "could not cache a CIFAR summary");
-    }
+    memo.put(path, key, facts.clone(), "a CIFAR summary");
     Ok((facts, FactsSource::Read))
-}
-
-fn read_cache(file: &Path) -> BTreeMap<PathBuf, Cached> {
-    std::fs::read(file).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
-}
-
-fn write_cache(file: &Path, cache: &BTreeMap<PathBuf, Cached>) -> io::Result<()> {
-    if let Some(dir) = file.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let text = serde_json::to_vec(cache).map_err(io::Error::other)?;
-    crate::util::write_atomic(file, &text)
 }

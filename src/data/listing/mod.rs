@@ -4,6 +4,7 @@
 pub mod cifar_summary;
 pub mod inspect;
 pub mod layout;
+pub mod memo;
 pub mod rows;
 
 use std::path::{Path, PathBuf};

@@ -2,26 +2,16 @@
 //! scan, in bounded memory), and the count is cached by the file's size and modification time, so
 //! listing a folder a second time reads only the files that changed.
 //!
-//! The cache is one small JSON file, `CACHE_DIR/tables/line-counts.json`, mapping each counted
-//! file's path to `{size, mtime_ns, lines}`; it is rewritten atomically.
-use std::collections::BTreeMap;
+//! The counts are remembered in `CACHE_DIR/tables/line-counts.json` (see [`super::memo`]).
 use std::fs::File;
 use std::io::{self, Read};
-use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
+use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use super::memo::Memo;
+use crate::data::staging::table::FileStamp;
 
 /// The cache file, inside the staging cache's `tables/` folder.
 pub const LINE_COUNTS: &str = "tables/line-counts.json";
-
-/// One counted file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-struct Counted {
-    size: u64,
-    mtime_ns: i64,
-    lines: u64,
-}
 
 /// How a count was obtained (for tests and the log).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,28 +25,13 @@ pub enum CountSource {
 /// The lines of `path` (line breaks, plus one for a last line without one), from the cache in
 /// `cache_dir` when the file's size and time match, else counted and cached.
 pub fn line_count(path: &Path, cache_dir: &Path) -> io::Result<(u64, CountSource)> {
-    let meta = std::fs::metadata(path)?;
-    let mtime_ns = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0);
-    let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let cache_file = cache_dir.join(LINE_COUNTS);
-    let mut cache = read_cache(&cache_file);
-    if let Some(c) = cache.get(&key) {
-        if c.size == meta.len() && c.mtime_ns == mtime_ns {
-            return Ok((c.lines, CountSource::Cache));
-        }
+    let stamp = FileStamp::of(path)?;
+    let mut memo: Memo<FileStamp, u64> = Memo::open(cache_dir.join(LINE_COUNTS));
+    if let Some(&lines) = memo.get(path, &stamp) {
+        return Ok((lines, CountSource::Cache));
     }
     let (lines, read) = count_lines(File::open(path)?)?;
-    cache.insert(key, Counted { size: meta.len(), mtime_ns, lines });
-    // Files that are gone are forgotten, so the cache stays small.
-    cache.retain(|p, _| p.exists());
-    if let Err(e) = write_cache(&cache_file, &cache) {
-        tracing::warn!(error = %e, file = %cache_file.display(), "could not cache a CSV's line count");
-    }
+    memo.put(path, stamp, lines, "a CSV's line count");
     Ok((lines, CountSource::Scanned(read)))
 }
 
@@ -79,18 +54,6 @@ pub fn count_lines(mut reader: impl Read) -> io::Result<(u64, u64)> {
         lines += 1;
     }
     Ok((lines, read))
-}
-
-fn read_cache(file: &Path) -> BTreeMap<PathBuf, Counted> {
-    std::fs::read(file).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
-}
-
-fn write_cache(file: &Path, cache: &BTreeMap<PathBuf, Counted>) -> io::Result<()> {
-    if let Some(dir) = file.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let text = serde_json::to_vec(cache).map_err(io::Error::other)?;
-    crate::util::write_atomic(file, &text)
 }
 
 #[cfg(test)]

@@ -131,7 +131,8 @@ pub fn read_file(file: &SourceFile, max_bytes: u64, out: &mut Vec<u8>) -> Result
         .map_err(|e| EntryError::at(&file.rel, format!("cannot be read ({e})")))
 }
 
-fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
+/// A file's modification time in nanoseconds since 1970 (0 when the system can't say).
+pub fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
     meta.modified()
         .ok()
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())

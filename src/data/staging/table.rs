@@ -13,7 +13,7 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Instant, UNIX_EPOCH};
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -77,13 +77,7 @@ impl FileStamp {
     /// Stat `path`.
     pub fn of(path: &Path) -> io::Result<FileStamp> {
         let meta = std::fs::metadata(path)?;
-        let mtime_ns = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map(|d| d.as_nanos() as i64)
-            .unwrap_or(0);
-        Ok(FileStamp { size: meta.len(), mtime_ns })
+        Ok(FileStamp { size: meta.len(), mtime_ns: crate::data::readers::source::mtime_ns(&meta) })
     }
 }
 

@@ -34,6 +34,8 @@ const FORMAT_VERSION: u32 = 2;
 /// The table entries' folder inside the staging cache.
 pub const TABLES_DIR: &str = "tables";
 const MANIFEST: &str = "table.json";
+/// The start of a partial entry's folder name: `.staging-ID-PID`.
+const PARTIAL_PREFIX: &str = ".staging-";
 const X_FILE: &str = "x.f32";
 const Y_FILE: &str = "y.bin";
 /// Bytes listing reads to learn a CSV's layout.
@@ -184,8 +186,7 @@ impl TableSpec<'_> {
 
     fn complete(&self) -> Option<TableManifest> {
         let dir = self.dir().join(self.entry_id());
-        let text = std::fs::read(dir.join(MANIFEST)).ok()?;
-        let m: TableManifest = serde_json::from_slice(&text).ok()?;
+        let m = read_manifest(&dir).ok()?;
         let size = |f: &str| std::fs::metadata(dir.join(f)).map(|m| m.len()).ok();
         (m.format == FORMAT_VERSION && size(X_FILE) == Some(m.x_bytes()) && size(Y_FILE) == Some(m.y_bytes()))
             .then_some(m)
@@ -212,20 +213,28 @@ pub enum TableState {
     Unusable(String),
 }
 
+/// An entry's manifest, or why it can't be read.
+fn read_manifest(dir: &Path) -> Result<TableManifest, String> {
+    let text = std::fs::read(dir.join(MANIFEST)).map_err(|e| e.to_string())?;
+    serde_json::from_slice(&text).map_err(|e| e.to_string())
+}
+
+/// For a partial entry's folder (`.staging-ID-PID`), whether the process writing it still runs
+/// (a name without a readable pid counts as abandoned); `None` for any other folder.
+fn partial_writer_alive(name: &str) -> Option<bool> {
+    let rest = name.strip_prefix(PARTIAL_PREFIX)?;
+    Some(rest.rsplit('-').next().and_then(|p| p.parse::<u32>().ok()).is_some_and(crate::util::process_alive))
+}
+
 /// Every folder in the cache's `tables/` folder, entries first.
 pub fn list_tables(cache_dir: &Path) -> io::Result<Vec<ListedTable>> {
     let mut out = Vec::new();
     for path in super::cache::subfolders(&cache_dir.join(TABLES_DIR))? {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let state = match name.strip_prefix(".staging-") {
-            Some(rest) => match rest.rsplit('-').next().and_then(|p| p.parse::<u32>().ok()) {
-                Some(pid) if crate::util::process_alive(pid) => TableState::Staging,
-                _ => TableState::Leftover,
-            },
-            None => match std::fs::read(path.join(MANIFEST))
-                .map_err(|e| e.to_string())
-                .and_then(|text| serde_json::from_slice::<TableManifest>(&text).map_err(|e| e.to_string()))
-            {
+        let state = match partial_writer_alive(&name) {
+            Some(true) => TableState::Staging,
+            Some(false) => TableState::Leftover,
+            None => match read_manifest(&path) {
                 Ok(m) if m.format == FORMAT_VERSION => TableState::Entry(Box::new(m)),
                 Ok(m) => TableState::Unusable(format!("format {} of an older workbench", m.format)),
                 Err(why) => TableState::Unusable(why),
@@ -465,7 +474,7 @@ impl PartialEntry {
     fn create(tables: &Path, id: &str) -> io::Result<PartialEntry> {
         std::fs::create_dir_all(tables)?;
         remove_abandoned(tables);
-        let dir = tables.join(format!(".staging-{id}-{}", std::process::id()));
+        let dir = tables.join(format!("{PARTIAL_PREFIX}{id}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir(&dir)?;
         Ok(PartialEntry { dir, final_dir: tables.join(id), done: false })
@@ -502,16 +511,12 @@ impl PartialEntry {
 /// Remove partial entries whose process is gone (killed, or Ctrl-C in `workbench stage`, which
 /// ends the process without unwinding): a large table's partial features can be hundreds of MiB.
 fn remove_abandoned(tables: &Path) {
-    let Ok(entries) = std::fs::read_dir(tables) else { return };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let pid =
-            name.strip_prefix(".staging-").and_then(|rest| rest.rsplit('-').next()?.parse::<u32>().ok());
-        if let Some(pid) = pid {
-            if pid != std::process::id() && !crate::util::process_alive(pid) {
-                tracing::info!(dir = %entry.path().display(), pid, "removing a partial staged table left by a process that is gone");
-                let _ = std::fs::remove_dir_all(entry.path());
-            }
+    let Ok(folders) = super::cache::subfolders(tables) else { return };
+    for path in folders {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if partial_writer_alive(&name) == Some(false) {
+            tracing::info!(dir = %path.display(), "removing a partial staged table left by a process that is gone");
+            let _ = std::fs::remove_dir_all(&path);
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::data::csv_table::{self, HeadLook, MAX_INTEGER_CLASSES};
 use crate::data::error::{DataError, DataErrorKind, StageError};
 use crate::data::types::{Targets, Task};
 
-use super::decimal::{plain_decimal, scan_cell};
+use super::decimal::{plain_decimal, scan_cell, Decimal};
 
 /// Distinct target values tracked as labels; past this a target can only be a regression value.
 const MAX_LABELS: usize = 65_536;
@@ -174,11 +174,7 @@ impl<'a> RowParser<'a> {
         let text = std::str::from_utf8(&bytes[from..to]).ok();
         match (row, text) {
             (Some(next), Some(text)) if !is_missing(text.as_bytes()) => {
-                match (value, csv_table::decimal_comma_cell(delimiter, text)) {
-                    (_, Some(dotted)) => rows.target.push(&dotted, line_no),
-                    (Some(v), None) => rows.target.push_number(text, v.to_f64(), line_no),
-                    (None, None) => rows.target.push(text, line_no),
-                }
+                rows.target.push_cell(delimiter, text, value.map(Decimal::to_f64), line_no);
                 Some(next)
             }
             _ => {
@@ -263,23 +259,17 @@ impl<'a> RowParser<'a> {
                 None => {}
             }
             for &c in &look.features {
-                if let Some(v) = fast_number(&record[c]) {
-                    rows.x.push(v);
-                    continue;
-                }
-                let cell = text(c)?;
-                let v = csv_table::parse_number_in(look.delimiter, cell).ok_or_else(|| {
+                let Some(v) = self.cell_number(&record[c]) else {
+                    let cell = text(c)?; // not UTF-8 is named as such
                     let (i, name) = column(c);
-                    at(path, DataErrorKind::NotNumeric { value: cell.trim().to_string() }, line)
+                    let value = cell.trim().to_string();
+                    return Err(at(path, DataErrorKind::NotNumeric { value }, line)
                         .at_column(i, name)
-                })?;
-                rows.x.push(v as f32);
+                        .into());
+                };
+                rows.x.push(v);
             }
-            let label = text(look.target)?;
-            match csv_table::decimal_comma_cell(look.delimiter, label) {
-                Some(dotted) => rows.target.push(&dotted, line),
-                None => rows.target.push(label, line),
-            }
+            rows.target.push_cell(look.delimiter, text(look.target)?, None, line);
         }
     }
 
@@ -339,9 +329,15 @@ impl TargetStats {
         self.push_value(label, value, line);
     }
 
-    /// A target cell already read as a plain decimal (so it has no spaces to trim).
-    fn push_number(&mut self, label: &str, value: f64, line: u64) {
-        self.push_value(label, Some(value), line);
+    /// A target cell as written: a decimal comma made a point (in a `;` file, as
+    /// [`csv_table`] reads it); `plain`, its number when the scan already read it as a plain
+    /// decimal (so it has no spaces to trim).
+    fn push_cell(&mut self, delimiter: u8, cell: &str, plain: Option<f64>, line: u64) {
+        match (csv_table::decimal_comma_cell(delimiter, cell), plain) {
+            (Some(dotted), _) => self.push(&dotted, line),
+            (None, Some(v)) => self.push_value(cell, Some(v), line),
+            (None, None) => self.push(cell, line),
+        }
     }
 
     fn push_value(&mut self, label: &str, value: Option<f64>, line: u64) {
@@ -454,17 +450,6 @@ fn is_missing(cell: &[u8]) -> bool {
     t.len() <= 4
         && !t.first().is_some_and(u8::is_ascii_digit)
         && csv_table::is_missing(&String::from_utf8_lossy(t))
-}
-
-/// The usual cell, quickly: ASCII digits with ASCII spaces around them. `None` sends the cell to
-/// [`csv_table::parse_number`], which decides (and words the error) as for small files.
-fn fast_number(cell: &[u8]) -> Option<f32> {
-    let t = cell.trim_ascii();
-    if let Some(v) = plain_decimal(t) {
-        return Some(v as f32);
-    }
-    let s = std::str::from_utf8(t).ok()?;
-    s.parse::<f64>().ok().filter(|v| v.is_finite()).map(|v| v as f32)
 }
 
 fn at(path: &Path, kind: DataErrorKind, line: u64) -> DataError {

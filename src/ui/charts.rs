@@ -27,8 +27,9 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
         return;
     }
     let selected = app.runs.selected_runs();
+    let options = app.chart_options();
     if selected.len() >= 2 {
-        overlay(&selected, app.chart_options(), app.ascii, focused, area, frame);
+        overlay(&selected, options, app.ascii, focused, area, frame);
         return;
     }
     let Some(run) = app.focused_run().or(selected.first().copied()) else {
@@ -44,7 +45,7 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
     let charts = Rect { height: area.height - spark_height, ..area };
     let [loss_area, metric_area] =
         Layout::vertical([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(charts);
-    let x_bounds = loss_chart(run, app.chart_options(), app.ascii, focused, loss_area, frame);
+    let x_bounds = loss_chart(run, options, app.ascii, focused, loss_area, frame);
     if spark_height > 0 {
         let spark_area = Rect {
             x: area.x + 1,
@@ -55,7 +56,7 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
         super::sparklines::render(app, run, x_bounds, spark_area, frame);
     }
     let metric_area = Rect { y: metric_area.y + spark_height, ..metric_area };
-    metric_chart(&[run], x_bounds, app.chart_options(), app.ascii, focused, metric_area, frame);
+    metric_chart(&[run], x_bounds, options, app.ascii, focused, metric_area, frame);
 }
 
 /// The points of a chart in chart coordinates, ready for `Dataset::data`.

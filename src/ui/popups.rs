@@ -44,6 +44,12 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
     cell
 }
 
+/// Clear `rect` and draw `lines` there, wrapped, in a popup frame titled `title`.
+fn draw_wrapped(title: &str, lines: Vec<Line<'static>>, rect: Rect, frame: &mut Frame) {
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup_block(title)), rect);
+}
+
 fn popup_block(title: &str) -> Block<'static> {
     Block::bordered()
         .border_style(Style::new().fg(theme::ACCENT))
@@ -99,11 +105,7 @@ pub fn runtime(app: &App, selected: usize, area: Rect, frame: &mut Frame) {
     lines.push(Line::from(Span::styled("Enter choose   Esc close", theme::dim())));
     let height = (lines.len() as u16 + 6).min(area.height.saturating_sub(2));
     let rect = centered(area, width, height);
-    frame.render_widget(Clear, rect);
-    frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup_block("Runtime type")),
-        rect,
-    );
+    draw_wrapped("Runtime type", lines, rect, frame);
 }
 
 pub fn model_picker(app: &App, selected: usize, area: Rect, frame: &mut Frame) {
@@ -129,8 +131,7 @@ pub fn model_picker(app: &App, selected: usize, area: Rect, frame: &mut Frame) {
     lines.push(Line::from(Span::styled("Enter choose   Esc close", theme::dim())));
     let width = area.width.saturating_sub(8).min(84);
     let rect = centered(area, width, lines.len() as u16 + 6);
-    frame.render_widget(Clear, rect);
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup_block("Model")), rect);
+    draw_wrapped("Model", lines, rect, frame);
 }
 
 pub fn confirm_quit(active: usize, area: Rect, frame: &mut Frame) {
@@ -153,8 +154,7 @@ pub fn confirm_quit(active: usize, area: Rect, frame: &mut Frame) {
         Line::from(vec![Span::styled("Esc", theme::key()), Span::raw(" stay")]),
     ];
     let rect = centered(area, 62, lines.len() as u16 + 2);
-    frame.render_widget(Clear, rect);
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup_block("Quit?")), rect);
+    draw_wrapped("Quit?", lines, rect, frame);
 }
 
 /// A text too long for its pane, whole and wrapped.
@@ -183,11 +183,7 @@ pub fn confirm_fit(warning: &str, area: Rect, frame: &mut Frame) {
     ];
     let width = area.width.saturating_sub(8).min(90);
     let rect = centered(area, width, 10);
-    frame.render_widget(Clear, rect);
-    frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup_block("Will it fit?")),
-        rect,
-    );
+    draw_wrapped("Will it fit?", lines, rect, frame);
 }
 
 pub fn confirm_switch(app: &App, device: DeviceChoice, area: Rect, frame: &mut Frame) {
@@ -213,9 +209,5 @@ pub fn confirm_switch(app: &App, device: DeviceChoice, area: Rect, frame: &mut F
     ];
     let width = area.width.saturating_sub(8).min(90);
     let rect = centered(area, width, 11);
-    frame.render_widget(Clear, rect);
-    frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup_block("Switch runtime")),
-        rect,
-    );
+    draw_wrapped("Switch runtime", lines, rect, frame);
 }

@@ -4,6 +4,7 @@
 //! The keys the code accepts are read from the config structs themselves: `ConfigFile` serialised
 //! with one `[datasets.NAME]` and one `[models.NAME]` entry, so a field added to a struct without a
 //! line in the docs fails here.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 

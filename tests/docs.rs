@@ -12,6 +12,7 @@
 //! - a command must exit with 0, unless its output shows a line starting with `error:`: then it
 //!   must fail;
 //! - ```console,ignore and ```text blocks are not run.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
 
 use std::path::{Path, PathBuf};

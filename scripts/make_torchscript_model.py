@@ -1,6 +1,6 @@
 """Write models/iris_mlp.pt: a small TorchScript MLP for Iris that `workbench train --model iris_mlp` trains.
 
-The workbench's contract for a TorchScript model (README, "Your own models"):
+The workbench's contract for a TorchScript model (docs/models.md, "TorchScript modules"):
 - `forward(x)` takes one tensor: [batch, features] for tables, [batch, C, H, W] for images;
 - it returns class logits [batch, classes] for classification, or [batch] / [batch, 1] for regression;
 - every parameter is trained; the workbench's optimizer, seed, data split and checkpoints apply.

@@ -53,7 +53,7 @@ pub fn models(settings: &Settings, args: &ModelsArgs) -> anyhow::Result<i32> {
     }
     println!("your models ([models.NAME] in config.toml, {}/)", settings.models.dir.display());
     if registry.models.is_empty() {
-        println!("  (none: see README, \"Your own models\")");
+        println!("  (none: see docs/models.md, \"Your own models\")");
     }
     for m in &registry.models {
         println!("  {:<18} {}", m.name, m.describe());

@@ -21,7 +21,7 @@ use crate::params::ModelKind;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StackConfig {
-    /// The layers, one string each (see README, "Your own models").
+    /// The layers, one string each (see docs/models.md, "Your own models").
     pub layers: Vec<String>,
 }
 

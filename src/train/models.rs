@@ -181,7 +181,7 @@ fn nothing_to_train(model: &super::ModelChoice, frozen: usize) -> String {
     };
     format!(
         "model {model}: nothing to train: it has no trainable parameters{frozen}; give the module layers \
-         whose parameters require grad, such as nn.Linear (README, \"Your own models\")"
+         whose parameters require grad, such as nn.Linear (docs/models.md, \"Your own models\")"
     )
 }
 

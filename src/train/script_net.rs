@@ -67,7 +67,7 @@ impl ScriptNet {
             let first = e.to_string().lines().next().unwrap_or_default().to_string();
             format!(
                 "{} is not a TorchScript module libtorch can load ({first}); write it with \
-                 torch.jit.script(model).save(path) (README, \"Your own models\")",
+                 torch.jit.script(model).save(path) (docs/models.md, \"Your own models\")",
                 path.display()
             )
         })?;

@@ -1,6 +1,6 @@
 //! Bake an rpath to the libtorch this binary was built against, so that `cargo run`, `cargo test`
 //! and the built binary start without LD_LIBRARY_PATH. LD_LIBRARY_PATH still wins at start-up,
-//! which is how a GPU machine's own CUDA libtorch is used (see README, "GPU").
+//! which is how a GPU machine's own CUDA libtorch is used (see docs/gpu.md).
 use std::path::PathBuf;
 
 fn main() {
@@ -15,5 +15,8 @@ fn main() {
     let version = std::fs::read_to_string(root.join("build-version")).unwrap_or_default();
     println!("cargo:rustc-env=WORKBENCH_LIBTORCH_BUILD_VERSION={}", version.trim());
     println!("cargo:rustc-env=WORKBENCH_LIBTORCH_BUILD_DIR={}", root.display());
-    println!("cargo:rerun-if-changed={}", root.join("build-version").display());
+    // Watched through the link, not the resolved folder: when `./dev setup` points `.libtorch` at
+    // another build (CPU <-> CUDA) it touches that build's build-version, so this script runs again
+    // and the rpath follows.
+    println!("cargo:rerun-if-changed={}", PathBuf::from(&libtorch).join("build-version").display());
 }

@@ -43,13 +43,15 @@ impl CudaLoad {
         match self {
             CudaLoad::Loaded { .. } => None,
             CudaLoad::NoCudaLibtorch { libtorch_dir } => Some(format!(
-                "the libtorch in use ({}) is CPU-only: it has no libtorch_cuda.so. To use a GPU, point \
-                 LD_LIBRARY_PATH at a CUDA PyTorch 2.11.0's torch/lib (see README, \"GPU\")",
+                "the libtorch in use ({}) is CPU-only: it has no libtorch_cuda.so. `./dev setup` fetches \
+                 the CUDA build where it finds an NVIDIA driver 580 or newer (`WORKBENCH_LIBTORCH=cuda` \
+                 forces it), or point LD_LIBRARY_PATH at a CUDA PyTorch 2.11.0's torch/lib (see docs/gpu.md)",
                 libtorch_dir.display()
             )),
             CudaLoad::LoadFailed { path, error } => Some(format!(
-                "{} could not be loaded: {error}. Install the CUDA libraries PyTorch needs \
-                 (pip install torch==2.11.0) or point LD_LIBRARY_PATH at that torch/lib",
+                "{} could not be loaded: {error}. Run `./dev setup` again (it checks the cached CUDA \
+                 libtorch and fetches what is missing), or point LD_LIBRARY_PATH at a CUDA PyTorch \
+                 2.11.0's torch/lib (see docs/gpu.md)",
                 path.display()
             )),
             CudaLoad::LibtorchNotFound => Some("libtorch_cpu.so is not mapped into this process".into()),

@@ -53,6 +53,8 @@ fn meta() -> RunMeta {
         final_metrics: None,
         race: None,
         device_switches: Vec::new(),
+        kind: workbench::command::RunKind::Train,
+        command: None,
     }
 }
 

@@ -55,6 +55,8 @@ fn meta(id: &str, status: RunStatus) -> RunMeta {
         final_metrics: None,
         race: None,
         device_switches: Vec::new(),
+        kind: workbench::command::RunKind::Train,
+        command: None,
     }
 }
 

@@ -8,6 +8,7 @@
 //! - [`device`]: CPU and CUDA discovery, run-time CUDA loading, device choice
 //! - [`train`]: models, the training loop, the background worker and its messages
 //! - [`runs`]: run folders on disk (run.toml, metrics.csv, checkpoint)
+//! - [`command`]: any command as a run (`workbench run -- python train.py`)
 //! - [`cluster`]: handing runs to Slurm and HTCondor (`submit`), polling and cancelling their jobs
 //! - [`cli`]: the headless commands (`train`, `devices`, `datasets`, `paths`, `runs`)
 // Lints (unwrap, expect, panic and todo denied outside tests) live in Cargo.toml's [lints] table;
@@ -16,6 +17,7 @@
 pub mod app;
 pub mod cli;
 pub mod cluster;
+pub mod command;
 pub mod config;
 pub mod data;
 pub mod device;

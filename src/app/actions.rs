@@ -147,20 +147,41 @@ impl App {
         if effects.is_empty() {
             self.notify_error("only a running or paused run can be paused or resumed");
         }
+        let pauses_command = effects.iter().any(|e| {
+            matches!(e, Effect::Control { key, command: ControlCommand::Pause, .. }
+                if self.runs.get(key).is_some_and(|r| r.is_command()))
+        });
+        if pauses_command {
+            self.notify(
+                "pausing the command (SIGSTOP to its process group): a paused process keeps its GPU memory",
+            );
+        }
         effects
     }
 
-    /// `R`: continue the selected (or focused) stopped, interrupted or failed runs.
+    /// `R`: continue the selected (or focused) stopped, interrupted or failed runs; a command run
+    /// that ended is started again as a new run (a script's own checkpoints are its own).
     pub(super) fn resume_runs(&mut self) -> Vec<Effect> {
-        let effects: Vec<Effect> = self
-            .runs
-            .targets()
+        let targets = self.runs.targets();
+        let reruns: Vec<Effect> = targets
+            .iter()
+            .filter(|r| r.is_command() && r.problem.is_none() && r.status.is_some() && !r.is_active())
+            .map(|r| Effect::RerunCommand { key: r.key.clone(), dir: r.dir.clone() })
+            .collect();
+        let effects: Vec<Effect> = targets
             .into_iter()
-            .filter(|r| r.can_resume())
+            .filter(|r| r.can_resume() && !r.is_command())
             .map(|r| Effect::ResumeRun { key: r.key.clone(), dir: r.dir.clone() })
             .collect();
+        if !reruns.is_empty() {
+            self.notify(format!(
+                "starting the same command again as {} new run(s): a script resumes from its own checkpoints, if it keeps any",
+                reruns.len()
+            ));
+            return reruns;
+        }
         match effects.len() {
-            0 => self.notify_error("only a stopped, interrupted or failed run can be resumed"),
+            0 => self.notify_error("only a stopped, interrupted or failed run can be resumed (or an ended command run started again)"),
             1 => self.notify("resuming from the last checkpoint..."),
             n => self.notify(format!("resuming {n} runs from their last checkpoints...")),
         }

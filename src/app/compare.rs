@@ -67,9 +67,9 @@ pub fn diff_rows(runs: &[&RunView]) -> Vec<DiffRow> {
     // one of the workbench's own (`lr`, `batch_size`) shares its row; the rest get rows of their own.
     let mut logged: Vec<String> = Vec::new();
     for run in runs {
-        for (name, _) in run.external.iter().flat_map(|(_, h)| h) {
-            if !logged.contains(name) {
-                logged.push(name.clone());
+        for (name, _) in logged_params(run) {
+            if !logged.contains(&name) {
+                logged.push(name);
             }
         }
     }
@@ -117,12 +117,27 @@ fn same_name(name: &str) -> String {
 
 /// The value an external run logged for the parameter `name` (compared with [`same_name`]).
 fn logged_value(run: &RunView, name: &str) -> Option<String> {
-    let (_, hparams) = run.external.as_ref()?;
-    hparams.iter().find(|(k, _)| same_name(k) == name).map(|(_, v)| v.clone())
+    logged_params(run).into_iter().find(|(k, _)| same_name(k) == name).map(|(_, v)| v)
 }
 
+/// An external run's logged hyperparameters; a command run's params, command line and commit.
+fn logged_params(run: &RunView) -> Vec<(String, String)> {
+    if let Some((_, hparams)) = &run.external {
+        return hparams.clone();
+    }
+    let Some(command) = run.meta.as_ref().and_then(|m| m.command.as_ref()) else { return Vec::new() };
+    let mut params: Vec<(String, String)> = command.params.clone().into_iter().collect();
+    params.push(("command".into(), command.command_line()));
+    if let Some(commit) = &command.git_commit {
+        let dirty = if command.git_dirty == Some(true) { " (dirty)" } else { "" };
+        params.push(("commit".into(), format!("{}{dirty}", &commit[..commit.len().min(10)])));
+    }
+    params
+}
+
+/// A workbench training run's hyperparameters (a command run has none of these).
 fn hp(run: &RunView) -> Option<&crate::train::TrainSpec> {
-    Some(&run.meta.as_ref()?.hyperparameters)
+    run.meta.as_ref().filter(|m| m.command.is_none()).map(|m| &m.hyperparameters)
 }
 
 /// A compact number: `0`, `0.25`, `12.5`, `1.2e-5`, `3e4`.

@@ -105,6 +105,14 @@ pub enum Effect {
         /// The run's folder.
         dir: PathBuf,
     },
+    /// Start an ended command run's command again, as a new run on the same device; call
+    /// [`App::started_run`] with the new run's key, or [`App::start_failed`].
+    RerunCommand {
+        /// The ended run's key.
+        key: RunKey,
+        /// Its folder.
+        dir: PathBuf,
+    },
     /// Write one CSV (every metric of every run) and one SVG (the overlaid loss curves) of these
     /// runs, then call [`App::exported`] with the files written or [`App::export_failed`].
     Export {

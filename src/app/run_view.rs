@@ -173,7 +173,7 @@ impl RunView {
     /// run's tags; for the workbench's own runs, its series under the names `workbench export`
     /// gives them (`step_loss`, `train_loss`, `val_loss`, `val_accuracy` or `val_mse`).
     pub fn tag_list(&self) -> Vec<(String, usize)> {
-        if self.external.is_some() {
+        if self.external.is_some() || self.is_command() {
             return self.tags.iter().map(|(t, s)| (t.clone(), s.len())).collect();
         }
         let count =
@@ -185,6 +185,11 @@ impl RunView {
             (self.metric_tag(), count(|r| r.val_metric)),
         ];
         own.into_iter().filter(|(_, n)| *n > 0).map(|(t, n)| (t.to_string(), n)).collect()
+    }
+
+    /// A run of the user's own command (`workbench run`): its series are tags, as an external run's.
+    pub fn is_command(&self) -> bool {
+        self.meta.as_ref().is_some_and(|m| m.kind == crate::command::RunKind::Command)
     }
 
     /// `val_accuracy` or `val_mse`: the validation metric's name as a tag.

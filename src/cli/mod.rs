@@ -5,6 +5,7 @@ mod info;
 mod models;
 mod progress;
 mod race;
+mod run;
 mod runs;
 mod stage;
 mod submit;
@@ -76,6 +77,8 @@ pub enum Command {
     Tui,
     /// Train a model without the TUI: one line per epoch, then a summary
     Train(Box<train::TrainArgs>),
+    /// Run your own command (`-- python train.py`) or a [commands.NAME] entry as a run: its own folder, output, metrics and controls
+    Run(Box<run::RunArgs>),
     /// Race the same experiment on the CPU and a GPU (or two CPU thread counts: --against cpu), side by side
     Race(Box<race::RaceArgs>),
     /// List the CPU and CUDA devices, or why CUDA is not usable
@@ -160,6 +163,7 @@ pub fn main() -> i32 {
     let result = match cli.command.unwrap_or(Command::Tui) {
         Command::Tui => crate::tui::run(&settings, &cli.global.overrides(), log.file.as_deref()),
         Command::Train(args) => train::run(&settings, &args),
+        Command::Run(args) => run::run(&settings, &args),
         Command::Race(args) => race::run(&settings, &args),
         Command::Devices { json } => info::devices(json),
         Command::Datasets { json } => info::datasets(&settings, json),

@@ -3,6 +3,7 @@
 use anyhow::{anyhow, bail};
 use serde_json::json;
 
+use crate::command::meta::shell_line;
 use crate::config::Settings;
 use crate::data::Catalog;
 use crate::models::{builtin_stack, ModelSource, ModelSummary};
@@ -43,7 +44,14 @@ pub fn models(settings: &Settings, args: &ModelsArgs) -> anyhow::Result<i32> {
             };
             json!({ "name": m.name, "kind": kind, "describe": m.describe(), "path": path })
         }));
-        let problems: Vec<String> = registry.problems.iter().map(|p| p.to_string()).collect();
+        let mut problems: Vec<String> = registry.problems.iter().map(|p| p.to_string()).collect();
+        for (name, entry) in settings.commands.all() {
+            match entry {
+                Ok(e) => list.push(json!({ "name": name, "kind": "command", "run": e.run,
+                    "command_line": shell_line(&e.run), "params": e.params })),
+                Err(err) => problems.push(err.to_string()),
+            }
+        }
         println!("{}", serde_json::to_string_pretty(&json!({ "models": list, "problems": problems }))?);
         return Ok(0);
     }
@@ -61,7 +69,26 @@ pub fn models(settings: &Settings, args: &ModelsArgs) -> anyhow::Result<i32> {
     for p in &registry.problems {
         eprintln!("warning: {p}");
     }
+    print_commands(settings);
     Ok(0)
+}
+
+/// Your commands: `[commands.NAME]` and `commands/NAME.toml`, each with its command line.
+fn print_commands(settings: &Settings) {
+    println!(
+        "your commands ([commands.NAME] in config.toml, {}/; `workbench run NAME` starts one)",
+        settings.commands.dir.display()
+    );
+    let all = settings.commands.all();
+    if all.is_empty() {
+        println!("  (none: see docs/commands.md, \"Your own scripts\")");
+    }
+    for (name, entry) in all {
+        match entry {
+            Ok(e) => println!("  {name:<18} $ {}", shell_line(&e.run)),
+            Err(err) => eprintln!("warning: {err}"),
+        }
+    }
 }
 
 fn summary(settings: &Settings, args: &ModelsArgs, name: &str) -> anyhow::Result<i32> {

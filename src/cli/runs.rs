@@ -140,7 +140,10 @@ fn print_runs(runs: &[RunInfo], now: SystemTime) {
                 format!("{name} {v:.4} @{epoch}")
             })
             .unwrap_or_default();
-        let epochs = format!("{}/{} epochs", rec.epochs.len(), rec.meta.hyperparameters.epochs);
+        let epochs = match &rec.meta.command {
+            Some(_) => "command".to_string(),
+            None => format!("{}/{} epochs", rec.epochs.len(), rec.meta.hyperparameters.epochs),
+        };
         let duration = rec.duration_s(status, now).map(format_duration).unwrap_or_default();
         let reason = match (&rec.meta.reason, status) {
             (Some(reason), RunStatus::Failed) => format!("  ({reason})"),
@@ -153,6 +156,9 @@ fn print_runs(runs: &[RunInfo], now: SystemTime) {
             rec.meta.model,
             rec.meta.device
         );
+        if let Some(command) = &rec.meta.command {
+            println!("  {:<width$}  $ {}", "", command.short_line(100));
+        }
     }
 }
 
@@ -165,7 +171,7 @@ fn run_json(r: &RunInfo, now: SystemTime) -> serde_json::Value {
     let best = rec
         .best_metric()
         .map(|(value, epoch)| json!({ "metric": rec.metric(), "value": value, "epoch": epoch }));
-    json!({
+    let mut value = json!({
         "id": r.id(),
         "kind": "workbench",
         "dir": r.dir,
@@ -183,7 +189,22 @@ fn run_json(r: &RunInfo, now: SystemTime) -> serde_json::Value {
         "best": best,
         "duration_s": rec.duration_s(status, now),
         "final": rec.meta.final_metrics,
-    })
+    });
+    add_command_fields(&mut value, rec);
+    value
+}
+
+/// A command run's extra fields: `run_kind`, its `[command]` table and its tags.
+fn add_command_fields(value: &mut serde_json::Value, rec: &crate::runs::RunRecord) {
+    let Some(object) = value.as_object_mut() else { return };
+    object.insert("run_kind".into(), json!(rec.meta.kind));
+    if let Some(command) = &rec.meta.command {
+        object.insert("command".into(), json!(command));
+        object.insert("command_line".into(), json!(command.command_line()));
+        let series = crate::command::read_command_series(&rec.dir, &rec.meta);
+        object.insert("tag_names".into(), json!(series.keys().collect::<Vec<_>>()));
+        object.insert("points".into(), json!(series.values().map(Vec::len).sum::<usize>()));
+    }
 }
 
 /// `workbench stop|pause|resume RUN`: one line saying what was done.
@@ -203,6 +224,9 @@ pub fn control(settings: &Settings, run: &str, command: ControlCommand) -> anyho
         }
     }
     if let ControlCommand::Move { device, threads } = &command {
+        if record.meta.command.is_some() {
+            return Err(crate::runs::RunsError::MoveCommand { run: id }.into());
+        }
         if matches!(before, RunStatus::Running | RunStatus::Paused) {
             // The run process resolves the device again; asking here names a missing GPU at once.
             crate::train::process::move_target(device, *threads)?;
@@ -213,6 +237,9 @@ pub fn control(settings: &Settings, run: &str, command: ControlCommand) -> anyho
         (ControlCommand::Move { device, .. }, _) => format!(
             "asked {id} to move to {device}; it checkpoints after the batch in progress and goes on there \
              (run.toml's device_switches records it)"
+        ),
+        (ControlCommand::Stop, _) if record.meta.command.is_some() => format!(
+            "asked {id} to stop: SIGINT to its process group, then SIGTERM and SIGKILL if it is still there"
         ),
         (ControlCommand::Stop, _) => format!("asked {id} to stop; it stops after the batch in progress"),
         (ControlCommand::Pause, RunStatus::Paused) => format!("{id} is already paused"),

@@ -165,6 +165,8 @@ pub struct ConfigFile {
     pub runs: RunsConfig,
     /// `[models.NAME]`: layer stacks (more in the `models/` folder beside this file).
     pub models: BTreeMap<String, crate::models::StackConfig>,
+    /// `[commands]` and `[commands.NAME]`: the user's own scripts as models (more in `commands/`).
+    pub commands: crate::command::CommandsConfig,
 }
 
 /// Command-line flags that override settings; `None` leaves the lower layers in force.
@@ -199,6 +201,8 @@ pub struct Settings {
     pub log_dirs: Vec<PathBuf>,
     /// Models of the user's own; boxed, as settings travel in the UI's events.
     pub models: Box<crate::models::ModelsConfig>,
+    /// The user's own commands (`[commands]`, `commands/NAME.toml`); boxed like the models.
+    pub commands: Box<crate::command::CommandsConfig>,
 }
 
 impl Settings {
@@ -256,6 +260,11 @@ impl Settings {
             models: Box::new(crate::models::ModelsConfig {
                 stacks: file.models,
                 dir: base_dir.join("models"),
+            }),
+            commands: Box::new(crate::command::CommandsConfig {
+                dir: base_dir.join("commands"),
+                base: base_dir.to_path_buf(),
+                ..file.commands
             }),
         }
     }
@@ -318,6 +327,10 @@ impl Settings {
             hint: hint.to_string(),
         };
         validate_train(&self.train).map_err(|(key, value, hint)| bad(key, value, &hint))?;
+        for (name, entry) in &self.commands.entries {
+            crate::command::entries::check_entry(name, entry)
+                .map_err(|hint| bad(&format!("[commands.{name}]"), format!("{:?}", entry.run), &hint))?;
+        }
         if let crate::params::ModelChoice::Custom(name) = &self.train.model {
             let registry = self.model_registry();
             if registry.get(name).is_none() {

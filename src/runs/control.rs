@@ -18,6 +18,9 @@ pub fn send_control(dir: &Path, command: ControlCommand) -> Result<(), RunsError
     let status = super::liveness::effective_status(dir, &meta);
     let run = folder_id(dir);
     let action = command.verb();
+    if matches!(command, ControlCommand::Move { .. }) && meta.kind == crate::command::RunKind::Command {
+        return Err(RunsError::MoveCommand { run });
+    }
     match status {
         RunStatus::Running | RunStatus::Paused => {}
         RunStatus::Queued => return Err(RunsError::Queued { run }),

@@ -29,6 +29,12 @@ pub enum RunsError {
     /// `resume` of a run that ended: that is a new process's job.
     #[error("{run} is {status}; `workbench train --resume {run}` continues it from its last checkpoint")]
     ResumeEnded { run: String, status: String },
+    /// A move of a command run: its program chose its device when it started.
+    #[error(
+        "{run} is a command run: its program chose its device when it started, so it can't move; stop it and \
+         start it again with `workbench run --device DEVICE`"
+    )]
+    MoveCommand { run: String },
     /// A command for a run whose process has not started yet.
     #[error("{run} is queued: its process has not started yet; try again once it runs")]
     Queued { run: String },

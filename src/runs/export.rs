@@ -42,6 +42,11 @@ impl ExportRun {
         let telemetry = std::fs::read_to_string(dir.join(crate::telemetry::TELEMETRY_FILE))
             .map(|t| crate::telemetry::parse_telemetry(&t))
             .unwrap_or_default();
+        if record.meta.kind == crate::command::RunKind::Command {
+            // A command run's series are tags, as an external run's are (drawn against steps).
+            let scalars = crate::command::read_command_series(dir, &record.meta);
+            return Ok(ExportRun { id: record.id(), record: None, steps, scalars, telemetry });
+        }
         Ok(ExportRun { id: record.id(), record: Some(record), steps, scalars: BTreeMap::new(), telemetry })
     }
 

@@ -112,6 +112,8 @@ struct Followed {
     steps_header: Header<StepsColumns>,
     /// `telemetry.csv`, once the run's folder is known.
     telemetry: Option<TelemetryTail>,
+    /// A command run's scalar series (`scalars.csv`, logs written inside its folder).
+    command: Option<crate::command::CommandSeries>,
 }
 
 impl Followed {
@@ -128,6 +130,7 @@ impl Followed {
             steps: Tail::default(),
             steps_header: Header::Unread,
             telemetry: None,
+            command: None,
         }
     }
 
@@ -285,6 +288,10 @@ fn poll_run(dir: &Path, f: &mut Followed, events: &mut Vec<RunEvent>) {
     }
     follow_metrics(dir, f, events);
     follow_steps(dir, f, events);
+    if let Some(meta) = f.meta.as_ref().filter(|m| m.kind == crate::command::RunKind::Command) {
+        let series = f.command.get_or_insert_with(|| crate::command::CommandSeries::new(dir, meta));
+        events.extend(series.poll(dir, &f.key));
+    }
     let tail = f.telemetry.get_or_insert_with(|| TelemetryTail::new(dir));
     if let Some(update) = tail.poll() {
         events.push(RunEvent::Telemetry { key: f.key.clone(), update });

@@ -244,6 +244,12 @@ pub struct RunMeta {
     /// Each move to another device during the run, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub device_switches: Vec<DeviceSwitch>,
+    /// What made the run: `train` (absent in older folders) or `command`.
+    #[serde(default)]
+    pub kind: crate::command::RunKind,
+    /// A command run's `[command]` table: what ran, where, and how it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<crate::command::CommandInfo>,
 }
 
 pub use crate::util::now_rfc3339;

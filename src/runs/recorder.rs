@@ -248,12 +248,10 @@ pub fn folder_name(meta: &RunMeta) -> String {
     let clean = |s: &str| {
         s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect::<String>()
     };
-    format!(
-        "{date}-{time}-{}-{}-{}",
-        clean(&meta.dataset),
-        clean(&meta.model),
-        clean(&meta.device.replace(':', ""))
-    )
+    // A command run may have no dataset: its part is left out rather than left empty.
+    let parts = [clean(&meta.dataset), clean(&meta.model), clean(&meta.device.replace(':', ""))];
+    let named: Vec<&str> = parts.iter().map(String::as_str).filter(|p| !p.is_empty()).collect();
+    format!("{date}-{time}-{}", named.join("-"))
 }
 
 #[cfg(test)]

@@ -68,12 +68,21 @@ impl Sampler {
         pid: u32,
         gpus: Option<GpuProbe>,
         interval: Duration,
+        sink: impl FnMut(TelemetrySample) -> bool + Send + 'static,
+    ) -> std::io::Result<Sampler> {
+        Self::spawn_probe(ProcessProbe::new(pid), gpus, interval, sink)
+    }
+
+    /// As [`Sampler::spawn`], with the process probe given (a whole process tree's, for a command).
+    pub fn spawn_probe(
+        mut process: ProcessProbe,
+        gpus: Option<GpuProbe>,
+        interval: Duration,
         mut sink: impl FnMut(TelemetrySample) -> bool + Send + 'static,
     ) -> std::io::Result<Sampler> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let join = std::thread::Builder::new().name("telemetry".into()).spawn(move || {
-            let mut process = ProcessProbe::new(pid);
             let mut next = Instant::now();
             while !flag.load(Ordering::Relaxed) {
                 let sample = TelemetrySample {

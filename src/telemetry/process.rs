@@ -19,6 +19,8 @@ pub struct ProcessProbe {
     ticks_per_s: f64,
     page_bytes: u64,
     last: Option<(Instant, u64)>,
+    /// Sum over the process and all its descendants (a command run's whole process tree).
+    tree: bool,
 }
 
 impl ProcessProbe {
@@ -30,7 +32,14 @@ impl ProcessProbe {
             ticks_per_s: if ticks > 0 { ticks as f64 } else { 100.0 },
             page_bytes: if page > 0 { page as u64 } else { 4096 },
             last: None,
+            tree: false,
         }
+    }
+
+    /// Follow `pid` and every process below it, summed: CPU time of the tree's live processes,
+    /// and their resident memory.
+    pub fn tree(pid: u32) -> ProcessProbe {
+        ProcessProbe { tree: true, ..ProcessProbe::new(pid) }
     }
 
     pub fn pid(&self) -> u32 {
@@ -39,10 +48,15 @@ impl ProcessProbe {
 
     /// Read the process now; `None` once it is gone.
     pub fn sample(&mut self) -> Option<ProcessSample> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).ok()?;
-        let statm = std::fs::read_to_string(format!("/proc/{}/statm", self.pid)).ok()?;
-        let ticks = cpu_ticks(&stat)?;
-        let rss_pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+        let (mut ticks, mut rss_pages) = read_process(self.pid)?;
+        if self.tree {
+            for pid in descendants(self.pid) {
+                if let Some((t, r)) = read_process(pid) {
+                    ticks += t;
+                    rss_pages += r;
+                }
+            }
+        }
         let now = Instant::now();
         let cpu_percent = self.last.map(|(then, before)| {
             let wall = now.duration_since(then).as_secs_f64();
@@ -55,6 +69,38 @@ impl ProcessProbe {
         self.last = Some((now, ticks));
         Some(ProcessSample { pid: self.pid, cpu_percent, rss_bytes: rss_pages * self.page_bytes })
     }
+}
+
+/// (utime + stime, resident pages) of one process.
+fn read_process(pid: u32) -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
+    Some((cpu_ticks(&stat)?, statm.split_whitespace().nth(1)?.parse().ok()?))
+}
+
+/// Every process below `root` (children, grandchildren, ...), from /proc's parent ids.
+pub fn descendants(root: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let parents: Vec<(u32, u32)> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let rest = &stat[stat.rfind(')')? + 1..];
+            Some((pid, rest.split_whitespace().nth(1)?.parse().ok()?))
+        })
+        .collect();
+    let mut found = Vec::new();
+    let mut frontier = vec![root];
+    while let Some(parent) = frontier.pop() {
+        for &(pid, ppid) in &parents {
+            if ppid == parent && !found.contains(&pid) {
+                found.push(pid);
+                frontier.push(pid);
+            }
+        }
+    }
+    found
 }
 
 /// utime + stime from /proc/PID/stat. The command name (field 2) is in parentheses and may hold

@@ -68,6 +68,8 @@ pub fn create_queued_run(
         final_metrics: None,
         race: None,
         device_switches: Vec::new(),
+        kind: crate::command::RunKind::Train,
+        command: None,
     };
     let dir = RunRecorder::create_folder(runs_dir, &mut meta).map_err(|e| TrainError::disk(runs_dir, e))?;
     Ok((meta.id, dir))
@@ -107,6 +109,18 @@ impl Launcher {
 /// `DIR/output.log`. Returns its pid. A thread reaps it when it ends, so it never lingers as a
 /// zombie while its starter lives.
 pub fn spawn_detached(run_dir: &Path, resume: bool, launcher: &Launcher) -> Result<u32, TrainError> {
+    let flag = if resume { "--resume" } else { "--run-dir" };
+    let args = [std::ffi::OsStr::new("train"), std::ffi::OsStr::new(flag), run_dir.as_os_str()];
+    spawn_detached_with(run_dir, &args, launcher)
+}
+
+/// Start `workbench [global flags] ARGS...` for the run in `run_dir` as [`spawn_detached`] does:
+/// its own session, output to `DIR/output.log`, reaped by a thread. Returns its pid.
+pub fn spawn_detached_with(
+    run_dir: &Path,
+    args: &[&std::ffi::OsStr],
+    launcher: &Launcher,
+) -> Result<u32, TrainError> {
     let log_path = run_dir.join(OUTPUT_FILE);
     let log = OpenOptions::new()
         .create(true)
@@ -121,7 +135,7 @@ pub fn spawn_detached(run_dir: &Path, resume: bool, launcher: &Launcher) -> Resu
     cmd.arg("--datasets-dir").arg(&launcher.datasets_dir);
     cmd.arg("--runs-dir").arg(&launcher.runs_dir);
     cmd.arg("--cache-dir").arg(&launcher.cache_dir);
-    cmd.arg("train").arg(if resume { "--resume" } else { "--run-dir" }).arg(run_dir);
+    cmd.args(args);
     cmd.stdin(Stdio::null()).stdout(Stdio::from(log)).stderr(Stdio::from(err_log));
     cmd.env(DETACHED_ENV, "1");
     // SAFETY: setsid is async-signal-safe and touches no memory of this process.
@@ -147,7 +161,7 @@ pub fn spawn_detached(run_dir: &Path, resume: bool, launcher: &Launcher) -> Resu
     if let Err(e) = reaper {
         tracing::warn!(pid, error = %e, "no thread to reap the run process; it will be reaped on exit");
     }
-    tracing::info!(pid, dir = %run_dir.display(), resume, "run process started");
+    tracing::info!(pid, dir = %run_dir.display(), ?args, "run process started");
     Ok(pid)
 }
 
@@ -452,6 +466,14 @@ pub fn run_planned(
 /// rows go on from where they were. Telemetry is never worth failing a run for: a file that can't
 /// be written is a warning.
 fn start_telemetry(dir: &Path) -> Option<crate::telemetry::Sampler> {
+    start_telemetry_with(dir, crate::telemetry::ProcessProbe::new(std::process::id()))
+}
+
+/// As [`start_telemetry`], sampling the processes `probe` follows (a command run's whole tree).
+pub(crate) fn start_telemetry_with(
+    dir: &Path,
+    probe: crate::telemetry::ProcessProbe,
+) -> Option<crate::telemetry::Sampler> {
     use crate::telemetry::{GpuProbe, Sampler, TelemetryWriter, SAMPLE_INTERVAL};
     // Off only for measuring the sampler's own cost (bench/telemetry_cost.sh).
     if std::env::var_os(NO_TELEMETRY_ENV).is_some() {
@@ -466,7 +488,7 @@ fn start_telemetry(dir: &Path) -> Option<crate::telemetry::Sampler> {
     let mut writer = TelemetryWriter::open(dir, count, started)
         .map_err(|e| tracing::warn!(dir = %dir.display(), error = %e, "telemetry.csv can't be written"))
         .ok()?;
-    Sampler::spawn(std::process::id(), gpus, SAMPLE_INTERVAL, move |sample| writer.append(&sample).is_ok())
+    Sampler::spawn_probe(probe, gpus, SAMPLE_INTERVAL, move |sample| writer.append(&sample).is_ok())
         .map_err(|e| tracing::warn!(error = %e, "no telemetry thread"))
         .ok()
 }

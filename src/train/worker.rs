@@ -335,6 +335,8 @@ fn execute(
         final_metrics: None,
         race: None,
         device_switches: Vec::new(),
+        kind: crate::command::RunKind::Train,
+        command: None,
     };
     let creating = |e: std::io::Error, dir: &Path| TrainError::disk(dir, e);
     let mut start = LoopStart::default();

@@ -109,6 +109,10 @@ impl Runner {
                     Err(e) => app.start_failed(&e.to_string()),
                 }
             }
+            Effect::RerunCommand { dir, .. } => match rerun_command(app, &dir) {
+                Ok(key) => app.started_run(&key),
+                Err(e) => app.start_failed(&e.to_string()),
+            },
             Effect::Export { dirs, names } => match export_runs(&app.settings.runs_dir, &dirs, &names) {
                 Ok(paths) => app.exported(&paths),
                 Err(e) => app.export_failed(&e.to_string()),
@@ -209,6 +213,22 @@ fn start_run(app: &App, spec: &crate::train::TrainSpec, skip_fit_check: bool) ->
     let (key, dir) = create_queued_run(&app.settings.runs_dir, &plan.spec, &plan.device.name)?;
     spawn_detached(&dir, false, &Launcher::current(&app.settings)?)?;
     Ok(Started::Run(key))
+}
+
+/// The command of the ended run in `dir`, started again as a new run; its key.
+fn rerun_command(app: &App, dir: &Path) -> Result<String, crate::command::CommandError> {
+    let meta = runs::read_meta(dir).map_err(|e| crate::command::CommandError::Run(e.to_string()))?;
+    let request = crate::command::launch::rerun_request(&meta).ok_or_else(|| {
+        crate::command::CommandError::Run(format!("{} is not a command run", dir.display()))
+    })?;
+    let (key, new_dir) = crate::command::create_command_run(&app.settings.runs_dir, &request)?;
+    let launcher =
+        Launcher::current(&app.settings).map_err(|e| crate::command::CommandError::Run(e.to_string()))?;
+    if let Err(e) = crate::command::start_command_run(&new_dir, &launcher) {
+        let _ = std::fs::remove_dir_all(&new_dir);
+        return Err(e);
+    }
+    Ok(key)
 }
 
 fn start_race(app: &App, spec: &crate::train::TrainSpec, gpu: usize) -> Result<[String; 2], TrainError> {

@@ -16,7 +16,10 @@ use crate::util::{format_duration, format_rate};
 
 pub fn render(app: &App, area: Rect, frame: &mut Frame) {
     let Some(run) = app.focused_run() else { return };
-    let title = if run.meta.is_some() {
+    let command = run.meta.as_ref().and_then(|m| m.command.as_ref());
+    let title = if let Some(command) = command {
+        format!("Run: $ {} on {}", command.short_line(60), run.device_label())
+    } else if run.meta.is_some() {
         format!("Run: {} / {} on {}", run.dataset(), run.model(), run.device_label())
     } else {
         format!("Run: {}", run.key)

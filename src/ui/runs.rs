@@ -162,7 +162,7 @@ fn run_line(app: &App, run: &RunView, name_width: Option<usize>) -> Line<'static
         spans.push(Span::styled(format!("{} ", fit(&text, span - 1)), theme::error()));
     } else {
         let best = run.best_metric().map(short).unwrap_or_else(|| "-".into());
-        let epochs = if run.meta.is_some() {
+        let epochs = if run.meta.is_some() && !run.is_command() {
             format!("{}/{}", run.epochs_done(), run.epochs_total())
         } else {
             "-".into()
@@ -175,7 +175,15 @@ fn run_line(app: &App, run: &RunView, name_width: Option<usize>) -> Line<'static
         let dataset = if run.external.is_some() && run.meta.is_none() { "-" } else { run.dataset() };
         let values = [dataset, run.model(), run.device(), &best, &epochs, &time];
         let mut text = String::new();
-        for (value, (_, width)) in values.iter().zip(&COLUMNS[1..]) {
+        let mut columns = &COLUMNS[1..];
+        let mut values = &values[..];
+        if let Some(command) = run.meta.as_ref().and_then(|m| m.command.as_ref()) {
+            // A command run shows its command, shortened, over the dataset and model columns.
+            text.push_str(&fit(&format!("$ {}", command.command_line()), COLUMNS[1].1 + 1 + COLUMNS[2].1));
+            text.push(' ');
+            (columns, values) = (&COLUMNS[3..], &values[2..]);
+        }
+        for (value, (_, width)) in values.iter().zip(columns) {
             text.push_str(&fit(value, *width));
             text.push(' ');
         }

@@ -131,6 +131,8 @@ pub fn run_meta(
         final_metrics: None,
         race: None,
         device_switches: Vec::new(),
+        kind: workbench::command::RunKind::Train,
+        command: None,
     }
 }
 

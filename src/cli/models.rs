@@ -81,7 +81,7 @@ fn print_commands(settings: &Settings) {
     );
     let all = settings.commands.all();
     if all.is_empty() {
-        println!("  (none: see docs/commands.md, \"Your own scripts\")");
+        println!("  (none: see docs/scripts.md)");
     }
     for (name, entry) in all {
         match entry {

@@ -30,7 +30,7 @@ pub use record::{
     folder_id, list_runs, load_run, looks_like_run, read_meta, read_metrics, read_steps, EpochRow, RunInfo,
     RunRecord,
 };
-pub use recorder::{folder_name, write_run_meta, RunRecorder};
+pub use recorder::{folder_name, write_final_meta, write_run_meta, RunRecorder, RESERVE_FILE};
 pub use resolve::resolve_run;
 
 pub const RUN_FILE: &str = "run.toml";

@@ -187,7 +187,7 @@ pub(crate) fn mark_failed(dir: &Path, reason: &str, kind: FailureKind) {
     meta.reason = Some(reason.to_string());
     meta.failure_kind = Some(kind);
     meta.finished_at = Some(now_rfc3339());
-    if let Err(e) = crate::runs::write_run_meta(dir, &meta) {
+    if let Err(e) = crate::runs::write_final_meta(dir, &meta) {
         tracing::error!(dir = %dir.display(), error = %e, "could not update run.toml");
     }
 }

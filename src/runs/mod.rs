@@ -23,7 +23,7 @@ use crate::params::{EpochMetrics, MetricKind, TrainSpec};
 pub use control::{send_control, ControlInbox};
 pub use error::RunsError;
 pub use events::{ControlCommand, DeviceSwitch, LiveState, RaceMark, RunEvent, RunKey, StepRow};
-pub use follow::{spawn_watcher, RunsFollower, WatcherHandle};
+pub use follow::{spawn_watcher, spawn_watcher_reporting, RunsFollower, WatcherHandle};
 pub use liveness::{pid_alive, RunLock};
 pub use palette::run_colour;
 pub use record::{

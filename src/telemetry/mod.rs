@@ -72,7 +72,7 @@ impl Sampler {
     ) -> std::io::Result<Sampler> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
-        let join = std::thread::Builder::new().name("telemetry".into()).spawn(move || {
+        let body = move || {
             let mut process = ProcessProbe::new(pid);
             let mut next = Instant::now();
             while !flag.load(Ordering::Relaxed) {
@@ -92,7 +92,10 @@ impl Sampler {
                     );
                 }
             }
-        })?;
+        };
+        // Telemetry is never worth failing a run for: a panic ends the sampling, with a warning.
+        let on_panic = |message: String| tracing::warn!("telemetry stopped: {message}; the run goes on");
+        let join = crate::threads::spawn_reporting("telemetry", body, on_panic)?;
         Ok(Sampler { stop, join: Some(join) })
     }
 }

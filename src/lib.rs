@@ -11,6 +11,7 @@
 //! - [`command`]: any command as a run (`workbench run -- python train.py`)
 //! - [`cluster`]: handing runs to Slurm and HTCondor (`submit`), polling and cancelling their jobs
 //! - [`cli`]: the headless commands (`train`, `devices`, `datasets`, `paths`, `runs`)
+//! - [`threads`]: named threads whose panics are reported to whoever waits on them
 // Lints (unwrap, expect, panic and todo denied outside tests) live in Cargo.toml's [lints] table;
 // `./dev test` runs clippy with -D warnings, so they hold.
 
@@ -27,6 +28,7 @@ pub mod params;
 pub mod paths;
 pub mod runs;
 pub mod telemetry;
+pub mod threads;
 pub mod train;
 pub mod tui;
 pub mod ui;

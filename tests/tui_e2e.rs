@@ -9,81 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::tmux::{tmux_missing, Tmux};
 use common::*;
 use workbench::runs::RunStatus;
-
-struct Tmux {
-    session: String,
-}
-
-impl Tmux {
-    fn start(cmd: &str, width: u16, height: u16, dir: &Path) -> Tmux {
-        // Tests run in parallel in one process: each needs its own session.
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let session = format!("wb-e2e-{}-{n}", std::process::id());
-        let status = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &session, "-x", &width.to_string(), "-y", &height.to_string()])
-            .args(["-c", dir.to_str().unwrap(), "-e", "LANG=C.UTF-8", "-e", "TERM=xterm-256color"])
-            .arg(cmd)
-            .status()
-            .expect("tmux runs");
-        assert!(status.success());
-        Tmux { session }
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            let ok =
-                Command::new("tmux").args(["send-keys", "-t", &self.session, k]).status().unwrap().success();
-            assert!(ok);
-            // Separate keys, so that Esc followed by a letter is not read as Alt+letter.
-            std::thread::sleep(Duration::from_millis(150));
-        }
-    }
-
-    fn pane(&self) -> String {
-        let out = Command::new("tmux").args(["capture-pane", "-p", "-t", &self.session]).output().unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn query(&self, format: &str) -> String {
-        let out = Command::new("tmux")
-            .args(["display-message", "-p", "-t", &self.session, format])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    fn wait_for(&self, what: &str, timeout: Duration) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let pane = self.pane();
-            if pane.contains(what) {
-                return pane;
-            }
-            assert!(Instant::now() < deadline, "waited {timeout:?} for {what:?}; the pane shows:\n{pane}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["kill-session", "-t", &self.session]).status();
-    }
-}
-
-fn tmux_missing() -> bool {
-    use std::io::Write;
-    let found = Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success());
-    if !found {
-        // Past the test harness's capture, so the reason always shows.
-        let _ =
-            writeln!(std::io::stderr(), "SKIPPED tui_e2e: tmux is not installed (./dev test installs it)");
-    }
-    !found
-}
 
 /// A project folder with the shipped config (fewer epochs) and the Iris data.
 fn project(epochs: u32) -> (tempfile::TempDir, PathBuf) {
@@ -100,7 +28,7 @@ fn project(epochs: u32) -> (tempfile::TempDir, PathBuf) {
 
 #[test]
 fn pick_iris_mlp_and_cpu_train_and_quit() {
-    if tmux_missing() {
+    if tmux_missing("tui_e2e") {
         return;
     }
     let (dir, runs) = project(40);
@@ -148,7 +76,7 @@ fn pick_iris_mlp_and_cpu_train_and_quit() {
 
 #[test]
 fn q_during_a_run_asks_and_leaving_keeps_the_run_going_while_s_stops_it() {
-    if tmux_missing() {
+    if tmux_missing("tui_e2e") {
         return;
     }
     let (dir, runs) = project(1_000_000);
@@ -182,7 +110,7 @@ fn q_during_a_run_asks_and_leaving_keeps_the_run_going_while_s_stops_it() {
 
 #[test]
 fn sighup_to_the_tui_leaves_the_run_to_finish_and_a_new_tui_shows_it_finished() {
-    if tmux_missing() {
+    if tmux_missing("tui_e2e") {
         return;
     }
     // Long enough to outlive the TUI by several seconds (batches of 2: 60 steps an epoch), short
@@ -228,7 +156,7 @@ fn without_a_terminal_it_points_to_train() {
 
 #[test]
 fn a_terminal_that_goes_away_ends_the_program_but_not_the_run() {
-    if tmux_missing() {
+    if tmux_missing("tui_e2e") {
         return;
     }
     let (dir, runs) = project(1_000_000);
@@ -310,4 +238,54 @@ fn only_run(runs: &Path) -> workbench::runs::RunRecord {
 fn is_zombie(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .is_ok_and(|s| s.split_whitespace().nth(2) == Some("Z"))
+}
+
+/// Run workbench in tmux with `WORKBENCH_TEST_PANIC=place` (a test-only switch), its exit code
+/// and the terminal's settings (`stty -a`) printed after it; the log goes under `state`.
+fn open_panicking(place: &str, dir: &tempfile::TempDir, runs: &Path, state: &Path) -> Tmux {
+    let cmd = format!(
+        "{} --runs-dir {}; echo WORKBENCH_EXIT=$?; stty -a; sleep 60",
+        env!("CARGO_BIN_EXE_workbench"),
+        runs.display()
+    );
+    let env = [format!("WORKBENCH_TEST_PANIC={place}"), format!("XDG_STATE_HOME={}", state.display())];
+    let env: Vec<&str> = env.iter().map(String::as_str).collect();
+    Tmux::start_with_env(&cmd, 250, 40, dir.path(), &env)
+}
+
+#[test]
+fn a_panic_on_the_ui_thread_gives_the_terminal_back_says_where_the_log_is_and_exits_non_zero() {
+    if tmux_missing("tui_e2e") {
+        return;
+    }
+    let (dir, runs) = project(40);
+    let state = dir.path().join("state");
+    let tmux = open_panicking("main", &dir, &runs, &state);
+    let pane = tmux.wait_for("WORKBENCH_EXIT=", Duration::from_secs(30));
+    let code = pane.split("WORKBENCH_EXIT=").nth(1).and_then(|s| s.split_whitespace().next()).unwrap();
+    assert_ne!(code, "0", "a panic is a failure: {pane}");
+    assert!(pane.contains("error: internal error: WORKBENCH_TEST_PANIC=main"), "one line says what: {pane}");
+    assert!(pane.contains(&format!("details in {}", state.display())), "and where the log is: {pane}");
+    let pane = tmux.wait_for("icanon", Duration::from_secs(10));
+    let settings: Vec<&str> = pane.split_whitespace().collect();
+    for mode in ["icanon", "echo", "isig"] {
+        assert!(settings.contains(&mode), "{mode} is back on: {pane}");
+    }
+    assert_eq!(tmux.query("#{alternate_on}"), "0", "the normal screen is back");
+}
+
+#[test]
+fn a_panic_in_the_dataset_scan_shows_in_the_datasets_pane_and_the_tui_goes_on() {
+    if tmux_missing("tui_e2e") {
+        return;
+    }
+    let (dir, runs) = project(40);
+    let state = dir.path().join("state");
+    let tmux = open_panicking("scan", &dir, &runs, &state);
+    let pane = tmux.wait_for("dataset scan failed", Duration::from_secs(30));
+    assert!(!pane.contains("scanning..."), "{pane}");
+    tmux.wait_for("CPU  ", Duration::from_secs(30));
+    tmux.keys(&["q"]);
+    let pane = tmux.wait_for("WORKBENCH_EXIT=", Duration::from_secs(10));
+    assert!(pane.contains("WORKBENCH_EXIT=0"), "a worker's panic is shown, not fatal: {pane}");
 }

@@ -9,7 +9,7 @@ use common::tui::*;
 use common::*;
 use crossterm::event::KeyCode;
 use workbench::app::compare::{diff_rows, XAxis};
-use workbench::app::{App, Effect, Event, Pane, Popup};
+use workbench::app::{App, Effect, Event, Pane, Popup, Worker};
 use workbench::device::DeviceChoice;
 use workbench::logging::LogLine;
 use workbench::runs::{ControlCommand, LiveState, RunEvent, RunStatus};
@@ -834,4 +834,28 @@ fn a_run_that_may_not_fit_asks_before_it_starts() {
     assert_eq!(app.popup, None);
     assert!(app.notice.as_ref().unwrap().text.contains("not started"));
     assert!(started(&press(&mut app, &[ch('s')])).is_some(), "a new start is allowed");
+}
+
+#[test]
+fn a_dataset_scan_that_panicked_shows_its_error_instead_of_scanning_forever() {
+    let runs = tempdir();
+    let mut app = App::new(settings(runs.path()), false);
+    app.update(Event::Devices(devices(0)));
+    assert!(screen(&app, 100, 30).contains("scanning..."), "before the scan answers");
+    let failed = Event::WorkerFailed { worker: Worker::Scan, message: "index out of bounds".into() };
+    assert!(app.update(failed).is_empty());
+    let shown = screen(&app, 160, 30);
+    assert!(!shown.contains("scanning..."), "{shown}");
+    assert!(shown.contains("dataset scan failed"), "{shown}");
+    let notice = app.notice.as_ref().expect("the footer says so too");
+    assert!(notice.is_error && notice.text.contains("index out of bounds"), "{notice:?}");
+
+    // The device probe's pane says why instead of "probing..."; a dead keyboard reader ends the TUI.
+    let mut app = App::new(settings(runs.path()), false);
+    app.update(Event::WorkerFailed { worker: Worker::Probe, message: "no cpuinfo".into() });
+    let shown = screen(&app, 160, 30);
+    assert!(shown.contains("device probe failed") && !shown.contains("probing..."), "{shown}");
+    let effects = app.update(Event::WorkerFailed { worker: Worker::Input, message: "tty gone".into() });
+    assert_eq!(effects, vec![Effect::Quit { stop_runs: false }]);
+    assert!(app.should_quit && app.fatal_error.as_deref().is_some_and(|e| e.contains("tty gone")));
 }

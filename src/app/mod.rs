@@ -64,6 +64,67 @@ pub enum Event {
     Submitted(Result<Submitted, String>),
     /// The cluster watcher's look at the runs folder: each cluster run's job and its state.
     Cluster(ClusterReport),
+    /// A background thread panicked (its message's first line); what waited on it is told.
+    WorkerFailed { worker: Worker, message: String },
+}
+
+/// The TUI's background threads, as [`Event::WorkerFailed`] names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Worker {
+    /// The dataset scan (at start, on file changes, after a config reload).
+    Scan,
+    /// The device probe at start.
+    Probe,
+    /// Reading config.toml again after it changed.
+    Config,
+    /// A submission to Slurm or HTCondor.
+    Submit,
+    /// The thread that follows the runs folder.
+    RunsFollower,
+    /// The thread that follows other tools' log folders.
+    LogsFollower,
+    /// The thread that asks the schedulers about cluster runs.
+    ClusterWatcher,
+    /// The file watcher's callback (datasets folder, config file).
+    FileWatcher,
+    /// The thread that reads the keyboard.
+    Input,
+    /// The thread that turns SIGTERM, SIGHUP and SIGINT into events.
+    Signals,
+}
+
+impl Worker {
+    /// Its thread's name, as the log's panic lines name it.
+    pub fn thread_name(self) -> &'static str {
+        match self {
+            Worker::Scan => "scan",
+            Worker::Probe => "probe",
+            Worker::Config => "config",
+            Worker::Submit => "submit",
+            Worker::RunsFollower => "runs-watcher",
+            Worker::LogsFollower => "logs-watcher",
+            Worker::ClusterWatcher => "cluster-watch",
+            Worker::FileWatcher => "file-watcher",
+            Worker::Input => "input",
+            Worker::Signals => "signals",
+        }
+    }
+
+    /// What it does, for a message: "the dataset scan failed: ...".
+    pub fn label(self) -> &'static str {
+        match self {
+            Worker::Scan => "dataset scan",
+            Worker::Probe => "device probe",
+            Worker::Config => "config reload",
+            Worker::Submit => "submission",
+            Worker::RunsFollower => "runs folder follower",
+            Worker::LogsFollower => "log folder follower",
+            Worker::ClusterWatcher => "cluster watcher",
+            Worker::FileWatcher => "file watcher",
+            Worker::Input => "keyboard reader",
+            Worker::Signals => "signal handler",
+        }
+    }
 }
 
 /// What the runner should do after an update. Effects come in the order they must be carried out.
@@ -254,6 +315,10 @@ pub struct App {
     pub selected_dataset: usize,
     /// `None` until the device probe finishes.
     pub devices: Option<DeviceReport>,
+    /// Why the device probe gave no report (its thread failed); the devices pane shows it.
+    pub probe_error: Option<String>,
+    /// An error that ends the TUI (the keyboard reader failed): the program exits with it.
+    pub fatal_error: Option<String>,
     /// Whether GPU figures can be had here, and why not; `None` until the probe answers.
     pub gpu_telemetry: Option<crate::telemetry::TelemetryStatus>,
     pub runtime: DeviceChoice,
@@ -305,6 +370,8 @@ impl App {
             catalog: None,
             selected_dataset: 0,
             devices: None,
+            probe_error: None,
+            fatal_error: None,
             gpu_telemetry: None,
             runtime,
             form,
@@ -366,6 +433,7 @@ impl App {
                 self.on_cluster(report);
                 Vec::new()
             }
+            Event::WorkerFailed { worker, message } => self.on_worker_failed(worker, &message),
             Event::Signal(signal) => {
                 // A signal (SIGHUP when the SSH connection drops) leaves the runs running.
                 self.should_quit = true;
@@ -373,6 +441,37 @@ impl App {
                 vec![Effect::Quit { stop_runs: false }]
             }
         }
+    }
+
+    /// A background thread failed: what waited on it shows the error instead of waiting on.
+    fn on_worker_failed(&mut self, worker: Worker, message: &str) -> Vec<Effect> {
+        let text = format!("the {} failed with an internal error: {message}", worker.label());
+        match worker {
+            Worker::Scan => {
+                let dir = self.settings.datasets_dir.clone();
+                let problem = format!(
+                    "{text}; the log file has the details. Edit or remove the file at fault, or restart"
+                );
+                self.catalog = Some(Catalog { dir, entries: Vec::new(), problem: Some(problem) });
+                self.selected_dataset = 0;
+            }
+            Worker::Probe => self.probe_error = Some(text.clone()),
+            Worker::Config => self.config_error = Some(text.clone()),
+            Worker::Submit => self.on_submitted(Err(text.clone())),
+            Worker::Input => {
+                // Without the keyboard nothing can be done here, not even quit: leave, with why.
+                self.fatal_error = Some(text.clone());
+                self.should_quit = true;
+                return vec![Effect::Quit { stop_runs: false }];
+            }
+            Worker::RunsFollower
+            | Worker::LogsFollower
+            | Worker::ClusterWatcher
+            | Worker::FileWatcher
+            | Worker::Signals => {}
+        }
+        self.notify_error(format!("{text} (details in the log file)"));
+        Vec::new()
     }
 
     /// The runner started the run asked for with [`Effect::StartRun`] (or resumed one) in the
@@ -438,7 +537,10 @@ impl App {
 
     /// The runtime as the header shows it: `CPU`, `CUDA:0 NVIDIA H100`, or why it can't be used.
     pub fn runtime_label(&self) -> String {
-        let Some(report) = &self.devices else { return "probing devices...".into() };
+        let Some(report) = &self.devices else {
+            let what = if self.probe_error.is_some() { "device probe failed" } else { "probing devices..." };
+            return what.into();
+        };
         match device::resolve(self.runtime, report) {
             Ok(r) if self.runtime == DeviceChoice::Auto => format!("auto: {}", r.label),
             Ok(r) => r.label,

@@ -195,5 +195,5 @@ fn fail(message: &str) -> i32 {
 }
 
 fn restore_terminal_hook() {
-    crate::tui::terminal::restore_after_panic();
+    crate::tui::terminal::restore();
 }

@@ -407,41 +407,57 @@ impl Drop for WatcherHandle {
 pub fn spawn_watcher(
     dirs: Vec<PathBuf>,
     interval: Duration,
+    sink: impl FnMut(Vec<RunEvent>) -> bool + Send + 'static,
+) -> std::io::Result<WatcherHandle> {
+    // The panic hook has logged a panic already; nobody else waits on this follower.
+    spawn_watcher_reporting(dirs, interval, sink, |_| {})
+}
+
+/// [`spawn_watcher`], handing the message of a panic in the thread to `on_panic` (the TUI shows
+/// it), so a follower that died is not mistaken for a quiet runs folder.
+pub fn spawn_watcher_reporting(
+    dirs: Vec<PathBuf>,
+    interval: Duration,
     mut sink: impl FnMut(Vec<RunEvent>) -> bool + Send + 'static,
+    on_panic: impl FnOnce(String) + Send + 'static,
 ) -> std::io::Result<WatcherHandle> {
     let (tx, rx) = mpsc::channel::<Wake>();
     let watcher = file_watcher(&dirs, tx.clone());
-    let thread = std::thread::Builder::new().name("runs-watcher".into()).spawn(move || {
-        let mut follower = RunsFollower::new(dirs);
-        loop {
-            let polled_at = Instant::now();
-            let events = follower.poll();
-            if !events.is_empty() && !sink(events) {
-                return;
-            }
-            match rx.recv_timeout(interval) {
-                Ok(Wake::Stop) | Err(RecvTimeoutError::Disconnected) => return,
-                Err(RecvTimeoutError::Timeout) => {}
-                Ok(Wake::Files) => {
-                    // Let a burst of writes settle, listening for Stop meanwhile.
-                    let until = polled_at + MIN_GAP;
-                    loop {
-                        let left = until.saturating_duration_since(Instant::now());
-                        match rx.recv_timeout(left) {
-                            Ok(Wake::Stop) | Err(RecvTimeoutError::Disconnected) => return,
-                            Ok(Wake::Files) if !left.is_zero() => {}
-                            Ok(Wake::Files) | Err(RecvTimeoutError::Timeout) => break,
+    let thread = crate::threads::spawn_reporting(
+        "runs-watcher",
+        move || {
+            let mut follower = RunsFollower::new(dirs);
+            loop {
+                let polled_at = Instant::now();
+                let events = follower.poll();
+                if !events.is_empty() && !sink(events) {
+                    return;
+                }
+                match rx.recv_timeout(interval) {
+                    Ok(Wake::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Ok(Wake::Files) => {
+                        // Let a burst of writes settle, listening for Stop meanwhile.
+                        let until = polled_at + MIN_GAP;
+                        loop {
+                            let left = until.saturating_duration_since(Instant::now());
+                            match rx.recv_timeout(left) {
+                                Ok(Wake::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+                                Ok(Wake::Files) if !left.is_zero() => {}
+                                Ok(Wake::Files) | Err(RecvTimeoutError::Timeout) => break,
+                            }
                         }
-                    }
-                    while let Ok(wake) = rx.try_recv() {
-                        if matches!(wake, Wake::Stop) {
-                            return;
+                        while let Ok(wake) = rx.try_recv() {
+                            if matches!(wake, Wake::Stop) {
+                                return;
+                            }
                         }
                     }
                 }
             }
-        }
-    })?;
+        },
+        on_panic,
+    )?;
     Ok(WatcherHandle { wake: tx, thread: Some(thread), _watcher: watcher })
 }
 

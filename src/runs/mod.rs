@@ -23,14 +23,14 @@ use crate::params::{EpochMetrics, MetricKind, TrainSpec};
 pub use control::{send_control, ControlInbox};
 pub use error::RunsError;
 pub use events::{ControlCommand, DeviceSwitch, LiveState, RaceMark, RunEvent, RunKey, StepRow};
-pub use follow::{spawn_watcher, RunsFollower, WatcherHandle};
+pub use follow::{spawn_watcher, spawn_watcher_reporting, RunsFollower, WatcherHandle};
 pub use liveness::{pid_alive, RunLock};
 pub use palette::run_colour;
 pub use record::{
     folder_id, list_runs, load_run, looks_like_run, read_meta, read_metrics, read_steps, EpochRow, RunInfo,
     RunRecord,
 };
-pub use recorder::{folder_name, write_run_meta, RunRecorder};
+pub use recorder::{folder_name, write_final_meta, write_run_meta, RunRecorder, RESERVE_FILE};
 pub use resolve::resolve_run;
 
 pub const RUN_FILE: &str = "run.toml";

@@ -22,6 +22,14 @@ const STEPS_FLUSH_EVERY: Duration = Duration::from_millis(250);
 /// files, not run.toml, say where a resume begins.
 const META_FOR_CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
+/// A file of [`RESERVE_BYTES`] zeros a running run keeps in its folder, deleted just before the
+/// final run.toml is written: the record of how the run ended (failed, often, for want of space)
+/// then has room even on a full disk, where it would otherwise be lost and the run read as
+/// interrupted.
+pub const RESERVE_FILE: &str = ".reserve";
+/// A few pages: room for run.toml's atomic copy and the heartbeat's, with some to spare.
+const RESERVE_BYTES: usize = 16 * 1024;
+
 /// Writes one run folder as the run goes.
 pub struct RunRecorder {
     dir: PathBuf,
@@ -79,6 +87,7 @@ impl RunRecorder {
             steps_flushed: Instant::now(),
             checkpoint_meta_written: None,
         };
+        reserve_room(dir);
         recorder.write_meta()?;
         Ok(recorder)
     }
@@ -102,6 +111,7 @@ impl RunRecorder {
             steps_flushed: Instant::now(),
             checkpoint_meta_written: None,
         };
+        reserve_room(dir);
         recorder.write_meta()?;
         Ok(recorder)
     }
@@ -206,7 +216,7 @@ impl RunRecorder {
         self.meta.reason = reason;
         self.meta.failure_kind = kind;
         self.meta.finished_at = Some(now_rfc3339());
-        self.write_meta()
+        write_final_meta(&self.dir, &self.meta)
     }
 
     fn write_meta(&self) -> std::io::Result<()> {
@@ -219,6 +229,28 @@ pub fn write_run_meta(dir: &Path, meta: &RunMeta) -> std::io::Result<()> {
     let text = toml::to_string_pretty(meta).map_err(std::io::Error::other)?;
     let header = "# Written by workbench. `status` is updated as the run goes and when it ends.\n";
     write_atomic(&dir.join(RUN_FILE), format!("{header}{text}").as_bytes())
+}
+
+/// Write the run.toml that says how a run ended, with the room [`RESERVE_FILE`] kept for it.
+pub fn write_final_meta(dir: &Path, meta: &RunMeta) -> std::io::Result<()> {
+    let _ = std::fs::remove_file(dir.join(RESERVE_FILE));
+    write_run_meta(dir, meta)
+}
+
+/// Keep [`RESERVE_BYTES`] for the final run.toml. Best effort: on a disk already too full for it
+/// the run goes on without. Made fresh (never through a link someone left at its name).
+fn reserve_room(dir: &Path) {
+    let path = dir.join(RESERVE_FILE);
+    let _ = std::fs::remove_file(&path);
+    let made = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .and_then(|mut file| file.write_all(&[0; RESERVE_BYTES]));
+    if let Err(e) = made {
+        tracing::debug!(path = %path.display(), error = %e, "no room reserved for the final run.toml");
+        let _ = std::fs::remove_file(&path);
+    }
 }
 
 /// Rewrite a CSV file (atomically) with its header and the complete rows whose first field
@@ -257,6 +289,26 @@ pub fn folder_name(meta: &RunMeta) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_running_run_keeps_room_for_its_final_record_and_gives_it_back_at_the_end() {
+        let runs = tempfile::tempdir().unwrap();
+        let spec = crate::train::TrainSpec::from_config("iris", &crate::config::TrainConfig::default());
+        let (_, dir) = crate::train::create_queued_run(runs.path(), &spec, "cpu").unwrap();
+        let reserve = dir.join(RESERVE_FILE);
+        // A link planted at the reserve's name is replaced, not written through.
+        let target = runs.path().join("not-yours");
+        std::fs::write(&target, "keep").unwrap();
+        std::os::unix::fs::symlink(&target, &reserve).unwrap();
+        let meta = super::super::read_meta(&dir).unwrap();
+        let mut recorder = RunRecorder::start(&dir, meta).unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+        assert_eq!(std::fs::symlink_metadata(&reserve).unwrap().len(), RESERVE_BYTES as u64);
+        recorder.finish(RunStatus::Failed, Some("no space".into()), Some(FailureKind::Disk)).unwrap();
+        assert!(!reserve.exists(), "given back before the final write");
+        let back = super::super::read_meta(&dir).unwrap();
+        assert_eq!((back.status, back.failure_kind), (RunStatus::Failed, Some(FailureKind::Disk)));
+    }
 
     #[test]
     fn keep_rows_drops_rows_past_the_checkpoint_and_a_cut_row() {

@@ -82,7 +82,7 @@ impl Sampler {
     ) -> std::io::Result<Sampler> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
-        let join = std::thread::Builder::new().name("telemetry".into()).spawn(move || {
+        let body = move || {
             let mut next = Instant::now();
             while !flag.load(Ordering::Relaxed) {
                 let sample = TelemetrySample {
@@ -101,7 +101,10 @@ impl Sampler {
                     );
                 }
             }
-        })?;
+        };
+        // Telemetry is never worth failing a run for: a panic ends the sampling, with a warning.
+        let on_panic = |message: String| tracing::warn!("telemetry stopped: {message}; the run goes on");
+        let join = crate::threads::spawn_reporting("telemetry", body, on_panic)?;
         Ok(Sampler { stop, join: Some(join) })
     }
 }

@@ -155,9 +155,10 @@ pub fn spawn_detached_with(
         ))
     })?;
     let pid = child.id();
-    let reaper = std::thread::Builder::new().name(format!("reap-{pid}")).spawn(move || {
+    let reap = move || {
         let _ = child.wait();
-    });
+    };
+    let reaper = crate::threads::spawn_reporting(format!("reap-{pid}"), reap, |_| {});
     if let Err(e) = reaper {
         tracing::warn!(pid, error = %e, "no thread to reap the run process; it will be reaped on exit");
     }

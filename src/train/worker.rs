@@ -135,7 +135,7 @@ fn worker_main(
         Err(panic) => {
             // libtorch's errors in tch's non-fallible calls arrive as panics: "CUDA out of
             // memory" among them.
-            let what = panic_message(&panic);
+            let what = crate::threads::panic_message(panic.as_ref());
             let error = match TrainError::from_torch(&what, &request.device.name) {
                 TrainError::Internal(_) => {
                     TrainError::Internal(format!("internal error in the training worker: {what}"))
@@ -187,23 +187,9 @@ pub(crate) fn mark_failed(dir: &Path, reason: &str, kind: FailureKind) {
     meta.reason = Some(reason.to_string());
     meta.failure_kind = Some(kind);
     meta.finished_at = Some(now_rfc3339());
-    if let Err(e) = crate::runs::write_run_meta(dir, &meta) {
+    if let Err(e) = crate::runs::write_final_meta(dir, &meta) {
         tracing::error!(dir = %dir.display(), error = %e, "could not update run.toml");
     }
-}
-
-/// Turn a caught panic payload into text. libtorch errors arrive as panics from tch's
-/// non-fallible calls and carry the C++ message.
-pub fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    let text = if let Some(s) = panic.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "unknown panic".to_string()
-    };
-    // libtorch messages carry a C++ backtrace; the first line says what went wrong.
-    text.lines().next().unwrap_or_default().to_string()
 }
 
 /// A checkpoint is due after this epoch: every `checkpoint_every` epochs and after the last; but

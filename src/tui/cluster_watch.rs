@@ -29,7 +29,8 @@ impl ClusterWatch {
     pub fn spawn(runs_dir: PathBuf, interval: Duration, tx: Sender<Event>) -> std::io::Result<ClusterWatch> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
-        let thread = std::thread::Builder::new().name("cluster-watch".into()).spawn(move || {
+        let report_to = tx.clone();
+        let thread = super::workers::spawn(crate::app::Worker::ClusterWatcher, &report_to, move || {
             let mut watcher = Watcher::new(interval);
             let mut last_sent = None;
             while !flag.load(Ordering::Relaxed) {

@@ -6,6 +6,7 @@ mod runner;
 mod sources;
 pub mod stderr;
 pub mod terminal;
+mod workers;
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -45,19 +46,34 @@ pub fn run(settings: &Settings, cli: &CliOverrides, log_file: Option<&Path>) -> 
     runner.scan(settings);
     runner.follow_runs(settings);
 
-    let mut terminal = terminal::enter(settings.ui.mouse).context("could not set up the terminal")?;
+    let mut terminal = terminal::enter(settings.ui.mouse)
+        .context("could not set up the terminal")
+        .map_err(|e| with_log_file(e, log_file))?;
+    // Gives the screen back however this function is left: a return, an error, a panic.
+    let screen = terminal::Restore;
     let _stderr_reader = stderr::capture().map_err(|e| tracing::warn!("stderr is not captured: {e}")).ok();
+    workers::test_panic("main");
     let result = event_loop(&mut terminal, &mut app, &mut runner, &mut sources, &tx, &rx);
 
     // Leaving: background jobs end, then the screen is given back; runs go on by themselves.
     runner.shutdown();
-    terminal::leave();
-    stderr::restore();
+    drop(screen);
     crate::logging::clear_tap();
     drop(sources);
-    result?;
+    result.map_err(|e| with_log_file(e, log_file))?;
+    if let Some(error) = app.fatal_error.take() {
+        return Err(with_log_file(anyhow::anyhow!(error), log_file));
+    }
     // Like a shell's: 129 after SIGHUP, 143 after SIGTERM; 0 after q or Ctrl-C.
     Ok(app.quit_signal.map_or(0, |signal| 128 + signal))
+}
+
+/// The error, with where the log file is: the details are there, the screen is gone.
+fn with_log_file(error: anyhow::Error, log_file: Option<&Path>) -> anyhow::Error {
+    match log_file {
+        Some(file) => anyhow::anyhow!("{error:#}; details in {}", file.display()),
+        None => error,
+    }
 }
 
 fn event_loop(

@@ -6,7 +6,7 @@ use std::sync::mpsc::Sender;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::app::{App, Effect, Event};
+use crate::app::{App, Effect, Event, Worker};
 use crate::config::{CliOverrides, Settings};
 use crate::data::Catalog;
 use crate::runs::{self, export, WatcherHandle};
@@ -61,8 +61,9 @@ impl Runner {
             Err(e) => tracing::error!("cannot watch the cluster runs: {e}"),
         }
         let tx = self.tx.clone();
-        match runs::spawn_watcher(dirs.clone(), RUNS_POLL, move |events| tx.send(Event::Runs(events)).is_ok())
-        {
+        let sink = move |events| tx.send(Event::Runs(events)).is_ok();
+        let on_panic = super::workers::reporter(Worker::RunsFollower, &self.tx);
+        match runs::spawn_watcher_reporting(dirs.clone(), RUNS_POLL, sink, on_panic) {
             Ok(handle) => self.watched_runs = Some((dirs, handle)),
             Err(e) => tracing::error!("cannot follow the runs folder: {e}; runs won't show up by themselves"),
         }
@@ -81,7 +82,9 @@ impl Runner {
 
     /// Look at an event before the app does, for what the runner itself tracks.
     pub fn observe(&mut self, event: &Event, app: &App) {
-        if let Event::Catalog(_) = event {
+        let scan_ended = matches!(event, Event::Catalog(_))
+            || matches!(event, Event::WorkerFailed { worker: Worker::Scan, .. });
+        if scan_ended {
             self.scanning = false;
             if std::mem::take(&mut self.scan_again) {
                 self.scan(&app.settings);
@@ -125,7 +128,7 @@ impl Runner {
             Effect::Submit { plan } => {
                 let tx = self.tx.clone();
                 // sbatch may take seconds on a busy cluster: never on the UI thread.
-                self.job("submit", move || {
+                self.job(Worker::Submit, move || {
                     let _ = tx.send(super::cluster_watch::submit_event(&plan));
                 });
             }
@@ -138,7 +141,7 @@ impl Runner {
             }
             Effect::ReloadConfig => {
                 let (tx, cli) = (self.tx.clone(), self.cli.clone());
-                self.job("config", move || {
+                self.job(Worker::Config, move || {
                     let result = Settings::load(&cli).map_err(|e| e.to_string());
                     if let Err(e) = &result {
                         // To the log file and the log pane; the app keeps the last good settings.
@@ -156,7 +159,8 @@ impl Runner {
         self.scanning = true;
         let tx = self.tx.clone();
         let settings = settings.clone();
-        self.job("scan", move || {
+        self.job(Worker::Scan, move || {
+            super::workers::test_panic("scan");
             let _ = tx.send(Event::Catalog(Catalog::scan_settings(&settings)));
         });
     }
@@ -164,17 +168,17 @@ impl Runner {
     /// Probe the devices on a background thread.
     pub fn probe(&mut self) {
         let tx = self.tx.clone();
-        self.job("probe", move || {
+        self.job(Worker::Probe, move || {
             let _ = tx.send(Event::Devices(crate::device::probe()));
             // Once, here: the sparklines say why there are no GPU figures without any I/O.
             let _ = tx.send(Event::GpuTelemetry(crate::telemetry::TelemetryStatus::probe()));
         });
     }
 
-    fn job(&mut self, name: &str, f: impl FnOnce() + Send + 'static) {
-        match std::thread::Builder::new().name(name.into()).spawn(f) {
+    fn job(&mut self, worker: Worker, f: impl FnOnce() + Send + 'static) {
+        match super::workers::spawn(worker, &self.tx, f) {
             Ok(j) => self.jobs.push(j),
-            Err(e) => tracing::error!("could not start the {name} thread: {e}"),
+            Err(e) => tracing::error!("could not start the {} thread: {e}", worker.thread_name()),
         }
     }
 
@@ -285,7 +289,8 @@ impl LogWatcher {
         use std::sync::atomic::{AtomicBool, Ordering};
         let stop = std::sync::Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
-        let thread = std::thread::Builder::new().name("logs-watcher".into()).spawn(move || {
+        let report_to = tx.clone();
+        let thread = super::workers::spawn(Worker::LogsFollower, &report_to, move || {
             let mut follower = runs::external::ExternalFollower::new(roots);
             while !flag.load(Ordering::Relaxed) {
                 let events = follower.poll();

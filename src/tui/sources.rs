@@ -10,7 +10,8 @@ use std::time::Duration;
 use crossterm::event::{self as ct, Event as CtEvent, KeyCode, KeyEvent, MouseEventKind};
 use notify::{EventKind, RecursiveMode, Watcher};
 
-use crate::app::Event;
+use crate::app::{Event, Worker};
+use crate::threads::catch_reporting;
 
 /// How often the input thread looks up from waiting for a key to see whether it should stop.
 const INPUT_POLL: Duration = Duration::from_millis(250);
@@ -28,17 +29,17 @@ impl Sources {
     pub fn start(tx: &Sender<Event>) -> std::io::Result<Sources> {
         let stop = Arc::new(AtomicBool::new(false));
         let input = {
-            let (tx, stop) = (tx.clone(), stop.clone());
-            std::thread::Builder::new().name("input".into()).spawn(move || input_loop(&tx, &stop))?
+            let (input_tx, stop) = (tx.clone(), stop.clone());
+            super::workers::spawn(Worker::Input, tx, move || input_loop(&input_tx, &stop))?
         };
         let signals = {
             use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
             let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT])?;
             let handle = signals.handle();
-            let tx = tx.clone();
-            let thread = std::thread::Builder::new().name("signals".into()).spawn(move || {
+            let signal_tx = tx.clone();
+            let thread = super::workers::spawn(Worker::Signals, tx, move || {
                 for sig in signals.forever() {
-                    if tx.send(Event::Signal(sig)).is_err() {
+                    if signal_tx.send(Event::Signal(sig)).is_err() {
                         break;
                     }
                 }
@@ -56,6 +57,7 @@ impl Sources {
             return;
         }
         self.watcher = None;
+        let report = super::workers::reporter(Worker::FileWatcher, tx);
         let tx = tx.clone();
         let (dir, config_file) = wanted.clone();
         let dir_for_events = dir.clone();
@@ -66,13 +68,19 @@ impl Sources {
             if matches!(event.kind, EventKind::Access(_) | EventKind::Any | EventKind::Other) {
                 return;
             }
-            for path in &event.paths {
-                if config_for_events.as_deref() == Some(path.as_path()) {
-                    let _ = tx.send(Event::ConfigChanged);
-                } else if path.starts_with(&dir_for_events) && !is_hidden(path) {
-                    let _ = tx.send(Event::DatasetsChanged);
-                }
-            }
+            // The callback runs on notify's thread: a panic here is caught and reported.
+            catch_reporting(
+                || {
+                    for path in &event.paths {
+                        if config_for_events.as_deref() == Some(path.as_path()) {
+                            let _ = tx.send(Event::ConfigChanged);
+                        } else if path.starts_with(&dir_for_events) && !is_hidden(path) {
+                            let _ = tx.send(Event::DatasetsChanged);
+                        }
+                    }
+                },
+                report.clone(),
+            );
         });
         let mut watcher = match watcher {
             Ok(w) => w,

@@ -19,6 +19,15 @@ pub type Term = Terminal<CrosstermBackend<Stdout>>;
 /// Raw mode, the alternate screen, a hidden cursor; mouse capture only when asked for, so text
 /// can still be selected over SSH.
 pub fn enter(mouse: bool) -> io::Result<Term> {
+    let entered = take_screen(mouse);
+    if entered.is_err() {
+        // Half set up (raw mode on, the alternate screen refused): undone before the error shows.
+        leave();
+    }
+    entered
+}
+
+fn take_screen(mouse: bool) -> io::Result<Term> {
     enable_raw_mode()?;
     ACTIVE.store(true, Ordering::SeqCst);
     let mut stdout = io::stdout();
@@ -47,8 +56,18 @@ pub fn leave() {
     let _ = disable_raw_mode();
 }
 
-/// Called from the panic hook before the one-line message is printed.
-pub fn restore_after_panic() {
+/// Gives the screen (and stderr) back when dropped, on every way out of the TUI: a return, an
+/// error, or a panic unwinding past it. The panic hook restores first; this then does nothing.
+pub struct Restore;
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+/// Give the screen and stderr back; the panic hook calls it before its one-line message.
+pub fn restore() {
     leave();
     super::stderr::restore();
 }

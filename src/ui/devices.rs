@@ -14,7 +14,12 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
     let block = pane_block("Devices (r: runtime)", app.focus == Pane::Devices);
     let inner = block.inner(area);
     let lines: Vec<Line> = match &app.devices {
-        None => vec![Line::from("probing...")],
+        None => match &app.probe_error {
+            Some(error) => {
+                super::fitted_lines(error, inner.width as usize, inner.height as usize, theme::error())
+            }
+            None => vec![Line::from("probing...")],
+        },
         Some(report) => {
             let mut lines =
                 vec![Line::from(format!("CPU  {} threads, {}", report.cpu.torch_threads, report.cpu.model))];

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: temporary folders, CSV files, and runs driven to the end.
 #![allow(dead_code)]
 pub mod png_edit;
+pub mod tmux;
 pub mod tui;
 
 use std::collections::BTreeMap;

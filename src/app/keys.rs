@@ -286,7 +286,7 @@ impl App {
                         .and_then(|e| e.summary.as_ref().ok())
                         .map(|s| self.form.fits(&model, s));
                     match fits {
-                        Some(Err(why)) => self.notify_error(why),
+                        Some(Err(why)) => self.notify_error(why.to_string()),
                         _ => {
                             self.form.set_choice(model);
                             self.popup = None;

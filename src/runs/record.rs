@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::error::RunsError;
+use super::error::{RowError, RunsError};
 use super::events::{StepRow, LIVE_FILE, LOCK_FILE};
 use super::{RunMeta, RunStatus, CHECKPOINT_FILE, METRICS_FILE, RUN_FILE, STEPS_FILE};
 
@@ -155,7 +155,7 @@ pub fn read_metrics(path: &Path) -> Result<Vec<EpochRow>, RunsError> {
     let mut lines = complete.lines();
     let Some(header) = lines.next() else { return Ok(Vec::new()) };
     let columns = MetricsColumns::from_header(header)
-        .map_err(|reason| RunsError::Corrupt { path: path.to_path_buf(), reason })?;
+        .map_err(|e| RunsError::Corrupt { path: path.to_path_buf(), reason: e.to_string() })?;
     Ok(lines.filter_map(|line| columns.parse(line).ok()).collect())
 }
 
@@ -171,7 +171,7 @@ pub fn read_steps(dir: &Path) -> Result<Vec<StepRow>, RunsError> {
     let mut lines = complete.lines();
     let Some(header) = lines.next() else { return Ok(Vec::new()) };
     let columns = StepsColumns::from_header(header)
-        .map_err(|reason| RunsError::Corrupt { path: path.clone(), reason })?;
+        .map_err(|e| RunsError::Corrupt { path: path.clone(), reason: e.to_string() })?;
     Ok(lines.filter_map(|line| columns.parse(line).ok()).collect())
 }
 
@@ -191,15 +191,17 @@ fn column(names: &[&str], name: &str) -> Option<usize> {
     names.iter().position(|n| n.trim() == name)
 }
 
-fn required(names: &[&str], name: &str, file: &str) -> Result<usize, String> {
-    column(names, name).ok_or_else(|| {
-        format!("header `{}` has no `{name}` column (not a {file} this version writes)", names.join(","))
+fn required(names: &[&str], name: &str, file: &'static str) -> Result<usize, RowError> {
+    column(names, name).ok_or_else(|| RowError::MissingColumn {
+        header: names.join(","),
+        column: name.to_string(),
+        file,
     })
 }
 
-fn field(fields: &[&str], i: usize, name: &str) -> Result<f64, String> {
+fn field(fields: &[&str], i: usize, name: &str) -> Result<f64, RowError> {
     let raw = fields.get(i).map(|f| f.trim()).unwrap_or_default();
-    raw.parse::<f64>().map_err(|_| format!("`{name}` is `{raw}`, not a number"))
+    raw.parse::<f64>().map_err(|_| RowError::NotANumber { column: name.to_string(), raw: raw.to_string() })
 }
 
 fn optional(fields: &[&str], i: Option<usize>) -> Option<f64> {
@@ -207,7 +209,7 @@ fn optional(fields: &[&str], i: Option<usize>) -> Option<f64> {
 }
 
 impl MetricsColumns {
-    pub(crate) fn from_header(header: &str) -> Result<MetricsColumns, String> {
+    pub(crate) fn from_header(header: &str) -> Result<MetricsColumns, RowError> {
         let names: Vec<&str> = header.split(',').collect();
         Ok(MetricsColumns {
             epoch: required(&names, "epoch", METRICS_FILE)?,
@@ -221,11 +223,11 @@ impl MetricsColumns {
     }
 
     /// One row (without its newline); the error says which field is wrong.
-    pub(crate) fn parse(&self, line: &str) -> Result<EpochRow, String> {
+    pub(crate) fn parse(&self, line: &str) -> Result<EpochRow, RowError> {
         let fields: Vec<&str> = line.split(',').collect();
         let epoch = field(&fields, self.epoch, "epoch")?;
         if epoch < 0.0 || epoch.fract() != 0.0 || epoch > u32::MAX as f64 {
-            return Err(format!("`epoch` is `{epoch}`, not an epoch number"));
+            return Err(RowError::BadEpoch(epoch.to_string()));
         }
         Ok(EpochRow {
             epoch: epoch as u32,
@@ -249,7 +251,7 @@ pub(crate) struct StepsColumns {
 }
 
 impl StepsColumns {
-    pub(crate) fn from_header(header: &str) -> Result<StepsColumns, String> {
+    pub(crate) fn from_header(header: &str) -> Result<StepsColumns, RowError> {
         let names: Vec<&str> = header.split(',').collect();
         Ok(StepsColumns {
             step: required(&names, "step", STEPS_FILE)?,
@@ -259,16 +261,17 @@ impl StepsColumns {
         })
     }
 
-    pub(crate) fn parse(&self, line: &str) -> Result<StepRow, String> {
+    pub(crate) fn parse(&self, line: &str) -> Result<StepRow, RowError> {
         let fields: Vec<&str> = line.split(',').collect();
         let int = |i: usize, name: &str| {
             let raw = fields.get(i).map(|f| f.trim()).unwrap_or_default();
-            raw.parse::<u64>().map_err(|_| format!("`{name}` is `{raw}`, not a whole number"))
+            raw.parse::<u64>()
+                .map_err(|_| RowError::NotAWholeNumber { column: name.to_string(), raw: raw.to_string() })
         };
         let epoch = int(self.epoch, "epoch")?;
         Ok(StepRow {
             step: int(self.step, "step")?,
-            epoch: u32::try_from(epoch).map_err(|_| format!("`epoch` is {epoch}, too large"))?,
+            epoch: u32::try_from(epoch).map_err(|_| RowError::BadEpoch(epoch.to_string()))?,
             loss: field(&fields, self.loss, "loss")? as f32,
             wall_s: optional(&fields, self.wall_s),
         })
@@ -323,7 +326,7 @@ mod tests {
 
     #[test]
     fn a_foreign_header_is_named() {
-        let err = MetricsColumns::from_header("when,how_much").unwrap_err();
+        let err = MetricsColumns::from_header("when,how_much").unwrap_err().to_string();
         assert!(err.contains("no `epoch` column"), "{err}");
     }
 }

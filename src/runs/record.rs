@@ -56,18 +56,26 @@ impl RunRecord {
         })
     }
 
-    /// Wall-clock seconds from start to end (or, for a live run, to `now`); the last epoch's
-    /// training time when the start or end can't be read.
+    /// How long the run took. A run that has ended: its own recorded training time (the last
+    /// epoch's `elapsed_s`, else run.toml's final figures), since the start and end stamps count
+    /// whole seconds (a 0.2 s run read 1.0 s or 0.0 s from them). A live run: wall-clock seconds
+    /// from its start to `now`. The stamps when nothing was recorded (a run that failed before
+    /// its first epoch).
     pub fn duration_s(&self, status: RunStatus, now: SystemTime) -> Option<f64> {
+        let recorded = self
+            .epochs
+            .last()
+            .map(|e| e.elapsed_s)
+            .or_else(|| self.meta.final_metrics.as_ref().map(|f| f.elapsed_s));
         let start = humantime::parse_rfc3339(&self.meta.started_at).ok();
-        let end = match (&self.meta.finished_at, status) {
-            (Some(end), _) => humantime::parse_rfc3339(end).ok(),
-            (None, RunStatus::Running | RunStatus::Paused) => Some(now),
-            (None, _) => None,
-        };
-        match (start, end) {
-            (Some(start), Some(end)) => end.duration_since(start).ok().map(|d| d.as_secs_f64()),
-            _ => self.epochs.last().map(|e| e.elapsed_s),
+        let since_start =
+            |end: SystemTime| start.and_then(|start| end.duration_since(start).ok()).map(|d| d.as_secs_f64());
+        match status {
+            RunStatus::Running | RunStatus::Paused => since_start(now).or(recorded),
+            _ => recorded.or_else(|| {
+                let end = self.meta.finished_at.as_ref().and_then(|end| humantime::parse_rfc3339(end).ok());
+                end.and_then(since_start)
+            }),
         }
     }
 }

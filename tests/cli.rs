@@ -333,6 +333,25 @@ fn stop_pause_resume_and_export_name_an_unknown_run() {
 }
 
 #[test]
+fn runs_shows_a_short_runs_own_duration_not_its_whole_second_stamps() {
+    let dir = project();
+    let runs = dir.path().join("runs");
+    let run = run_fixture::finished_run(&runs, "20261126-150102-iris-mlp-cpu", &[(1, 1.0, 0.9, 0.6)]);
+    // Started and finished within 0.2 s that straddle a second: the stamps say one second.
+    let toml = std::fs::read_to_string(run.join("run.toml")).unwrap().replace("15:02:32Z", "15:01:03Z");
+    std::fs::write(run.join("run.toml"), toml).unwrap();
+    let metrics = format!("{METRICS_HEADER}\n1,1.0,0.9,0.6,1000.0,0.2,8\n");
+    std::fs::write(run.join("metrics.csv"), metrics).unwrap();
+
+    let stdout = text(&workbench(dir.path(), &["runs"]).stdout);
+    let line = stdout.lines().find(|l| l.contains("20261126-150102")).unwrap();
+    assert!(line.trim_end().ends_with("0.2s"), "{stdout}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&workbench(dir.path(), &["runs", "--json"]).stdout).unwrap();
+    assert_eq!(json[0]["duration_s"], 0.2);
+}
+
+#[test]
 fn runs_lists_problems_and_export_writes_every_format() {
     let dir = project();
     let runs = dir.path().join("runs");
@@ -358,7 +377,8 @@ fn runs_lists_problems_and_export_writes_every_format() {
         (run["best"]["metric"].as_str(), run["best"]["value"].as_f64()),
         (Some("accuracy"), Some(0.9))
     );
-    assert_eq!(run["duration_s"], 90.0);
+    // The run's own training time (metrics.csv's last elapsed_s), not its start and end stamps.
+    assert_eq!(run["duration_s"], 1.5);
     let stdout = text(&workbench(dir.path(), &["runs"]).stdout);
     assert!(stdout.contains("val_acc 0.9000 @2") && stdout.contains("3/3 epochs"), "{stdout}");
     assert!(stdout.contains("20261127-000000-iris-mlp-cpu  problem: "), "{stdout}");

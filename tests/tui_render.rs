@@ -237,6 +237,44 @@ fn staging_progress_names_its_phase_and_unit() {
     assert!(shown.contains("loading data"), "the header says what the run is doing: {shown}");
 }
 
+/// A new TUI over a runs folder that holds three finished runs of two days: the first screen
+/// counts them in the title bar with the key that opens them, `o` opens the runs pane, and the
+/// list tells the two days apart.
+#[test]
+fn the_first_screen_counts_the_runs_and_o_opens_them() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 0);
+    for key in
+        ["20261125-090000-iris-mlp-cpu", "20261126-090000-iris-mlp-cpu", "20261126-100000-iris-mlp-cpu"]
+    {
+        let mut meta = run_meta(key, "iris", RunStatus::Finished, 0.01, 20);
+        meta.epochs_completed = 20;
+        app.update(Event::Runs(vec![meta_event(meta)]));
+        app.update(Event::Runs(curve_events(key, 20, 1.0)));
+    }
+    let text = screen(&app, 80, 24);
+    let title = text.lines().next().unwrap();
+    assert!(title.contains("| 3 runs (o)"), "{text}");
+    insta::assert_snapshot!(text);
+
+    press(&mut app, &[ch('o')]);
+    assert_eq!(app.focus, Pane::Runs);
+    // The run column needs the width: at 80 columns the list leaves it out.
+    let text = screen(&app, 120, 40);
+    assert!(
+        text.contains("11-25 09:00:00 iris-mlp-cpu") && text.contains("11-26 09:00:00 iris-mlp-cpu"),
+        "{text}"
+    );
+
+    // A run going shows beside the count.
+    let mut meta = run_meta("20261126-110000-iris-mlp-cpu", "iris", RunStatus::Running, 0.01, 20);
+    meta.epochs_completed = 3;
+    app.update(Event::Runs(vec![meta_event(meta)]));
+    app.focus = Pane::Datasets;
+    let title = screen(&app, 80, 24).lines().next().unwrap().to_string();
+    assert!(title.contains("4 runs, 1 going (o)"), "{title}");
+}
+
 #[test]
 fn the_runs_pane_120x40() {
     let runs = tempdir();
@@ -251,7 +289,7 @@ fn the_runs_pane_120x40() {
     {
         assert!(text.contains(want), "{want}:\n{text}");
     }
-    assert!(text.find("113000-shapes").unwrap() < text.find("090000-iris").unwrap(), "newest first");
+    assert!(text.find("11:30:00 shapes").unwrap() < text.find("09:00:00 iris").unwrap(), "newest first");
     insta::assert_snapshot!(text);
 }
 

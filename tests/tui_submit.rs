@@ -137,7 +137,7 @@ fn a_refused_submission_opens_an_error_popup_and_a_good_one_names_the_job() {
     }));
     app.focus = Pane::Runs;
     let text = screen(&app, 160, 40);
-    assert!(text.contains("slurm 4242 120000-iris-mlp-slurm"), "{text}");
+    assert!(text.contains("slurm 4242 11-28 12:00:00 iris-mlp-slurm"), "{text}");
 }
 
 // ---- The real thing: the local one-node Slurm. ----

@@ -13,7 +13,7 @@ impl App {
         let summary =
             entry.summary.as_ref().map_err(|e| format!("dataset {} can't be used: {e}", entry.name))?;
         let values = &self.form.values;
-        self.form.fits(&values.model, summary)?;
+        self.form.fits(&values.model, summary).map_err(|unfit| unfit.to_string())?;
         Ok((entry.source.clone(), TrainSpec::from_config(&entry.name, values)))
     }
 

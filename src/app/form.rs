@@ -4,7 +4,7 @@ use super::layer_args;
 use crate::config::{validate_train, TrainConfig};
 use crate::data::DatasetSummary;
 use crate::models::{builtin_stack, ModelSource, ModelSummary, UserModel};
-use crate::train::{ModelChoice, ModelKind, OptimizerKind};
+use crate::train::{ModelChoice, ModelKind, OptimizerKind, Unfit};
 
 /// One row of the form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -122,14 +122,14 @@ impl HyperForm {
     }
 
     /// Whether `choice` can learn the dataset; a stack is checked layer by layer.
-    pub fn fits(&self, choice: &ModelChoice, data: &DatasetSummary) -> Result<(), String> {
+    pub fn fits(&self, choice: &ModelChoice, data: &DatasetSummary) -> Result<(), Unfit> {
         if let ModelChoice::Builtin(kind) = choice {
-            return kind.check_fits(data).map_err(|u| u.0);
+            return kind.check_fits(data);
         }
         match self.layers_of(choice) {
             Some(layers) => ModelSummary::of(&layers, &sample_shape(data), outputs(data))
                 .map(|_| ())
-                .map_err(|e| e.to_string()),
+                .map_err(|e| Unfit(e.to_string())),
             None => Ok(()),
         }
     }
@@ -250,8 +250,8 @@ impl HyperForm {
                 Ok(())
             }
             Err(why) => {
-                self.error = Some(why.clone());
-                Err(RefusedValue(why))
+                self.error = Some(why.0.clone());
+                Err(why)
             }
         }
     }
@@ -275,9 +275,9 @@ fn outputs(data: &DatasetSummary) -> i64 {
 pub struct RefusedValue(pub String);
 
 /// The values with `field` set from `text`, if it parses and passes the shared range checks.
-fn parse_into(values: &TrainConfig, field: Field, text: &str) -> Result<TrainConfig, String> {
+fn parse_into(values: &TrainConfig, field: Field, text: &str) -> Result<TrainConfig, RefusedValue> {
     let mut v = values.clone();
-    let bad = |what: &str| format!("{} {text:?} is not {what}", field.label());
+    let bad = |what: &str| RefusedValue(format!("{} {text:?} is not {what}", field.label()));
     match field {
         Field::Epochs => v.epochs = text.parse().map_err(|_| bad("a whole number of epochs"))?,
         Field::BatchSize => v.batch_size = text.parse().map_err(|_| bad("a whole number"))?,
@@ -299,8 +299,9 @@ fn parse_into(values: &TrainConfig, field: Field, text: &str) -> Result<TrainCon
         Field::LayerArg { layer, word } => v.layers = layer_args::set(&v.layers, layer, word, text)?,
         Field::Model | Field::Optimizer | Field::Standardize => {}
     }
-    validate_train(&v)
-        .map_err(|(_, value, hint)| format!("{} {value} is not valid: {hint}", field.label()))?;
+    validate_train(&v).map_err(|(_, value, hint)| {
+        RefusedValue(format!("{} {value} is not valid: {hint}", field.label()))
+    })?;
     Ok(v)
 }
 

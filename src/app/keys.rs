@@ -83,6 +83,10 @@ impl App {
                 self.open_tag_picker();
                 Vec::new()
             }
+            KeyCode::Char('o') => {
+                self.focus_pane(Pane::Runs);
+                Vec::new()
+            }
             KeyCode::Tab => {
                 self.cycle_focus(1);
                 Vec::new()
@@ -98,7 +102,11 @@ impl App {
     fn cycle_focus(&mut self, delta: isize) {
         let n = Pane::ORDER.len() as isize;
         let i = Pane::ORDER.iter().position(|p| *p == self.focus).unwrap_or(0) as isize;
-        self.focus = Pane::ORDER[((i + delta).rem_euclid(n)) as usize];
+        self.focus_pane(Pane::ORDER[((i + delta).rem_euclid(n)) as usize]);
+    }
+
+    fn focus_pane(&mut self, pane: Pane) {
+        self.focus = pane;
         // Arriving at the runs pane with nothing focused focuses its top run, so Space, Enter and
         // the charts act on the run the user sees highlighted.
         if self.focus == Pane::Runs && self.runs.focused.is_none() {
@@ -286,7 +294,7 @@ impl App {
                         .and_then(|e| e.summary.as_ref().ok())
                         .map(|s| self.form.fits(&model, s));
                     match fits {
-                        Some(Err(why)) => self.notify_error(why),
+                        Some(Err(why)) => self.notify_error(why.to_string()),
                         _ => {
                             self.form.set_choice(model);
                             self.popup = None;

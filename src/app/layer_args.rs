@@ -2,6 +2,7 @@
 //! `dropout 0.25` a rate field, `conv 32 3 pad=1` fields for channels, kernel and pad. An edit
 //! rewrites that word of the layer's text (for this run only: config.toml is not touched) and is
 //! refused, naming the layer, when the new layer doesn't parse.
+use super::form::RefusedValue;
 use crate::models::parse_layer;
 
 /// Every numeric word of `layers`: (layer index, word index).
@@ -48,21 +49,21 @@ pub fn value(layers: &[String], layer: u16, w: u8) -> String {
 }
 
 /// `layers` with that argument set to `text`; the error names the layer.
-pub fn set(layers: &[String], layer: u16, w: u8, text: &str) -> Result<Vec<String>, String> {
+pub fn set(layers: &[String], layer: u16, w: u8, text: &str) -> Result<Vec<String>, RefusedValue> {
     let mut out = layers.to_vec();
-    let line = out.get_mut(usize::from(layer)).ok_or("that layer is gone")?;
+    let line = out.get_mut(usize::from(layer)).ok_or_else(|| RefusedValue("that layer is gone".into()))?;
     let mut words: Vec<String> = line.split_whitespace().map(String::from).collect();
-    let slot = words.get_mut(usize::from(w)).ok_or("that argument is gone")?;
+    let slot = words.get_mut(usize::from(w)).ok_or_else(|| RefusedValue("that argument is gone".into()))?;
     let text = text.trim();
     if text.is_empty() || text.contains(char::is_whitespace) || text.contains('=') {
-        return Err(format!("layer {} `{line}`: type one number", layer + 1));
+        return Err(RefusedValue(format!("layer {} `{line}`: type one number", layer + 1)));
     }
     *slot = match slot.split_once('=') {
         Some((k, _)) => format!("{k}={text}"),
         None => text.to_string(),
     };
     let new = words.join(" ");
-    parse_layer(&new).map_err(|why| format!("layer {} `{new}`: {why}", layer + 1))?;
+    parse_layer(&new).map_err(|why| RefusedValue(format!("layer {} `{new}`: {why}", layer + 1)))?;
     *line = new;
     Ok(out)
 }
@@ -85,7 +86,7 @@ mod tests {
         let edited = set(&layers, 0, 3, "2").unwrap();
         assert_eq!(edited[0], "conv 32 3 pad=2");
         assert_eq!(set(&layers, 2, 1, "0.5").unwrap()[2], "dropout 0.5");
-        let e = set(&layers, 2, 1, "1.5").unwrap_err();
+        let e = set(&layers, 2, 1, "1.5").unwrap_err().0;
         assert!(e.starts_with("layer 3 `dropout 1.5`: the rate"), "{e}");
         assert!(set(&layers, 3, 1, "abc").is_err());
     }

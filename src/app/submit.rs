@@ -8,7 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use super::{App, Effect, Popup};
 use crate::cluster::submit::{self, SubmitPlan, SubmitRequest, Submitted};
-use crate::cluster::{ClusterReport, Scheduler};
+use crate::cluster::{ClusterError, ClusterReport, Scheduler};
 use crate::train::TrainSpec;
 
 /// The popup's rows, in order.
@@ -39,10 +39,14 @@ pub struct SubmitForm {
 
 impl SubmitForm {
     /// The request the fields make.
-    pub fn request(&self) -> Result<SubmitRequest, String> {
+    pub fn request(&self) -> Result<SubmitRequest, ClusterError> {
         let gpus = match self.gpus.trim() {
             "" => 0,
-            n => n.parse::<u32>().map_err(|_| format!("GPUs {n:?} is not a whole number"))?,
+            n => n.parse::<u32>().map_err(|_| ClusterError::BadValue {
+                flag: "GPUs",
+                value: n.to_string(),
+                hint: "type a whole number, 0 for none".into(),
+            })?,
         };
         let text = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
         Ok(SubmitRequest {
@@ -102,12 +106,15 @@ impl App {
 
     /// Plan again from the fields, with the same planner as `workbench submit`.
     fn replan(&self, form: &mut SubmitForm) {
-        form.plan = form.request().and_then(|request| {
-            let mut spec = form.spec.clone();
-            // The job runs on a compute node: its GPUs if it asked for some, else its CPUs.
-            spec.device = if request.gpus > 0 { "cuda" } else { "cpu" }.into();
-            submit::plan(&self.settings, &spec, &form.dataset_path, &request).map_err(|e| e.to_string())
-        });
+        form.plan = form
+            .request()
+            .and_then(|request| {
+                let mut spec = form.spec.clone();
+                // The job runs on a compute node: its GPUs if it asked for some, else its CPUs.
+                spec.device = if request.gpus > 0 { "cuda" } else { "cpu" }.into();
+                submit::plan(&self.settings, &spec, &form.dataset_path, &request)
+            })
+            .map_err(|e| e.to_string());
     }
 
     pub(super) fn on_submit_key(&mut self, mut form: Box<SubmitForm>, key: KeyEvent) -> Vec<Effect> {

@@ -1,26 +1,33 @@
 //! Command-line interface: argument definitions and dispatch to the commands.
 //!
 //! Every command returns an exit code; errors print one line, `error: ...`, never a panic message.
+mod help;
 mod info;
 mod models;
 mod progress;
 mod race;
 mod run;
 mod runs;
+mod shell;
 mod stage;
 mod submit;
 mod train;
+mod version;
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::{CliOverrides, Settings};
 
 /// A terminal workbench for deep-learning experiments on the local CPU or GPU.
+// `--version` is our own flag: it also names tch and the libtorch in use (src/cli/version.rs).
 #[derive(Debug, Parser)]
-#[command(name = "workbench", version, about, long_about = None)]
+#[command(name = "workbench", version, disable_version_flag = true, about, long_about = None)]
 pub struct Cli {
+    /// Print the version, with the tch and libtorch in use and whether it is CUDA-capable
+    #[arg(short = 'V', long)]
+    pub version: bool,
     #[command(flatten)]
     pub global: GlobalArgs,
     #[command(subcommand)]
@@ -141,11 +148,31 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell (`./dev install` installs them)
+    Completions(shell::CompletionsArgs),
+    /// Print the man page (roff) to stdout: `workbench man | man -l -`
+    Man,
+}
+
+/// The clap command, with `--help` listing the commands in groups (src/cli/help.rs). Completions
+/// and the man page are generated from it too.
+pub fn command() -> clap::Command {
+    let mut cmd = Cli::command();
+    // Built first so the `help` subcommand clap adds is in the grouped list.
+    cmd.build();
+    let template = help::root_template(&cmd);
+    cmd.help_template(template)
+}
+
+fn parse() -> Result<Cli, clap::Error> {
+    let mut cmd = command();
+    let mut matches = cmd.try_get_matches_from_mut(std::env::args_os())?;
+    Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut cmd))
 }
 
 /// Parse arguments, run the command, and return the process exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let cli = match parse() {
         Ok(cli) => cli,
         Err(e) => {
             let code = e.exit_code();
@@ -153,6 +180,19 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    // These need neither the config nor the log: they answer at once, whatever the setup.
+    if cli.version {
+        print!("{}", version::version_text());
+        return 0;
+    }
+    let quick = match &cli.command {
+        Some(Command::Completions(args)) => Some(shell::completions(args)),
+        Some(Command::Man) => Some(shell::man()),
+        _ => None,
+    };
+    if let Some(result) = quick {
+        return result.unwrap_or_else(|e| fail(&format!("{e:#}")));
+    }
     let log = crate::logging::init(&crate::paths::user_log_dir());
     crate::logging::install_panic_hook(log.file.clone(), restore_terminal_hook);
     let settings = match Settings::load(&cli.global.overrides()) {
@@ -180,6 +220,7 @@ pub fn main() -> i32 {
         Command::Export(args) => runs::export(&settings, &args),
         Command::Submit(args) => submit::run(&settings, &args),
         Command::Paths { json } => info::paths(&settings, log.file.as_deref(), json),
+        Command::Completions(_) | Command::Man => Ok(0),
     };
     match result {
         Ok(code) => code,

@@ -231,8 +231,7 @@ fn poll_condor(jobs: &[Watched], exec: &mut Exec) -> Result<Vec<(String, JobStat
         if !out.success() {
             return Err(ClusterError::Command { program: "condor_q".into(), stderr: out.message() });
         }
-        let listed = parse_condor_q_json(&out.stdout)
-            .map_err(|e| ClusterError::UnexpectedOutput { program: "condor_q -json".into(), output: e })?;
+        let listed = parse_condor_q_json(&out.stdout)?;
         for id in ask {
             let state =
                 listed.iter().find(|(i, _)| i == id).map(|(_, s)| s.clone()).unwrap_or(JobState::Gone);
@@ -243,11 +242,13 @@ fn poll_condor(jobs: &[Watched], exec: &mut Exec) -> Result<Vec<(String, JobStat
 }
 
 /// Parse `condor_q -json` (an array of job ClassAds; empty output when no job matched).
-pub fn parse_condor_q_json(text: &str) -> Result<Vec<(String, JobState)>, String> {
+pub fn parse_condor_q_json(text: &str) -> Result<Vec<(String, JobState)>, ClusterError> {
     if text.trim().is_empty() {
         return Ok(Vec::new());
     }
-    let ads: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| format!("{e}"))?;
+    let ads: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| {
+        ClusterError::UnexpectedOutput { program: "condor_q -json".into(), output: e.to_string() }
+    })?;
     Ok(ads
         .iter()
         .filter_map(|ad| {

@@ -82,8 +82,8 @@ fn load() -> Loaded {
         return Loaded { outcome: CudaLoad::LibtorchNotFound, _library: None };
     };
     let dir = cpu_lib.parent().map(Path::to_path_buf).unwrap_or_default();
-    let path = dir.join("libtorch_cuda.so");
-    if !path.exists() {
+    let path = dir.join(CUDA_LIBRARY);
+    if !has_cuda_library(&dir) {
         let libtorch_dir = dir.parent().map(Path::to_path_buf).unwrap_or(dir);
         return Loaded { outcome: CudaLoad::NoCudaLibtorch { libtorch_dir }, _library: None };
     }
@@ -101,6 +101,13 @@ fn load() -> Loaded {
             Loaded { outcome: CudaLoad::LoadFailed { path, error }, _library: None }
         }
     }
+}
+
+const CUDA_LIBRARY: &str = "libtorch_cuda.so";
+
+/// Whether a libtorch `lib` folder has the CUDA half: a CPU-only libtorch has none.
+pub fn has_cuda_library(lib_dir: &Path) -> bool {
+    lib_dir.join(CUDA_LIBRARY).exists()
 }
 
 /// The full path of a shared library mapped into this process, read from /proc/self/maps.

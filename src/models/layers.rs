@@ -122,7 +122,7 @@ pub fn parse_stack(lines: &[String]) -> Result<Vec<Entry>, LayerError> {
                 }
             }
             _ => {
-                let layer = parse_layer(text).map_err(|why| err(index, text, &why))?;
+                let layer = parse_layer(text).map_err(|why| err(index, text, &why.0))?;
                 if let Some((_, current)) = open.last_mut() {
                     current.push(Entry { index, text: text.trim().to_string(), layer });
                 }
@@ -150,8 +150,18 @@ fn err(index: usize, text: &str, why: &str) -> LayerError {
     LayerError { index, text: text.to_string(), why: why.to_string() }
 }
 
+/// One entry's text that doesn't parse: what is wrong and what to write instead (without the
+/// entry's position, which [`LayerError`] adds for a whole stack).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct LayerSyntaxError(pub String);
+
 /// Parse one entry (not `residual [` or `]`); the error says what to write.
-pub fn parse_layer(text: &str) -> Result<Layer, String> {
+pub fn parse_layer(text: &str) -> Result<Layer, LayerSyntaxError> {
+    parse_entry(text).map_err(LayerSyntaxError)
+}
+
+fn parse_entry(text: &str) -> Result<Layer, String> {
     let mut words = text.split_whitespace();
     let name = words.next().ok_or("empty layer; write e.g. `linear 64` or `relu`")?.to_ascii_lowercase();
     let mut positional = Vec::new();

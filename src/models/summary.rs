@@ -151,15 +151,24 @@ fn walk(
             rows.push(LayerSummary { name: format!("{indent}] (+ input)"), output_shape: out, params: 0 });
             continue;
         }
-        let (out, params) = step(&e.layer, &shape, outputs, last == Some(i)).map_err(fail)?;
+        let (out, params) = step(&e.layer, &shape, outputs, last == Some(i)).map_err(|e| fail(e.0))?;
         rows.push(LayerSummary { name: format!("{indent}{}", e.text), output_shape: out.clone(), params });
         shape = out;
     }
     Ok(shape)
 }
 
+/// Why a layer doesn't fit the shape it is given, and what to change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ShapeError(pub String);
+
 /// How a convolution, pooling or batch norm reads `input`: 1 or 2 spatial dimensions.
-pub fn spatial_dims(dims: Dims, input: &[i64], what: &str) -> Result<usize, String> {
+pub fn spatial_dims(dims: Dims, input: &[i64], what: &str) -> Result<usize, ShapeError> {
+    dims_of(dims, input, what).map_err(ShapeError)
+}
+
+fn dims_of(dims: Dims, input: &[i64], what: &str) -> Result<usize, String> {
     match (dims, input.len()) {
         (Dims::Infer | Dims::One, 2) => Ok(1),
         (Dims::Infer | Dims::Two, 3) => Ok(2),
@@ -177,7 +186,16 @@ pub fn spatial_dims(dims: Dims, input: &[i64], what: &str) -> Result<usize, Stri
 }
 
 /// One layer's output shape and parameter count for `input`.
-pub fn step(layer: &Layer, input: &[i64], outputs: i64, is_last: bool) -> Result<(Vec<i64>, i64), String> {
+pub fn step(
+    layer: &Layer,
+    input: &[i64],
+    outputs: i64,
+    is_last: bool,
+) -> Result<(Vec<i64>, i64), ShapeError> {
+    layer_step(layer, input, outputs, is_last).map_err(ShapeError)
+}
+
+fn layer_step(layer: &Layer, input: &[i64], outputs: i64, is_last: bool) -> Result<(Vec<i64>, i64), String> {
     match layer {
         Layer::Linear { out } => {
             let [features] = input else {
@@ -198,7 +216,7 @@ pub fn step(layer: &Layer, input: &[i64], outputs: i64, is_last: bool) -> Result
             Ok((vec![out], features * out + out))
         }
         Layer::Conv { dims, out, kernel, stride, pad } => {
-            let d = spatial_dims(*dims, input, "a convolution")?;
+            let d = dims_of(*dims, input, "a convolution")?;
             let mut shape = vec![*out];
             for &n in &input[1..] {
                 let size = (n + 2 * pad - kernel) / stride + 1;
@@ -215,7 +233,7 @@ pub fn step(layer: &Layer, input: &[i64], outputs: i64, is_last: bool) -> Result
             Ok((shape, weights + out))
         }
         Layer::Pool { dims, kernel, stride, .. } => {
-            spatial_dims(*dims, input, "pooling")?;
+            dims_of(*dims, input, "pooling")?;
             let mut shape = vec![input[0]];
             for &n in &input[1..] {
                 if n < *kernel {

@@ -60,6 +60,24 @@ pub enum RunsError {
     Plot { path: PathBuf, reason: String },
 }
 
+/// A header or row of `metrics.csv` or `steps.csv` that this version can't read: which column,
+/// and what it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RowError {
+    /// The header lacks a column this version needs.
+    #[error("header `{header}` has no `{column}` column (not a {file} this version writes)")]
+    MissingColumn { header: String, column: String, file: &'static str },
+    /// A cell that should hold a number.
+    #[error("`{column}` is `{raw}`, not a number")]
+    NotANumber { column: String, raw: String },
+    /// A cell that should hold a whole number.
+    #[error("`{column}` is `{raw}`, not a whole number")]
+    NotAWholeNumber { column: String, raw: String },
+    /// An epoch that is negative, fractional or too large.
+    #[error("`epoch` is `{0}`, not an epoch number")]
+    BadEpoch(String),
+}
+
 impl RunsError {
     /// A write error, with a hint when the reason is a permission.
     pub(crate) fn write(path: impl Into<PathBuf>, source: std::io::Error) -> RunsError {

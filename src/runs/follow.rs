@@ -15,7 +15,7 @@ use notify::{EventKind, RecursiveMode, Watcher};
 use super::events::{LiveState, RunEvent, RunKey, LIVE_FILE};
 use super::liveness::effective_status;
 use super::record::{folder_id, looks_like_run, parse_meta, MetricsColumns, StepsColumns};
-use super::{RunMeta, RunStatus, METRICS_FILE, RUN_FILE, STEPS_FILE};
+use super::{RowError, RunMeta, RunStatus, METRICS_FILE, RUN_FILE, STEPS_FILE};
 use crate::telemetry::TelemetryTail;
 
 /// Runs that ended (and problem folders) are looked at once every this many polls.
@@ -344,8 +344,8 @@ fn follow_csv<C, R>(
     path: &Path,
     tail: &mut Tail,
     header: &mut Header<C>,
-    read_header: fn(&str) -> Result<C, String>,
-    parse: fn(&C, &str) -> Result<R, String>,
+    read_header: fn(&str) -> Result<C, RowError>,
+    parse: fn(&C, &str) -> Result<R, RowError>,
 ) -> (Vec<R>, Vec<String>) {
     let (lines, restarted) = match tail.read_new(path) {
         Ok(read) => read,

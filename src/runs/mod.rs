@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::params::{EpochMetrics, MetricKind, TrainSpec};
 
 pub use control::{send_control, ControlInbox};
-pub use error::RunsError;
+pub use error::{RowError, RunsError};
 pub use events::{ControlCommand, DeviceSwitch, LiveState, RaceMark, RunEvent, RunKey, StepRow};
 pub use follow::{spawn_watcher, spawn_watcher_reporting, RunsFollower, WatcherHandle};
 pub use liveness::{pid_alive, RunLock};

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::error::RunsError;
+use super::error::{RowError, RunsError};
 use super::events::{StepRow, LIVE_FILE, LOCK_FILE};
 use super::{RunMeta, RunStatus, CHECKPOINT_FILE, METRICS_FILE, RUN_FILE, STEPS_FILE};
 
@@ -56,18 +56,26 @@ impl RunRecord {
         })
     }
 
-    /// Wall-clock seconds from start to end (or, for a live run, to `now`); the last epoch's
-    /// training time when the start or end can't be read.
+    /// How long the run took. A run that has ended: its own recorded training time (the last
+    /// epoch's `elapsed_s`, else run.toml's final figures), since the start and end stamps count
+    /// whole seconds (a 0.2 s run read 1.0 s or 0.0 s from them). A live run: wall-clock seconds
+    /// from its start to `now`. The stamps when nothing was recorded (a run that failed before
+    /// its first epoch).
     pub fn duration_s(&self, status: RunStatus, now: SystemTime) -> Option<f64> {
+        let recorded = self
+            .epochs
+            .last()
+            .map(|e| e.elapsed_s)
+            .or_else(|| self.meta.final_metrics.as_ref().map(|f| f.elapsed_s));
         let start = humantime::parse_rfc3339(&self.meta.started_at).ok();
-        let end = match (&self.meta.finished_at, status) {
-            (Some(end), _) => humantime::parse_rfc3339(end).ok(),
-            (None, RunStatus::Running | RunStatus::Paused) => Some(now),
-            (None, _) => None,
-        };
-        match (start, end) {
-            (Some(start), Some(end)) => end.duration_since(start).ok().map(|d| d.as_secs_f64()),
-            _ => self.epochs.last().map(|e| e.elapsed_s),
+        let since_start =
+            |end: SystemTime| start.and_then(|start| end.duration_since(start).ok()).map(|d| d.as_secs_f64());
+        match status {
+            RunStatus::Running | RunStatus::Paused => since_start(now).or(recorded),
+            _ => recorded.or_else(|| {
+                let end = self.meta.finished_at.as_ref().and_then(|end| humantime::parse_rfc3339(end).ok());
+                end.and_then(since_start)
+            }),
         }
     }
 }
@@ -155,7 +163,7 @@ pub fn read_metrics(path: &Path) -> Result<Vec<EpochRow>, RunsError> {
     let mut lines = complete.lines();
     let Some(header) = lines.next() else { return Ok(Vec::new()) };
     let columns = MetricsColumns::from_header(header)
-        .map_err(|reason| RunsError::Corrupt { path: path.to_path_buf(), reason })?;
+        .map_err(|e| RunsError::Corrupt { path: path.to_path_buf(), reason: e.to_string() })?;
     Ok(lines.filter_map(|line| columns.parse(line).ok()).collect())
 }
 
@@ -171,7 +179,7 @@ pub fn read_steps(dir: &Path) -> Result<Vec<StepRow>, RunsError> {
     let mut lines = complete.lines();
     let Some(header) = lines.next() else { return Ok(Vec::new()) };
     let columns = StepsColumns::from_header(header)
-        .map_err(|reason| RunsError::Corrupt { path: path.clone(), reason })?;
+        .map_err(|e| RunsError::Corrupt { path: path.clone(), reason: e.to_string() })?;
     Ok(lines.filter_map(|line| columns.parse(line).ok()).collect())
 }
 
@@ -191,15 +199,17 @@ fn column(names: &[&str], name: &str) -> Option<usize> {
     names.iter().position(|n| n.trim() == name)
 }
 
-fn required(names: &[&str], name: &str, file: &str) -> Result<usize, String> {
-    column(names, name).ok_or_else(|| {
-        format!("header `{}` has no `{name}` column (not a {file} this version writes)", names.join(","))
+fn required(names: &[&str], name: &str, file: &'static str) -> Result<usize, RowError> {
+    column(names, name).ok_or_else(|| RowError::MissingColumn {
+        header: names.join(","),
+        column: name.to_string(),
+        file,
     })
 }
 
-fn field(fields: &[&str], i: usize, name: &str) -> Result<f64, String> {
+fn field(fields: &[&str], i: usize, name: &str) -> Result<f64, RowError> {
     let raw = fields.get(i).map(|f| f.trim()).unwrap_or_default();
-    raw.parse::<f64>().map_err(|_| format!("`{name}` is `{raw}`, not a number"))
+    raw.parse::<f64>().map_err(|_| RowError::NotANumber { column: name.to_string(), raw: raw.to_string() })
 }
 
 fn optional(fields: &[&str], i: Option<usize>) -> Option<f64> {
@@ -207,7 +217,7 @@ fn optional(fields: &[&str], i: Option<usize>) -> Option<f64> {
 }
 
 impl MetricsColumns {
-    pub(crate) fn from_header(header: &str) -> Result<MetricsColumns, String> {
+    pub(crate) fn from_header(header: &str) -> Result<MetricsColumns, RowError> {
         let names: Vec<&str> = header.split(',').collect();
         Ok(MetricsColumns {
             epoch: required(&names, "epoch", METRICS_FILE)?,
@@ -221,11 +231,11 @@ impl MetricsColumns {
     }
 
     /// One row (without its newline); the error says which field is wrong.
-    pub(crate) fn parse(&self, line: &str) -> Result<EpochRow, String> {
+    pub(crate) fn parse(&self, line: &str) -> Result<EpochRow, RowError> {
         let fields: Vec<&str> = line.split(',').collect();
         let epoch = field(&fields, self.epoch, "epoch")?;
         if epoch < 0.0 || epoch.fract() != 0.0 || epoch > u32::MAX as f64 {
-            return Err(format!("`epoch` is `{epoch}`, not an epoch number"));
+            return Err(RowError::BadEpoch(epoch.to_string()));
         }
         Ok(EpochRow {
             epoch: epoch as u32,
@@ -249,7 +259,7 @@ pub(crate) struct StepsColumns {
 }
 
 impl StepsColumns {
-    pub(crate) fn from_header(header: &str) -> Result<StepsColumns, String> {
+    pub(crate) fn from_header(header: &str) -> Result<StepsColumns, RowError> {
         let names: Vec<&str> = header.split(',').collect();
         Ok(StepsColumns {
             step: required(&names, "step", STEPS_FILE)?,
@@ -259,16 +269,17 @@ impl StepsColumns {
         })
     }
 
-    pub(crate) fn parse(&self, line: &str) -> Result<StepRow, String> {
+    pub(crate) fn parse(&self, line: &str) -> Result<StepRow, RowError> {
         let fields: Vec<&str> = line.split(',').collect();
         let int = |i: usize, name: &str| {
             let raw = fields.get(i).map(|f| f.trim()).unwrap_or_default();
-            raw.parse::<u64>().map_err(|_| format!("`{name}` is `{raw}`, not a whole number"))
+            raw.parse::<u64>()
+                .map_err(|_| RowError::NotAWholeNumber { column: name.to_string(), raw: raw.to_string() })
         };
         let epoch = int(self.epoch, "epoch")?;
         Ok(StepRow {
             step: int(self.step, "step")?,
-            epoch: u32::try_from(epoch).map_err(|_| format!("`epoch` is {epoch}, too large"))?,
+            epoch: u32::try_from(epoch).map_err(|_| RowError::BadEpoch(epoch.to_string()))?,
             loss: field(&fields, self.loss, "loss")? as f32,
             wall_s: optional(&fields, self.wall_s),
         })
@@ -323,7 +334,7 @@ mod tests {
 
     #[test]
     fn a_foreign_header_is_named() {
-        let err = MetricsColumns::from_header("when,how_much").unwrap_err();
+        let err = MetricsColumns::from_header("when,how_much").unwrap_err().to_string();
         assert!(err.contains("no `epoch` column"), "{err}");
     }
 }

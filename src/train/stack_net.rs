@@ -74,7 +74,7 @@ fn build(
             ops.push(Op::Residual(inner));
             continue;
         }
-        let (out, _) = step(&e.layer, &shape, outputs, last == Some(i)).map_err(fail)?;
+        let (out, _) = step(&e.layer, &shape, outputs, last == Some(i)).map_err(|e| fail(e.0))?;
         let op = match &e.layer {
             Layer::Linear { .. } => {
                 let (n_in, n_out) = (shape[0], out[0]);
@@ -84,7 +84,7 @@ fn build(
                 }
             }
             Layer::Conv { dims, out: channels, kernel, stride, pad } => {
-                let d = spatial_dims(*dims, &shape, "a convolution").map_err(fail)?;
+                let d = spatial_dims(*dims, &shape, "a convolution").map_err(|e| fail(e.0))?;
                 let fan_in = shape[0] * kernel.pow(d as u32);
                 let mut w_shape = vec![*channels, shape[0]];
                 w_shape.extend(std::iter::repeat_n(*kernel, d));
@@ -97,7 +97,7 @@ fn build(
                 }
             }
             Layer::Pool { kind, dims, kernel, stride } => {
-                let d = spatial_dims(*dims, &shape, "pooling").map_err(fail)?;
+                let d = spatial_dims(*dims, &shape, "pooling").map_err(|e| fail(e.0))?;
                 Op::Pool { kind: *kind, d, kernel: *kernel, stride: *stride }
             }
             Layer::BatchNorm => {

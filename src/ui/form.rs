@@ -22,7 +22,8 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
     let fit = app
         .selected_entry()
         .and_then(|e| e.summary.as_ref().ok())
-        .and_then(|s| form.fits(&form.values.model, s).err());
+        .and_then(|s| form.fits(&form.values.model, s).err())
+        .map(|unfit| unfit.to_string());
     let message = form.error.clone().or(fit);
     // One line: the footer shows the whole message.
     let message_height = u16::from(message.is_some());

@@ -108,7 +108,18 @@ fn left_and_right(app: &App, body: Rect, frame: &mut Frame) {
     }
 }
 
+/// The title bar: the current choices, the focused run's state, and how many runs the runs folder
+/// holds and how many are going, with the key that opens them. When that is wider than the
+/// terminal, the labels (`dataset`, `model`, `runtime`) go first, so the values and the runs stay.
 fn header_line(app: &App, area: Rect, frame: &mut Frame) {
+    let mut line = Line::from(header_spans(app, true));
+    if line.width() > area.width as usize {
+        line = Line::from(header_spans(app, false));
+    }
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn header_spans(app: &App, labels: bool) -> Vec<Span<'static>> {
     let dataset = app.selected_entry().map(|e| e.name.clone()).unwrap_or_else(|| "-".into());
     let loading = |r: &crate::app::run_view::RunView| {
         r.is_active() && r.live.as_ref().is_some_and(|l| matches!(l.phase.as_str(), "reading" | "decoding"))
@@ -118,32 +129,41 @@ fn header_line(app: &App, area: Rect, frame: &mut Frame) {
         Some(run) => run.status_label().to_string(),
         None => "idle".into(),
     };
+    let total = app.runs.order.len();
     let running = app.runs.active().len();
     let sep = Span::styled(" | ", theme::dim());
     let bold = Style::new().add_modifier(Modifier::BOLD);
+    let label = |text: &'static str| Span::raw(if labels { text } else { "" });
     let mut spans = vec![
         Span::styled(" workbench", bold.fg(theme::ACCENT)),
         sep.clone(),
-        Span::raw("dataset "),
+        label("dataset "),
         Span::styled(dataset, bold),
         sep.clone(),
-        Span::raw("model "),
+        label("model "),
         Span::styled(app.form.values.model.to_string(), bold),
         sep.clone(),
-        Span::raw("runtime "),
+        label("runtime "),
         Span::styled(app.runtime_label(), bold),
         sep.clone(),
         Span::styled(state, bold),
     ];
-    if running > 0 {
+    if total > 0 {
         spans.push(sep.clone());
-        spans.push(Span::styled(format!("{running} going"), Style::new().fg(theme::ACCENT)));
+        spans.push(Span::raw(if total == 1 { "1 run".to_string() } else { format!("{total} runs") }));
+        if running > 0 {
+            spans.push(Span::raw(", "));
+            spans.push(Span::styled(format!("{running} going"), Style::new().fg(theme::ACCENT)));
+        }
+        if app.focus != Pane::Runs {
+            spans.push(Span::styled(" (o)", theme::key()));
+        }
     }
     if app.config_error.is_some() {
         spans.push(sep);
         spans.push(Span::styled("config error (see log)", theme::error()));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    spans
 }
 
 fn footer_line(app: &App, area: Rect, frame: &mut Frame) {

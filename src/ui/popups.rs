@@ -14,6 +14,7 @@ use crate::train::ModelChoice;
 pub const KEYS: &[(&str, &str)] = &[
     ("arrows, j/k", "move"),
     ("Tab / Shift-Tab", "change pane"),
+    ("o", "open the runs pane (the title bar counts the runs)"),
     ("Enter", "choose, edit; in Runs and Devices: whole text"),
     ("Esc", "close a popup, cancel an edit"),
     ("r", "runtime menu (CPU / GPU)"),

@@ -48,6 +48,26 @@ pub fn short_name(key: &str) -> &str {
     }
 }
 
+/// A run's name for the runs list: the id with its date and time made readable and the year
+/// dropped (`20261126-120000-iris-mlp-cpu` is `11-26 12:00:00 iris-mlp-cpu`), so runs of two
+/// days tell apart; any other name as it is.
+pub fn list_name(key: &str) -> String {
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let (Some(date), Some(rest)) = (key.get(..8), key.get(9..)) else {
+        return key.to_string();
+    };
+    if !digits(date) || key.as_bytes()[8] != b'-' || rest.is_empty() {
+        return key.to_string();
+    }
+    let day = format!("{}-{}", &date[4..6], &date[6..8]);
+    match (rest.get(..6), rest.get(7..)) {
+        (Some(time), Some(name)) if digits(time) && rest.as_bytes()[6] == b'-' && !name.is_empty() => {
+            format!("{day} {}:{}:{} {name}", &time[..2], &time[2..4], &time[4..])
+        }
+        _ => format!("{day} {rest}"),
+    }
+}
+
 /// `running`, `failed: diverged`, `problem`.
 pub fn status_text(run: &RunView) -> String {
     match run.reason_kind() {
@@ -190,10 +210,10 @@ fn run_line(app: &App, run: &RunView, name_width: Option<usize>) -> Line<'static
         spans.push(Span::raw(text));
     }
     if let Some(width) = name_width {
-        // A cluster run names its job first: `slurm 1234 120000-iris-mlp-slurm`.
+        // A cluster run names its job first: `slurm 1234 11-28 12:00:00 iris-mlp-slurm`.
         let name = match app.cluster_jobs.get(&run.key) {
-            Some(job) => format!("{} {} {}", job.scheduler.as_str(), job.job_id, short_name(&run.key)),
-            None => short_name(&run.key).to_string(),
+            Some(job) => format!("{} {} {}", job.scheduler.as_str(), job.job_id, list_name(&run.key)),
+            None => list_name(&run.key),
         };
         spans.push(Span::styled(fit(&name, width), theme::dim()));
     }
@@ -245,12 +265,23 @@ fn pane_block_line(title: String) -> ratatui::widgets::Block<'static> {
 
 #[cfg(test)]
 mod tests {
-    use super::short_name;
+    use super::{list_name, short_name};
 
     #[test]
     fn names_lose_their_date() {
         assert_eq!(short_name("20261126-120000-iris-mlp-cpu"), "120000-iris-mlp-cpu");
         assert_eq!(short_name("my-run"), "my-run");
         assert_eq!(short_name("20261126-"), "20261126-");
+    }
+
+    #[test]
+    fn the_list_keeps_the_day_so_two_days_tell_apart() {
+        assert_eq!(list_name("20261126-120000-iris-mlp-cpu"), "11-26 12:00:00 iris-mlp-cpu");
+        assert_ne!(list_name("20261126-120000-iris-mlp-cpu"), list_name("20261127-120000-iris-mlp-cpu"));
+        assert_eq!(list_name("20261126-half-written"), "11-26 half-written");
+        assert_eq!(list_name("20261126-123456"), "11-26 123456");
+        for other in ["my-run", "20261126-", "2026112x-120000-a", "short", "20261126é-x"] {
+            assert_eq!(list_name(other), other);
+        }
     }
 }

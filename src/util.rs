@@ -1,24 +1,7 @@
 //! Small helpers shared by several modules. A leaf: it imports nothing of the crate.
-use std::io::Write;
-use std::path::Path;
-
-/// Write a file atomically: a temporary file beside it, flushed and synced, then renamed.
-/// A crash or a full disk leaves either the old file or the new one, never half of one.
-pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
+mod atomic;
+pub mod lines;
+pub use atomic::{create_exclusive, write_atomic, TempFile};
 
 /// Whether the process `pid` of this machine is still running (this process always is). A
 /// reused id reads as alive: callers use this only to leave things alone, never to take over.

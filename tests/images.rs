@@ -209,6 +209,14 @@ fn interrupted_staging_is_never_reused() {
         .path()
         .join(format!(".staging-{}-999999999-0", report.entry_dir.file_name().unwrap().to_string_lossy()));
     std::fs::create_dir(&leftover).unwrap();
+    // Its stager: a process of this host that is gone (999999999 is above any pid_max).
+    let stager =
+        workbench::data::staging::stager::Stager { host: workbench::runs::host_name(), pid: 999_999_999 };
+    std::fs::write(
+        leftover.join(workbench::data::staging::stager::STAGER_FILE),
+        toml::to_string(&stager).unwrap(),
+    )
+    .unwrap();
     for f in std::fs::read_dir(&report.entry_dir).unwrap() {
         let f = f.unwrap();
         std::fs::copy(f.path(), leftover.join(f.file_name())).unwrap();

@@ -157,6 +157,18 @@ fn a_stack_run_resumes_with_the_same_curve_and_its_checkpoint_reloads() {
     assert_eq!(names["4.weight"], [3, 16]);
 }
 
+/// The tensor names in a safetensors file, sorted, read from its JSON header (as Python's
+/// `safetensors.safe_open(...).keys()` would list them), not through libtorch.
+fn safetensors_keys(path: &Path) -> Vec<String> {
+    let bytes = std::fs::read(path).unwrap();
+    let len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&bytes[8..8 + len]).unwrap();
+    let mut keys: Vec<String> = header.into_iter().map(|(k, _)| k).filter(|k| k != "__metadata__").collect();
+    keys.sort();
+    keys
+}
+
 /// Settings whose models folder is `dir`.
 fn settings_with_models_dir(dir: &Path, runs: &Path) -> Settings {
     let mut s = settings(&[], runs);
@@ -178,12 +190,41 @@ fn the_shipped_torchscript_model_learns_iris_and_resumes() {
     let record = load_run(&final_dir(&whole)).unwrap();
     let acc = record.epochs.last().and_then(|e| e.val_metric).unwrap();
     assert!(acc >= 0.9, "validation accuracy {acc}");
-    // Its parameters are the run's: checkpointed under PyTorch's names (`.` written `_`).
+    // Its parameters are the run's, held as `fc1_weight` (a VarStore name can't hold a `.`) ...
     let learner = load_checkpoint(&record, tch::Device::Cpu).unwrap();
     let names: Vec<String> = learner.var_store().variables().into_keys().collect();
     assert!(names.contains(&"fc1_weight".to_string()), "{names:?}");
+    // ... and checkpointed under the module's own names, so the original PyTorch module's
+    // load_state_dict takes model.safetensors as it is.
+    let module = tch::CModule::load(repo().join("models/iris_mlp.pt")).unwrap();
+    let mut wanted: Vec<String> = module.named_parameters().unwrap().into_iter().map(|(n, _)| n).collect();
+    wanted.sort();
+    assert!(wanted.contains(&"fc1.weight".to_string()), "{wanted:?}");
+    assert_eq!(safetensors_keys(&record.dir.join("model.safetensors")), wanted);
+    let state: Vec<String> = safetensors_keys(&record.dir.join("train_state.safetensors"))
+        .into_iter()
+        .filter_map(|k| k.strip_prefix("model.").map(str::to_string))
+        .collect();
+    assert_eq!(state, wanted, "the resume state's copy of the weights too");
 
     let stopped = final_dir(&run_until(req(), RunFolder::New, Some(10)));
+    // A run checkpointed by an earlier version holds the VarStore's names (`fc1_weight`): it
+    // still reloads and resumes.
+    for file in ["model.safetensors", "train_state.safetensors"] {
+        let path = stopped.join(file);
+        let old: Vec<(String, tch::Tensor)> = tch::Tensor::read_safetensors(&path)
+            .unwrap()
+            .into_iter()
+            .map(|(n, t)| match n.strip_prefix("model.") {
+                Some(rest) => (format!("model.{}", rest.replace('.', "_")), t),
+                None if file == "model.safetensors" => (n.replace('.', "_"), t),
+                None => (n, t),
+            })
+            .collect();
+        tch::Tensor::write_safetensors(&old, &path).unwrap();
+    }
+    assert!(safetensors_keys(&stopped.join("model.safetensors")).contains(&"fc1_weight".to_string()));
+    load_checkpoint(&load_run(&stopped).unwrap(), tch::Device::Cpu).expect("an older checkpoint reloads");
     check_resumable(&stopped).unwrap();
     let out = run_until(req(), RunFolder::Resume(stopped.clone()), None);
     assert!(matches!(out.last(), Some(TrainMsg::Finished { .. })), "{:?}", out.last());

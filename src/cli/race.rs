@@ -13,7 +13,6 @@ use clap::Args;
 use super::train::{build_spec, TrainArgs};
 use crate::config::Settings;
 use crate::data::Catalog;
-use crate::runs::events::LIVE_FILE;
 use crate::runs::{liveness::effective_status, load_run, LiveState, RunStatus};
 use crate::train::race::{start_race, Challenger};
 use crate::train::{Launcher, TrainFlags};
@@ -126,7 +125,7 @@ impl Side {
             name,
             status,
             alive: matches!(status, RunStatus::Queued | RunStatus::Running | RunStatus::Paused),
-            live: std::fs::read_to_string(dir.join(LIVE_FILE)).ok().and_then(|t| toml::from_str(&t).ok()),
+            live: crate::runs::liveness::read_live(dir),
             trained_s: epochs.last().map(|e| e.elapsed_s),
             mean_rate,
         }

@@ -324,8 +324,10 @@ impl Row {
                 }
             }
             ListedState::Unreadable(why) => format!("unusable ({why}); never used"),
-            ListedState::Staging => "staging in progress".into(),
-            ListedState::Leftover => "interrupted staging; never used, `cache clear` removes it".into(),
+            ListedState::Staging(who) => format!("staging in progress ({who})"),
+            ListedState::Leftover(why) => {
+                format!("interrupted staging ({why}); never used, `cache clear` removes it")
+            }
         };
         row
     }
@@ -350,8 +352,10 @@ impl Row {
                 }
             }
             TableState::Unusable(why) => format!("unusable ({why}); never used, `cache clear` removes it"),
-            TableState::Staging => "staging in progress".into(),
-            TableState::Leftover => "interrupted staging; never used, `cache clear` removes it".into(),
+            TableState::Staging(who) => format!("staging in progress ({who})"),
+            TableState::Leftover(why) => {
+                format!("interrupted staging ({why}); never used, `cache clear` removes it")
+            }
         };
         row
     }

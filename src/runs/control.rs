@@ -2,13 +2,14 @@
 //! (`O_APPEND`, one write per line, so two viewers can write at once); the run process reads what
 //! was appended since it last looked ([`ControlInbox`]).
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::error::RunsError;
 use super::events::{ControlCommand, CONTROL_FILE};
 use super::record::{folder_id, read_meta};
 use super::RunStatus;
+use crate::util::lines::AppendedLines;
 
 /// Send `command` to the run in `dir`. Refused, with the reason, when the run's process is not
 /// there to read it (finished, failed, stopped, interrupted, or not started yet), and for
@@ -51,10 +52,13 @@ fn append_line(dir: &Path, line: &str) -> Result<(), RunsError> {
 pub struct ControlInbox {
     path: PathBuf,
     file: Option<File>,
-    offset: u64,
-    /// A line whose newline is not there yet.
-    partial: Vec<u8>,
+    /// Where reading goes on, and the line whose newline is not there yet (capped).
+    lines: AppendedLines,
 }
+
+/// The longest control line read: commands are a few words; a longer line is skipped, and the
+/// file is still read past it.
+pub const CONTROL_LINE_MAX: usize = 4096;
 
 impl ControlInbox {
     /// Start reading `DIR/control` from its current end: commands left from an earlier life of
@@ -66,7 +70,7 @@ impl ControlInbox {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
             Err(e) => return Err(RunsError::read(&path, e)),
         };
-        Ok(ControlInbox { path, file: None, offset, partial: Vec::new() })
+        Ok(ControlInbox { path, file: None, lines: AppendedLines::new(offset, CONTROL_LINE_MAX) })
     }
 
     /// The complete lines appended since the last poll, in order; unknown lines (a newer
@@ -83,26 +87,29 @@ impl ControlInbox {
                 return Vec::new();
             }
         };
-        if len < self.offset {
+        if len < self.lines.offset {
             // Truncated by hand: start again from its beginning.
-            self.offset = 0;
-            self.partial.clear();
+            self.lines.restart();
         }
-        if len == self.offset {
-            return Vec::new();
+        let lines = match self.lines.read(file, len) {
+            Ok(lines) => lines,
+            Err(e) => {
+                tracing::warn!("control file {}: {e}", self.path.display());
+                return Vec::new();
+            }
+        };
+        let mut commands = Vec::new();
+        for line in lines {
+            if line.cut {
+                tracing::warn!(
+                    "control file {}: skipped a line longer than {CONTROL_LINE_MAX} bytes",
+                    self.path.display()
+                );
+                continue;
+            }
+            commands.extend(ControlCommand::parse(&line.text()));
         }
-        let mut fresh = Vec::new();
-        let read = file.seek(SeekFrom::Start(self.offset)).and_then(|_| file.read_to_end(&mut fresh));
-        if let Err(e) = read {
-            tracing::warn!("control file {}: {e}", self.path.display());
-            return Vec::new();
-        }
-        self.offset += fresh.len() as u64;
-        self.partial.extend_from_slice(&fresh);
-        let Some(last_newline) = self.partial.iter().rposition(|&b| b == b'\n') else { return Vec::new() };
-        let rest = self.partial.split_off(last_newline + 1);
-        let complete = std::mem::replace(&mut self.partial, rest);
-        String::from_utf8_lossy(&complete).lines().filter_map(ControlCommand::parse).collect()
+        commands
     }
 }
 
@@ -153,6 +160,22 @@ mod tests {
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(b"se\nfrobnicate\nstop\n").unwrap();
         assert_eq!(inbox.poll(), [ControlCommand::Pause, ControlCommand::Stop]);
+    }
+
+    #[test]
+    fn a_100_mb_line_without_newline_is_capped_and_commands_after_it_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut inbox = ControlInbox::open(dir.path()).unwrap();
+        let path = dir.path().join(CONTROL_FILE);
+        let mut f = OpenOptions::new().append(true).create(true).open(&path).unwrap();
+        let block = vec![b'p'; 1 << 20];
+        for _ in 0..100 {
+            f.write_all(&block).unwrap();
+        }
+        assert!(inbox.poll().is_empty());
+        assert!(inbox.lines.pending() <= CONTROL_LINE_MAX, "held {} bytes", inbox.lines.pending());
+        f.write_all(b"\npause\n").unwrap();
+        assert_eq!(inbox.poll(), [ControlCommand::Pause], "the reader goes on past the long line");
     }
 
     #[test]

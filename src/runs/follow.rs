@@ -3,7 +3,6 @@
 //! poll, and `run.toml`/`live.toml` only when they changed. Never writes in a watched folder.
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
@@ -12,11 +11,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 use notify::{EventKind, RecursiveMode, Watcher};
 
-use super::events::{LiveState, RunEvent, RunKey, LIVE_FILE};
-use super::liveness::effective_status;
+use super::events::{RunEvent, RunKey, LIVE_FILE};
+use super::liveness::{effective_status, read_live};
 use super::record::{folder_id, looks_like_run, parse_meta, MetricsColumns, StepsColumns};
 use super::{RowError, RunMeta, RunStatus, METRICS_FILE, RUN_FILE, STEPS_FILE};
 use crate::telemetry::TelemetryTail;
+use crate::util::lines::{AppendedLines, Line};
 
 /// Runs that ended (and problem folders) are looked at once every this many polls.
 const QUIET_EVERY: u64 = 10;
@@ -40,50 +40,54 @@ fn sig(path: &Path) -> Option<FileSig> {
     Some(FileSig { len: m.len(), mtime: m.modified().ok(), ino: m.ino() })
 }
 
+/// The largest run.toml read: the workbench writes a few KiB; a larger file is a problem, not
+/// read into memory.
+pub const RUN_FILE_MAX: u64 = 1 << 20;
+
+/// The longest CSV line followed: a row of a few hundred columns fits many times over; a longer
+/// line is reported as a problem and skipped, and the file is still read past it.
+pub const CSV_LINE_MAX: usize = 1 << 20;
+
 /// One appended-to CSV file, followed from the last byte read.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Tail {
-    offset: u64,
     ino: u64,
-    /// A row whose newline has not been written yet.
-    partial: Vec<u8>,
+    /// Where reading goes on, and the row whose newline has not been written yet (capped).
+    appended: AppendedLines,
     /// Complete lines read so far (the header is line 1).
     lines: usize,
+}
+
+impl Default for Tail {
+    fn default() -> Tail {
+        Tail { ino: 0, appended: AppendedLines::new(0, CSV_LINE_MAX), lines: 0 }
+    }
 }
 
 impl Tail {
     /// Complete lines appended since the last call, with their line numbers. A file replaced or
     /// cut shorter is read again from its start (`true` in the answer).
-    fn read_new(&mut self, path: &Path) -> Result<(Vec<(usize, String)>, bool), String> {
+    fn read_new(&mut self, path: &Path) -> Result<(Vec<(usize, Line)>, bool), String> {
         let Some(s) = sig(path) else { return Ok((Vec::new(), false)) };
         let mut restarted = false;
-        if s.ino != self.ino || s.len < self.offset {
-            restarted = self.offset > 0;
+        if s.ino != self.ino || s.len < self.appended.offset {
+            restarted = self.appended.offset > 0;
             *self = Tail { ino: s.ino, ..Tail::default() };
         }
-        if s.len == self.offset {
+        if s.len == self.appended.offset {
             return Ok((Vec::new(), restarted));
         }
-        let mut fresh = Vec::new();
-        File::open(path)
-            .and_then(|mut f| {
-                f.seek(SeekFrom::Start(self.offset))?;
-                f.read_to_end(&mut fresh)
-            })
+        let lines = File::open(path)
+            .and_then(|mut f| self.appended.read(&mut f, s.len))
             .map_err(|e| format!("cannot read it: {e}"))?;
-        self.offset += fresh.len() as u64;
-        self.partial.extend_from_slice(&fresh);
-        let Some(last_newline) = self.partial.iter().rposition(|&b| b == b'\n') else {
-            return Ok((Vec::new(), restarted));
-        };
-        let rest = self.partial.split_off(last_newline + 1);
-        let complete = std::mem::replace(&mut self.partial, rest);
-        let mut out = Vec::new();
-        for line in String::from_utf8_lossy(&complete).lines() {
-            self.lines += 1;
-            out.push((self.lines, line.trim_end_matches('\r').to_string()));
-        }
-        Ok((out, restarted))
+        let numbered = lines
+            .into_iter()
+            .map(|line| {
+                self.lines += 1;
+                (self.lines, line)
+            })
+            .collect();
+        Ok((numbered, restarted))
     }
 }
 
@@ -245,7 +249,7 @@ fn poll_run(dir: &Path, f: &mut Followed, events: &mut Vec<RunEvent>) {
                     format!("{} has no {RUN_FILE}: half-written, or not made by workbench", dir.display());
                 problem(dir, f, text, events);
             }
-            Some(_) => match std::fs::read_to_string(&meta_path)
+            Some(_) => match crate::util::lines::read_capped(&meta_path, RUN_FILE_MAX)
                 .map_err(|e| format!("{}: cannot read it: {e}", meta_path.display()))
                 .and_then(|text| parse_meta(&meta_path, &text).map_err(|e| e.to_string()))
             {
@@ -301,9 +305,7 @@ fn poll_run(dir: &Path, f: &mut Followed, events: &mut Vec<RunEvent>) {
     if live_sig != f.live_sig {
         f.live_sig = live_sig;
         // Written atomically, so a parse failure is a foreign file: skipped, not a problem.
-        let live =
-            std::fs::read_to_string(&live_path).ok().and_then(|t| toml::from_str::<LiveState>(&t).ok());
-        if let Some(live) = live {
+        if let Some(live) = read_live(dir) {
             events.push(RunEvent::Live { key: f.key.clone(), live });
         }
     }
@@ -357,6 +359,14 @@ fn follow_csv<C, R>(
     let mut rows = Vec::new();
     let mut problems = Vec::new();
     for (n, line) in lines {
+        if line.cut {
+            problems.push(format!("{} line {n}: longer than {CSV_LINE_MAX} bytes; skipped", path.display()));
+            if matches!(header, Header::Unread) {
+                *header = Header::Foreign;
+            }
+            continue;
+        }
+        let line = line.text();
         match header {
             Header::Unread => match read_header(&line) {
                 Ok(c) => *header = Header::Known(c),

@@ -1,9 +1,12 @@
 //! Is a run's process still there? Judged by the lock the run process holds on `DIR/lock` for its
 //! whole life (a reused pid can't fake it), else by its pid on this host (older folders), else by
-//! the age of its heartbeat in `live.toml` (a run on another host writing to a shared folder).
+//! the age of its heartbeat in `live.toml` (a run on another host writing to a shared folder, or a
+//! folder on a filesystem that can't lock).
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::error::RunsError;
@@ -29,12 +32,38 @@ pub enum Liveness {
 #[derive(Debug)]
 pub struct RunLock {
     _file: File,
+    /// Set when the folder's filesystem can't lock (see [`RunLock::acquire`]): the warning to
+    /// show, once per process; the run is then told alive by its heartbeat alone.
+    fallback: Option<LockFallback>,
 }
+
+/// Why a run holds no real lock: the filesystem refused `flock` for a reason other than "held".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockFallback {
+    /// The warning, naming the folder, its filesystem and the error; `None` when this process
+    /// already showed one.
+    pub warning: Option<String>,
+}
+
+/// Set once this process has warned that file locks don't work: one warning, not one per run.
+static WARNED_NO_LOCKS: AtomicBool = AtomicBool::new(false);
 
 impl RunLock {
     /// Take the run's lock (exclusive, without waiting). Fails with [`RunsError::Locked`] when
-    /// another process holds it: that run is already going.
+    /// another process holds it: that run is already going. On a filesystem where `flock` fails
+    /// for another reason (ENOLCK, ENOSYS: some NFS and Lustre mounts), the run goes on without a
+    /// lock, watched by its heartbeat (`live.toml`), with one warning naming the filesystem.
     pub fn acquire(dir: &Path) -> Result<RunLock, RunsError> {
+        Self::acquire_with(dir, flock_exclusive, &WARNED_NO_LOCKS)
+    }
+
+    /// [`RunLock::acquire`] with the locking call given (tests stand in a filesystem that
+    /// refuses locks) and the flag that says a warning was shown.
+    pub(crate) fn acquire_with(
+        dir: &Path,
+        lock: impl Fn(&File) -> std::io::Result<()>,
+        warned: &AtomicBool,
+    ) -> Result<RunLock, RunsError> {
         let path = dir.join(LOCK_FILE);
         // Opened close-on-exec (std's default), so a child of the run can't keep it held.
         let file = OpenOptions::new()
@@ -42,19 +71,56 @@ impl RunLock {
             .write(true)
             .create(true)
             .truncate(false)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
             .map_err(|e| RunsError::write(&path, e))?;
-        // SAFETY: flock on a descriptor this function owns.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if rc != 0 {
-            let err = std::io::Error::last_os_error();
-            if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
-                return Err(RunsError::Locked { path });
+        match lock(&file) {
+            Ok(()) => Ok(RunLock { _file: file, fallback: None }),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Err(RunsError::Locked { path }),
+            Err(e) => {
+                // No lock to tell two starts apart: a fresh heartbeat of another process says the
+                // run is already going.
+                if let Some(live) = read_live(dir) {
+                    let ours = live.pid == std::process::id() && live.host == super::host_name();
+                    if !ours && heartbeat_says_alive(&live, SystemTime::now()) {
+                        return Err(RunsError::Locked { path });
+                    }
+                }
+                let first = !warned.swap(true, Ordering::SeqCst);
+                let warning = first.then(|| no_lock_warning(dir, &e));
+                if let Some(w) = &warning {
+                    tracing::warn!("{w}");
+                }
+                Ok(RunLock { _file: file, fallback: Some(LockFallback { warning }) })
             }
-            return Err(RunsError::write(&path, err));
         }
-        Ok(RunLock { _file: file })
     }
+
+    /// Whether the run holds no real lock (see [`RunLock::acquire`]), and the warning to show.
+    pub fn fallback(&self) -> Option<&LockFallback> {
+        self.fallback.as_ref()
+    }
+}
+
+/// `flock(LOCK_EX | LOCK_NB)`: "would block" when another process holds it.
+fn flock_exclusive(file: &File) -> std::io::Result<()> {
+    // SAFETY: flock on a descriptor the caller owns for the call's length.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// The one warning shown when a runs folder's filesystem can't lock.
+pub fn no_lock_warning(dir: &Path, error: &std::io::Error) -> String {
+    format!(
+        "file locks don't work in {} ({}: {error}); runs there are told alive by their heartbeat \
+         (live.toml) instead of a lock",
+        dir.display(),
+        super::filesystem::describe(dir)
+    )
 }
 
 /// Whether the lock on `DIR/lock` is held by some process: `None` when there is no lock file (an
@@ -95,12 +161,19 @@ pub fn liveness(dir: &Path, pid: u32, host: &str) -> Liveness {
 
 /// Alive when the heartbeat was written within [`HEARTBEAT_STALE`] of `now`.
 pub fn heartbeat_liveness(live: &LiveState, now: SystemTime) -> Liveness {
-    let now_ms = now.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-    if now_ms.saturating_sub(live.updated_unix_ms) <= HEARTBEAT_STALE.as_millis() as u64 {
+    if heartbeat_says_alive(live, now) {
         Liveness::Alive
     } else {
         Liveness::Gone
     }
+}
+
+/// Whether the heartbeat was written within [`HEARTBEAT_STALE`] of `now`, by a process that may
+/// still be there (on this host: its pid is alive).
+fn heartbeat_says_alive(live: &LiveState, now: SystemTime) -> bool {
+    let now_ms = now.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    let fresh = now_ms.saturating_sub(live.updated_unix_ms) <= HEARTBEAT_STALE.as_millis() as u64;
+    fresh && (live.host != super::host_name() || pid_alive(live.pid))
 }
 
 /// The status to show: a `running` or `paused` run whose process is gone was interrupted;
@@ -115,9 +188,13 @@ pub fn effective_status(dir: &Path, meta: &RunMeta) -> RunStatus {
     }
 }
 
-/// `live.toml`, when there is one and it parses.
+/// The most of `live.toml` read: the run process writes a few hundred bytes; a larger file is
+/// not one of ours, and is not read into memory.
+pub const LIVE_FILE_MAX: u64 = 64 * 1024;
+
+/// `live.toml`, when there is one, it is no larger than [`LIVE_FILE_MAX`], and it parses.
 pub fn read_live(dir: &Path) -> Option<LiveState> {
-    let text = std::fs::read_to_string(dir.join(LIVE_FILE)).ok()?;
+    let text = crate::util::lines::read_capped(&dir.join(LIVE_FILE), LIVE_FILE_MAX).ok()?;
     toml::from_str(&text).ok()
 }
 
@@ -134,6 +211,70 @@ mod tests {
         assert!(matches!(RunLock::acquire(dir.path()), Err(RunsError::Locked { .. })));
         drop(lock);
         assert_eq!(lock_held(dir.path()), Some(false));
+    }
+
+    /// A filesystem that refuses locks the way some NFS and Lustre mounts do.
+    fn no_locks(_: &File) -> std::io::Result<()> {
+        Err(std::io::Error::from_raw_os_error(libc::ENOLCK))
+    }
+
+    fn heartbeat(dir: &Path, pid: u32, age_ms: u64) {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        let live = LiveState {
+            phase: "training".into(),
+            done: 0,
+            total: 0,
+            epoch: 1,
+            step: 1,
+            updated_unix_ms: now - age_ms,
+            pid,
+            host: crate::runs::host_name(),
+            samples_per_s: None,
+            eta_s: None,
+        };
+        std::fs::write(dir.join(LIVE_FILE), toml::to_string(&live).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_filesystem_without_locks_falls_back_to_the_heartbeat_with_one_warning() {
+        let warned = AtomicBool::new(false);
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let first = RunLock::acquire_with(a.path(), no_locks, &warned).unwrap();
+        let warning = first.fallback().unwrap().warning.clone().unwrap();
+        assert!(
+            warning.starts_with(&format!("file locks don't work in {} (", a.path().display())),
+            "{warning}"
+        );
+        assert!(
+            warning.contains("mounted on") || warning.contains("filesystem type"),
+            "names the filesystem: {warning}"
+        );
+        assert!(warning.contains("No locks available"), "{warning}");
+        assert!(warning.contains("heartbeat (live.toml)"), "{warning}");
+        let second = RunLock::acquire_with(b.path(), no_locks, &warned).unwrap();
+        assert_eq!(second.fallback().unwrap().warning, None, "one warning per process, not one per run");
+        let locked = RunLock::acquire(tempfile::tempdir().unwrap().path()).unwrap();
+        assert!(locked.fallback().is_none(), "a filesystem that locks holds a real lock");
+    }
+
+    #[test]
+    fn without_locks_a_fresh_heartbeat_of_another_process_means_already_running() {
+        let warned = AtomicBool::new(true);
+        let dir = tempfile::tempdir().unwrap();
+        heartbeat(dir.path(), 1, 2_000); // pid 1 is always alive
+        assert!(matches!(
+            RunLock::acquire_with(dir.path(), no_locks, &warned),
+            Err(RunsError::Locked { .. })
+        ));
+        heartbeat(dir.path(), 1, 120_000);
+        assert!(RunLock::acquire_with(dir.path(), no_locks, &warned).is_ok(), "a stale heartbeat is gone");
+        heartbeat(dir.path(), 4_999_999, 1_000); // above pid_max: that process is gone
+        assert!(
+            RunLock::acquire_with(dir.path(), no_locks, &warned).is_ok(),
+            "a dead pid's heartbeat is gone"
+        );
+        let held = |_: &File| Err(std::io::Error::from_raw_os_error(libc::EWOULDBLOCK));
+        assert!(matches!(RunLock::acquire_with(dir.path(), held, &warned), Err(RunsError::Locked { .. })));
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod error;
 pub mod events;
 pub mod export;
 pub mod external;
+pub mod filesystem;
 pub mod follow;
 pub mod liveness;
 pub mod palette;

@@ -4,25 +4,33 @@
 //! waits for the next), so a viewer can poll it with the run's metrics once a second at no cost.
 //! [`buckets`] turns one column into one value per character cell over the chart's wall-time
 //! range, which is what a sparkline under the loss chart draws.
-use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use super::csv_file::{parse_telemetry, Telemetry, TELEMETRY_FILE};
+use crate::util::lines::AppendedLines;
 
 /// Follows one run's `telemetry.csv`.
 #[derive(Debug, Clone)]
 pub struct TelemetryTail {
     path: PathBuf,
-    /// Bytes consumed so far (complete lines only).
-    offset: u64,
+    /// Where reading goes on, and the row not finished yet (capped: see [`TELEMETRY_LINE_MAX`]).
+    appended: AppendedLines,
     /// The header, once read.
     columns: Vec<String>,
 }
 
+/// The longest telemetry row read: a row for 16 GPUs is under 2 KiB; a longer line is skipped,
+/// and the file is still read past it.
+pub const TELEMETRY_LINE_MAX: usize = 64 * 1024;
+
 impl TelemetryTail {
     /// Follow `dir/telemetry.csv` from its start (a missing file is fine: nothing yet).
     pub fn new(dir: &Path) -> TelemetryTail {
-        TelemetryTail { path: dir.join(TELEMETRY_FILE), offset: 0, columns: Vec::new() }
+        TelemetryTail {
+            path: dir.join(TELEMETRY_FILE),
+            appended: AppendedLines::new(0, TELEMETRY_LINE_MAX),
+            columns: Vec::new(),
+        }
     }
 
     /// The complete rows appended since the last poll, with the header; `None` when nothing new.
@@ -32,29 +40,26 @@ impl TelemetryTail {
         let mut file = std::fs::File::open(&self.path).ok()?;
         let len = file.metadata().ok()?.len();
         let mut restarted = false;
-        if len < self.offset {
-            self.offset = 0;
+        if len < self.appended.offset {
+            self.appended.restart();
             self.columns.clear();
             restarted = true;
         }
-        if len == self.offset {
-            return None;
-        }
-        file.seek(SeekFrom::Start(self.offset)).ok()?;
-        let mut bytes = Vec::new();
-        file.take(len - self.offset).read_to_end(&mut bytes).ok()?;
-        let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        if complete == 0 {
-            return None;
-        }
-        self.offset += complete as u64;
-        let text = String::from_utf8_lossy(&bytes[..complete]);
-        let text = if self.columns.is_empty() {
-            text.into_owned()
-        } else {
+        let lines = self.appended.read(&mut file, len).ok()?;
+        let mut text = String::new();
+        if !self.columns.is_empty() {
             // Later polls carry no header: put the known one back in front to parse them.
-            format!("{}\n{text}", self.columns.join(","))
-        };
+            text = self.columns.join(",");
+            text.push('\n');
+        }
+        let fresh = text.len();
+        for line in lines.iter().filter(|l| !l.cut) {
+            text.push_str(&line.text());
+            text.push('\n');
+        }
+        if text.len() == fresh && !restarted {
+            return None;
+        }
         let telemetry = parse_telemetry(&text);
         self.columns = telemetry.columns.clone();
         Some(TelemetryUpdate { telemetry, restarted })
@@ -136,6 +141,26 @@ mod tests {
         let again = tail.poll().unwrap();
         assert!(again.restarted, "a shorter file is read afresh");
         assert_eq!(again.telemetry.series("rss_mb"), [(0.5, 2.0)]);
+    }
+
+    #[test]
+    fn a_huge_line_without_newline_is_not_read_again_and_again() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let mut tail = TelemetryTail::new(dir.path());
+        let path = dir.path().join(TELEMETRY_FILE);
+        let mut f = std::fs::File::create(&path).unwrap();
+        f.write_all(b"time_s,cpu_percent,rss_mb\n1.0,5.0,6.0\n").unwrap();
+        f.write_all(&vec![b'9'; 8 << 20]).unwrap();
+        assert_eq!(tail.poll().unwrap().telemetry.series("cpu_percent"), [(1.0, 5.0)]);
+        assert!(tail.appended.pending() <= TELEMETRY_LINE_MAX, "held {}", tail.appended.pending());
+        assert_eq!(tail.poll(), None, "the long line is consumed once, not re-read each poll");
+        f.write_all(b"\n2.0,7.0,8.0\n").unwrap();
+        assert_eq!(
+            tail.poll().unwrap().telemetry.series("cpu_percent"),
+            [(2.0, 7.0)],
+            "rows after it are read"
+        );
     }
 
     #[test]

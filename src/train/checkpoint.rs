@@ -2,7 +2,8 @@
 //! models.rs), and everything `--resume` needs in `train_state.safetensors`: the same weights
 //! (under `model.`), the optimizer's state, and the epoch, step and training seconds reached.
 //!
-//! Both are written to temporary files first, then renamed over the old ones: a full disk or a
+//! Both are written to temporary files first (in private folders, see util::TempFile, so a link
+//! planted in the run folder can't redirect them), then renamed over the old ones: a full disk or a
 //! failed write leaves the previous checkpoint as it was, and a killed process leaves the old or
 //! the new one, never half of one. They are not fsynced: a sync costs ~10 ms on a plain disk,
 //! which would triple the time of a small model checkpointed every epoch; a power cut may lose the
@@ -19,6 +20,7 @@ use super::models::Learner;
 use super::optim::StateMap;
 use super::{ModelChoice, ModelKind, TrainError};
 use crate::runs::{CHECKPOINT_FILE, TRAIN_STATE_FILE};
+use crate::util::TempFile;
 
 /// Where a run was when its checkpoint was written.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -35,6 +37,7 @@ pub struct Progress {
 
 /// The weights as PyTorch would name and shape them, on the CPU, sorted by name.
 pub fn pytorch_state_dict(learner: &dyn Learner, model: &ModelChoice) -> Vec<(String, Tensor)> {
+    let renamed: HashMap<String, String> = learner.pytorch_names().into_iter().collect();
     let mut named: Vec<(String, Tensor)> = learner
         .var_store()
         .variables()
@@ -48,7 +51,7 @@ pub fn pytorch_state_dict(learner: &dyn Learner, model: &ModelChoice) -> Vec<(St
                 }
                 _ => t,
             };
-            (name, t)
+            (renamed.get(&name).cloned().unwrap_or(name), t)
         })
         .collect();
     named.sort_by(|a, b| a.0.cmp(&b.0));
@@ -61,6 +64,20 @@ pub fn save(
     learner: &dyn Learner,
     model: &ModelChoice,
     progress: Progress,
+) -> Result<(), TrainError> {
+    save_with(dir, learner, model, progress, write_tensors)
+}
+
+/// How a checkpoint's tensors are written to a (temporary) file; tests stand in a full disk.
+type WriteTensors = fn(&Path, &[(String, Tensor)]) -> Result<(), (PathBuf, std::io::Error)>;
+
+/// [`save`], writing each file with `write`.
+fn save_with(
+    dir: &Path,
+    learner: &dyn Learner,
+    model: &ModelChoice,
+    progress: Progress,
+    write: WriteTensors,
 ) -> Result<(), TrainError> {
     let weights = pytorch_state_dict(learner, model);
     let mut state: Vec<(String, Tensor)> = learner
@@ -80,23 +97,14 @@ pub fn save(
 
     let model_path = dir.join(CHECKPOINT_FILE);
     let state_path = dir.join(TRAIN_STATE_FILE);
-    let model_tmp = temp_path(dir, CHECKPOINT_FILE);
-    let state_tmp = temp_path(dir, TRAIN_STATE_FILE);
-    // The state first: it is what --resume reads.
-    let result = write_tensors(&model_tmp, &weights)
-        .and_then(|()| write_tensors(&state_tmp, &state))
-        .and_then(|()| std::fs::rename(&state_tmp, &state_path).map_err(|e| (state_path.clone(), e)))
-        .and_then(|()| std::fs::rename(&model_tmp, &model_path).map_err(|e| (model_path.clone(), e)));
-    if let Err((path, source)) = result {
-        let _ = std::fs::remove_file(&model_tmp);
-        let _ = std::fs::remove_file(&state_tmp);
-        return Err(TrainError::disk(path, source));
-    }
-    Ok(())
-}
-
-fn temp_path(dir: &Path, name: &str) -> PathBuf {
-    dir.join(format!(".{name}.tmp-{}", std::process::id()))
+    let temp = |path: &Path| TempFile::beside(path).map_err(|e| TrainError::disk(path.to_path_buf(), e));
+    let (model_tmp, state_tmp) = (temp(&model_path)?, temp(&state_path)?);
+    // The state first: it is what --resume reads. A temporary not persisted is removed when dropped.
+    let result = write(model_tmp.path(), &weights)
+        .and_then(|()| write(state_tmp.path(), &state))
+        .and_then(|()| state_tmp.persist(&state_path).map_err(|e| (state_path.clone(), e)))
+        .and_then(|()| model_tmp.persist(&model_path).map_err(|e| (model_path.clone(), e)));
+    result.map_err(|(path, source)| TrainError::disk(path, source))
 }
 
 /// Write tensors as safetensors (before any rename).
@@ -129,9 +137,22 @@ fn legacy_name(model: &ModelChoice, name: &str) -> Option<String> {
 pub fn load_weights(learner: &mut dyn Learner, model: &ModelChoice, path: &Path) -> Result<(), TrainError> {
     let bad = |why: String| TrainError::Run(format!("cannot load the checkpoint {}: {why}", path.display()));
     let saved = Tensor::read_safetensors(path).map_err(|e| bad(e.to_string()))?;
-    let saved: HashMap<String, Tensor> =
-        saved.into_iter().map(|(name, t)| (legacy_name(model, &name).unwrap_or(name), t)).collect();
+    let held = held_names(learner);
+    let saved: HashMap<String, Tensor> = saved
+        .into_iter()
+        .map(|(name, t)| {
+            let name = held.get(&name).cloned().or_else(|| legacy_name(model, &name)).unwrap_or(name);
+            (name, t)
+        })
+        .collect();
     copy_weights(learner, &saved).map_err(bad)
+}
+
+/// From each PyTorch name that the VarStore can't hold (`fc1.weight`) to the name it holds
+/// (`fc1_weight`). Checkpoints of TorchScript runs written before they carried the module's
+/// names hold the VarStore's names, which then load as they are.
+fn held_names(learner: &dyn Learner) -> HashMap<String, String> {
+    learner.pytorch_names().into_iter().map(|(held, pytorch)| (pytorch, held)).collect()
 }
 
 /// Copy named weights into the learner's variables (reshaped: ADALINE's weight is saved as
@@ -154,9 +175,11 @@ pub fn load(dir: &Path, learner: &mut dyn Learner) -> Result<Progress, TrainErro
     let state_path = dir.join(TRAIN_STATE_FILE);
     let bad = |why: String| TrainError::Run(format!("cannot resume from {}: {why}", state_path.display()));
     let state = Tensor::read_safetensors(&state_path).map_err(|e| bad(e.to_string()))?;
+    let held = held_names(learner);
     let weights: HashMap<String, Tensor> = state
         .iter()
-        .filter_map(|(n, t)| n.strip_prefix(MODEL_PREFIX).map(|n| (n.to_string(), t.shallow_clone())))
+        .filter_map(|(n, t)| n.strip_prefix(MODEL_PREFIX).map(|n| (n, t)))
+        .map(|(n, t)| (held.get(n).cloned().unwrap_or_else(|| n.to_string()), t.shallow_clone()))
         .collect();
     copy_weights(learner, &weights).map_err(bad)?;
     let state = StateMap(state.into_iter().collect());
@@ -184,4 +207,67 @@ pub fn load(dir: &Path, learner: &mut dyn Learner) -> Result<Progress, TrainErro
             .and_then(|t| t.f_double_value(&[0]))
             .map_err(|e| bad(e.to_string()))?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Task;
+    use crate::train::{ModelKind, TrainSpec};
+
+    /// A disk that fills up when the resume state is written.
+    fn full_at_state(path: &Path, tensors: &[(String, Tensor)]) -> Result<(), (PathBuf, std::io::Error)> {
+        if path.file_name().is_some_and(|n| n == TRAIN_STATE_FILE) {
+            return Err((path.to_path_buf(), std::io::Error::from_raw_os_error(libc::ENOSPC)));
+        }
+        write_tensors(path, tensors)
+    }
+
+    #[test]
+    fn a_failed_checkpoint_write_leaves_the_previous_one_intact_and_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spec = TrainSpec::from_config("x", &crate::config::TrainConfig::default());
+        spec.model = ModelKind::Logreg.into();
+        let task = Task::Classification { classes: vec!["a".into(), "b".into()] };
+        let learner = super::super::models::build(&spec, &[4], &task, Device::Cpu).unwrap();
+        let first = Progress { epoch: 1, step: 8, elapsed_s: 0.5, partial: None };
+        save(dir.path(), learner.as_ref(), &spec.model, first).unwrap();
+        let model_before = std::fs::read(dir.path().join(CHECKPOINT_FILE)).unwrap();
+        let state_before = std::fs::read(dir.path().join(TRAIN_STATE_FILE)).unwrap();
+        let _no_grad = tch::no_grad_guard();
+        for (_, mut v) in learner.var_store().variables() {
+            let _ = v.fill_(7.0);
+        }
+        let second = Progress { epoch: 2, ..first };
+        let e = save_with(dir.path(), learner.as_ref(), &spec.model, second, full_at_state).unwrap_err();
+        assert!(matches!(e, TrainError::Disk { .. }), "{e}");
+        assert!(e.to_string().contains(TRAIN_STATE_FILE), "names the file: {e}");
+        assert_eq!(std::fs::read(dir.path().join(CHECKPOINT_FILE)).unwrap(), model_before, "weights intact");
+        assert_eq!(std::fs::read(dir.path().join(TRAIN_STATE_FILE)).unwrap(), state_before, "state intact");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+        assert_eq!(names.len(), 2, "temporary files are removed: {names:?}");
+    }
+
+    #[test]
+    fn a_link_planted_at_the_old_temporary_name_is_not_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let victim = outside.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        for name in [CHECKPOINT_FILE, TRAIN_STATE_FILE] {
+            std::os::unix::fs::symlink(
+                &victim,
+                dir.path().join(format!(".{name}.tmp-{}", std::process::id())),
+            )
+            .unwrap();
+        }
+        let mut spec = TrainSpec::from_config("x", &crate::config::TrainConfig::default());
+        spec.model = ModelKind::Logreg.into();
+        let task = Task::Classification { classes: vec!["a".into(), "b".into()] };
+        let learner = super::super::models::build(&spec, &[4], &task, Device::Cpu).unwrap();
+        let progress = Progress { epoch: 1, step: 8, elapsed_s: 0.5, partial: None };
+        save(dir.path(), learner.as_ref(), &spec.model, progress).unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert!(Tensor::read_safetensors(dir.path().join(CHECKPOINT_FILE)).is_ok());
+    }
 }

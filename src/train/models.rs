@@ -14,7 +14,8 @@
 //!   held as `[inputs]` here), `bias`;
 //! - lenet5: `nn.Sequential(Conv2d(C, 6, 5, padding=2), ReLU, MaxPool2d(2), Conv2d(6, 16, 5), ReLU,
 //!   MaxPool2d(2), Flatten, Linear(16*h*w, 120), ReLU, Linear(120, 84), ReLU, Linear(84, classes))`:
-//!   `0.`, `3.`, `7.`, `9.`, `11.` + `weight`/`bias`.
+//!   `0.`, `3.`, `7.`, `9.`, `11.` + `weight`/`bias`;
+//! - a TorchScript module (`models/NAME.pt`): the module's own `named_parameters()` names.
 use tch::nn::{self, Init, VarStore};
 use tch::{Device, Kind, Reduction, TchError, Tensor};
 
@@ -91,6 +92,12 @@ pub trait Learner: Send {
     fn optimizer_state(&self) -> Vec<(String, Tensor)>;
     /// Take back what [`Learner::optimizer_state`] saved.
     fn load_optimizer_state(&mut self, state: &StateMap) -> Result<(), TchError>;
+    /// The variables PyTorch names otherwise than the VarStore can (a TorchScript module's
+    /// `fc1.weight`, held as `fc1_weight`): (VarStore name, PyTorch name). Checkpoints use the
+    /// PyTorch name.
+    fn pytorch_names(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
 }
 
 /// Build a model for samples of `sample_shape` (without the batch dimension) on `device`.
@@ -391,6 +398,13 @@ impl Learner for AutogradLearner {
         match &mut self.opt {
             Optim::Adam(adam) => adam.load_state(state),
             Optim::Sgd(sgd) => sgd.load_state(state),
+        }
+    }
+
+    fn pytorch_names(&self) -> Vec<(String, String)> {
+        match &self.net {
+            Network::Script(net) => net.pytorch_names().to_vec(),
+            _ => Vec::new(),
         }
     }
 }

@@ -168,20 +168,24 @@ pub fn spawn_detached_with(
 
 /// Take the run's lock (`DIR/lock`, see [`RunLock`]) for this process's life, or say which
 /// process holds it.
+/// On a filesystem that can't lock, the run goes on watched by its heartbeat, and the warning
+/// (once per process) goes to stderr: the terminal, or the run's output.log.
 pub fn take_lock(dir: &Path) -> Result<RunLock, TrainError> {
-    RunLock::acquire(dir).map_err(|e| match e {
+    let lock = RunLock::acquire(dir).map_err(|e| match e {
         RunsError::Locked { .. } => {
             TrainError::AlreadyRunning { dir: dir.to_path_buf(), pid: holder_pid(dir) }
         }
         e => TrainError::Run(e.to_string()),
-    })
+    })?;
+    if let Some(warning) = lock.fallback().and_then(|f| f.warning.as_deref()) {
+        eprintln!("warning: {warning}");
+    }
+    Ok(lock)
 }
 
 /// The pid a running run recorded: its heartbeat's, else run.toml's (0 when neither says).
 fn holder_pid(dir: &Path) -> u32 {
-    std::fs::read_to_string(dir.join(LIVE_FILE))
-        .ok()
-        .and_then(|t| toml::from_str::<LiveState>(&t).ok())
+    crate::runs::liveness::read_live(dir)
         .map(|l| l.pid)
         .or_else(|| load_run(dir).ok().map(|r| r.meta.pid))
         .unwrap_or(0)

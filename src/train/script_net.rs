@@ -1,13 +1,15 @@
 //! A TorchScript module (`models/NAME.pt`, written by `torch.jit.script(model).save(...)`) as a
 //! network the workbench trains: its parameters join the run's VarStore on the run's device
-//! (named as PyTorch names them, `.` written `_`), so the workbench's optimizers, checkpoints and
-//! resume apply. Contract: `forward(x)` takes `[batch, features]` or `[batch, C, H, W]` and returns
+//! (where `.` can't be in a name: `fc1.weight` is held as `fc1_weight`), so the workbench's
+//! optimizers, checkpoints and resume apply. Checkpoints carry the module's own names
+//! ([`ScriptNet::pytorch_names`]), so `module.load_state_dict(load_file("model.safetensors"))`
+//! works on the original PyTorch module. Contract: `forward(x)` takes `[batch, features]` or `[batch, C, H, W]` and returns
 //! class logits `[batch, classes]`, or `[batch]`/`[batch, 1]` for regression.
 use std::path::{Path, PathBuf};
 
 use super::TrainSpec;
 use tch::nn;
-use tch::{Kind, Tensor, TrainableCModule};
+use tch::{CModule, Kind, Tensor};
 
 /// The prefix of a TorchScript model's one entry in run.toml's `layers`: `torchscript PATH`.
 pub const SCRIPT_PREFIX: &str = "torchscript ";
@@ -18,16 +20,16 @@ pub const SCRIPT_PREFIX: &str = "torchscript ";
 pub const RUN_COPY: &str = "model.pt";
 
 /// Copy a TorchScript run's module into its folder, once (a resumed run keeps the copy it has).
-/// Written under a temporary name and renamed, so `model.pt` is always whole.
+/// Written under a temporary name (never through a link) and renamed, so `model.pt` is always whole.
 pub fn keep_run_copy(spec: &TrainSpec, run_dir: &Path) -> std::io::Result<()> {
     let Some(source) = script_path(&spec.layers) else { return Ok(()) };
     let copy = run_dir.join(RUN_COPY);
     if copy.is_file() || source == copy {
         return Ok(());
     }
-    let partial = run_dir.join(format!(".{RUN_COPY}.partial"));
-    std::fs::copy(&source, &partial)?;
-    std::fs::rename(&partial, &copy)
+    let partial = crate::util::TempFile::beside(&copy)?;
+    std::io::copy(&mut std::fs::File::open(&source)?, &mut partial.create()?)?;
+    partial.persist(&copy)
 }
 
 /// `spec` reading its TorchScript module from the run folder's copy when the folder has one.
@@ -48,10 +50,40 @@ pub fn script_path(layers: &[String]) -> Option<PathBuf> {
     }
 }
 
+/// Why a module's parameters can't join the VarStore.
+enum AddError {
+    Torch(tch::TchError),
+    /// Two parameter names differ only by `.` against `_` (`a.b_c`, `a_b.c`).
+    Clash(String),
+}
+
+/// Add the module's parameters to `root` (tensors shared, not copied: training the VarStore
+/// trains the module), under their names with `.` written `_`; returns (VarStore name, module name).
+fn add_parameters(root: &nn::Path, module: &CModule, path: &Path) -> Result<Vec<(String, String)>, AddError> {
+    let params = module.named_parameters().map_err(AddError::Torch)?;
+    let mut names: Vec<(String, String)> = Vec::with_capacity(params.len());
+    for (name, tensor) in params {
+        let var = name.replace('.', "_");
+        if let Some((_, other)) = names.iter().find(|(v, _)| *v == var) {
+            return Err(AddError::Clash(format!(
+                "{}: the parameters {other:?} and {name:?} can't be told apart once `.` is written `_`; \
+                 rename one of them",
+                path.display()
+            )));
+        }
+        let requires_grad = tensor.requires_grad();
+        let _shared = root.add(&var, tensor, requires_grad);
+        names.push((var, name));
+    }
+    Ok(names)
+}
+
 /// A loaded TorchScript module.
 #[derive(Debug)]
 pub struct ScriptNet {
-    module: TrainableCModule,
+    module: CModule,
+    /// Each parameter's name in the VarStore and in the module (`fc1_weight`, `fc1.weight`).
+    names: Vec<(String, String)>,
 }
 
 impl ScriptNet {
@@ -63,13 +95,18 @@ impl ScriptNet {
         sample_shape: &[i64],
         outputs: i64,
     ) -> Result<ScriptNet, String> {
-        let mut module = TrainableCModule::load(path, root.clone()).map_err(|e| {
+        let not_torchscript = |e: tch::TchError| {
             let first = e.to_string().lines().next().unwrap_or_default().to_string();
             format!(
                 "{} is not a TorchScript module libtorch can load ({first}); write it with \
                  torch.jit.script(model).save(path) (docs/models.md, \"Your own models\")",
                 path.display()
             )
+        };
+        let mut module = CModule::load_on_device(path, root.device()).map_err(not_torchscript)?;
+        let names = add_parameters(root, &module, path).map_err(|e| match e {
+            AddError::Torch(e) => not_torchscript(e),
+            AddError::Clash(text) => text,
         })?;
         module.set_eval();
         let mut shape = vec![2];
@@ -93,7 +130,12 @@ impl ScriptNet {
                 if outputs == 1 { "one value per sample" } else { "one logit per class" }
             ));
         }
-        Ok(ScriptNet { module })
+        Ok(ScriptNet { module, names })
+    }
+
+    /// Each parameter's name in the VarStore and in the module: `("fc1_weight", "fc1.weight")`.
+    pub fn pytorch_names(&self) -> &[(String, String)] {
+        &self.names
     }
 
     /// Outputs for a batch; the module is in training mode only inside `train_step`.

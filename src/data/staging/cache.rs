@@ -5,23 +5,26 @@
 //! CACHE_DIR/shapes-3f2a9c01b7de/manifest.json        what was staged, from what, and the key
 //! CACHE_DIR/shapes-3f2a9c01b7de/train.safetensors    x: u8 [N, C, H, W], y: i64 [N]
 //! CACHE_DIR/shapes-3f2a9c01b7de/test.safetensors     (when the dataset has a validation split)
-//! CACHE_DIR/.staging-shapes-3f2a9c01b7de-PID-N/      staging in progress (or interrupted)
+//! CACHE_DIR/.staging-shapes-3f2a9c01b7de-HOST-PID-N/ staging in progress (or interrupted)
 //! ```
 //! An entry is written under a temporary `.staging-*` name, every file synced, the manifest last,
 //! and only then renamed to its final name. So a final name always holds a complete entry;
 //! interrupted staging (a kill, a full disk) leaves only a `.staging-*` folder, which is never
-//! read and is removed later. An entry's name comes from the dataset, its source path and the
+//! read and is removed later, once its stager is known to be gone (see [`super::stager`]: the
+//! cache may be shared with other machines). An entry's name comes from the dataset, its source path and the
 //! decoding options; the manifest holds the key that says whether it is still current: the
 //! source's size, modification time and content hash.
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tch::Tensor;
 
+use super::stager::{self, Stager};
 use crate::data::listing::inspect::Inspection;
 use crate::data::readers::decode::Shape;
 use crate::data::readers::source::{hex, Fingerprint};
@@ -152,10 +155,12 @@ pub enum ListedState {
     Entry(Box<Manifest>),
     /// An entry whose manifest can't be read (damaged, or from another version): never used.
     Unreadable(String),
-    /// A `.staging-*` folder whose process is still running.
-    Staging,
-    /// A `.staging-*` or `.old-*` folder left by staging that was interrupted: never used.
-    Leftover,
+    /// A `.staging-*` folder whose stager is still at work (on this host or another); who, and
+    /// how recent its heartbeat.
+    Staging(String),
+    /// A `.staging-*` or `.old-*` folder left by staging that was interrupted: never used. Why
+    /// it counts as abandoned.
+    Leftover(String),
 }
 
 impl Cache {
@@ -211,13 +216,17 @@ impl Cache {
         }
         self.remove_leftovers(Some(id));
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = self.dir.join(format!("{STAGING_PREFIX}{id}-{}-{n}", std::process::id()));
+        let who = Stager::this_process().name_part();
+        let dir = self.dir.join(format!("{STAGING_PREFIX}{id}-{who}-{n}"));
         std::fs::create_dir(&dir)?;
-        std::fs::write(dir.join(MARKER), b"")?;
-        Ok(Staging { dir, final_dir: self.entry_dir(id), committed: false })
+        // Removed again if what follows fails.
+        let mut staging = Staging { dir, final_dir: self.entry_dir(id), committed: false, heartbeat: None };
+        std::fs::write(staging.dir.join(MARKER), b"")?;
+        staging.heartbeat = Some(stager::claim(&staging.dir)?);
+        Ok(staging)
     }
 
-    /// Remove `.staging-*` and `.old-*` folders whose process is gone (of one entry, or all).
+    /// Remove `.staging-*` and `.old-*` folders whose stager is gone (of one entry, or all).
     pub fn remove_leftovers(&self, id: Option<&str>) -> u64 {
         let mut freed = 0;
         for listed in self.list().unwrap_or_default() {
@@ -227,7 +236,7 @@ impl Cache {
                     .or_else(|| name.strip_prefix(OLD_PREFIX))
                     .is_some_and(|rest| rest.strip_prefix(id).is_some_and(|r| r.starts_with('-')))
             });
-            if matches!(listed.state, ListedState::Leftover)
+            if matches!(listed.state, ListedState::Leftover(_))
                 && of_id
                 && std::fs::remove_dir_all(&listed.path).is_ok()
             {
@@ -246,7 +255,7 @@ impl Cache {
                 ListedState::Entry(m) => Some(m.dataset.as_str()),
                 _ => None,
             };
-            if cleared_by(matches!(listed.state, ListedState::Staging), entry_of, dataset) {
+            if cleared_by(matches!(listed.state, ListedState::Staging(_)), entry_of, dataset) {
                 std::fs::remove_dir_all(&listed.path)?;
                 count += 1;
                 bytes += listed.bytes;
@@ -258,19 +267,21 @@ impl Cache {
     /// Every folder the cache made, entries first (by name), then staging folders.
     pub fn list(&self) -> io::Result<Vec<Listed>> {
         let mut out = Vec::new();
+        let here = crate::runs::host_name();
         for path in subfolders(&self.dir)? {
             if !path.join(MARKER).exists() {
                 continue; // not ours: a shared cache_dir may hold other things
             }
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let state = if name.starts_with(STAGING_PREFIX) || name.starts_with(OLD_PREFIX) {
-                let alive =
-                    name.starts_with(STAGING_PREFIX) && pid_of(&name).is_some_and(crate::util::process_alive);
-                if alive {
-                    ListedState::Staging
+            let state = if name.starts_with(STAGING_PREFIX) {
+                let verdict = stager::judge(&path, SystemTime::now(), &here);
+                if verdict.active {
+                    ListedState::Staging(verdict.note)
                 } else {
-                    ListedState::Leftover
+                    ListedState::Leftover(verdict.note)
                 }
+            } else if name.starts_with(OLD_PREFIX) {
+                ListedState::Leftover("an entry replaced by a newer one".into())
             } else {
                 match read_manifest(&path) {
                     Ok(m) => ListedState::Entry(Box::new(m)),
@@ -318,6 +329,8 @@ pub struct Staging {
     dir: PathBuf,
     final_dir: PathBuf,
     committed: bool,
+    /// Touches the folder's stager file while it is written (see [`super::stager`]).
+    heartbeat: Option<stager::Heartbeat>,
 }
 
 impl Staging {
@@ -342,6 +355,9 @@ impl Staging {
         let mut f = File::create(self.dir.join(MANIFEST))?;
         f.write_all(&text)?;
         f.sync_all()?;
+        // The entry is complete: it no longer needs a stager or a heartbeat.
+        drop(self.heartbeat.take());
+        let _ = std::fs::remove_file(self.dir.join(stager::STAGER_FILE));
         File::open(&self.dir)?.sync_all()?;
         let parent = self.final_dir.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut olds = Vec::new();
@@ -373,6 +389,7 @@ impl Staging {
 
 impl Drop for Staging {
     fn drop(&mut self) {
+        drop(self.heartbeat.take());
         if !self.committed {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
@@ -400,13 +417,6 @@ fn read_manifest(dir: &Path) -> Result<Manifest, CacheReadError> {
         return Err(CacheReadError::OtherVersion(manifest.format));
     }
     Ok(manifest)
-}
-
-fn pid_of(name: &str) -> Option<u32> {
-    // .staging-ID-PID-N
-    let mut parts = name.rsplitn(3, '-');
-    let _n = parts.next()?;
-    parts.next()?.parse().ok()
 }
 
 pub(crate) fn folder_bytes(dir: &Path) -> u64 {

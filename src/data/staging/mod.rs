@@ -3,7 +3,8 @@
 //! in well under a second ([`load`], [`stage`]). Listing asks here whether the cache holds a
 //! current copy ([`summarize`]): the source is then only stat'ed.
 //!
-//! Files by responsibility: [`cache`] (entries on disk), `stage` (the full decode), `pipeline`
+//! Files by responsibility: [`cache`] (entries on disk), [`stager`] (who writes a staging folder,
+//! and whether they still do), `stage` (the full decode), `pipeline`
 //! (parallel decoding). Large CSVs are staged too, in `tables/`: [`table`] (their entries, staging
 //! and loading), `table_chunks` (the file cut into pieces parsed on every core), `table_rows`
 //! (each row checked and read), `decimal` (numbers read fast and exactly), [`table_summary`]
@@ -13,6 +14,7 @@ pub mod cache;
 mod decimal;
 mod pipeline;
 mod stage;
+pub mod stager;
 pub mod table;
 mod table_chunks;
 mod table_rows;

@@ -34,7 +34,7 @@ const FORMAT_VERSION: u32 = 2;
 /// The table entries' folder inside the staging cache.
 pub const TABLES_DIR: &str = "tables";
 const MANIFEST: &str = "table.json";
-/// The start of a partial entry's folder name: `.staging-ID-PID`.
+/// The start of a partial entry's folder name: `.staging-ID-HOST-PID-N`.
 const PARTIAL_PREFIX: &str = ".staging-";
 const X_FILE: &str = "x.f32";
 const Y_FILE: &str = "y.bin";
@@ -205,10 +205,11 @@ pub struct ListedTable {
 pub enum TableState {
     /// A staged table.
     Entry(Box<TableManifest>),
-    /// A table being staged now, by a process still running.
-    Staging,
-    /// A partial entry whose process is gone; never used.
-    Leftover,
+    /// A table being staged now, by a stager still at work (here or on another host); who, and
+    /// how recent its heartbeat.
+    Staging(String),
+    /// A partial entry whose stager is gone; never used. Why it counts as abandoned.
+    Leftover(String),
     /// Not readable as an entry of this version (an older format, a damaged manifest); never used.
     Unusable(String),
 }
@@ -219,21 +220,21 @@ fn read_manifest(dir: &Path) -> Result<TableManifest, String> {
     serde_json::from_slice(&text).map_err(|e| e.to_string())
 }
 
-/// For a partial entry's folder (`.staging-ID-PID`), whether the process writing it still runs
-/// (a name without a readable pid counts as abandoned); `None` for any other folder.
-fn partial_writer_alive(name: &str) -> Option<bool> {
-    let rest = name.strip_prefix(PARTIAL_PREFIX)?;
-    Some(rest.rsplit('-').next().and_then(|p| p.parse::<u32>().ok()).is_some_and(crate::util::process_alive))
+/// For a partial entry's folder (`.staging-ID-HOST-PID-N`), whether its stager is still at work
+/// (see [`super::stager`]: the cache may be shared between machines); `None` for any other folder.
+fn partial_writer(path: &Path, here: &str) -> Option<super::stager::Verdict> {
+    let name = path.file_name()?.to_string_lossy();
+    name.starts_with(PARTIAL_PREFIX).then(|| super::stager::judge(path, std::time::SystemTime::now(), here))
 }
 
 /// Every folder in the cache's `tables/` folder, entries first.
 pub fn list_tables(cache_dir: &Path) -> io::Result<Vec<ListedTable>> {
     let mut out = Vec::new();
+    let here = crate::runs::host_name();
     for path in super::cache::subfolders(&cache_dir.join(TABLES_DIR))? {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let state = match partial_writer_alive(&name) {
-            Some(true) => TableState::Staging,
-            Some(false) => TableState::Leftover,
+        let state = match partial_writer(&path, &here) {
+            Some(v) if v.active => TableState::Staging(v.note),
+            Some(v) => TableState::Leftover(v.note),
             None => match read_manifest(&path) {
                 Ok(m) if m.format == FORMAT_VERSION => TableState::Entry(Box::new(m)),
                 Ok(m) => TableState::Unusable(format!("format {} of an older workbench", m.format)),
@@ -256,7 +257,7 @@ pub fn clear_tables(cache_dir: &Path, dataset: Option<&str>) -> io::Result<(usiz
             TableState::Entry(m) => Some(m.dataset.as_str()),
             _ => None,
         };
-        if super::cache::cleared_by(matches!(listed.state, TableState::Staging), entry_of, dataset) {
+        if super::cache::cleared_by(matches!(listed.state, TableState::Staging(_)), entry_of, dataset) {
             std::fs::remove_dir_all(&listed.path)?;
             count += 1;
             bytes += listed.bytes;
@@ -468,16 +469,26 @@ struct PartialEntry {
     dir: PathBuf,
     final_dir: PathBuf,
     done: bool,
+    /// Touches the folder's stager file while it is written (see [`super::stager`]).
+    heartbeat: Option<super::stager::Heartbeat>,
 }
+
+/// Tells this process's partial entries apart (two datasets staged at once).
+static NEXT_PARTIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl PartialEntry {
     fn create(tables: &Path, id: &str) -> io::Result<PartialEntry> {
         std::fs::create_dir_all(tables)?;
         remove_abandoned(tables);
-        let dir = tables.join(format!("{PARTIAL_PREFIX}{id}-{}", std::process::id()));
+        let n = NEXT_PARTIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let who = super::stager::Stager::this_process().name_part();
+        let dir = tables.join(format!("{PARTIAL_PREFIX}{id}-{who}-{n}"));
+        // Only a process of this host with this pid (an earlier one, gone) uses this name.
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir(&dir)?;
-        Ok(PartialEntry { dir, final_dir: tables.join(id), done: false })
+        let mut partial = PartialEntry { dir, final_dir: tables.join(id), done: false, heartbeat: None };
+        partial.heartbeat = Some(super::stager::claim(&partial.dir)?);
+        Ok(partial)
     }
 
     /// Write what is still to be written (the features when they were kept in memory, the
@@ -499,6 +510,9 @@ impl PartialEntry {
         };
         manifest.seconds = secs(started);
         write_manifest(&self.dir, &manifest)?;
+        // The entry is complete: it no longer needs a stager or a heartbeat.
+        drop(self.heartbeat.take());
+        let _ = std::fs::remove_file(self.dir.join(super::stager::STAGER_FILE));
         if self.final_dir.exists() {
             std::fs::remove_dir_all(&self.final_dir)?;
         }
@@ -508,14 +522,15 @@ impl PartialEntry {
     }
 }
 
-/// Remove partial entries whose process is gone (killed, or Ctrl-C in `workbench stage`, which
+/// Remove partial entries whose stager is gone (killed, or Ctrl-C in `workbench stage`, which
 /// ends the process without unwinding): a large table's partial features can be hundreds of MiB.
+/// Another host's partial entry with a fresh heartbeat is left alone.
 fn remove_abandoned(tables: &Path) {
     let Ok(folders) = super::cache::subfolders(tables) else { return };
+    let here = crate::runs::host_name();
     for path in folders {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if partial_writer_alive(&name) == Some(false) {
-            tracing::info!(dir = %path.display(), "removing a partial staged table left by a process that is gone");
+        if let Some(v) = partial_writer(&path, &here).filter(|v| !v.active) {
+            tracing::info!(dir = %path.display(), why = %v.note, "removing an abandoned partial staged table");
             let _ = std::fs::remove_dir_all(&path);
         }
     }
@@ -523,6 +538,7 @@ fn remove_abandoned(tables: &Path) {
 
 impl Drop for PartialEntry {
     fn drop(&mut self) {
+        drop(self.heartbeat.take());
         if !self.done {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
@@ -730,17 +746,37 @@ mod tests {
     }
 
     #[test]
-    fn a_partial_entry_left_by_a_dead_process_is_removed() {
+    fn a_partial_entry_is_removed_only_when_its_stager_is_gone() {
+        use super::super::stager::tests::plant;
+        use std::time::Duration;
         let dir = tempfile::tempdir().unwrap();
         let tables = dir.path().join(TABLES_DIR);
-        let dead = tables.join(".staging-big-0123456789ab-4999999"); // above pid_max (2^22)
-        std::fs::create_dir_all(&dead).unwrap();
+        let here = crate::runs::host_name();
+        let fresh = Duration::from_secs(5);
+        // 4999999 is above pid_max (2^22): no process here has it.
+        let dead = tables.join(".staging-big-0123456789ab-here-4999999-0");
+        plant(&dead, &here, 4_999_999, fresh);
         std::fs::write(dead.join(X_FILE), [0u8; 64]).unwrap();
-        let ours = tables.join(format!(".staging-other-0123456789ab-{}", std::process::id()));
-        std::fs::create_dir_all(&ours).unwrap();
+        let ours = tables.join(".staging-other-0123456789ab-here-0");
+        plant(&ours, &here, std::process::id(), fresh);
+        // Another node staging into a shared cache: its pid means nothing here.
+        let elsewhere = tables.join(".staging-shared-0123456789ab-node7-4999999-0");
+        plant(&elsewhere, "node7", 4_999_999, fresh);
+        let silent = tables.join(".staging-lost-0123456789ab-node8-4999999-0");
+        plant(&silent, "node8", 4_999_999, Duration::from_secs(3_600));
         let partial = PartialEntry::create(&tables, "t-0123456789ab").unwrap();
         assert!(!dead.exists(), "the dead process's partial entry is removed");
         assert!(ours.exists(), "a live process's is kept");
+        assert!(elsewhere.exists(), "another host's, with a fresh heartbeat, is kept");
+        assert!(!silent.exists(), "another host's without a heartbeat for an hour is removed");
+        let listed = list_tables(dir.path()).unwrap();
+        let state = |p: &Path| listed.iter().find(|l| l.path == p).map(|l| format!("{:?}", l.state)).unwrap();
+        assert!(
+            state(&elsewhere).starts_with("Staging(\"pid 4999999 on node7, heartbeat "),
+            "{}",
+            state(&elsewhere)
+        );
+        assert!(state(&partial.dir).starts_with("Staging(\"pid "), "{}", state(&partial.dir));
         drop(partial);
     }
 

@@ -268,4 +268,11 @@ fn a_lightning_csv_without_a_final_newline_is_not_buffered_without_bound() {
         );
     }
     assert_eq!(reader.offset(), offset);
+    // Rows before such a line in the same read are kept; the error follows.
+    let mut bytes = b"epoch,step,loss\n0,0,1.5\n".to_vec();
+    bytes.extend(vec![b'7'; 2 << 20]);
+    std::fs::write(&csv, bytes).unwrap();
+    let mut reader = CsvMetricsReader::new(&csv);
+    assert_eq!(reader.read_new().unwrap()["loss"].len(), 1);
+    assert!(reader.read_new().unwrap_err().to_string().contains("runs past 1048576 bytes"));
 }

@@ -90,6 +90,10 @@ impl CsvMetricsReader {
             }
             if buf.len() as u64 > MAX_LINE {
                 self.pending = Some((len, true));
+                // Rows read before the long line are kept; the error comes with the next read.
+                if !out.is_empty() {
+                    return Ok(out);
+                }
                 return Err(ExternalError::LineTooLong { path: path.clone(), offset: self.offset });
             }
             if got == 0 {

@@ -11,49 +11,112 @@ use tch::{Kind, Tensor};
 use super::error::{DataError, DataErrorKind, EntryError};
 use super::listing::cifar_summary::{self, CifarFacts};
 use super::readers::npy::{self, Header};
-use super::readers::{cifar, zipsafe};
+use super::readers::{cifar, zipsafe, RawEntry};
 use super::types::{class_counts, ColumnRole, DatasetSummary, LoadedData, Preview, Task};
 use crate::config::{DatasetConfig, ImagesConfig, TaskOverride};
 
 /// The names the inputs and targets are looked for under, in order, when config names none.
 const PAIRS: [(&str, &str); 3] = [("x", "y"), ("X", "y"), ("data", "target")];
 
-/// One array as read: its header and (when asked for) its values.
-struct Array {
+/// One array as read: its header and (when asked for) its values, as `T`.
+struct Array<T> {
     /// Where it came from, for messages (`x.npy` in an npz, or the file's name).
     name: String,
     header: Header,
-    values: Option<Vec<f64>>,
+    values: Option<Vec<T>>,
 }
 
-/// Inputs and targets, and the validation pair when the source has one.
+/// Inputs (as f32, what the tensor holds) and targets (as f64, so integer labels stay exact),
+/// and the validation pair when the source has one.
 struct Arrays {
-    x: Array,
-    y: Array,
-    test: Option<(Array, Array)>,
-}
-
-/// Where the arrays of an npy dataset live.
-enum ArraySource<'a> {
-    /// A `.npz` file.
-    Npz(&'a Path),
-    /// `NAME_x.npy` (this path) with `NAME_y.npy` beside it.
-    Pair(&'a Path),
-}
-
-impl ArraySource<'_> {
-    fn of(path: &Path) -> ArraySource<'_> {
-        let npz = path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("npz"));
-        if npz {
-            ArraySource::Npz(path)
-        } else {
-            ArraySource::Pair(path)
-        }
-    }
+    x: Array<f32>,
+    y: Array<f64>,
+    test: Option<(Array<f32>, Array<f64>)>,
 }
 
 fn image_error(path: &Path, e: impl std::fmt::Display) -> DataError {
     DataError::new(path, DataErrorKind::Image(e.to_string()))
+}
+
+/// An `.npz` opened through the same zip checks as image archives: names, links, encryption,
+/// declared sizes, and what each entry really unpacks to. An entry holds a whole array, so (as
+/// for IDX zips) only the total limit applies, to each entry and to all of them together.
+struct Npz<'a> {
+    path: &'a Path,
+    archive: zip::ZipArchive<std::io::BufReader<std::fs::File>>,
+    entries: Vec<RawEntry>,
+    limits: zipsafe::Limits,
+    /// Bytes unpacked so far, against `max_total_bytes`.
+    used: u64,
+}
+
+impl<'a> Npz<'a> {
+    fn open(path: &'a Path, images: &ImagesConfig) -> Result<Npz<'a>, DataError> {
+        let file =
+            std::fs::File::open(path).map_err(|e| image_error(path, format!("cannot be read ({e})")))?;
+        let archive = zipsafe::open_zip(std::io::BufReader::new(file)).map_err(|e| image_error(path, e))?;
+        let total = images.max_total_bytes;
+        let limits = zipsafe::Limits { max_entry_bytes: total, max_total_bytes: total };
+        let entries = zipsafe::list_entries(&archive, limits).map_err(|e| image_error(path, e))?;
+        Ok(Npz { path, archive, entries, limits, used: 0 })
+    }
+
+    /// Whether it holds the array `n` (the entry `n.npy`).
+    fn has(&self, n: &str) -> bool {
+        self.entries.iter().any(|e| !e.is_dir && e.name == format!("{n}.npy"))
+    }
+
+    /// The arrays it holds, for messages.
+    fn arrays(&self) -> Vec<&str> {
+        self.entries.iter().filter_map(|e| e.name.strip_suffix(".npy")).collect()
+    }
+
+    /// Read the array `n`: its header only (checked against the size the directory declares),
+    /// or all of it (unpacked through [`zipsafe::read_entry`], then checked against what it
+    /// really unpacked to).
+    fn read<T: npy::Element>(&mut self, n: &str, values: bool) -> Result<Array<T>, DataError> {
+        let path = self.path;
+        let name = format!("{n}.npy");
+        let entry = self.entries.iter().find(|e| !e.is_dir && e.name == name).cloned().ok_or_else(|| {
+            image_error(path, format!("has no array {n:?} (named in config.toml or looked for by default)"))
+        })?;
+        let limit = self.limits.max_total_bytes;
+        let err = |e: EntryError| image_error(path, e);
+        if !values {
+            let mut r = self.archive.by_index(entry.loc).map_err(|e| {
+                image_error(path, format!("entry {name}: cannot be unpacked ({e}); the archive is damaged"))
+            })?;
+            let header =
+                npy::read_header(&mut r, &name, npy::Bounds { stored: entry.size, limit }).map_err(err)?;
+            return Ok(Array { name, header, values: None });
+        }
+        let budget = limit.saturating_sub(self.used);
+        let mut bytes = Vec::new();
+        zipsafe::read_entry(&mut self.archive, entry.loc, &name, self.limits, budget, &mut bytes)
+            .map_err(err)?;
+        self.used += bytes.len() as u64;
+        let mut r = bytes.as_slice();
+        let header = npy::read_header(&mut r, &name, npy::Bounds { stored: bytes.len() as u64, limit })
+            .map_err(err)?;
+        let values = npy::read_values(&mut r, &header, &name).map_err(err)?;
+        Ok(Array { name, header, values: Some(values) })
+    }
+}
+
+/// Read one `.npy` file: its header, checked against the file's size, then (when asked for) its
+/// values, streamed from the file.
+fn read_npy_file<T: npy::Element>(path: &Path, values: bool, limit: u64) -> Result<Array<T>, DataError> {
+    let unreadable = |e: std::io::Error| {
+        image_error(path, format!("cannot be read ({e}); an NAME_x.npy needs its NAME_y.npy beside it"))
+    };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let stored = file.metadata().map_err(unreadable)?.len();
+    let mut r = std::io::BufReader::with_capacity(1 << 20, file);
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let strip = |e: EntryError| image_error(path, e.message);
+    let header = npy::read_header(&mut r, &name, npy::Bounds { stored, limit }).map_err(strip)?;
+    let values = if values { Some(npy::read_values(&mut r, &header, &name).map_err(strip)?) } else { None };
+    Ok(Array { name, header, values })
 }
 
 /// Read the arrays; `values` false reads x's header only (y is always read: the labels).
@@ -63,107 +126,74 @@ fn read_arrays(
     images: &ImagesConfig,
     values: bool,
 ) -> Result<Arrays, DataError> {
-    let limit = images.max_total_bytes;
-    match ArraySource::of(source) {
-        ArraySource::Npz(path) => {
-            let file =
-                std::fs::File::open(path).map_err(|e| image_error(path, format!("cannot be read ({e})")))?;
-            let mut archive =
-                zipsafe::open_zip(std::io::BufReader::new(file)).map_err(|e| image_error(path, e))?;
-            let names: Vec<String> =
-                archive.file_names_raw().map(|n| String::from_utf8_lossy(n).into_owned()).collect();
-            let has = |n: &str| names.iter().any(|e| e == &format!("{n}.npy"));
-            let (xn, yn) = match (&config.x, &config.y) {
-                (Some(x), Some(y)) => (x.clone(), y.clone()),
-                (x, y) => {
-                    let found = PAIRS.iter().find(|(a, b)| {
-                        x.as_deref().is_none_or(|x| x == *a)
-                            && y.as_deref().is_none_or(|y| y == *b)
-                            && has(a)
-                            && has(b)
-                    });
-                    match found {
-                        Some((a, b)) => (a.to_string(), b.to_string()),
-                        None => {
-                            let arrays: Vec<&str> =
-                                names.iter().filter_map(|n| n.strip_suffix(".npy")).collect();
-                            return Err(image_error(
-                                path,
-                                format!(
-                                    "has no x/y (or X/y, data/target) arrays; it holds: {}. Name them in config.toml: \
-                                     [datasets.NAME] x = \"inputs\" y = \"labels\"",
-                                    if arrays.is_empty() { "nothing".to_string() } else { arrays.join(", ") }
-                                ),
-                            ));
-                        }
-                    }
-                }
-            };
-            let mut read = |n: &str, values: bool| -> Result<Array, DataError> {
-                let entry = format!("{n}.npy");
-                let index = names.iter().position(|e| *e == entry).ok_or_else(|| {
-                    image_error(
-                        path,
-                        format!("has no array {n:?} (named in config.toml or looked for by default)"),
-                    )
-                })?;
-                let mut r = archive
-                    .by_index(index)
-                    .map_err(|e| image_error(path, format!("entry {entry}: cannot be unpacked ({e})")))?;
-                let header = npy::read_header(&mut r, &entry).map_err(|e| image_error(path, e))?;
-                let values = if values {
-                    Some(npy::read_values(&mut r, &header, &entry, limit).map_err(|e| image_error(path, e))?)
-                } else {
-                    None
-                };
-                Ok(Array { name: entry, header, values })
-            };
-            let x = read(&xn, values)?;
-            let y = read(&yn, true)?;
-            let test = if has(&format!("{xn}_test")) && has(&format!("{yn}_test")) {
-                Some((read(&format!("{xn}_test"), values)?, read(&format!("{yn}_test"), true)?))
-            } else {
-                None
-            };
-            Ok(Arrays { x, y, test })
-        }
-        ArraySource::Pair(x_path) => {
-            let file_name = x_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let stem = npy::pair_name(&file_name).unwrap_or(&file_name).to_string();
-            let dir = x_path.parent().unwrap_or(Path::new("."));
-            let read = |path: &Path, values: bool| -> Result<Array, DataError> {
-                let file = std::fs::File::open(path).map_err(|e| {
-                    image_error(
-                        path,
-                        format!("cannot be read ({e}); an NAME_x.npy needs its NAME_y.npy beside it"),
-                    )
-                })?;
-                let mut r = std::io::BufReader::with_capacity(1 << 20, file);
-                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                let strip = |e: EntryError| image_error(path, e.message);
-                let header = npy::read_header(&mut r, &name).map_err(strip)?;
-                let values = if values {
-                    Some(npy::read_values(&mut r, &header, &name, limit).map_err(strip)?)
-                } else {
-                    None
-                };
-                Ok(Array { name, header, values })
-            };
-            let partner = |suffix: &str| -> PathBuf { dir.join(format!("{stem}_{suffix}.npy")) };
-            let y_path =
-                [partner("y"), partner("Y")].into_iter().find(|p| p.exists()).unwrap_or_else(|| partner("y"));
-            let x = read(x_path, values)?;
-            let y = read(&y_path, true)?;
-            let (xt, yt) = (partner("x_test"), partner("y_test"));
-            let test =
-                if xt.exists() && yt.exists() { Some((read(&xt, values)?, read(&yt, true)?)) } else { None };
-            Ok(Arrays { x, y, test })
-        }
+    let is_npz = source.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("npz"));
+    if is_npz {
+        return read_npz(source, config, images, values);
     }
+    let limit = images.max_total_bytes;
+    let file_name = source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = npy::pair_name(&file_name).unwrap_or(&file_name).to_string();
+    let dir = source.parent().unwrap_or(Path::new("."));
+    let partner = |suffix: &str| -> PathBuf { dir.join(format!("{stem}_{suffix}.npy")) };
+    let y_path =
+        [partner("y"), partner("Y")].into_iter().find(|p| p.exists()).unwrap_or_else(|| partner("y"));
+    let x = read_npy_file(source, values, limit)?;
+    let y = read_npy_file(&y_path, true, limit)?;
+    let (xt, yt) = (partner("x_test"), partner("y_test"));
+    let test = if xt.exists() && yt.exists() {
+        Some((read_npy_file(&xt, values, limit)?, read_npy_file(&yt, true, limit)?))
+    } else {
+        None
+    };
+    Ok(Arrays { x, y, test })
+}
+
+/// The arrays of an `.npz`: those config.toml names, else the first of [`PAIRS`] it holds.
+fn read_npz(
+    path: &Path,
+    config: &DatasetConfig,
+    images: &ImagesConfig,
+    values: bool,
+) -> Result<Arrays, DataError> {
+    let mut npz = Npz::open(path, images)?;
+    let (xn, yn) = match (&config.x, &config.y) {
+        (Some(x), Some(y)) => (x.clone(), y.clone()),
+        (x, y) => {
+            let found = PAIRS.iter().find(|(a, b)| {
+                x.as_deref().is_none_or(|x| x == *a)
+                    && y.as_deref().is_none_or(|y| y == *b)
+                    && npz.has(a)
+                    && npz.has(b)
+            });
+            match found {
+                Some((a, b)) => (a.to_string(), b.to_string()),
+                None => {
+                    let arrays = npz.arrays();
+                    return Err(image_error(
+                        path,
+                        format!(
+                            "has no x/y (or X/y, data/target) arrays; it holds: {}. Name them in config.toml: \
+                             [datasets.NAME] x = \"inputs\" y = \"labels\"",
+                            if arrays.is_empty() { "nothing".to_string() } else { arrays.join(", ") }
+                        ),
+                    ));
+                }
+            }
+        }
+    };
+    let x = npz.read(&xn, values)?;
+    let y = npz.read(&yn, true)?;
+    let (xt, yt) = (format!("{xn}_test"), format!("{yn}_test"));
+    let test = if npz.has(&xt) && npz.has(&yt) {
+        Some((npz.read(&xt, values)?, npz.read(&yt, true)?))
+    } else {
+        None
+    };
+    Ok(Arrays { x, y, test })
 }
 
 /// The sample shape x's shape gives: `[features]` or `[C, H, W]`.
-fn sample_shape(x: &Array, source: &Path) -> Result<Vec<usize>, DataError> {
+fn sample_shape<T>(x: &Array<T>, source: &Path) -> Result<Vec<usize>, DataError> {
     let s = &x.header.shape;
     let bad = |why: &str| {
         image_error(
@@ -187,7 +217,7 @@ fn sample_shape(x: &Array, source: &Path) -> Result<Vec<usize>, DataError> {
 
 /// The task and the class index of each target.
 fn targets(
-    y: &Array,
+    y: &Array<f64>,
     n: usize,
     config: &DatasetConfig,
     source: &Path,
@@ -275,12 +305,11 @@ pub fn summarize_npy(
 
 /// Inputs as a float tensor of `[N, ...shape]`; integer images of bytes are scaled to [0, 1] as
 /// decoded images are.
-fn x_tensor(x: &Array, shape: &[usize]) -> Tensor {
+fn x_tensor(x: &Array<f32>, shape: &[usize]) -> Tensor {
     let values = x.values.as_deref().unwrap_or_default();
-    let floats: Vec<f32> = values.iter().map(|&v| v as f32).collect();
     let mut dims = vec![x.header.shape[0] as i64];
     dims.extend(shape.iter().map(|&d| d as i64));
-    let t = Tensor::from_slice(&floats).reshape(dims);
+    let t = Tensor::from_slice(values).reshape(dims);
     let bytes = x.header.dtype == npy::Dtype { kind: npy::Kind::Uint, size: 1, big_endian: false };
     if bytes && shape.len() == 3 {
         t / 255.0

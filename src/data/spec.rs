@@ -132,9 +132,30 @@ impl ImageSpec<'_> {
     }
 
     /// The dataset's sample shape from its first image's bytes.
+    /// Both the image as stored and the shape it becomes must fit `max_entry_bytes` once decoded,
+    /// checked before any buffer is sized from them (a header can declare any size).
     pub fn shape_of(&self, bytes: &[u8], name: &str) -> Result<Shape, EntryError> {
         let header = decode::probe(bytes).map_err(|why| EntryError::at(name, why.to_string()))?;
-        Ok(decode::target_shape(header, self.color(), self.images.resize))
+        let stored =
+            Shape { channels: if header.color { 3 } else { 1 }, height: header.height, width: header.width };
+        let shape = decode::target_shape(header, self.color(), self.images.resize);
+        let limit = self.images.max_entry_bytes;
+        for (what, s) in [("is", stored), ("becomes (with `resize` under [images])", shape)] {
+            let bytes = s.bytes();
+            if bytes.is_none_or(|b| b > limit) {
+                let size = bytes.map_or_else(|| "more than 2^64".to_string(), |b| b.to_string());
+                return Err(EntryError::at(
+                    name,
+                    format!(
+                        "{what} {}×{} pixels ({size} bytes once decoded), over the limit of {limit} bytes per \
+                         image (`max_entry_bytes` under [images] in config.toml); shrink the images, or raise the \
+                         limit if they really are that large",
+                        s.width, s.height
+                    ),
+                ));
+            }
+        }
+        Ok(shape)
     }
 
     /// The sample shape of IDX images.

@@ -254,10 +254,14 @@ fn check_named(named: &[(String, String)], allowed: &[&str], layer: &str) -> Res
     }
 }
 
+/// The largest number a layer takes (sizes, channels, kernels, strides, pads): far above any
+/// real layer, and low enough that shapes and parameter counts stay countable.
+pub const MAX_ARG: i64 = 1 << 24;
+
 fn positive(text: &str, what: &str) -> Result<i64, String> {
     match text.parse::<i64>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err(format!("{what} {text:?} must be a whole number of at least 1")),
+        Ok(n) if (1..=MAX_ARG).contains(&n) => Ok(n),
+        _ => Err(format!("{what} {text:?} must be a whole number from 1 to {MAX_ARG}")),
     }
 }
 
@@ -265,8 +269,8 @@ fn named_int(named: &[(String, String)], key: &str, default: i64, min: i64) -> R
     match named.iter().find(|(k, _)| k == key) {
         None => Ok(default),
         Some((_, v)) => match v.parse::<i64>() {
-            Ok(n) if n >= min => Ok(n),
-            _ => Err(format!("{key}={v} must be a whole number of at least {min}")),
+            Ok(n) if (min..=MAX_ARG).contains(&n) => Ok(n),
+            _ => Err(format!("{key}={v} must be a whole number from {min} to {MAX_ARG}")),
         },
     }
 }
@@ -353,5 +357,19 @@ mod tests {
         assert!(parse_stack(&[]).is_err());
         assert!(parse_layer("relu 3").is_err());
         assert!(parse_layer("linear 0").is_err());
+    }
+
+    #[test]
+    fn sizes_past_the_bound_name_the_layer_and_the_value() {
+        let e = parse_stack(&lines(&["linear 9223372036854775807", "relu", "linear"])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "layer 1 `linear 9223372036854775807`: the output size \"9223372036854775807\" must be a whole \
+             number from 1 to 16777216"
+        );
+        assert!(parse_layer("linear 99999999999999999999").unwrap_err().contains("from 1 to 16777216"));
+        assert!(parse_layer("conv 8 3 pad=16777217").unwrap_err().contains("pad=16777217 must be"));
+        assert!(parse_layer("maxpool 2 stride=-1").is_err());
+        assert_eq!(parse_layer("linear 16777216"), Ok(Layer::Linear { out: Some(MAX_ARG) }));
     }
 }

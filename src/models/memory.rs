@@ -39,7 +39,7 @@ impl LayerShape {
 
     /// Values in one sample's output.
     pub fn output_elements(&self) -> u64 {
-        self.output.iter().map(|&d| d.max(0) as u64).product()
+        saturating_product(self.output.iter().map(|&d| d.max(0) as u64))
     }
 }
 
@@ -68,7 +68,9 @@ pub struct MemoryEstimate {
 
 impl MemoryEstimate {
     pub fn total(&self) -> u64 {
-        self.params + self.gradients + self.optimizer + self.activations + self.data
+        [self.gradients, self.optimizer, self.activations, self.data]
+            .into_iter()
+            .fold(self.params, u64::saturating_add)
     }
 
     /// `params 524 B, gradients 524 B, optimizer 1.0 KiB, activations 2.9 KiB, data 0 B`
@@ -85,27 +87,34 @@ impl MemoryEstimate {
     }
 }
 
-/// Estimate the memory of training `layers` with `inputs`.
+/// Estimate the memory of training `layers` with `inputs`. Sums and products saturate: a model
+/// too large to count is estimated as `u64::MAX` bytes, which no device has.
 pub fn estimate(layers: &[LayerShape], inputs: &MemoryInputs) -> MemoryEstimate {
-    let params: u64 = layers.iter().map(|l| l.params).sum::<u64>() * F32;
+    let params = layers.iter().fold(0u64, |sum, l| sum.saturating_add(l.params)).saturating_mul(F32);
     let optimizer = match inputs.optimizer {
         OptimizerKind::Sgd if inputs.momentum == 0.0 => 0,
         OptimizerKind::Sgd => params,
-        OptimizerKind::Adam => 2 * params,
+        OptimizerKind::Adam => params.saturating_mul(2),
     };
-    let input: u64 = inputs.input.iter().map(|&d| d.max(0) as u64).product();
-    let per_sample = input + layers.iter().map(LayerShape::output_elements).sum::<u64>();
+    let input = saturating_product(inputs.input.iter().map(|&d| d.max(0) as u64));
+    let per_sample =
+        layers.iter().map(LayerShape::output_elements).fold(input, |sum, n| sum.saturating_add(n));
     MemoryEstimate {
         params,
         gradients: params,
         optimizer,
-        activations: per_sample * inputs.batch_size * F32 * ACTIVATION_FACTOR,
+        activations: saturating_product([per_sample, inputs.batch_size, F32, ACTIVATION_FACTOR]),
         data: inputs.data_on_device,
     }
+}
+
+fn saturating_product(values: impl IntoIterator<Item = u64>) -> u64 {
+    values.into_iter().fold(1u64, u64::saturating_mul)
 }
 
 /// The bytes of a dataset's tensors: `rows` samples of `features` float32 values, and one target
 /// each (int64 class indices for classification, float32 values for regression).
 pub fn dataset_bytes(rows: u64, features: u64, classification: bool) -> u64 {
-    rows * features * F32 + rows * if classification { 8 } else { F32 }
+    let target = if classification { 8 } else { F32 };
+    saturating_product([rows, features, F32]).saturating_add(rows.saturating_mul(target))
 }

@@ -117,7 +117,14 @@ pub fn summarize(entries: &[Entry], sample_shape: &[i64], outputs: i64) -> Resul
     let mut layers = Vec::new();
     let last = entries.len().saturating_sub(1);
     walk(entries, sample_shape, outputs, 0, Some(last), &mut layers)?;
-    let total_params = layers.iter().map(|l| l.params).sum();
+    let total_params = layers.iter().try_fold(0i64, |sum, l| sum.checked_add(l.params)).ok_or_else(|| {
+        let e = entries.last();
+        LayerError {
+            index: e.map_or(0, |e| e.index),
+            text: e.map(|e| e.text.clone()).unwrap_or_default(),
+            why: TOO_LARGE.to_string(),
+        }
+    })?;
     Ok(ModelSummary { input_shape: sample_shape.to_vec(), layers, total_params })
 }
 
@@ -185,6 +192,14 @@ fn dims_of(dims: Dims, input: &[i64], what: &str) -> Result<usize, String> {
     }
 }
 
+/// Why a layer whose shape or parameter count overflows a 64-bit count is refused.
+const TOO_LARGE: &str = "its output or parameter count is too large to count; use smaller layers";
+
+/// The product of `values`, checked.
+fn product(values: &[i64]) -> Result<i64, String> {
+    values.iter().try_fold(1i64, |p, &v| p.checked_mul(v)).ok_or_else(|| TOO_LARGE.to_string())
+}
+
 /// One layer's output shape and parameter count for `input`.
 pub fn step(
     layer: &Layer,
@@ -213,24 +228,25 @@ fn layer_step(layer: &Layer, input: &[i64], outputs: i64, is_last: bool) -> Resu
                         .into())
                 }
             };
-            Ok((vec![out], features * out + out))
+            Ok((vec![out], product(&[*features, out])?.checked_add(out).ok_or(TOO_LARGE)?))
         }
         Layer::Conv { dims, out, kernel, stride, pad } => {
             let d = dims_of(*dims, input, "a convolution")?;
             let mut shape = vec![*out];
             for &n in &input[1..] {
-                let size = (n + 2 * pad - kernel) / stride + 1;
-                if n + 2 * pad < *kernel {
+                let padded = product(&[2, *pad])?.checked_add(n).ok_or(TOO_LARGE)?;
+                if padded < *kernel {
                     return Err(format!(
                         "the {kernel}-wide window with pad={pad} doesn't fit the input {}; pad it or \
                          use a smaller kernel (or resize images with `resize` in [images])",
                         shape_text(input)
                     ));
                 }
-                shape.push(size);
+                shape.push((padded - kernel) / stride + 1);
             }
-            let weights = out * input[0] * kernel.pow(d as u32);
-            Ok((shape, weights + out))
+            let window = kernel.checked_pow(d as u32).ok_or(TOO_LARGE)?;
+            let weights = product(&[*out, input[0], window])?;
+            Ok((shape, weights.checked_add(*out).ok_or(TOO_LARGE)?))
         }
         Layer::Pool { dims, kernel, stride, .. } => {
             dims_of(*dims, input, "pooling")?;
@@ -254,10 +270,10 @@ fn layer_step(layer: &Layer, input: &[i64], outputs: i64, is_last: bool) -> Resu
                     shape_text(input)
                 ));
             }
-            Ok((input.to_vec(), 2 * input[0]))
+            Ok((input.to_vec(), product(&[2, input[0]])?))
         }
-        Layer::LayerNorm => Ok((input.to_vec(), 2 * input.iter().product::<i64>())),
-        Layer::Flatten => Ok((vec![input.iter().product()], 0)),
+        Layer::LayerNorm => Ok((input.to_vec(), product(&[2, product(input)?])?)),
+        Layer::Flatten => Ok((vec![product(input)?], 0)),
         Layer::Dropout(_) | Layer::Act(_) => Ok((input.to_vec(), 0)),
         Layer::Residual(_) => Err("a residual block is checked by its caller".into()),
     }
@@ -266,6 +282,7 @@ fn layer_step(layer: &Layer, input: &[i64], outputs: i64, is_last: bool) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::layers::MAX_ARG;
 
     fn lines(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
@@ -340,5 +357,27 @@ mod tests {
         assert_eq!(e.index, 1);
         let e = ModelSummary::of(&lines(&["maxpool 5"]), &[1, 4, 4], 3).unwrap_err();
         assert!(e.why.contains("doesn't fit the input [1, 4, 4]"), "{e}");
+    }
+
+    #[test]
+    fn counts_that_overflow_name_the_layer_instead_of_panicking() {
+        let big = MAX_ARG.to_string();
+        let e = ModelSummary::of(
+            &lines(&[&format!("conv {big} {big}"), "flatten", "linear"]),
+            &[big.parse().unwrap(), 1 << 24, 1 << 24],
+            3,
+        )
+        .unwrap_err();
+        assert_eq!(e.index, 1, "{e}");
+        assert!(e.why.contains("too large to count"), "{e}");
+        let wide = format!("linear {big}");
+        let e = ModelSummary::of(&lines(&[&wide, &wide, &wide, "flatten", "layernorm"]), &[i64::MAX / 2], 3)
+            .unwrap_err();
+        assert_eq!((e.index, e.text.as_str()), (1, wide.as_str()), "{e}");
+        let e = ModelSummary::of(&lines(&["flatten"]), &[1 << 40, 1 << 40], 3).unwrap_err();
+        assert!(e.to_string().starts_with("layer 1 `flatten`: its output"), "{e}");
+        let s = ModelSummary::of(&lines(&[&wide, &wide, "linear"]), &[1 << 24], 3).unwrap();
+        let m = s.memory(1 << 40, OptimizerKind::Adam, 0.0);
+        assert!(m.total() >= m.activations, "the estimate saturates instead of overflowing");
     }
 }

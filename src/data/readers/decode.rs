@@ -47,6 +47,11 @@ impl Shape {
         self.channels as usize * self.height as usize * self.width as usize
     }
 
+    /// Bytes of one sample, checked (`None` when that overflows).
+    pub fn bytes(&self) -> Option<u64> {
+        u64::from(self.channels).checked_mul(u64::from(self.height))?.checked_mul(u64::from(self.width))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

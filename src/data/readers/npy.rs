@@ -126,6 +126,12 @@ impl Header {
         self.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))
     }
 
+    /// Bytes of all the values (`None` when that overflows).
+    pub fn data_bytes(&self) -> Option<u64> {
+        let count = u64::try_from(self.count()?).ok()?;
+        count.checked_mul(self.dtype.size as u64)
+    }
+
     /// `float32 [100, 1, 28, 28]`, as the listing shows it.
     pub fn describe(&self) -> String {
         let dims: Vec<String> = self.shape.iter().map(|d| d.to_string()).collect();
@@ -133,8 +139,20 @@ impl Header {
     }
 }
 
-/// Read the header; the reader is then at the first value.
-pub fn read_header(reader: &mut dyn Read, name: &str) -> Result<Header, EntryError> {
+/// What a header's sizes are checked against before anything is allocated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    /// Bytes of the whole file or zip entry, header included (its size on disk, or the size a
+    /// zip's directory declares for it).
+    pub stored: u64,
+    /// Most bytes of values one array may hold (`max_total_bytes` under [images]).
+    pub limit: u64,
+}
+
+/// Read the header and check the values it declares: their byte count must not overflow, must
+/// fit in what follows the header in `bounds.stored`, and must be within `bounds.limit`. The
+/// reader is then at the first value.
+pub fn read_header(reader: &mut dyn Read, name: &str, bounds: Bounds) -> Result<Header, EntryError> {
     let bad = |why: String| EntryError::at(name, why);
     let mut start = [0u8; 8];
     reader
@@ -143,16 +161,16 @@ pub fn read_header(reader: &mut dyn Read, name: &str) -> Result<Header, EntryErr
     if &start[..6] != MAGIC {
         return Err(bad("is not a NumPy .npy array (no \\x93NUMPY magic at its start)".into()));
     }
-    let len = match start[6] {
+    let (len, prefix) = match start[6] {
         1 => {
             let mut b = [0u8; 2];
             reader.read_exact(&mut b).map_err(|_| bad("is truncated in its header".into()))?;
-            u16::from_le_bytes(b) as usize
+            (u16::from_le_bytes(b) as usize, 10)
         }
         2 | 3 => {
             let mut b = [0u8; 4];
             reader.read_exact(&mut b).map_err(|_| bad("is truncated in its header".into()))?;
-            u32::from_le_bytes(b) as usize
+            (u32::from_le_bytes(b) as usize, 12)
         }
         v => return Err(bad(format!("is .npy version {v}, which this workbench doesn't read (1 to 3 are)"))),
     };
@@ -164,8 +182,32 @@ pub fn read_header(reader: &mut dyn Read, name: &str) -> Result<Header, EntryErr
     if text.len() != len {
         return Err(bad("is truncated in its header".into()));
     }
-    let text = String::from_utf8_lossy(&text);
-    parse_dict(&text).map_err(bad)
+    let header = parse_dict(&String::from_utf8_lossy(&text)).map_err(bad)?;
+    let after_header = bounds.stored.saturating_sub((prefix + len) as u64);
+    check_size(&header, after_header, bounds.limit).map_err(bad)?;
+    Ok(header)
+}
+
+/// The values' bytes as the header declares them, against what follows the header and the limit.
+fn check_size(header: &Header, after_header: u64, limit: u64) -> Result<(), String> {
+    let bytes = header.data_bytes().ok_or_else(|| {
+        format!("declares the shape {}, whose size overflows; the header is damaged", header.describe())
+    })?;
+    if bytes > after_header {
+        return Err(format!(
+            "declares {} ({bytes} bytes of values), but only {after_header} bytes follow its header; the \
+             file is truncated or its header is damaged. Save it again with np.save",
+            header.describe()
+        ));
+    }
+    if bytes > limit {
+        return Err(format!(
+            "holds {} ({bytes} bytes of values), over the limit of {limit} bytes (`max_total_bytes` under \
+             [images] in config.toml); raise the limit if the array really is that large",
+            header.describe()
+        ));
+    }
+    Ok(())
 }
 
 /// The header's dict: `{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }`.
@@ -203,43 +245,75 @@ fn parse_dict(text: &str) -> Result<Header, String> {
     Ok(Header { dtype, shape })
 }
 
-/// Read every value after the header, as f64, refusing more than `limit` bytes of data.
-pub fn read_values(
+/// A type values are read as: each is converted on its own, so no wider copy of the whole
+/// array is ever made (`f32` for inputs, `f64` for labels that must stay exact).
+pub trait Element: Copy {
+    fn from_f64(v: f64) -> Self;
+}
+
+impl Element for f32 {
+    fn from_f64(v: f64) -> f32 {
+        v as f32
+    }
+}
+
+impl Element for f64 {
+    fn from_f64(v: f64) -> f64 {
+        v
+    }
+}
+
+/// Bytes read and converted at a time.
+const CHUNK: usize = 1 << 16;
+
+/// Read every value after a header that [`read_header`] checked, converting each to `T`.
+pub fn read_values<T: Element>(
     reader: &mut dyn Read,
     header: &Header,
     name: &str,
-    limit: u64,
-) -> Result<Vec<f64>, EntryError> {
-    let count = header.count().ok_or_else(|| EntryError::at(name, "has a shape too large to hold".into()))?;
-    let bytes = count
-        .checked_mul(header.dtype.size)
-        .filter(|&b| b as u64 <= limit)
-        .ok_or_else(|| {
-            EntryError::at(
+) -> Result<Vec<T>, EntryError> {
+    let size = header.dtype.size;
+    let (Some(count), Some(bytes)) = (header.count(), header.data_bytes()) else {
+        return Err(EntryError::at(name, "has a shape too large to hold".into()));
+    };
+    let mut out: Vec<T> = Vec::new();
+    out.try_reserve_exact(count).map_err(|_| {
+        EntryError::at(name, format!("holds {}, more than this machine's memory can hold", header.describe()))
+    })?;
+    let mut chunk = vec![0u8; CHUNK - CHUNK % size];
+    let mut done: u64 = 0;
+    while done < bytes {
+        let want = (bytes - done).min(chunk.len() as u64) as usize;
+        let got = fill(reader, &mut chunk[..want])
+            .map_err(|e| EntryError::at(name, format!("cannot be read ({e})")))?;
+        if got < want {
+            return Err(EntryError::at(
                 name,
                 format!(
-                    "holds {} ({count} values), over the limit of {limit} bytes (`max_total_bytes` under [images] \
-                     in config.toml)",
-                    header.describe()
+                    "is truncated: {} needs {bytes} bytes of values, it ends after {}",
+                    header.describe(),
+                    done + got as u64
                 ),
-            )
-        })?;
-    let mut raw = Vec::new();
-    reader
-        .take(bytes as u64)
-        .read_to_end(&mut raw)
-        .map_err(|e| EntryError::at(name, format!("cannot be read ({e})")))?;
-    if raw.len() != bytes {
-        return Err(EntryError::at(
-            name,
-            format!(
-                "is truncated: {} needs {bytes} bytes of data, the file has {}",
-                header.describe(),
-                raw.len()
-            ),
-        ));
+            ));
+        }
+        out.extend(chunk[..want].chunks_exact(size).map(|c| T::from_f64(header.dtype.value(c))));
+        done += want as u64;
     }
-    Ok(raw.chunks_exact(header.dtype.size).map(|c| header.dtype.value(c)).collect())
+    Ok(out)
+}
+
+/// Read until `buf` is full or the input ends; the bytes read.
+fn fill(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match reader.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
 }
 
 /// Write an array as `.npy` version 1 (tests and examples): little-endian `<f4` or `<i8`.
@@ -268,14 +342,19 @@ pub fn write_raw(descr: &str, shape: &[usize], data: Vec<u8>) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    /// Bounds of a whole in-memory file, with a 1 MiB limit.
+    fn whole(bytes: &[u8]) -> Bounds {
+        Bounds { stored: bytes.len() as u64, limit: 1 << 20 }
+    }
+
     #[test]
     fn reads_what_numpy_writes() {
         let bytes = write_f32(&[2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.5]);
         let mut r = bytes.as_slice();
-        let h = read_header(&mut r, "x.npy").expect("must work");
+        let h = read_header(&mut r, "x.npy", whole(&bytes)).expect("must work");
         assert_eq!(h.shape, [2, 3]);
         assert_eq!(h.describe(), "float32 [2, 3]");
-        assert_eq!(read_values(&mut r, &h, "x.npy", 1 << 20).expect("must work")[5], 6.5);
+        assert_eq!(read_values::<f32>(&mut r, &h, "x.npy").expect("must work")[5], 6.5);
     }
 
     #[test]
@@ -283,13 +362,22 @@ mod tests {
         let data: Vec<u8> = [-3i32, 7].iter().flat_map(|v| v.to_be_bytes()).collect();
         let bytes = write_raw(">i4", &[2], data);
         let mut r = bytes.as_slice();
-        let h = read_header(&mut r, "y.npy").expect("must work");
+        let h = read_header(&mut r, "y.npy", whole(&bytes)).expect("must work");
         assert!(h.dtype.is_integer() && h.dtype.big_endian);
-        assert_eq!(read_values(&mut r, &h, "y.npy", 1 << 20).expect("must work"), [-3.0, 7.0]);
+        assert_eq!(read_values::<f64>(&mut r, &h, "y.npy").expect("must work"), [-3.0, 7.0]);
         let bytes = write_raw("<f2", &[1], 0x3c00u16.to_le_bytes().to_vec());
         let mut r = bytes.as_slice();
-        let h = read_header(&mut r, "h.npy").expect("must work");
-        assert_eq!(read_values(&mut r, &h, "h.npy", 1 << 20).expect("must work"), [1.0]);
+        let h = read_header(&mut r, "h.npy", whole(&bytes)).expect("must work");
+        assert_eq!(read_values::<f32>(&mut r, &h, "h.npy").expect("must work"), [1.0]);
+    }
+
+    #[test]
+    fn values_longer_than_a_chunk_are_read_whole() {
+        let values: Vec<f32> = (0..40_000).map(|i| i as f32).collect();
+        let bytes = write_f32(&[values.len()], &values);
+        let mut r = bytes.as_slice();
+        let h = read_header(&mut r, "x.npy", whole(&bytes)).expect("must work");
+        assert_eq!(read_values::<f32>(&mut r, &h, "x.npy").expect("must work"), values);
     }
 
     #[test]
@@ -297,19 +385,38 @@ mod tests {
         let mut fortran = write_raw("<f4", &[1], vec![0; 4]);
         let at = fortran.windows(5).position(|w| w == b"False").expect("must work");
         fortran[at..at + 5].copy_from_slice(b"True ");
-        let err = read_header(&mut fortran.as_slice(), "f.npy").expect_err("must fail");
+        let err = read_header(&mut fortran.as_slice(), "f.npy", whole(&fortran)).expect_err("must fail");
         assert!(err.message.contains("Fortran") && err.message.contains("ascontiguousarray"), "{err}");
-        let err = read_header(&mut write_raw("|O", &[1], vec![]).as_slice(), "o.npy").expect_err("must fail");
+        let object = write_raw("|O", &[1], vec![]);
+        let err = read_header(&mut object.as_slice(), "o.npy", whole(&object)).expect_err("must fail");
         assert!(err.message.contains("dtype \"|O\""), "{err}");
+        // Four doubles declared, one stored: refused at the header, before any value is read.
         let bytes = write_raw("<f8", &[4], vec![0; 8]);
-        let mut r = bytes.as_slice();
-        let h = read_header(&mut r, "t.npy").expect("must work");
-        let err = read_values(&mut r, &h, "t.npy", 1 << 20).expect_err("must fail");
-        assert!(err.message.contains("truncated"), "{err}");
-        let bytes = write_raw("<f8", &[1 << 40, 1 << 30], vec![]);
-        let mut r = bytes.as_slice();
-        let h = read_header(&mut r, "big.npy").expect("must work");
-        let err = read_values(&mut r, &h, "big.npy", 1 << 20).expect_err("must fail");
-        assert!(err.message.contains("too large") || err.message.contains("over the limit"), "{err}");
+        let err = read_header(&mut bytes.as_slice(), "t.npy", whole(&bytes)).expect_err("must fail");
+        assert!(err.message.contains("32 bytes of values") && err.message.contains("only 8 bytes"), "{err}");
+        // A hand-made header past what the reader holds: read_values still stops at the end.
+        let mut r: &[u8] = &[0; 8];
+        let h = Header { dtype: Dtype { kind: Kind::Float, size: 8, big_endian: false }, shape: vec![4] };
+        let err = read_values::<f64>(&mut r, &h, "t.npy").expect_err("must fail");
+        assert!(err.message.contains("truncated") && err.message.contains("ends after 8"), "{err}");
+    }
+
+    #[test]
+    fn sizes_that_overflow_or_pass_the_file_or_the_limit_are_refused() {
+        let overflow = write_raw("<f8", &[1 << 40, 1 << 30], vec![]);
+        let err = read_header(&mut overflow.as_slice(), "o.npy", whole(&overflow)).expect_err("must fail");
+        assert!(err.message.contains("overflows"), "{err}");
+        // The 200-byte file of issue 20: 2 × 10^12 floats declared, none stored.
+        let huge = write_raw("<f4", &[2, 1_000_000_000_000], vec![]);
+        let err = read_header(&mut huge.as_slice(), "huge_x.npy", whole(&huge)).expect_err("must fail");
+        assert_eq!(
+            err.to_string(),
+            "entry huge_x.npy: declares float32 [2, 1000000000000] (8000000000000 bytes of values), but only 0 \
+             bytes follow its header; the file is truncated or its header is damaged. Save it again with np.save"
+        );
+        let big = write_f32(&[1024], &[0.0; 1024]);
+        let bounds = Bounds { stored: big.len() as u64, limit: 1000 };
+        let err = read_header(&mut big.as_slice(), "big.npy", bounds).expect_err("must fail");
+        assert!(err.message.contains("over the limit of 1000 bytes (`max_total_bytes`"), "{err}");
     }
 }

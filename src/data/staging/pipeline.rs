@@ -36,6 +36,23 @@ pub struct DecodeSpec {
 /// Hands jobs to the decoders; `false` once staging is being abandoned (stop reading then).
 pub type Send<'a> = &'a dyn Fn(Job) -> bool;
 
+/// The zeroed buffer for `total` decoded images of `shape`; a size that overflows or can't be
+/// allocated is an error, not an abort.
+fn decoded_buffer(total: usize, shape: Shape) -> Result<Vec<u8>, ReadError> {
+    let too_big = || {
+        ReadError::from(EntryError::general(format!(
+            "{total} images of {} need more memory than this machine can allocate once decoded; set a \
+             smaller `resize` under [images] in config.toml",
+            shape.describe()
+        )))
+    };
+    let bytes = total.checked_mul(shape.len()).ok_or_else(too_big)?;
+    let mut pixels = Vec::new();
+    pixels.try_reserve_exact(bytes).map_err(|_| too_big())?;
+    pixels.resize(bytes, 0);
+    Ok(pixels)
+}
+
 /// Decode `total` images into one buffer of `total × shape.len()` bytes. `read` runs on its own
 /// thread and sends every image once, in the order the source is best read in; what it returns
 /// (a content hash, say) is returned beside the pixels.
@@ -50,7 +67,7 @@ where
     F: FnOnce(Send<'_>) -> Result<T, ReadError> + std::marker::Send,
 {
     let sample = spec.shape.len();
-    let mut pixels = vec![0u8; total * sample];
+    let mut pixels = decoded_buffer(total, spec.shape)?;
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8);
     let abort = AtomicBool::new(false);
     let (job_tx, job_rx) = mpsc::sync_channel::<Job>(4 * threads.max(64));

@@ -125,6 +125,10 @@ impl EventFileReader {
                     );
                     pos += size;
                 }
+                Err(e @ ExternalError::RecordTooLong { .. }) => {
+                    self.set_problem(format!("damaged from byte {at} on: {e}; read up to there"));
+                    break;
+                }
                 Err(_) => {
                     let problem = if at == 0 {
                         "not a TensorBoard event file: its first record's length check fails".to_string()
@@ -195,8 +199,8 @@ impl EventFileReader {
 /// The value of a one-element DT_FLOAT or DT_DOUBLE tensor (from `float_val`/`double_val` or the
 /// little-endian `tensor_content`).
 fn tensor_scalar(t: &proto::TensorProto) -> Option<f64> {
-    let elements: i64 = t.tensor_shape.as_ref().map_or(1, |s| s.dim.iter().map(|d| d.size).product());
-    if elements != 1 {
+    // One element: every dimension is 1 (no product is taken: a file's dims can be any i64).
+    if t.tensor_shape.as_ref().is_some_and(|s| s.dim.iter().any(|d| d.size != 1)) {
         return None;
     }
     match DataType::try_from(t.dtype).ok()? {

@@ -8,6 +8,12 @@ use std::path::{Path, PathBuf};
 use super::ExternalError;
 use crate::runs::events::ScalarPoint;
 
+/// The longest line read (1 MiB; Lightning's rows are a few hundred bytes): a longer one is
+/// refused rather than buffered while it waits for its newline.
+pub const MAX_LINE: u64 = 1 << 20;
+/// Bytes read from the file at a time.
+const CHUNK: u64 = 8 << 20;
+
 /// Follows one Lightning `metrics.csv`. Keeps the byte offset after the last whole line read; a
 /// line still being written is read on a later call. Lightning rewrites the whole file when a new
 /// metric appears (a new header); the rows already reported are then skipped.
@@ -20,12 +26,22 @@ pub struct CsvMetricsReader {
     /// Data rows reported so far; after a rewrite, the first this many rows are not reported again.
     rows_reported: u64,
     rows_read: u64,
+    /// The file's length when the last read ended inside a line, and whether that line was
+    /// already over [`MAX_LINE`]: until the length changes, nothing is read again.
+    pending: Option<(u64, bool)>,
 }
 
 impl CsvMetricsReader {
     /// A reader at the start of `path` (nothing is read yet).
     pub fn new(path: impl Into<PathBuf>) -> CsvMetricsReader {
-        CsvMetricsReader { path: path.into(), offset: 0, header: None, rows_reported: 0, rows_read: 0 }
+        CsvMetricsReader {
+            path: path.into(),
+            offset: 0,
+            header: None,
+            rows_reported: 0,
+            rows_read: 0,
+            pending: None,
+        }
     }
 
     /// The file followed.
@@ -39,7 +55,8 @@ impl CsvMetricsReader {
     }
 
     /// New points per metric column since the last call. Cells that are empty or not numbers are
-    /// skipped; a missing `step` cell falls back to the row's number.
+    /// skipped; a missing `step` cell falls back to the row's number. A line still being written
+    /// is read again only once the file has grown, and one over [`MAX_LINE`] is an error.
     pub fn read_new(&mut self) -> Result<BTreeMap<String, Vec<ScalarPoint>>, ExternalError> {
         let mut out: BTreeMap<String, Vec<ScalarPoint>> = BTreeMap::new();
         let path = self.path.clone();
@@ -50,19 +67,46 @@ impl CsvMetricsReader {
             self.offset = 0;
             self.header = None;
             self.rows_read = 0;
+            self.pending = None;
+        }
+        let too_long = || ExternalError::LineTooLong { path: path.clone(), offset: self.offset };
+        match self.pending {
+            Some((seen, true)) if seen == len => return Err(too_long()),
+            Some((seen, false)) if seen == len => return Ok(out),
+            _ => {}
         }
         if len == self.offset {
             return Ok(out);
         }
         file.seek(SeekFrom::Start(self.offset)).map_err(io)?;
         let mut buf = Vec::new();
-        file.read_to_end(&mut buf).map_err(io)?;
-        // Only whole lines: a line without its newline is still being written.
-        let Some(end) = buf.iter().rposition(|&b| b == b'\n').map(|i| i + 1) else {
-            return Ok(out);
-        };
-        self.offset += end as u64;
-        let text = String::from_utf8_lossy(&buf[..end]);
+        loop {
+            let got = (&mut file).take(CHUNK).read_to_end(&mut buf).map_err(io)?;
+            // Only whole lines: a line without its newline is still being written.
+            if let Some(end) = buf.iter().rposition(|&b| b == b'\n').map(|i| i + 1) {
+                self.take_lines(&buf[..end], &mut out);
+                self.offset += end as u64;
+                buf.drain(..end);
+            }
+            if buf.len() as u64 > MAX_LINE {
+                self.pending = Some((len, true));
+                // Rows read before the long line are kept; the error comes with the next read.
+                if !out.is_empty() {
+                    return Ok(out);
+                }
+                return Err(ExternalError::LineTooLong { path: path.clone(), offset: self.offset });
+            }
+            if got == 0 {
+                break;
+            }
+        }
+        self.pending = (!buf.is_empty()).then_some((len, false));
+        Ok(out)
+    }
+
+    /// Report the rows of `whole` (complete lines) not reported before.
+    fn take_lines(&mut self, whole: &[u8], out: &mut BTreeMap<String, Vec<ScalarPoint>>) {
+        let text = String::from_utf8_lossy(whole);
         for line in text.lines() {
             let line = line.trim_end_matches('\r');
             if line.is_empty() {
@@ -79,11 +123,10 @@ impl CsvMetricsReader {
                         continue;
                     }
                     self.rows_reported = self.rows_read;
-                    take_row(names, &split_csv(line), self.rows_read, &mut out);
+                    take_row(names, &split_csv(line), self.rows_read, out);
                 }
             }
         }
-        Ok(out)
     }
 
     /// Whether the file was rewritten since it was read: shorter, or another header.

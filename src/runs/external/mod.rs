@@ -21,7 +21,7 @@ use std::path::PathBuf;
 pub use event_file::{read_event_file, EventBatch, EventFileReader};
 pub use follow::{ExternalFollower, EVENT_FILE_PREFIX, LIGHTNING_HPARAMS, LIGHTNING_METRICS};
 pub use lightning::CsvMetricsReader;
-pub use record::{encode_record, masked_crc32c, parse_record, Frame, FOOTER_LEN, HEADER_LEN};
+pub use record::{encode_record, masked_crc32c, parse_record, Frame, FOOTER_LEN, HEADER_LEN, MAX_RECORD_LEN};
 pub use snapshot::{
     find_external, find_external_dir, is_train_loss, kind_label, load_external_runs, ExternalRun,
 };
@@ -43,6 +43,25 @@ pub enum ExternalError {
     /// or damaged).
     #[error("a record's length fails its CRC check: not an event file, or damaged from here on")]
     LengthCrc,
+    /// A record declares more data than [`MAX_RECORD_LEN`]: damaged or hostile from here on.
+    #[error("a record declares {len} bytes of data, over the {} this reader accepts", MAX_RECORD_LEN)]
+    RecordTooLong {
+        /// The declared length.
+        len: u64,
+    },
+    /// A line of a CSV log is longer than [`lightning::MAX_LINE`] without ending: not a metrics file.
+    #[error(
+        "{}: the line at byte {offset} runs past {} bytes without ending; not a Lightning metrics file, or \
+         damaged there",
+        path.display(),
+        lightning::MAX_LINE
+    )]
+    LineTooLong {
+        /// The file.
+        path: PathBuf,
+        /// Where the line starts.
+        offset: u64,
+    },
     /// A record's data fails its CRC: that record is corrupt; the next starts `size` bytes on.
     #[error("a record's data fails its CRC check (corrupt record of {size} bytes)")]
     DataCrc {

@@ -6,6 +6,10 @@ use super::ExternalError;
 pub const HEADER_LEN: usize = 12;
 /// Bytes after a record's data: its CRC.
 pub const FOOTER_LEN: usize = 4;
+/// The longest record data read (256 MiB): scalars, hparams, even a large model's graph are far
+/// below it; a longer declared length means a damaged or hostile file, and waiting for it would
+/// buffer the whole file on every read.
+pub const MAX_RECORD_LEN: u64 = 256 << 20;
 
 const MASK_DELTA: u32 = 0xa282_ead8;
 
@@ -25,7 +29,8 @@ pub enum Frame<'a> {
 }
 
 /// Frame the record at the start of `buf`. Errors: the length's CRC fails (nothing after this
-/// point can be trusted), or the data's CRC fails (the record can be skipped by its `size`).
+/// point can be trusted), the length is over [`MAX_RECORD_LEN`] (likewise), or the data's CRC
+/// fails (the record can be skipped by its `size`).
 pub fn parse_record(buf: &[u8]) -> Result<Frame<'_>, ExternalError> {
     let Some(header) = buf.get(..HEADER_LEN) else {
         return Ok(Frame::Incomplete);
@@ -37,9 +42,11 @@ pub fn parse_record(buf: &[u8]) -> Result<Frame<'_>, ExternalError> {
     let mut len8 = [0u8; 8];
     len8.copy_from_slice(len_bytes);
     let len = u64::from_le_bytes(len8);
-    // A length that does not fit in memory can only be read as incomplete: wait for more bytes.
+    if len > MAX_RECORD_LEN {
+        return Err(ExternalError::RecordTooLong { len });
+    }
     let Some(size) = usize::try_from(len).ok().and_then(|n| n.checked_add(HEADER_LEN + FOOTER_LEN)) else {
-        return Ok(Frame::Incomplete);
+        return Err(ExternalError::RecordTooLong { len });
     };
     let Some(record) = buf.get(..size) else {
         return Ok(Frame::Incomplete);
@@ -91,5 +98,17 @@ mod tests {
         let mut bad = buf;
         bad[0] ^= 1;
         assert!(matches!(parse_record(&bad), Err(ExternalError::LengthCrc)));
+    }
+
+    #[test]
+    fn a_length_over_the_cap_is_refused_before_any_data_arrives() {
+        for len in [MAX_RECORD_LEN + 1, u64::MAX] {
+            let mut buf = len.to_le_bytes().to_vec();
+            buf.extend_from_slice(&masked_crc32c(&buf).to_le_bytes());
+            assert!(matches!(parse_record(&buf), Err(ExternalError::RecordTooLong { len: l }) if l == len));
+        }
+        let mut buf = MAX_RECORD_LEN.to_le_bytes().to_vec();
+        buf.extend_from_slice(&masked_crc32c(&buf).to_le_bytes());
+        assert_eq!(parse_record(&buf).unwrap(), Frame::Incomplete, "the cap itself is allowed");
     }
 }

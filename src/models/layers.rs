@@ -367,8 +367,8 @@ mod tests {
             "layer 1 `linear 9223372036854775807`: the output size \"9223372036854775807\" must be a whole \
              number from 1 to 16777216"
         );
-        assert!(parse_layer("linear 99999999999999999999").unwrap_err().contains("from 1 to 16777216"));
-        assert!(parse_layer("conv 8 3 pad=16777217").unwrap_err().contains("pad=16777217 must be"));
+        assert!(parse_layer("linear 99999999999999999999").unwrap_err().0.contains("from 1 to 16777216"));
+        assert!(parse_layer("conv 8 3 pad=16777217").unwrap_err().0.contains("pad=16777217 must be"));
         assert!(parse_layer("maxpool 2 stride=-1").is_err());
         assert_eq!(parse_layer("linear 16777216"), Ok(Layer::Linear { out: Some(MAX_ARG) }));
     }

@@ -9,6 +9,7 @@
 //! - [`train`]: models, the training loop, the background worker and its messages
 //! - [`runs`]: run folders on disk (run.toml, metrics.csv, checkpoint)
 //! - [`cluster`]: handing runs to Slurm and HTCondor (`submit`), polling and cancelling their jobs
+//! - [`text`]: untrusted text made safe for a terminal (control characters replaced)
 //! - [`cli`]: the headless commands (`train`, `devices`, `datasets`, `paths`, `runs`)
 // Lints (unwrap, expect, panic and todo denied outside tests) live in Cargo.toml's [lints] table;
 // `./dev test` runs clippy with -D warnings, so they hold.
@@ -25,6 +26,7 @@ pub mod params;
 pub mod paths;
 pub mod runs;
 pub mod telemetry;
+pub mod text;
 pub mod train;
 pub mod tui;
 pub mod ui;

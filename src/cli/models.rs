@@ -47,19 +47,19 @@ pub fn models(settings: &Settings, args: &ModelsArgs) -> anyhow::Result<i32> {
         println!("{}", serde_json::to_string_pretty(&json!({ "models": list, "problems": problems }))?);
         return Ok(0);
     }
-    println!("built-in models");
+    crate::println_clean!("built-in models");
     for k in ModelKind::ALL {
-        println!("  {:<18} {}", k.name(), k.describe());
+        crate::println_clean!("  {:<18} {}", k.name(), k.describe());
     }
-    println!("your models ([models.NAME] in config.toml, {}/)", settings.models.dir.display());
+    crate::println_clean!("your models ([models.NAME] in config.toml, {}/)", settings.models.dir.display());
     if registry.models.is_empty() {
-        println!("  (none: see README, \"Your own models\")");
+        crate::println_clean!("  (none: see README, \"Your own models\")");
     }
     for m in &registry.models {
-        println!("  {:<18} {}", m.name, m.describe());
+        crate::println_clean!("  {:<18} {}", m.name, m.describe());
     }
     for p in &registry.problems {
-        eprintln!("warning: {p}");
+        crate::eprintln_clean!("warning: {p}");
     }
     Ok(0)
 }
@@ -96,9 +96,9 @@ fn summary(settings: &Settings, args: &ModelsArgs, name: &str) -> anyhow::Result
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(0);
     }
-    println!("{name} on {dataset}");
+    crate::println_clean!("{name} on {dataset}");
     for line in s.lines(batch, optimizer, momentum) {
-        println!("  {line}");
+        crate::println_clean!("  {line}");
     }
     Ok(0)
 }

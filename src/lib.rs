@@ -10,6 +10,7 @@
 //! - [`runs`]: run folders on disk (run.toml, metrics.csv, checkpoint)
 //! - [`command`]: any command as a run (`workbench run -- python train.py`)
 //! - [`cluster`]: handing runs to Slurm and HTCondor (`submit`), polling and cancelling their jobs
+//! - [`text`]: untrusted text made safe for a terminal (control characters replaced)
 //! - [`cli`]: the headless commands (`train`, `devices`, `datasets`, `paths`, `runs`)
 //! - [`threads`]: named threads whose panics are reported to whoever waits on them
 // Lints (unwrap, expect, panic and todo denied outside tests) live in Cargo.toml's [lints] table;
@@ -28,6 +29,7 @@ pub mod params;
 pub mod paths;
 pub mod runs;
 pub mod telemetry;
+pub mod text;
 pub mod threads;
 pub mod train;
 pub mod tui;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use workbench::cluster::poll::Watched;
-use workbench::cluster::{self, JobState, Poller, Scheduler};
+use workbench::cluster::{self, JobId, JobState, Poller, Scheduler};
 use workbench::runs::RunStatus;
 
 fn project(extra_config: &str) -> tempfile::TempDir {
@@ -67,7 +67,8 @@ fn poll_until(
     done: impl Fn(&JobState, RunStatus) -> bool,
 ) -> Vec<(JobState, RunStatus)> {
     let deadline = Instant::now() + limit;
-    let watched = [Watched { job_id: job_id.to_string(), dir: dir.to_path_buf() }];
+    let watched =
+        [Watched { job_id: JobId::parse(Scheduler::Slurm, job_id).unwrap(), dir: dir.to_path_buf() }];
     let mut seen = Vec::new();
     loop {
         std::thread::sleep(poller.wait_time(Instant::now()));
@@ -223,7 +224,7 @@ fn cancelling_a_queued_job_stops_the_run() {
     let dir = project("[cluster.slurm]\nextra = [\"--begin=now+1hour\"]");
     let (run, job_id) = submit(dir.path(), &["--epochs", "1"]);
     let mut poller = Poller::new(Scheduler::Slurm, Duration::from_secs(10));
-    let watched = [Watched { job_id: job_id.clone(), dir: run.clone() }];
+    let watched = [Watched { job_id: JobId::parse(Scheduler::Slurm, &job_id).unwrap(), dir: run.clone() }];
     let state = poller.poll(&watched).unwrap().remove(0).1;
     assert!(matches!(state, JobState::Queued { .. }), "{state:?}");
     cluster::cancel(&run).unwrap();

@@ -46,7 +46,7 @@ fn shift_s_opens_the_popup_and_esc_closes_it() {
     assert_eq!(f.scheduler, Scheduler::Slurm, "no [cluster] scheduler in config: Slurm first");
     assert_eq!(f.spec.dataset, "iris");
     let plan = f.plan.as_ref().unwrap();
-    assert!(plan.preview().contains("#SBATCH --signal=B:USR1@120"), "{}", plan.preview());
+    assert!(plan.preview().unwrap().contains("#SBATCH --signal=B:USR1@120"), "{}", plan.preview().unwrap());
     let effects = press(&mut app, &[key(KeyCode::Esc)]);
     assert!(effects.is_empty());
     assert_eq!(app.popup, None);
@@ -68,7 +68,7 @@ fn enter_submits_the_plan_the_fields_make() {
     keys.push(key(KeyCode::Down));
     keys.extend(typed("gpu"));
     press(&mut app, &keys);
-    let shown = form(&app).plan.as_ref().unwrap().preview();
+    let shown = form(&app).plan.as_ref().unwrap().preview().unwrap();
     let effects = press(&mut app, &[key(KeyCode::Enter)]);
     let plan = submitted(&effects).expect("Enter submits");
     assert_eq!(app.popup, None);
@@ -80,7 +80,7 @@ fn enter_submits_the_plan_the_fields_make() {
     assert_eq!((plan.spec.dataset.as_str(), plan.spec.epochs), ("iris", 7));
     assert_eq!(plan.spec.device, "cuda", "a job that asks for GPUs trains on them");
     // The popup showed the very job file that is submitted, as `--dry-run` prints it.
-    assert_eq!(shown, plan.preview());
+    assert_eq!(shown, plan.preview().unwrap());
     for want in
         ["#SBATCH --gres=gpu:2", "#SBATCH --time=01:30:00", "#SBATCH --mem=4096M", "#SBATCH --partition=gpu"]
     {
@@ -95,7 +95,7 @@ fn condor_and_bad_values_show_in_the_popup_and_refuse_enter() {
     press(&mut app, &[ch('S'), key(KeyCode::Right)]);
     let f = form(&app);
     assert_eq!(f.scheduler, Scheduler::Condor);
-    assert!(f.plan.as_ref().unwrap().preview().contains("request_disk"));
+    assert!(f.plan.as_ref().unwrap().preview().unwrap().contains("request_disk"));
     let mut keys = vec![key(KeyCode::Down), key(KeyCode::Down)];
     keys.extend(typed("soon"));
     press(&mut app, &keys);
@@ -130,7 +130,7 @@ fn a_refused_submission_opens_an_error_popup_and_a_good_one_names_the_job() {
         jobs: vec![ClusterJob {
             key: key_.into(),
             scheduler: Scheduler::Slurm,
-            job_id: "4242".into(),
+            job_id: workbench::cluster::JobId::parse(Scheduler::Slurm, "4242").unwrap(),
             state: Some(JobState::Queued { reason: Some("Priority".into()) }),
         }],
         errors: vec![],

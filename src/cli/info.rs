@@ -51,22 +51,26 @@ pub fn datasets(settings: &Settings, json: bool) -> anyhow::Result<i32> {
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(if catalog.problem.is_some() { 1 } else { 0 });
     }
-    println!("datasets in {}", catalog.dir.display());
+    crate::println_clean!("datasets in {}", catalog.dir.display());
     if let Some(problem) = &catalog.problem {
-        eprintln!("error: {problem}");
+        crate::eprintln_clean!("error: {problem}");
         return Ok(1);
     }
     if catalog.entries.is_empty() {
-        println!(
+        crate::println_clean!(
             "  (none: put .csv files, image folders or zips, or MNIST IDX files there, or define datasets in \
              config.toml)"
         );
         return Ok(0);
     }
     let name_width = catalog.entries.iter().map(|e| e.name.len()).max().unwrap_or(4).max(4);
-    println!(
+    crate::println_clean!(
         "  {:<name_width$}  {:<6}  {:>9}  {:>8}  {:<12}  TASK",
-        "NAME", "FORMAT", "ROWS", "FEATURES", "TARGET"
+        "NAME",
+        "FORMAT",
+        "ROWS",
+        "FEATURES",
+        "TARGET"
     );
     for entry in &catalog.entries {
         match &entry.summary {
@@ -81,7 +85,7 @@ pub fn datasets(settings: &Settings, json: bool) -> anyhow::Result<i32> {
                     [c, h, w] => format!("{c}×{h}×{w}"),
                     _ => s.features.to_string(),
                 };
-                println!(
+                crate::println_clean!(
                     "  {:<name_width$}  {:<6}  {:>9}  {:>8}  {:<12}  {task}",
                     entry.name,
                     entry.format.label(),
@@ -90,13 +94,17 @@ pub fn datasets(settings: &Settings, json: bool) -> anyhow::Result<i32> {
                     s.target
                 );
                 if let Some(line) = image_line(&entry.name, s) {
-                    println!("  {:<name_width$}  {line}", "");
+                    crate::println_clean!("  {:<name_width$}  {line}", "");
                 }
                 for note in &s.notes {
-                    println!("  {:<name_width$}  note: {note}", "");
+                    crate::println_clean!("  {:<name_width$}  note: {note}", "");
                 }
             }
-            Err(e) => println!("  {:<name_width$}  {:<6}  problem: {e}", entry.name, entry.format.label()),
+            Err(e) => crate::println_clean!(
+                "  {:<name_width$}  {:<6}  problem: {e}",
+                entry.name,
+                entry.format.label()
+            ),
         }
     }
     Ok(0)

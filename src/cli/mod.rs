@@ -231,7 +231,8 @@ pub fn main() -> i32 {
 /// Print the one-line error and return the failure exit code.
 fn fail(message: &str) -> i32 {
     tracing::error!("{message}");
-    eprintln!("error: {}", message.replace('\n', " "));
+    // Errors quote file names, dataset columns and scheduler output: the one door applies.
+    crate::eprintln_clean!("error: {}", message.replace('\n', " "));
     1
 }
 

@@ -55,19 +55,19 @@ pub fn models(settings: &Settings, args: &ModelsArgs) -> anyhow::Result<i32> {
         println!("{}", serde_json::to_string_pretty(&json!({ "models": list, "problems": problems }))?);
         return Ok(0);
     }
-    println!("built-in models");
+    crate::println_clean!("built-in models");
     for k in ModelKind::ALL {
-        println!("  {:<18} {}", k.name(), k.describe());
+        crate::println_clean!("  {:<18} {}", k.name(), k.describe());
     }
-    println!("your models ([models.NAME] in config.toml, {}/)", settings.models.dir.display());
+    crate::println_clean!("your models ([models.NAME] in config.toml, {}/)", settings.models.dir.display());
     if registry.models.is_empty() {
-        println!("  (none: see docs/models.md, \"Your own models\")");
+        crate::println_clean!("  (none: see docs/models.md, \"Your own models\")");
     }
     for m in &registry.models {
-        println!("  {:<18} {}", m.name, m.describe());
+        crate::println_clean!("  {:<18} {}", m.name, m.describe());
     }
     for p in &registry.problems {
-        eprintln!("warning: {p}");
+        crate::eprintln_clean!("warning: {p}");
     }
     print_commands(settings);
     Ok(0)
@@ -75,18 +75,18 @@ pub fn models(settings: &Settings, args: &ModelsArgs) -> anyhow::Result<i32> {
 
 /// Your commands: `[commands.NAME]` and `commands/NAME.toml`, each with its command line.
 fn print_commands(settings: &Settings) {
-    println!(
+    crate::println_clean!(
         "your commands ([commands.NAME] in config.toml, {}/; `workbench run NAME` starts one)",
         settings.commands.dir.display()
     );
     let all = settings.commands.all();
     if all.is_empty() {
-        println!("  (none: see docs/scripts.md)");
+        crate::println_clean!("  (none: see docs/scripts.md)");
     }
     for (name, entry) in all {
         match entry {
-            Ok(e) => println!("  {name:<18} $ {}", shell_line(&e.run)),
-            Err(err) => eprintln!("warning: {err}"),
+            Ok(e) => crate::println_clean!("  {name:<18} $ {}", shell_line(&e.run)),
+            Err(err) => crate::eprintln_clean!("warning: {err}"),
         }
     }
 }
@@ -123,9 +123,9 @@ fn summary(settings: &Settings, args: &ModelsArgs, name: &str) -> anyhow::Result
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(0);
     }
-    println!("{name} on {dataset}");
+    crate::println_clean!("{name} on {dataset}");
     for line in s.lines(batch, optimizer, momentum) {
-        println!("  {line}");
+        crate::println_clean!("  {line}");
     }
     Ok(0)
 }

@@ -39,7 +39,7 @@ pub struct ExportArgs {
 /// in `--logdir` would otherwise just list nothing).
 fn read_log_dirs(settings: &Settings) -> Vec<ExternalRun> {
     for dir in settings.log_dirs.iter().filter(|d| !d.is_dir()) {
-        eprintln!(
+        crate::eprintln_clean!(
             "warning: the log folder {} does not exist (from --logdir or [runs] extra_dirs); nothing is read from it",
             dir.display()
         );
@@ -59,9 +59,9 @@ pub fn runs(settings: &Settings, json: bool) -> anyhow::Result<i32> {
         println!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(0);
     }
-    println!("runs in {}", settings.runs_dir.display());
+    crate::println_clean!("runs in {}", settings.runs_dir.display());
     if runs.is_empty() {
-        println!("  (none yet: `workbench train --dataset iris` makes one)");
+        crate::println_clean!("  (none yet: `workbench train --dataset iris` makes one)");
     } else {
         print_runs(&runs, now);
     }
@@ -73,13 +73,20 @@ pub fn runs(settings: &Settings, json: bool) -> anyhow::Result<i32> {
 fn print_external(settings: &Settings, external: &[ExternalRun], now: SystemTime) {
     for dir in &settings.log_dirs {
         let n = external.iter().filter(|r| r.dir.starts_with(dir)).count();
-        println!("\nlogged by other tools in {} ({n} run(s))", dir.display());
+        println!();
+        crate::println_clean!("logged by other tools in {} ({n} run(s))", dir.display());
     }
     if external.is_empty() {
         return;
     }
     let width = external.iter().map(|r| r.key.len()).max().unwrap_or(4).max(4);
-    println!("  {:<width$}  {:<11}  {:>5}  {:>10}  LAST WRITE", "NAME", "KIND", "TAGS", "LAST STEP");
+    crate::println_clean!(
+        "  {:<width$}  {:<11}  {:>5}  {:>10}  LAST WRITE",
+        "NAME",
+        "KIND",
+        "TAGS",
+        "LAST STEP"
+    );
     for r in external {
         let step = r.last_step().map(|s| s.to_string()).unwrap_or_else(|| "-".into());
         let ago = r
@@ -88,7 +95,7 @@ fn print_external(settings: &Settings, external: &[ExternalRun], now: SystemTime
             .map(|d| format!("{} ago", format_duration(d.as_secs_f64())))
             .unwrap_or_else(|| "-".into());
         let problem = r.problem.as_ref().map(|p| format!("  (problem: {p})")).unwrap_or_default();
-        println!(
+        crate::println_clean!(
             "  {:<width$}  {:<11}  {:>5}  {step:>10}  {ago}{problem}",
             r.key,
             r.kind_label(),
@@ -119,16 +126,22 @@ fn external_json(r: &ExternalRun) -> serde_json::Value {
 
 fn print_runs(runs: &[RunInfo], now: SystemTime) {
     let width = runs.iter().map(|r| r.id().len()).max().unwrap_or(2).max(2);
-    println!(
+    crate::println_clean!(
         "  {:<width$}  {:<11}  {:<12}  {:<10}  {:<7}  {:<18}  {:<12}  DURATION",
-        "ID", "STATUS", "DATASET", "MODEL", "DEVICE", "BEST", "EPOCHS"
+        "ID",
+        "STATUS",
+        "DATASET",
+        "MODEL",
+        "DEVICE",
+        "BEST",
+        "EPOCHS"
     );
     for r in runs {
         let id = r.id();
         let rec = match &r.record {
             Ok(rec) => rec,
             Err(e) => {
-                println!("  {id:<width$}  problem: {e}");
+                crate::println_clean!("  {id:<width$}  problem: {e}");
                 continue;
             }
         };
@@ -149,7 +162,7 @@ fn print_runs(runs: &[RunInfo], now: SystemTime) {
             (Some(reason), RunStatus::Failed) => format!("  ({reason})"),
             _ => String::new(),
         };
-        println!(
+        crate::println_clean!(
             "  {id:<width$}  {:<11}  {:<12}  {:<10}  {:<7}  {best:<18}  {epochs:<12}  {duration}{reason}",
             status.as_str(),
             rec.meta.dataset,
@@ -219,7 +232,7 @@ pub fn control(settings: &Settings, run: &str, command: ControlCommand) -> anyho
     {
         if let Some(job) = crate::cluster::job_of(&dir)? {
             crate::cluster::cancel(&dir)?;
-            println!("cancelled {id}: {} job {}", job.scheduler.as_str(), job.job_id);
+            crate::println_clean!("cancelled {id}: {} job {}", job.scheduler.as_str(), job.job_id);
             return Ok(0);
         }
     }
@@ -247,7 +260,7 @@ pub fn control(settings: &Settings, run: &str, command: ControlCommand) -> anyho
         (ControlCommand::Resume, RunStatus::Running) => format!("{id} is running already (not paused)"),
         (ControlCommand::Resume, _) => format!("asked {id} to resume"),
     };
-    println!("{line}");
+    crate::println_clean!("{line}");
     Ok(0)
 }
 
@@ -293,15 +306,15 @@ pub fn export(settings: &Settings, args: &ExportArgs) -> anyhow::Result<i32> {
     let size = (args.width, args.height);
     if let Some(path) = &args.csv {
         let rows = write_csv(&runs, path)?;
-        println!("wrote {rows} rows of {} run(s) to {}", runs.len(), path.display());
+        crate::println_clean!("wrote {rows} rows of {} run(s) to {}", runs.len(), path.display());
     }
     if let Some(path) = &args.svg {
         write_svg(&runs, path, size)?;
-        println!("drew {} run(s) to {}", runs.len(), path.display());
+        crate::println_clean!("drew {} run(s) to {}", runs.len(), path.display());
     }
     if let Some(path) = &args.png {
         write_png(&runs, path, size)?;
-        println!("drew {} run(s) to {} ({}×{})", runs.len(), path.display(), size.0, size.1);
+        crate::println_clean!("drew {} run(s) to {} ({}×{})", runs.len(), path.display(), size.0, size.1);
     }
     Ok(0)
 }

@@ -70,7 +70,7 @@ pub fn stage(settings: &Settings, args: &StageArgs) -> anyhow::Result<i32> {
                     if args.datasets.len() == 1 {
                         return Err(e);
                     }
-                    eprintln!("error: {}: {}", entry.name, format!("{e:#}").replace('\n', " "));
+                    crate::eprintln_clean!("error: {}: {}", entry.name, format!("{e:#}").replace('\n', " "));
                     failed.push(entry.name.clone());
                 }
             } else {
@@ -86,7 +86,7 @@ pub fn stage(settings: &Settings, args: &StageArgs) -> anyhow::Result<i32> {
             if args.datasets.len() == 1 {
                 return Err(e);
             }
-            eprintln!("error: {}: {}", entry.name, format!("{e:#}").replace('\n', " "));
+            crate::eprintln_clean!("error: {}: {}", entry.name, format!("{e:#}").replace('\n', " "));
             failed.push(entry.name.clone());
         }
     }

@@ -61,7 +61,7 @@ pub fn run(settings: &Settings, args: &SubmitArgs) -> anyhow::Result<i32> {
     };
     let plan = cluster::submit::plan(settings, &spec, &entry.source, &request)?;
     if args.dry_run {
-        print!("{}", plan.preview());
+        print!("{}", plan.preview()?);
         return Ok(0);
     }
     if let Some(warning) = &plan.warning {

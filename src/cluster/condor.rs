@@ -9,7 +9,8 @@
 use std::path::Path;
 
 use super::config::CondorConfig;
-use super::{shell_quote, ClusterError, Exec, JobSpec, Scheduler};
+use super::quoting::{condor_key, condor_path, condor_string, condor_value, shell_path, CONDOR_FILE};
+use super::{ClusterError, Exec, JobId, JobSpec, Scheduler};
 
 /// The submit description's name in the run folder.
 pub const SUBMIT_FILE: &str = "job.sub";
@@ -18,38 +19,44 @@ pub const WRAPPER_FILE: &str = "job.sh";
 /// The job event log, in the run folder on the submit machine.
 pub const EVENT_LOG_FILE: &str = "condor.log";
 
-/// The submit description for a run.
-pub fn submit_description(job: &JobSpec, cfg: &CondorConfig) -> String {
-    let dir = job.run_dir.display().to_string();
+/// The submit description for a run. Paths and `[cluster.condor]` values that the submit
+/// language can't carry (no quoting exists in it) are refused with the reason ([`super::quoting`]).
+pub fn submit_description(job: &JobSpec, cfg: &CondorConfig) -> Result<String, ClusterError> {
+    let dir = condor_path("the run folder", &job.run_dir)?;
+    let run_id = condor_path("the run id", std::path::Path::new(&job.run_id))?;
     let r = &job.resources;
     let mut lines: Vec<String> = vec![
-        format!("# workbench run {} (written by `workbench submit`; submit with condor_submit)", job.run_id),
-        format!("batch_name = wb-{}", job.run_id),
+        format!("# workbench run {run_id} (written by `workbench submit`; submit with condor_submit)"),
+        format!("batch_name = wb-{run_id}"),
         format!("executable = {dir}/{WRAPPER_FILE}"),
     ];
     if cfg.shared_filesystem {
-        lines.push(format!("arguments = \"{}\"", condor_arg(&dir)));
+        lines.push(format!("arguments = \"{}\"", condor_arg(dir)));
         lines.push(format!("initialdir = {dir}"));
         lines.push("should_transfer_files = NO".into());
     } else {
-        lines.push(format!("arguments = \"{}\"", condor_arg(&job.run_id)));
+        // Output files come back into the job's initialdir: without one, into whatever folder
+        // condor_submit ran in. The runs folder makes the returned `RUN_ID` the run folder.
+        let runs = job.run_dir.parent().unwrap_or(&job.runs_dir);
+        lines.push(format!("initialdir = {}", condor_path("the runs folder", runs)?));
+        lines.push(format!("arguments = \"{}\"", condor_arg(run_id)));
         lines.push("should_transfer_files = YES".into());
         lines.push("when_to_transfer_output = ON_EXIT".into());
-        let mut inputs = vec![dir.clone(), job.dataset_path.display().to_string()];
+        let mut inputs = vec![dir, condor_path("the dataset", &job.dataset_path)?];
         if let Some(c) = &job.config {
-            inputs.push(c.display().to_string());
+            inputs.push(condor_path("the config file", c)?);
         }
         if cfg.container_image.is_none() {
-            inputs.push(job.binary.display().to_string());
+            inputs.push(condor_path("the workbench binary ([cluster] binary)", &job.binary)?);
         }
         lines.push(format!("transfer_input_files = {}", inputs.join(", ")));
-        lines.push(format!("transfer_output_files = {}", job.run_id));
+        lines.push(format!("transfer_output_files = {run_id}"));
         // The run folder is the checkpoint: kept by HTCondor when the wrapper exits with the
         // checkpoint code, and brought back to the restarted job.
-        lines.push(format!("transfer_checkpoint_files = {}", job.run_id));
+        lines.push(format!("transfer_checkpoint_files = {run_id}"));
     }
     if let Some(image) = &cfg.container_image {
-        lines.push(format!("container_image = {image}"));
+        lines.push(format!("container_image = {}", condor_value("[cluster.condor] container_image", image)?));
     }
     lines.push(format!("checkpoint_exit_code = {}", cfg.checkpoint_exit_code));
     lines.push("+is_resumable = true".into());
@@ -60,19 +67,21 @@ pub fn submit_description(job: &JobSpec, cfg: &CondorConfig) -> String {
     if let Some(m) = r.mem_mib {
         lines.push(format!("request_memory = {m}M"));
     }
-    lines.push(format!("request_disk = {}", cfg.disk));
+    lines.push(format!("request_disk = {}", condor_value("[cluster.condor] disk", &cfg.disk)?));
     if r.gpus > 0 {
         lines.push(format!("request_gpus = {}", r.gpus));
         if let Some(m) = cfg.gpus_minimum_memory {
             lines.push(format!("gpus_minimum_memory = {m}"));
         }
         if let Some(c) = &cfg.gpus_minimum_capability {
+            let c = condor_value("[cluster.condor] gpus_minimum_capability", c)?;
             lines.push(format!("gpus_minimum_capability = {c}"));
         }
         if cfg.want_gpu_lab {
             lines.push("+WantGPULab = true".into());
         }
         if let Some(len) = &cfg.gpu_job_length {
+            let len = condor_string("[cluster.condor] gpu_job_length", len)?;
             lines.push(format!("+GPUJobLength = \"{len}\""));
         }
     }
@@ -81,10 +90,11 @@ pub fn submit_description(job: &JobSpec, cfg: &CondorConfig) -> String {
         lines.push(format!("allowed_execute_duration = {t}"));
     }
     for (key, value) in &cfg.extra {
-        lines.push(format!("{key} = {value}"));
+        let key = condor_key("a [cluster.condor] extra key", key)?;
+        lines.push(format!("{key} = {}", condor_value(&format!("[cluster.condor] extra {key}"), value)?));
     }
     lines.push("queue".into());
-    lines.join("\n") + "\n"
+    Ok(lines.join("\n") + "\n")
 }
 
 /// A value inside `arguments = "..."` (the new syntax): double quotes doubled, single quotes
@@ -100,33 +110,35 @@ fn condor_arg(s: &str) -> String {
 
 /// The wrapper HTCondor runs. Its one argument is the run folder: a name in the job's scratch
 /// folder (transferred there), or an absolute path on a shared filesystem.
-pub fn wrapper(job: &JobSpec, cfg: &CondorConfig) -> String {
+pub fn wrapper(job: &JobSpec, cfg: &CondorConfig) -> Result<String, ClusterError> {
+    let shell = |what: &str, path: &Path| shell_path(what, path, CONDOR_FILE);
+    let name = |path: &Path| Path::new(path.file_name().unwrap_or_default()).to_path_buf();
     let mut global = String::new();
     if cfg.shared_filesystem {
         global.push_str(&format!(
             " --datasets-dir {} --runs-dir {}",
-            shell_quote(&job.datasets_dir.display().to_string()),
-            shell_quote(&job.runs_dir.display().to_string())
+            shell("the datasets folder", &job.datasets_dir)?,
+            shell("the runs folder", &job.runs_dir)?
         ));
         if let Some(c) = &job.config {
-            global.push_str(&format!(" --config {}", shell_quote(&c.display().to_string())));
+            global.push_str(&format!(" --config {}", shell("the config file", c)?));
         }
     } else {
         // Everything was transferred into the scratch folder, which is the job's working folder.
         global.push_str(" --datasets-dir . --runs-dir .");
-        if let Some(c) = job.config.as_ref().and_then(|c| c.file_name()) {
-            global.push_str(&format!(" --config {}", shell_quote(&c.to_string_lossy())));
+        if let Some(c) = &job.config {
+            global.push_str(&format!(" --config {}", shell("the config file", &name(c))?));
         }
     }
     let binary = if cfg.container_image.is_some() {
         "workbench".to_string()
     } else if cfg.shared_filesystem {
-        shell_quote(&job.binary.display().to_string())
+        shell("the workbench binary ([cluster] binary)", &job.binary)?
     } else {
-        let name = job.binary.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        format!("./{}", shell_quote(&name))
+        format!("./{}", shell("the workbench binary ([cluster] binary)", &name(&job.binary))?)
     };
-    format!(
+    let id = condor_path("the run id", Path::new(&job.run_id))?;
+    Ok(format!(
         r#"#!/bin/bash
 # HTCondor wrapper for workbench run {id} (written by `workbench submit`).
 RUN_DIR=$1
@@ -149,13 +161,12 @@ if [ "$evicted" = 1 ]; then
 fi
 exit "$rc"
 "#,
-        id = job.run_id,
         code = cfg.checkpoint_exit_code,
-    )
+    ))
 }
 
 /// Submit with `condor_submit -terse`; returns `CLUSTER.PROC`.
-pub fn submit(description: &Path, exec: &mut Exec) -> Result<String, ClusterError> {
+pub fn submit(description: &Path, exec: &mut Exec) -> Result<JobId, ClusterError> {
     let out = exec("condor_submit", &["-terse".to_string(), description.display().to_string()])?;
     if !out.success() {
         return Err(ClusterError::Rejected { scheduler: Scheduler::Condor, reason: out.message() });
@@ -167,16 +178,13 @@ pub fn submit(description: &Path, exec: &mut Exec) -> Result<String, ClusterErro
 }
 
 /// `condor_submit -terse` prints `123.0 - 123.0` (the first and last job of the cluster).
-pub fn parse_terse(stdout: &str) -> Option<String> {
+pub fn parse_terse(stdout: &str) -> Option<JobId> {
     let first = stdout.lines().map(str::trim).find(|l| !l.is_empty())?;
-    let id = first.split_whitespace().next()?;
-    let (cluster, proc_) = id.split_once('.')?;
-    (cluster.chars().all(|c| c.is_ascii_digit()) && proc_.chars().all(|c| c.is_ascii_digit()))
-        .then(|| id.to_string())
+    JobId::parse(Scheduler::Condor, first.split_whitespace().next()?).ok()
 }
 
 /// `condor_rm ID`.
-pub fn cancel(job_id: &str, exec: &mut Exec) -> Result<(), ClusterError> {
+pub fn cancel(job_id: &JobId, exec: &mut Exec) -> Result<(), ClusterError> {
     let out = exec("condor_rm", &[job_id.to_string()])?;
     if out.success() {
         Ok(())
@@ -220,7 +228,7 @@ mod tests {
             gpus_minimum_memory: Some(8000),
             ..CondorConfig::default()
         };
-        let d = submit_description(&job(), &cfg);
+        let d = submit_description(&job(), &cfg).unwrap();
         for want in [
             "executable = /home/me/runs/20261128-133000-iris-mlp-condor/job.sh",
             "arguments = \"20261128-133000-iris-mlp-condor\"",
@@ -241,7 +249,7 @@ mod tests {
             assert!(d.contains(want), "missing {want:?} in\n{d}");
         }
         assert!(d.trim_end().ends_with("queue"));
-        let w = wrapper(&job(), &cfg);
+        let w = wrapper(&job(), &cfg).unwrap();
         assert!(
             w.contains(
                 "./workbench --datasets-dir . --runs-dir . --config config.toml train \"$mode\" \"$RUN_DIR\""
@@ -258,19 +266,55 @@ mod tests {
             shared_filesystem: true,
             ..CondorConfig::default()
         };
-        let d = submit_description(&job(), &cfg);
+        let d = submit_description(&job(), &cfg).unwrap();
         assert!(d.contains("container_image = docker://ghcr.io/me/workbench:1"));
         assert!(d.contains("should_transfer_files = NO"));
         assert!(!d.contains("transfer_input_files"));
         assert!(!d.contains("+WantGPULab"), "GPU-lab attributes only when configured");
-        let w = wrapper(&job(), &cfg);
+        let w = wrapper(&job(), &cfg).unwrap();
         assert!(w.contains("\nworkbench --datasets-dir /home/me/datasets --runs-dir /home/me/runs"), "{w}");
     }
 
     #[test]
+    fn output_comes_back_into_the_runs_folder_not_the_submitters_current_folder() {
+        let d = submit_description(&job(), &CondorConfig::default()).unwrap();
+        // The returned folder is initialdir/transfer_output_files: the run folder itself.
+        assert!(d.contains("\ninitialdir = /home/me/runs\n"), "{d}");
+        assert!(d.contains("\ntransfer_output_files = 20261128-133000-iris-mlp-condor\n"), "{d}");
+        let shared = CondorConfig { shared_filesystem: true, ..CondorConfig::default() };
+        let d = submit_description(&job(), &shared).unwrap();
+        assert!(d.contains("\ninitialdir = /home/me/runs/20261128-133000-iris-mlp-condor\n"), "{d}");
+    }
+
+    #[test]
+    fn what_the_submit_language_cant_carry_is_refused_naming_the_key() {
+        let mut j = job();
+        j.run_dir = PathBuf::from("/home/me/my runs/x");
+        let e = submit_description(&j, &CondorConfig::default()).unwrap_err().to_string();
+        assert!(
+            e.starts_with(
+                "the run folder \"/home/me/my runs/x\" can't be written into the HTCondor submit file"
+            ),
+            "{e}"
+        );
+        let cfg = CondorConfig {
+            gpu_job_length: Some("short\"\nexecutable = /bin/sh".into()),
+            ..CondorConfig::default()
+        };
+        let e = submit_description(&job(), &cfg).unwrap_err().to_string();
+        assert!(e.contains("[cluster.condor] gpu_job_length"), "{e}");
+        let mut extra = std::collections::BTreeMap::new();
+        extra.insert("request_disk".to_string(), "1G\nqueue 1000".to_string());
+        let cfg = CondorConfig { extra, ..CondorConfig::default() };
+        let e = submit_description(&job(), &cfg).unwrap_err().to_string();
+        assert!(e.contains("[cluster.condor] extra request_disk") && e.contains("line break"), "{e}");
+    }
+
+    #[test]
     fn terse_ids() {
-        assert_eq!(parse_terse("4711.0 - 4711.0\n").as_deref(), Some("4711.0"));
+        assert_eq!(parse_terse("4711.0 - 4711.0\n").map(String::from).as_deref(), Some("4711.0"));
         assert_eq!(parse_terse("Submitting job(s).\n"), None);
+        assert_eq!(parse_terse("-all - -all\n"), None);
         assert_eq!(condor_arg("my runs/x"), "'my runs/x'");
     }
 }

@@ -46,6 +46,17 @@ pub enum ClusterError {
         "the runs folder {dir} is under {prefix}, which is local to each machine: the compute nodes can't see it. Put runs_dir ([paths] in config.toml, or --runs-dir) on a shared filesystem, or set [cluster] refuse_node_local = false if this is a one-node cluster"
     )]
     NodeLocalRunsDir { dir: PathBuf, prefix: String },
+    /// A path or `[cluster]` value can't go into a job file safely: it would split a line, add
+    /// an option or command, or be read differently by the scheduler.
+    #[error("{what} {value:?} can't be written into the {file}: {reason}")]
+    UnsafeValue {
+        /// `the runs folder`, `the partition (--partition or [cluster.slurm] partition)`, ...
+        what: String,
+        value: String,
+        /// `Slurm job script (job.sbatch)`, ...
+        file: &'static str,
+        reason: String,
+    },
     /// A value of a flag could not be read.
     #[error("{flag} {value:?} is not valid: {hint}")]
     BadValue { flag: &'static str, value: String, hint: String },

@@ -17,7 +17,9 @@ pub mod condor;
 pub use crate::config::cluster as config;
 mod error;
 mod exec;
+mod job_id;
 pub mod poll;
+mod quoting;
 pub mod slurm;
 pub mod submit;
 mod values;
@@ -31,6 +33,7 @@ use serde::{Deserialize, Serialize};
 pub use config::ClusterConfig;
 pub use error::ClusterError;
 pub use exec::{system as exec_system, CmdOutput, Exec};
+pub use job_id::{BadJobId, JobId};
 pub use poll::{JobState, Poller};
 pub use values::{parse_mem_mib, parse_time};
 pub use watch::{ClusterJob, ClusterReport, JobUpdate, Watcher};
@@ -129,14 +132,16 @@ pub struct JobSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobRecord {
     pub scheduler: Scheduler,
-    /// `1234` (Slurm) or `1234.0` (HTCondor's cluster.proc).
-    pub job_id: String,
+    /// `1234` (Slurm) or `1234.0` (HTCondor's cluster.proc), checked when read.
+    pub job_id: JobId,
     pub submitted_at: String,
     /// The job file, in the run folder.
     pub job_file: String,
 }
 
-/// Read a run folder's `job.toml`; `None` when the run is not a cluster job.
+/// Read a run folder's `job.toml`; `None` when the run is not a cluster job. The job id must
+/// have its scheduler's form ([`JobId`]): the file is anyone's to edit, and the id becomes an
+/// argument of `scancel`/`condor_rm`.
 pub fn job_of(dir: &Path) -> Result<Option<JobRecord>, ClusterError> {
     let path = dir.join(JOB_FILE);
     let text = match std::fs::read_to_string(&path) {
@@ -144,9 +149,10 @@ pub fn job_of(dir: &Path) -> Result<Option<JobRecord>, ClusterError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => return Err(ClusterError::Io { what: "could not read", path, source }),
     };
-    toml::from_str(&text)
-        .map(Some)
-        .map_err(|e| ClusterError::BadFile { path, message: e.message().to_string() })
+    let bad = |message: String| ClusterError::BadFile { path: path.clone(), message };
+    let record: JobRecord = toml::from_str(&text).map_err(|e| bad(e.message().trim().to_string()))?;
+    record.job_id.fits(record.scheduler).map_err(|e| bad(e.to_string()))?;
+    Ok(Some(record))
 }
 
 /// Write `job.toml` into a run folder.
@@ -320,18 +326,9 @@ pub fn submit_job_file(
     partition: Option<&str>,
     gpus: u32,
     exec: &mut Exec,
-) -> Result<String, ClusterError> {
+) -> Result<JobId, ClusterError> {
     match scheduler {
         Scheduler::Slurm => slurm::submit(job_file, partition, gpus, exec),
         Scheduler::Condor => condor::submit(job_file, exec),
-    }
-}
-
-/// Quote a string for a POSIX shell (single quotes).
-pub(crate) fn shell_quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c)) {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
     }
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use super::condor::EVENT_LOG_FILE;
 use super::exec::{self, Exec};
-use super::{ClusterError, Scheduler};
+use super::{ClusterError, JobId, Scheduler};
 
 /// No scheduler is asked more often than this.
 pub const MIN_POLL_INTERVAL: Duration = Duration::from_secs(10);
@@ -59,7 +59,7 @@ pub fn describe(state: &JobState) -> String {
 /// A job to ask about, and its run folder (where HTCondor's event log is).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Watched {
-    pub job_id: String,
+    pub job_id: JobId,
     pub dir: PathBuf,
 }
 
@@ -97,7 +97,7 @@ impl Poller {
     /// Ask about `jobs`. Refused with [`ClusterError::TooSoon`] before [`Poller::wait_time`] has
     /// passed; a failed question counts too, so errors don't make it ask faster. Jobs in a
     /// final state need not be asked about again.
-    pub fn poll(&mut self, jobs: &[Watched]) -> Result<Vec<(String, JobState)>, ClusterError> {
+    pub fn poll(&mut self, jobs: &[Watched]) -> Result<Vec<(JobId, JobState)>, ClusterError> {
         let now = Instant::now();
         if let Some(last) = self.last {
             let since = now.saturating_duration_since(last);
@@ -120,21 +120,26 @@ impl Poller {
     }
 }
 
-fn poll_slurm(jobs: &[Watched], exec: &mut Exec) -> Result<Vec<(String, JobState)>, ClusterError> {
-    let ids: Vec<&str> = jobs.iter().map(|j| j.job_id.as_str()).collect();
-    let args = ["-h", "-t", "all", "-j", &ids.join(","), "-o", SQUEUE_FORMAT].map(String::from).to_vec();
-    let out = exec("squeue", &args)?;
-    // squeue fails with "Invalid job id specified" when none of the ids is known any more.
-    let listed = if out.success() {
-        parse_squeue(&out.stdout)
-    } else if out.stderr.contains("Invalid job id") {
-        Vec::new()
-    } else {
-        return Err(ClusterError::Command { program: "squeue".into(), stderr: out.message() });
+fn poll_slurm(jobs: &[Watched], exec: &mut Exec) -> Result<Vec<(JobId, JobState)>, ClusterError> {
+    let ids: Vec<&JobId> = jobs.iter().map(|j| &j.job_id).collect();
+    let listed = match squeue(&ids, exec)? {
+        Listed::Jobs(listed) => listed,
+        // One id squeue no longer knows fails the whole question ("Invalid job id specified"):
+        // ask each job alone, so one job that is gone doesn't make every other one look gone.
+        Listed::UnknownId if ids.len() > 1 => {
+            let mut each = Vec::new();
+            for id in &ids {
+                if let Listed::Jobs(one) = squeue(&[id], exec)? {
+                    each.extend(one);
+                }
+            }
+            each
+        }
+        Listed::UnknownId => Vec::new(),
     };
     let mut states = Vec::new();
     for id in ids {
-        let state = match listed.iter().find(|(i, _)| i == id) {
+        let state = match listed.iter().find(|(i, _)| id == i.as_str()) {
             Some((_, JobState::Failed { reason })) => {
                 // squeue gives the state and reason; scontrol adds the exit code.
                 let detail = exec("scontrol", &["show".into(), "job".into(), id.to_string()])?;
@@ -144,9 +149,30 @@ fn poll_slurm(jobs: &[Watched], exec: &mut Exec) -> Result<Vec<(String, JobState
             Some((_, state)) => state.clone(),
             None => JobState::Gone,
         };
-        states.push((id.to_string(), state));
+        states.push((id.clone(), state));
     }
     Ok(states)
+}
+
+/// What one `squeue -j` said.
+enum Listed {
+    /// The jobs it listed (a known id may still be missing: it left the controller's memory).
+    Jobs(Vec<(String, JobState)>),
+    /// It refused the question: at least one of the ids is unknown to it.
+    UnknownId,
+}
+
+fn squeue(ids: &[&JobId], exec: &mut Exec) -> Result<Listed, ClusterError> {
+    let list = ids.iter().map(|id| id.as_str()).collect::<Vec<_>>().join(",");
+    let args = ["-h", "-t", "all", "-j", &list, "-o", SQUEUE_FORMAT].map(String::from).to_vec();
+    let out = exec("squeue", &args)?;
+    if out.success() {
+        Ok(Listed::Jobs(parse_squeue(&out.stdout)))
+    } else if out.stderr.contains("Invalid job id") {
+        Ok(Listed::UnknownId)
+    } else {
+        Err(ClusterError::Command { program: "squeue".into(), stderr: out.message() })
+    }
 }
 
 /// squeue's output format: job id, full state name, reason.
@@ -208,13 +234,13 @@ pub fn slurm_state(state: &str, reason: &str, exit_code: Option<&str>) -> JobSta
     }
 }
 
-fn poll_condor(jobs: &[Watched], exec: &mut Exec) -> Result<Vec<(String, JobState)>, ClusterError> {
+fn poll_condor(jobs: &[Watched], exec: &mut Exec) -> Result<Vec<(JobId, JobState)>, ClusterError> {
     let mut states = Vec::new();
-    let mut ask: Vec<&str> = Vec::new();
+    let mut ask: Vec<&JobId> = Vec::new();
     for job in jobs {
         let log = job.dir.join(EVENT_LOG_FILE);
         match std::fs::read_to_string(&log) {
-            Ok(text) => match parse_event_log(&text, &job.job_id) {
+            Ok(text) => match parse_event_log(&text, job.job_id.as_str()) {
                 Some(state) => states.push((job.job_id.clone(), state)),
                 None => ask.push(&job.job_id),
             },
@@ -233,9 +259,12 @@ fn poll_condor(jobs: &[Watched], exec: &mut Exec) -> Result<Vec<(String, JobStat
         }
         let listed = parse_condor_q_json(&out.stdout)?;
         for id in ask {
-            let state =
-                listed.iter().find(|(i, _)| i == id).map(|(_, s)| s.clone()).unwrap_or(JobState::Gone);
-            states.push((id.to_string(), state));
+            let state = listed
+                .iter()
+                .find(|(i, _)| id == i.as_str())
+                .map(|(_, s)| s.clone())
+                .unwrap_or(JobState::Gone);
+            states.push((id.clone(), state));
         }
     }
     Ok(states)
@@ -423,6 +452,60 @@ mod tests {
         assert_eq!(parse_event_log(&EVENT_LOG[..cut], "4711.0"), Some(JobState::Running));
     }
 
+    fn watched(scheduler: Scheduler, ids: &[&str]) -> Vec<Watched> {
+        ids.iter()
+            .map(|id| Watched { job_id: JobId::parse(scheduler, id).unwrap(), dir: PathBuf::new() })
+            .collect()
+    }
+
+    fn named(states: Vec<(JobId, JobState)>) -> Vec<(String, JobState)> {
+        states.into_iter().map(|(id, state)| (id.to_string(), state)).collect()
+    }
+
+    /// squeue as Slurm runs it: `-j` with an id the controller no longer knows fails the whole
+    /// question with "Invalid job id specified"; otherwise the fixture's lines for the ids asked.
+    fn strict_squeue(asked: Arc<std::sync::Mutex<Vec<String>>>) -> Exec {
+        Box::new(move |program, args| {
+            assert_eq!(program, "squeue", "no failed job here, so no scontrol");
+            let list = args.iter().skip_while(|a| *a != "-j").nth(1).unwrap().clone();
+            asked.lock().unwrap().push(list.clone());
+            let ids: Vec<&str> = list.split(',').collect();
+            let known: Vec<&str> =
+                SQUEUE.lines().filter(|l| ids.contains(&l.split('|').next().unwrap())).collect();
+            Ok(if known.len() < ids.len() {
+                CmdOutput {
+                    code: Some(1),
+                    stdout: String::new(),
+                    stderr: "slurm_load_jobs error: Invalid job id specified\n".into(),
+                }
+            } else {
+                CmdOutput { code: Some(0), stdout: known.join("\n") + "\n", stderr: String::new() }
+            })
+        })
+    }
+
+    #[test]
+    fn one_unknown_job_id_does_not_make_the_other_jobs_gone() {
+        let asked = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut p = Poller::with_exec(Scheduler::Slurm, MIN_POLL_INTERVAL, strict_squeue(asked.clone()));
+        let states = named(p.poll(&watched(Scheduler::Slurm, &["101", "999", "103"])).unwrap());
+        assert_eq!(
+            states,
+            vec![
+                ("101".into(), queued("Priority")),
+                ("999".into(), JobState::Gone),
+                ("103".into(), JobState::Running),
+            ]
+        );
+        assert_eq!(*asked.lock().unwrap(), ["101,999,103", "101", "999", "103"], "all at once, then each");
+        // Every id known: one question.
+        let mut p = Poller::with_exec(Scheduler::Slurm, MIN_POLL_INTERVAL, strict_squeue(asked.clone()));
+        asked.lock().unwrap().clear();
+        let states = named(p.poll(&watched(Scheduler::Slurm, &["101", "102"])).unwrap());
+        assert_eq!(states, vec![("101".into(), queued("Priority")), ("102".into(), queued("Resources"))]);
+        assert_eq!(asked.lock().unwrap().len(), 1);
+    }
+
     /// A stand-in scheduler that counts questions and answers from the fixtures.
     fn counting(calls: Arc<AtomicUsize>) -> Exec {
         Box::new(move |program, args| {
@@ -446,11 +529,8 @@ mod tests {
         let mut p = Poller::with_exec(Scheduler::Slurm, Duration::from_secs(1), counting(calls.clone()));
         assert_eq!(p.interval(), MIN_POLL_INTERVAL, "raised to the minimum");
         assert_eq!(p.wait_time(Instant::now()), Duration::ZERO);
-        let jobs: Vec<Watched> = ["103", "2", "999"]
-            .iter()
-            .map(|id| Watched { job_id: id.to_string(), dir: PathBuf::new() })
-            .collect();
-        let states = p.poll(&jobs).unwrap();
+        let jobs = watched(Scheduler::Slurm, &["103", "2", "999"]);
+        let states = named(p.poll(&jobs).unwrap());
         assert_eq!(states[0], ("103".into(), JobState::Running));
         assert!(matches!(&states[1].1, JobState::Failed { reason } if reason.contains("exit code 0:1")));
         assert_eq!(states[2], ("999".into(), JobState::Gone));
@@ -475,11 +555,10 @@ mod tests {
             Ok(CmdOutput { code: Some(0), stdout: CONDOR_Q.into(), stderr: String::new() })
         });
         let mut p = Poller::with_exec(Scheduler::Condor, MIN_POLL_INTERVAL, exec);
-        let jobs = vec![
-            Watched { job_id: "4711.0".into(), dir: dir.path().to_path_buf() },
-            Watched { job_id: "4713.0".into(), dir: dir.path().join("no-log-here") },
-        ];
-        let states = p.poll(&jobs).unwrap();
+        let mut jobs = watched(Scheduler::Condor, &["4711.0", "4713.0"]);
+        jobs[0].dir = dir.path().to_path_buf();
+        jobs[1].dir = dir.path().join("no-log-here");
+        let states = named(p.poll(&jobs).unwrap());
         assert_eq!(
             states,
             vec![("4711.0".into(), JobState::Finished), ("4713.0".into(), JobState::Queued { reason: None })]

@@ -9,31 +9,38 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::config::SlurmConfig;
+use super::quoting::{
+    no_controls, sbatch_path, sbatch_quote, sbatch_word, shell_path, shell_quote, slurm_pattern_literal,
+    SBATCH_FILE,
+};
 use super::values::slurm_time_text;
-use super::{shell_quote, ClusterError, Exec, JobSpec, Scheduler};
+use super::{ClusterError, Exec, JobId, JobSpec, Scheduler};
 
 /// The script's name in the run folder.
 pub const SCRIPT_FILE: &str = "job.sbatch";
 
-/// The sbatch script for a run.
-pub fn script(job: &JobSpec, cfg: &SlurmConfig) -> String {
-    let dir = job.run_dir.display().to_string();
+/// The sbatch script for a run. Paths are quoted the way sbatch and the shell read them; what
+/// no quoting can carry (a line break, ...) is refused with the reason ([`super::quoting`]).
+pub fn script(job: &JobSpec, cfg: &SlurmConfig) -> Result<String, ClusterError> {
+    let dir = sbatch_path("the run folder", &job.run_dir)?;
     let r = &job.resources;
     let mut s = String::new();
     let mut line = |text: String| {
         s.push_str(&text);
         s.push('\n');
     };
+    let output = |ext: &str| sbatch_quote(&format!("{}/slurm-%j.{ext}", slurm_pattern_literal(dir)));
     line("#!/bin/bash".into());
-    line(format!("# workbench run {} (written by `workbench submit`; submit with sbatch)", job.run_id));
-    line(format!("#SBATCH --job-name=wb-{}", job.run_id));
-    line(format!("#SBATCH --output={dir}/slurm-%j.out"));
-    line(format!("#SBATCH --error={dir}/slurm-%j.err"));
+    let job_name = sbatch_word("the run id", &job.run_id)?;
+    line(format!("# workbench run {job_name} (written by `workbench submit`; submit with sbatch)"));
+    line(format!("#SBATCH --job-name=wb-{job_name}"));
+    line(format!("#SBATCH --output={}", output("out")));
+    line(format!("#SBATCH --error={}", output("err")));
     // A requeued job appends to its output files instead of emptying them.
     line("#SBATCH --open-mode=append".into());
-    line(format!("#SBATCH --chdir={dir}"));
+    line(format!("#SBATCH --chdir={}", sbatch_quote(dir)));
     if let Some(p) = &r.partition {
-        line(format!("#SBATCH --partition={p}"));
+        line(format!("#SBATCH --partition={}", sbatch_word(PARTITION, p)?));
     }
     if let Some(t) = r.time_s {
         line(format!("#SBATCH --time={}", slurm_time_text(t)));
@@ -54,26 +61,30 @@ pub fn script(job: &JobSpec, cfg: &SlurmConfig) -> String {
     line(format!("#SBATCH --signal=B:USR1@{}", cfg.signal_before_s));
     line(if cfg.requeue { "#SBATCH --requeue" } else { "#SBATCH --no-requeue" }.into());
     for extra in &cfg.extra {
-        line(format!("#SBATCH {}", extra.trim()));
+        line(format!("#SBATCH {}", no_controls("[cluster.slurm] extra", extra.trim(), SBATCH_FILE)?));
     }
     line(String::new());
     for setup in &cfg.setup {
         line(setup.clone());
     }
-    line(format!("RUN_DIR={}", shell_quote(&dir)));
+    line(format!("RUN_DIR={}", shell_quote(dir)));
     line(format!("REQUEUE={}", u8::from(cfg.requeue)));
+    let shell = |what: &str, path: &std::path::Path| shell_path(what, path, SBATCH_FILE);
     let mut global = format!(
         "--datasets-dir {} --runs-dir {}",
-        shell_quote(&job.datasets_dir.display().to_string()),
-        shell_quote(&job.runs_dir.display().to_string())
+        shell("the datasets folder", &job.datasets_dir)?,
+        shell("the runs folder", &job.runs_dir)?
     );
     if let Some(c) = &job.config {
-        let _ = write!(global, " --config {}", shell_quote(&c.display().to_string()));
+        let _ = write!(global, " --config {}", shell("the config file", c)?);
     }
-    line(format!("WORKBENCH=({} {global})", shell_quote(&job.binary.display().to_string())));
+    line(format!("WORKBENCH=({} {global})", shell("the workbench binary ([cluster] binary)", &job.binary)?));
     s.push_str(BODY);
-    s
+    Ok(s)
 }
+
+/// How errors name the partition.
+const PARTITION: &str = "the partition (--partition or [cluster.slurm] partition)";
 
 /// The part of the script that runs, forwards the time-limit signal and requeues.
 const BODY: &str = r#"
@@ -112,7 +123,7 @@ pub fn submit(
     partition: Option<&str>,
     gpus: u32,
     exec: &mut Exec,
-) -> Result<String, ClusterError> {
+) -> Result<JobId, ClusterError> {
     let out = exec("sbatch", &["--parsable".to_string(), script.display().to_string()])?;
     if !out.success() {
         return Err(classify_rejection(&out.message(), partition, gpus));
@@ -124,10 +135,9 @@ pub fn submit(
 }
 
 /// `sbatch --parsable` prints `ID` or `ID;CLUSTER`.
-pub fn parse_sbatch_parsable(stdout: &str) -> Option<String> {
+pub fn parse_sbatch_parsable(stdout: &str) -> Option<JobId> {
     let first = stdout.lines().map(str::trim).find(|l| !l.is_empty())?;
-    let id = first.split(';').next()?.trim();
-    (!id.is_empty() && id.chars().all(|c| c.is_ascii_digit())).then(|| id.to_string())
+    JobId::parse(Scheduler::Slurm, first.split(';').next()?.trim()).ok()
 }
 
 /// Turn sbatch's error text into the error a user can act on.
@@ -153,7 +163,7 @@ pub fn classify_rejection(message: &str, partition: Option<&str>, gpus: u32) -> 
 }
 
 /// `scancel ID`.
-pub fn cancel(job_id: &str, exec: &mut Exec) -> Result<(), ClusterError> {
+pub fn cancel(job_id: &JobId, exec: &mut Exec) -> Result<(), ClusterError> {
     let out = exec("scancel", &[job_id.to_string()])?;
     if out.success() {
         Ok(())
@@ -191,7 +201,7 @@ mod tests {
 
     #[test]
     fn the_script_asks_for_everything_and_runs_the_folder() {
-        let s = script(&job(), &SlurmConfig::default());
+        let s = script(&job(), &SlurmConfig::default()).unwrap();
         for want in [
             "#SBATCH --job-name=wb-20261128-133000-iris-mlp-slurm",
             "#SBATCH --output=/shared/runs/20261128-133000-iris-mlp-slurm/slurm-%j.out",
@@ -228,7 +238,7 @@ mod tests {
             extra: vec!["--account=proj42".into()],
             ..SlurmConfig::default()
         };
-        let s = script(&job(), &cfg);
+        let s = script(&job(), &cfg).unwrap();
         assert!(s.contains("#SBATCH --gpus=2") && !s.contains("--gres"));
         assert!(s.contains("#SBATCH --no-requeue") && s.contains("REQUEUE=0"));
         assert!(s.contains("#SBATCH --signal=B:USR1@300"));
@@ -236,7 +246,7 @@ mod tests {
         assert!(s.contains("\nmodule load cuda\n"));
         let mut no_limit = job();
         no_limit.resources = Resources::default();
-        let s = script(&no_limit, &SlurmConfig::default());
+        let s = script(&no_limit, &SlurmConfig::default()).unwrap();
         assert!(!s.contains("--time") && !s.contains("--gres") && !s.contains("--partition"));
         assert!(s.contains("#SBATCH --signal=B:USR1@120"), "the partition's own limit needs it too");
         assert!(s.contains("--cpus-per-task=1"));
@@ -246,15 +256,47 @@ mod tests {
     fn paths_with_spaces_are_quoted() {
         let mut j = job();
         j.run_dir = PathBuf::from("/shared/my runs/x");
-        let s = script(&j, &SlurmConfig::default());
+        let s = script(&j, &SlurmConfig::default()).unwrap();
         assert!(s.contains("RUN_DIR='/shared/my runs/x'"), "{s}");
+        // sbatch splits #SBATCH lines at unquoted spaces and ends them at an unquoted #.
+        assert!(s.contains("#SBATCH --output=\"/shared/my runs/x/slurm-%j.out\"\n"), "{s}");
+        assert!(s.contains("#SBATCH --error=\"/shared/my runs/x/slurm-%j.err\"\n"), "{s}");
+        assert!(s.contains("#SBATCH --chdir=\"/shared/my runs/x\"\n"), "{s}");
+        // % starts a filename pattern in --output; the folder's own % is doubled.
+        j.run_dir = PathBuf::from("/shared/100%#1/x");
+        let s = script(&j, &SlurmConfig::default()).unwrap();
+        assert!(s.contains("#SBATCH --output=\"/shared/100%%#1/x/slurm-%j.out\"\n"), "{s}");
+        assert!(s.contains("#SBATCH --chdir=\"/shared/100%#1/x\"\n"), "{s}");
+    }
+
+    #[test]
+    fn values_no_quoting_can_carry_are_refused_naming_the_key() {
+        let mut j = job();
+        j.run_dir = PathBuf::from("/shared/runs/x\n#SBATCH --uid=0");
+        let e = script(&j, &SlurmConfig::default()).unwrap_err().to_string();
+        assert!(e.starts_with("the run folder \"/shared/runs/x\\n#SBATCH --uid=0\" can't be written into the Slurm job script"), "{e}");
+        let mut j = job();
+        j.resources.partition = Some("gpu --account=other".into());
+        let e = script(&j, &SlurmConfig::default()).unwrap_err().to_string();
+        assert!(
+            e.contains("the partition (--partition or [cluster.slurm] partition) \"gpu --account=other\""),
+            "{e}"
+        );
+        let cfg = SlurmConfig { extra: vec!["--account=a\nrm -rf ~".into()], ..SlurmConfig::default() };
+        let e = script(&job(), &cfg).unwrap_err().to_string();
+        assert!(e.contains("[cluster.slurm] extra") && e.contains("line break"), "{e}");
+        let mut j = job();
+        j.binary = PathBuf::from("/bin/work\nbench");
+        assert!(script(&j, &SlurmConfig::default()).unwrap_err().to_string().contains("[cluster] binary"));
     }
 
     #[test]
     fn sbatch_ids_and_refusals() {
-        assert_eq!(parse_sbatch_parsable("1234\n").as_deref(), Some("1234"));
-        assert_eq!(parse_sbatch_parsable("77;cluster2\n").as_deref(), Some("77"));
-        assert_eq!(parse_sbatch_parsable("Submitted batch job 5"), None);
+        let parsed = |out: &str| parse_sbatch_parsable(out).map(String::from);
+        assert_eq!(parsed("1234\n").as_deref(), Some("1234"));
+        assert_eq!(parsed("77;cluster2\n").as_deref(), Some("77"));
+        assert_eq!(parsed("Submitted batch job 5"), None);
+        assert_eq!(parsed("-all\n"), None);
         // Messages as sbatch 22.05 prints them (captured from the local cluster).
         let e = classify_rejection(
             "sbatch: error: invalid partition specified: nope\nsbatch: error: Batch job submission failed: Invalid partition name specified",

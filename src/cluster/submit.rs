@@ -45,19 +45,19 @@ pub struct SubmitPlan {
 
 impl SubmitPlan {
     /// The job file for the plan's run folder.
-    pub fn job_file_text(&self) -> String {
+    pub fn job_file_text(&self) -> Result<String, ClusterError> {
         job_file_text(&self.job, &self.cluster)
     }
 
     /// Exactly what `workbench submit --dry-run` prints: the job file, and for HTCondor the
-    /// wrapper script it runs.
-    pub fn preview(&self) -> String {
-        let mut text = self.job_file_text();
+    /// wrapper script it runs. An error only when the plan was changed after [`plan`] checked it.
+    pub fn preview(&self) -> Result<String, ClusterError> {
+        let mut text = self.job_file_text()?;
         if self.job.scheduler == Scheduler::Condor {
             text.push_str(&format!("\n# {} (the job's executable):\n", condor::WRAPPER_FILE));
-            text.push_str(&condor::wrapper(&self.job, &self.cluster.condor));
+            text.push_str(&condor::wrapper(&self.job, &self.cluster.condor)?);
         }
-        text
+        Ok(text)
     }
 }
 
@@ -85,8 +85,10 @@ pub fn scheduler_of(request: &SubmitRequest, cfg: &ClusterConfig) -> Result<Sche
 }
 
 /// Plan a submission of `spec` (whose dataset lives at `dataset_path`). Reads no file: it checks
-/// the values, the runs folder's place and which binary the job runs. A runs folder under a
-/// node-local path is an error with `[cluster] refuse_node_local`, else the plan's warning.
+/// the values, the runs folder's place and which binary the job runs, and writes the job file
+/// once in memory, so a path or value the job file can't carry is refused here, before any
+/// folder is made. A runs folder under a node-local path is an error with
+/// `[cluster] refuse_node_local`, else the plan's warning.
 pub fn plan(
     settings: &Settings,
     spec: &TrainSpec,
@@ -128,7 +130,9 @@ pub fn plan(
         dataset_path: dataset_path.to_path_buf(),
         resources,
     };
-    Ok(SubmitPlan { spec: spec.clone(), job, cluster: (**cfg).clone(), warning })
+    let plan = SubmitPlan { spec: spec.clone(), job, cluster: (**cfg).clone(), warning };
+    plan.preview()?;
+    Ok(plan)
 }
 
 /// Carry out a plan: make the queued run folder, write the job file into it, submit it through
@@ -146,10 +150,11 @@ pub fn submit(plan: &SubmitPlan, exec: &mut Exec) -> Result<Submitted, ClusterEr
             .and_then(|()| if executable { make_executable(&path) } else { Ok(()) })
             .map_err(|source| ClusterError::Io { what: "could not write the job file", path, source })
     };
-    let written = write(job_file.clone(), job_file_text(&job, &plan.cluster), scheduler == Scheduler::Slurm)
+    let written = job_file_text(&job, &plan.cluster)
+        .and_then(|text| write(job_file.clone(), text, scheduler == Scheduler::Slurm))
         .and_then(|()| {
             if scheduler == Scheduler::Condor {
-                write(dir.join(condor::WRAPPER_FILE), condor::wrapper(&job, &plan.cluster.condor), true)
+                write(dir.join(condor::WRAPPER_FILE), condor::wrapper(&job, &plan.cluster.condor)?, true)
             } else {
                 Ok(())
             }
@@ -179,7 +184,7 @@ pub fn submit_system(plan: &SubmitPlan) -> Result<Submitted, ClusterError> {
     submit(plan, &mut exec_system())
 }
 
-fn job_file_text(job: &JobSpec, cfg: &ClusterConfig) -> String {
+fn job_file_text(job: &JobSpec, cfg: &ClusterConfig) -> Result<String, ClusterError> {
     match job.scheduler {
         Scheduler::Slurm => slurm::script(job, &cfg.slurm),
         Scheduler::Condor => condor::submit_description(job, &cfg.condor),

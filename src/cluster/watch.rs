@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::poll::Watched;
-use super::{job_of, read_run_meta, reconcile, ClusterError, JobRecord, JobState, Poller, Scheduler};
+use super::{job_of, read_run_meta, reconcile, ClusterError, JobId, JobRecord, JobState, Poller, Scheduler};
 use crate::runs::RunStatus;
 
 /// What one round learned about one run.
@@ -116,7 +116,7 @@ pub struct ClusterJob {
     /// The run's folder name.
     pub key: String,
     pub scheduler: Scheduler,
-    pub job_id: String,
+    pub job_id: JobId,
     /// What the scheduler said this round; `None` when it was not asked.
     pub state: Option<JobState>,
 }
@@ -185,7 +185,7 @@ mod tests {
         let dir = create_queued_run(runs, &spec, scheduler).unwrap();
         let job = JobRecord {
             scheduler,
-            job_id: id.into(),
+            job_id: JobId::parse(scheduler, id).unwrap(),
             submitted_at: "now".into(),
             job_file: "job.sbatch".into(),
         };
@@ -265,5 +265,34 @@ mod tests {
         // The next look lists the jobs without asking Slurm again before the interval.
         let again = w.report(runs.path());
         assert!(again.jobs.iter().all(|j| j.state.is_none()) && again.errors.is_empty(), "{again:?}");
+    }
+
+    #[test]
+    fn a_job_toml_with_a_hostile_id_is_an_error_and_never_asked_about() {
+        let runs = tempfile::tempdir().unwrap();
+        let spec = TrainSpec::from_config("iris", &TrainConfig::default());
+        let dir = create_queued_run(runs.path(), &spec, Scheduler::Condor).unwrap();
+        let record =
+            "scheduler = \"condor\"\njob_id = \"-all\"\nsubmitted_at = \"now\"\njob_file = \"job.sub\"\n";
+        std::fs::write(dir.join(crate::cluster::JOB_FILE), record).unwrap();
+        let e = job_of(&dir).unwrap_err().to_string();
+        assert!(e.contains("job.toml") && e.contains("\"-all\" is not a"), "{e}");
+        // An id of the other scheduler's form is refused too (scancel 12.0 names a job step).
+        let slurm =
+            "scheduler = \"slurm\"\njob_id = \"12.0\"\nsubmitted_at = \"now\"\njob_file = \"job.sbatch\"\n";
+        std::fs::write(dir.join(crate::cluster::JOB_FILE), slurm).unwrap();
+        assert!(job_of(&dir).unwrap_err().to_string().contains("\"12.0\" is not a Slurm job id"));
+        std::fs::write(dir.join(crate::cluster::JOB_FILE), record).unwrap();
+        let never: Exec = Box::new(|p, a| panic!("{p} {a:?} asked about a hostile id"));
+        let never_slurm: Exec = Box::new(|p, a| panic!("{p} {a:?} asked about a hostile id"));
+        let mut w = Watcher::with_pollers(
+            Poller::with_exec(Scheduler::Slurm, Duration::ZERO, never_slurm),
+            Poller::with_exec(Scheduler::Condor, Duration::ZERO, never),
+        );
+        let (updates, errors) = w.round(runs.path());
+        assert!(updates.is_empty());
+        assert!(matches!(errors.as_slice(), [ClusterError::BadFile { .. }]), "{errors:?}");
+        assert!(crate::cluster::cancel(&dir).unwrap_err().to_string().contains("-all"));
+        assert_eq!(read_run_meta(&dir).unwrap().status, RunStatus::Queued, "nothing was cancelled");
     }
 }

@@ -47,8 +47,22 @@ pub fn render(app: &App, frame: &mut Frame) {
             None => {}
         }
     }
+    // The one door for text from files on its way to the screen: whatever any view drew.
+    clean_cells(frame);
     if app.ascii {
         to_ascii(frame);
+    }
+}
+
+/// Replace every cell whose symbol holds a control character or a bidirectional override
+/// ([`crate::text`]) by U+FFFD, so nothing read from a run folder, dataset or event file can
+/// move the cursor, retitle the terminal or reorder what is shown. (ratatui already drops most
+/// C0 controls from spans; this catches the rest and any widget that sets symbols itself.)
+fn clean_cells(frame: &mut Frame) {
+    for cell in frame.buffer_mut().content.iter_mut() {
+        if crate::text::has_controls(cell.symbol()) {
+            cell.set_symbol("\u{fffd}");
+        }
     }
 }
 

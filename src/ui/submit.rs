@@ -78,7 +78,8 @@ pub fn render(form: &SubmitForm, area: Rect, frame: &mut Frame) {
         Layout::vertical([Constraint::Length(head), Constraint::Min(1), Constraint::Length(1)]).areas(inner);
     frame.render_widget(Paragraph::new(lines), top);
     if let Ok(plan) = &form.plan {
-        let text: Vec<Line> = plan.preview().lines().map(|l| Line::from(l.to_string())).collect();
+        let preview = plan.preview().unwrap_or_else(|e| format!("can't submit: {e}"));
+        let text: Vec<Line> = preview.lines().map(|l| Line::from(l.to_string())).collect();
         let scroll = form.scroll.min(text.len().saturating_sub(1) as u16);
         frame.render_widget(
             Paragraph::new(text)

@@ -163,6 +163,8 @@ proptest! {
                 let keys = |t: &str| t.lines().map(|l| l.split(" = ").next().unwrap_or("").to_string()).collect::<Vec<_>>();
                 prop_assert_eq!(keys(&text), keys(&baseline), "{}", text);
                 prop_assert!(!text.contains('\r'), "{}", text);
+                // A line ending in a backslash would be joined with the next submit command.
+                prop_assert!(!text.lines().any(|l| l.trim_end().ends_with('\\')), "{}", text);
                 let wrapper = condor::wrapper(&job, &cfg).unwrap();
                 prop_assert_eq!(wrapper.lines().count(), condor::wrapper(&spec(Scheduler::Condor, "runs", "run-1", None), &plain).unwrap().lines().count());
             }

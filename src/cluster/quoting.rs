@@ -147,7 +147,18 @@ pub(super) fn condor_path<'a>(what: &str, path: &'a Path) -> Result<&'a str, Clu
 
 /// A `[cluster.condor]` value written as the rest of a submit command's line.
 pub(super) fn condor_value<'a>(what: &str, value: &'a str) -> Result<&'a str, ClusterError> {
-    no_controls(what, value, CONDOR_FILE)
+    let value = no_controls(what, value, CONDOR_FILE)?;
+    // HTCondor reads a line that ends in a backslash as continued on the next one, which would
+    // join this value with the submit command after it.
+    if value.trim_end().ends_with('\\') {
+        return Err(refuse(
+            what,
+            value,
+            CONDOR_FILE,
+            "it may not end in \\ (HTCondor would join it with the next line)",
+        ));
+    }
+    Ok(value)
 }
 
 /// A value written inside `"..."` in a submit command (a ClassAd string): no quote or backslash.

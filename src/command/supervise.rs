@@ -298,18 +298,7 @@ impl Watch {
             stopping: None,
             user_stop: false,
             paused: false,
-            live: LiveState {
-                phase: "running".into(),
-                done: 0,
-                total: 0,
-                epoch: 0,
-                step: 0,
-                updated_unix_ms: 0,
-                pid: std::process::id(),
-                host: host_name(),
-                samples_per_s: None,
-                eta_s: None,
-            },
+            live: LiveState::starting("running"),
             live_written: None,
         }
     }

@@ -75,6 +75,24 @@ pub struct LiveState {
     pub eta_s: Option<f64>,
 }
 
+impl LiveState {
+    /// The heartbeat a run process starts with: this process on this host, in `phase`, nothing done yet.
+    pub fn starting(phase: &str) -> LiveState {
+        LiveState {
+            phase: phase.into(),
+            done: 0,
+            total: 0,
+            epoch: 0,
+            step: 0,
+            updated_unix_ms: 0,
+            pid: std::process::id(),
+            host: super::host_name(),
+            samples_per_s: None,
+            eta_s: None,
+        }
+    }
+}
+
 /// A command to a run process, appended to its `control` file by any viewer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ControlCommand {

@@ -270,18 +270,7 @@ impl Heartbeat {
     fn new(dir: &Path) -> Heartbeat {
         Heartbeat {
             path: dir.join(LIVE_FILE),
-            state: LiveState {
-                phase: "reading".into(),
-                done: 0,
-                total: 0,
-                epoch: 0,
-                step: 0,
-                updated_unix_ms: 0,
-                pid: std::process::id(),
-                host: host_name(),
-                samples_per_s: None,
-                eta_s: None,
-            },
+            state: LiveState::starting("reading"),
             written: None,
             rate: RateWindow::default(),
         }

@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use workbench::command::CommandEntry;
 use workbench::config::{ConfigFile, DatasetConfig};
 use workbench::models::StackConfig;
 
@@ -35,6 +36,16 @@ fn accepted_keys() -> BTreeSet<String> {
     let mut config = ConfigFile::default();
     config.datasets.insert("NAME".into(), DatasetConfig::default());
     config.models.insert("NAME".into(), StackConfig::default());
+    config.commands.entries.insert(
+        "NAME".into(),
+        CommandEntry {
+            run: vec!["python".into(), "train.py".into()],
+            cwd: None,
+            env: Default::default(),
+            stdout_metrics: true,
+            params: Default::default(),
+        },
+    );
     let value = serde_json::to_value(&config).expect("the config serialises");
     let mut keys = BTreeSet::new();
     leaves("", &value, &mut keys);
@@ -80,7 +91,7 @@ fn shipped_keys() -> BTreeSet<String> {
 /// `datasets.iris-binary` -> `datasets.NAME`.
 fn named(table: &str) -> String {
     let mut parts: Vec<&str> = table.split('.').collect();
-    if parts.len() >= 2 && (parts[0] == "datasets" || parts[0] == "models") {
+    if parts.len() >= 2 && (parts[0] == "datasets" || parts[0] == "models" || parts[0] == "commands") {
         parts[1] = "NAME";
     }
     parts.join(".")

@@ -126,12 +126,13 @@ fn lines_match(expected: &[String], actual: &[&str]) -> bool {
     }
 }
 
-/// A project folder like a new user's: the shipped config, datasets and models; `bin/workbench`.
+/// A project folder like a new user's: the shipped config, datasets, models and examples; `bin/workbench`.
 fn project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temporary folder");
     std::fs::copy(repo().join("config.toml"), dir.path().join("config.toml")).expect("copy config.toml");
     copy_dir(&repo().join("datasets"), &dir.path().join("datasets"));
     copy_dir(&repo().join("models"), &dir.path().join("models"));
+    copy_dir(&repo().join("examples"), &dir.path().join("examples"));
     let bin = dir.path().join(".bin");
     std::fs::create_dir_all(&bin).expect("create .bin");
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_workbench"), bin.join("workbench"))

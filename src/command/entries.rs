@@ -54,7 +54,8 @@ fn yes() -> bool {
 pub struct CommandsConfig {
     /// Seconds from SIGINT to SIGTERM, and from SIGTERM to SIGKILL, when a command run is stopped.
     pub stop_grace_s: f64,
-    /// The `[commands.NAME]` tables.
+    /// The `[commands.NAME]` tables (written back as `[commands.NAME]`, as users write them).
+    #[serde(flatten)]
     pub entries: BTreeMap<String, CommandEntry>,
     /// The `commands/` folder beside config.toml (`NAME.toml` files); set when settings load.
     #[serde(skip)]

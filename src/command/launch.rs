@@ -5,9 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::{CommandError, CommandInfo, RunKind};
 use crate::device::DeviceChoice;
-use crate::runs::{
-    host_name, now_rfc3339, write_run_meta, DataInfo, RunMeta, RunRecorder, RunStatus, Versions,
-};
+use crate::runs::{write_run_meta, RunMeta, RunRecorder};
 use crate::train::process::{spawn_detached_with, Launcher};
 
 /// The diff of a dirty tree kept in the run folder.
@@ -167,29 +165,15 @@ pub fn create_command_run(
         params: request.params.clone(),
     };
     let mut meta = RunMeta {
-        id: String::new(),
-        status: RunStatus::Queued,
-        reason: None,
-        failure_kind: None,
-        dataset: request.dataset.clone().unwrap_or_default(),
-        model: display_name(request),
-        device: device.name.clone(),
-        device_label: device.label.clone(),
-        started_at: now_rfc3339(),
-        finished_at: None,
-        epochs_completed: 0,
-        pid: 0,
-        host: host_name(),
-        checkpoint: None,
-        checkpoint_epoch: None,
-        hyperparameters: crate::params::TrainSpec { device: device.name.clone(), ..Default::default() },
-        data: DataInfo::default(),
-        versions: Versions::current(),
-        final_metrics: None,
-        race: None,
-        device_switches: Vec::new(),
-        kind: RunKind::Command,
         command: Some(info),
+        ..RunMeta::queued(
+            RunKind::Command,
+            request.dataset.clone().unwrap_or_default(),
+            display_name(request),
+            device.name.clone(),
+            device.label.clone(),
+            crate::params::TrainSpec { device: device.name.clone(), ..Default::default() },
+        )
     };
     let dir = RunRecorder::create_folder(runs_dir, &mut meta).map_err(|e| CommandError::disk(runs_dir, e))?;
     let env = command_env(request, &device, &dir, &meta.id);

@@ -255,6 +255,45 @@ pub struct RunMeta {
 
 pub use crate::util::now_rfc3339;
 
+impl RunMeta {
+    /// A run about to get its folder: `queued`, started now on this host, nothing done yet. The
+    /// folder's maker fills in the id.
+    pub fn queued(
+        kind: crate::command::RunKind,
+        dataset: String,
+        model: String,
+        device: String,
+        device_label: String,
+        hyperparameters: TrainSpec,
+    ) -> RunMeta {
+        RunMeta {
+            id: String::new(),
+            status: RunStatus::Queued,
+            reason: None,
+            failure_kind: None,
+            dataset,
+            model,
+            device,
+            device_label,
+            started_at: now_rfc3339(),
+            finished_at: None,
+            epochs_completed: 0,
+            pid: 0,
+            host: host_name(),
+            checkpoint: None,
+            checkpoint_epoch: None,
+            hyperparameters,
+            data: DataInfo::default(),
+            versions: Versions::current(),
+            final_metrics: None,
+            race: None,
+            device_switches: Vec::new(),
+            kind,
+            command: None,
+        }
+    }
+}
+
 pub fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default()
 }

@@ -24,8 +24,7 @@ use crate::data::{Catalog, StagePhase};
 use crate::device::DeviceReport;
 use crate::runs::events::{LIVE_FILE, OUTPUT_FILE};
 use crate::runs::{
-    host_name, load_run, now_rfc3339, ControlCommand, ControlInbox, DataInfo, LiveState, RunLock, RunMeta,
-    RunRecorder, RunStatus, RunsError, Versions,
+    load_run, ControlCommand, ControlInbox, LiveState, RunLock, RunMeta, RunRecorder, RunStatus, RunsError,
 };
 use crate::util::write_atomic;
 
@@ -46,31 +45,14 @@ pub fn create_queued_run(
     spec: &TrainSpec,
     device_name: &str,
 ) -> Result<(String, PathBuf), TrainError> {
-    let mut meta = RunMeta {
-        id: String::new(),
-        status: RunStatus::Queued,
-        reason: None,
-        failure_kind: None,
-        dataset: spec.dataset.clone(),
-        model: spec.model.to_string(),
-        device: device_name.to_string(),
-        device_label: device_name.to_string(),
-        started_at: now_rfc3339(),
-        finished_at: None,
-        epochs_completed: 0,
-        pid: 0,
-        host: host_name(),
-        checkpoint: None,
-        checkpoint_epoch: None,
-        hyperparameters: spec.clone(),
-        data: DataInfo::default(),
-        versions: Versions::current(),
-        final_metrics: None,
-        race: None,
-        device_switches: Vec::new(),
-        kind: crate::command::RunKind::Train,
-        command: None,
-    };
+    let mut meta = RunMeta::queued(
+        crate::command::RunKind::Train,
+        spec.dataset.clone(),
+        spec.model.to_string(),
+        device_name.to_string(),
+        device_name.to_string(),
+        spec.clone(),
+    );
     let dir = RunRecorder::create_folder(runs_dir, &mut meta).map_err(|e| TrainError::disk(runs_dir, e))?;
     Ok((meta.id, dir))
 }

@@ -347,3 +347,54 @@ fn the_job_script_passes_the_time_limit_signal_on_and_requeues() {
     // waited for here.
     let _ = cluster::cancel(&run);
 }
+
+/// The user's own script as a job: `workbench submit ... -- python3 script.py`. It prints
+/// metrics; on Slurm's time-limit warning (USR1, passed on by the job script to the run process
+/// and by it to the command's process group) it saves and exits 0.
+const COMMAND_SCRIPT: &str = r#"
+import os, signal, sys, time
+def on_usr1(*_):
+    print("time limit near: saving", flush=True)
+    with open(os.path.join(os.environ["WORKBENCH_RUN_DIR"], "saved.txt"), "w") as f:
+        f.write(os.environ.get("CUDA_VISIBLE_DEVICES", "unset"))
+    sys.exit(0)
+signal.signal(signal.SIGUSR1, on_usr1)
+for step in range(1, 100000):
+    print(f"step={step} loss={1 / step:.4f}")
+    time.sleep(0.2)
+"#;
+
+#[test]
+fn a_submitted_command_runs_supervised_and_gets_the_time_limit_signal() {
+    need_slurm!("a_submitted_command_runs_supervised_and_gets_the_time_limit_signal");
+    let dir = project("[cluster.slurm]\nsignal_before_s = 50\n");
+    std::fs::write(dir.path().join("script.py"), COMMAND_SCRIPT).unwrap();
+    let out = workbench_with_path(
+        dir.path(),
+        &["submit", "--scheduler", "slurm", "--time", "1", "--", "python3", "script.py"],
+        None,
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    let job_id =
+        stdout.lines().find_map(|l| l.strip_prefix("submitted Slurm job ")).unwrap().trim().to_string();
+    let run = PathBuf::from(stdout.lines().find_map(|l| l.strip_prefix("run folder: ")).unwrap().trim());
+    let meta = cluster::read_run_meta(&run).unwrap();
+    assert_eq!(meta.kind, workbench::command::RunKind::Command);
+    assert_eq!(meta.status, RunStatus::Queued);
+    let script = std::fs::read_to_string(run.join("job.sbatch")).unwrap();
+    assert!(script.contains("run --run-dir \"$RUN_DIR\"") && script.contains("--no-requeue"), "{script}");
+    let mut poller = Poller::new(Scheduler::Slurm, Duration::from_secs(10));
+    let seen = poll_until(&mut poller, &run, &job_id, Duration::from_secs(150), |state, status| {
+        state.is_final() && status != RunStatus::Running && status != RunStatus::Queued
+    });
+    let meta = cluster::read_run_meta(&run).unwrap();
+    assert_eq!(meta.status, RunStatus::Finished, "{seen:?} {:?}", meta.reason);
+    let saved = std::fs::read_to_string(run.join("saved.txt")).expect("the script got USR1 and saved");
+    assert_eq!(saved, "", "no GPU asked for: CUDA_VISIBLE_DEVICES is empty");
+    let output = std::fs::read_to_string(run.join("output.log")).unwrap();
+    assert!(output.contains("time limit near: saving"), "{output}");
+    let series = workbench::command::read_command_series(&run, &meta);
+    let points = series.get("loss").map(Vec::len).unwrap_or(0);
+    assert!(points >= 5, "its printed metrics are in scalars.csv: {points} points");
+}

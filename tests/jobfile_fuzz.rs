@@ -36,6 +36,7 @@ fn spec(scheduler: Scheduler, runs: &str, run_id: &str, partition: Option<String
         runs_dir,
         dataset_path: PathBuf::from("/shared/me/datasets/iris.csv"),
         resources: Resources { gpus: 1, cpus: 2, time_s: Some(3600), mem_mib: Some(1024), partition },
+        command: false,
     }
 }
 

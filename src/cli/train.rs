@@ -27,7 +27,7 @@ use crate::train::{
 use crate::util::{format_duration, format_rate};
 
 /// Flags of `workbench train`; each parameter flag overrides the `[train]` table of config.toml.
-#[derive(Debug, Args, Clone, Default)]
+#[derive(Debug, Args, Clone, Default, PartialEq)]
 pub struct TrainArgs {
     /// Dataset name, as listed by `workbench datasets`
     #[arg(long)]

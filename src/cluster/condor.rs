@@ -58,8 +58,11 @@ pub fn submit_description(job: &JobSpec, cfg: &CondorConfig) -> Result<String, C
     if let Some(image) = &cfg.container_image {
         lines.push(format!("container_image = {}", condor_value("[cluster.condor] container_image", image)?));
     }
-    lines.push(format!("checkpoint_exit_code = {}", cfg.checkpoint_exit_code));
-    lines.push("+is_resumable = true".into());
+    if !job.command {
+        // A command run is not resumed in its folder: no checkpoint exit for it.
+        lines.push(format!("checkpoint_exit_code = {}", cfg.checkpoint_exit_code));
+        lines.push("+is_resumable = true".into());
+    }
     lines.push(format!("log = {dir}/{EVENT_LOG_FILE}"));
     lines.push(format!("output = {dir}/condor-$(Cluster).$(Process).out"));
     lines.push(format!("error = {dir}/condor-$(Cluster).$(Process).err"));
@@ -138,6 +141,26 @@ pub fn wrapper(job: &JobSpec, cfg: &CondorConfig) -> Result<String, ClusterError
         format!("./{}", shell("the workbench binary ([cluster] binary)", &name(&job.binary))?)
     };
     let id = condor_path("the run id", Path::new(&job.run_id))?;
+    if job.command {
+        return Ok(format!(
+            r#"#!/bin/bash
+# HTCondor wrapper for workbench command run {id} (written by `workbench submit`).
+RUN_DIR=$1
+echo "workbench: job $(hostname) run --run-dir $RUN_DIR"
+# condor_rm and eviction send SIGTERM: the command is stopped as `workbench stop` stops it.
+trap 'kill -TERM "$child" 2>/dev/null' TERM
+trap 'kill -USR1 "$child" 2>/dev/null' USR1
+{binary}{global} run --run-dir "$RUN_DIR" &
+child=$!
+while :; do
+    wait "$child"
+    rc=$?
+    kill -0 "$child" 2>/dev/null || break
+done
+exit "$rc"
+"#
+        ));
+    }
     Ok(format!(
         r#"#!/bin/bash
 # HTCondor wrapper for workbench run {id} (written by `workbench submit`).
@@ -217,7 +240,19 @@ mod tests {
                 mem_mib: Some(8192),
                 partition: None,
             },
+            command: false,
         }
+    }
+
+    #[test]
+    fn a_command_job_runs_the_supervisor_and_has_no_checkpoint_exit() {
+        let job = JobSpec { command: true, ..job() };
+        let cfg = CondorConfig { shared_filesystem: true, ..CondorConfig::default() };
+        let w = wrapper(&job, &cfg).unwrap();
+        assert!(w.contains("/home/me/bin/workbench --datasets-dir /home/me/datasets"), "{w}");
+        assert!(w.contains(" run --run-dir \"$RUN_DIR\" &") && !w.contains(" train "), "{w}");
+        let d = submit_description(&job, &cfg).unwrap();
+        assert!(!d.contains("checkpoint_exit_code") && !d.contains("is_resumable"), "{d}");
     }
 
     #[test]

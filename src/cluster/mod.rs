@@ -126,6 +126,10 @@ pub struct JobSpec {
     /// The dataset's file or folder (transferred to HTCondor jobs without a shared filesystem).
     pub dataset_path: PathBuf,
     pub resources: Resources,
+    /// A command run (`workbench run --run-dir DIR`, which passes the time-limit signal on to the
+    /// command's process group) rather than a train run (`workbench train --run-dir DIR`, which
+    /// checkpoints on it and is requeued).
+    pub command: bool,
 }
 
 /// `job.toml`: which scheduler holds the run and under which id.

@@ -59,7 +59,9 @@ pub fn script(job: &JobSpec, cfg: &SlurmConfig) -> Result<String, ClusterError> 
     }
     // Always: without --time the partition's default limit still ends the job.
     line(format!("#SBATCH --signal=B:USR1@{}", cfg.signal_before_s));
-    line(if cfg.requeue { "#SBATCH --requeue" } else { "#SBATCH --no-requeue" }.into());
+    // A command run can't go on in its folder after a requeue: it is never requeued.
+    let requeue = cfg.requeue && !job.command;
+    line(if requeue { "#SBATCH --requeue" } else { "#SBATCH --no-requeue" }.into());
     for extra in &cfg.extra {
         line(format!("#SBATCH {}", no_controls("[cluster.slurm] extra", extra.trim(), SBATCH_FILE)?));
     }
@@ -68,7 +70,9 @@ pub fn script(job: &JobSpec, cfg: &SlurmConfig) -> Result<String, ClusterError> 
         line(setup.clone());
     }
     line(format!("RUN_DIR={}", shell_quote(dir)));
-    line(format!("REQUEUE={}", u8::from(cfg.requeue)));
+    if !job.command {
+        line(format!("REQUEUE={}", u8::from(requeue)));
+    }
     let shell = |what: &str, path: &std::path::Path| shell_path(what, path, SBATCH_FILE);
     let mut global = format!(
         "--datasets-dir {} --runs-dir {}",
@@ -79,7 +83,7 @@ pub fn script(job: &JobSpec, cfg: &SlurmConfig) -> Result<String, ClusterError> 
         let _ = write!(global, " --config {}", shell("the config file", c)?);
     }
     line(format!("WORKBENCH=({} {global})", shell("the workbench binary ([cluster] binary)", &job.binary)?));
-    s.push_str(BODY);
+    s.push_str(if job.command { COMMAND_BODY } else { BODY });
     Ok(s)
 }
 
@@ -113,6 +117,23 @@ if [ "$limit" = 1 ] && [ "$REQUEUE" = 1 ]; then
     echo "workbench: time limit near; checkpointed, requeueing job $SLURM_JOB_ID"
     scontrol requeue "$SLURM_JOB_ID"
 fi
+exit "$rc"
+"#;
+
+/// The same for a command run: the run process passes the time-limit warning (USR1) on to the
+/// command's process group, and scancel's TERM stops the command as `workbench stop` does.
+const COMMAND_BODY: &str = r#"
+echo "workbench: job $SLURM_JOB_ID on $(hostname): run --run-dir $RUN_DIR"
+trap 'kill -USR1 "$child" 2>/dev/null' USR1
+trap 'kill -TERM "$child" 2>/dev/null' TERM
+"${WORKBENCH[@]}" run --run-dir "$RUN_DIR" &
+child=$!
+# `wait` returns early when a trapped signal arrives; wait again until the run has exited.
+while :; do
+    wait "$child"
+    rc=$?
+    kill -0 "$child" 2>/dev/null || break
+done
 exit "$rc"
 "#;
 
@@ -196,7 +217,18 @@ mod tests {
                 mem_mib: Some(16384),
                 partition: Some("gpu".into()),
             },
+            command: false,
         }
+    }
+
+    #[test]
+    fn a_command_job_runs_the_supervisor_passes_usr1_on_and_is_never_requeued() {
+        let job = JobSpec { command: true, ..job() };
+        let s = script(&job, &SlurmConfig { requeue: true, ..SlurmConfig::default() }).unwrap();
+        assert!(s.contains("\"${WORKBENCH[@]}\" run --run-dir \"$RUN_DIR\" &"), "{s}");
+        assert!(s.contains("trap 'kill -USR1 \"$child\" 2>/dev/null' USR1"), "{s}");
+        assert!(s.contains("#SBATCH --no-requeue") && !s.contains("scontrol requeue"), "{s}");
+        assert!(!s.contains(" train "), "{s}");
     }
 
     #[test]

@@ -41,6 +41,9 @@ pub struct SubmitPlan {
     pub cluster: ClusterConfig,
     /// A warning to show before submitting (a runs folder the compute nodes may not see).
     pub warning: Option<String>,
+    /// The command the job runs, for a command run (`workbench submit ... -- COMMAND`); `spec`
+    /// then only names it.
+    pub command: Option<crate::command::CommandRequest>,
 }
 
 impl SubmitPlan {
@@ -129,10 +132,97 @@ pub fn plan(
         runs_dir: settings.runs_dir.clone(),
         dataset_path: dataset_path.to_path_buf(),
         resources,
+        command: false,
     };
-    let plan = SubmitPlan { spec: spec.clone(), job, cluster: (**cfg).clone(), warning };
+    let plan = SubmitPlan { spec: spec.clone(), job, cluster: (**cfg).clone(), warning, command: None };
     plan.preview()?;
     Ok(plan)
+}
+
+/// Plan a submission of the user's own command: the job runs `workbench run --run-dir DIR`, the
+/// same supervised command as on this machine (metrics, stop, and Slurm's time-limit USR1 passed
+/// on to the command's process group). The command's folder (`cwd`) must be one the compute
+/// nodes see: HTCondor without a shared filesystem is refused.
+pub fn plan_command(
+    settings: &Settings,
+    command: &crate::command::CommandRequest,
+    request: &SubmitRequest,
+) -> Result<SubmitPlan, ClusterError> {
+    let scheduler = scheduler_of(request, &settings.cluster)?;
+    if scheduler == Scheduler::Condor && !settings.cluster.condor.shared_filesystem {
+        return Err(ClusterError::BadValue {
+            flag: "--scheduler",
+            value: "condor".into(),
+            hint: "a command runs in its own folder, which a job without a shared filesystem can't see; \
+                   set [cluster.condor] shared_filesystem = true (or submit a built-in model)"
+                .into(),
+        });
+    }
+    let cwd_warning = node_local_prefix(&command.cwd, &settings.cluster).map(|prefix| {
+        format!(
+            "the command's folder {} is under {prefix}, which compute nodes may not see; start it from a shared folder",
+            command.cwd.display()
+        )
+    });
+    if let (Some(why), true) = (&cwd_warning, settings.cluster.refuse_node_local) {
+        return Err(ClusterError::BadValue {
+            flag: "the command's folder",
+            value: String::new(),
+            hint: why.clone(),
+        });
+    }
+    let spec = TrainSpec { dataset: command.dataset.clone().unwrap_or_default(), ..TrainSpec::default() };
+    let mut plan = plan(settings, &spec, &command.cwd, request)?;
+    plan.job.command = true;
+    let name = crate::command::launch::display_name(command);
+    plan.job.run_dir = settings.runs_dir.join(command_folder_name(&spec.dataset, &name, scheduler));
+    plan.job.run_id = dir_name(&plan.job.run_dir);
+    plan.command = Some(command.clone());
+    plan.warning = match (plan.warning.take(), cwd_warning) {
+        (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+        (a, b) => a.or(b),
+    };
+    plan.preview()?;
+    Ok(plan)
+}
+
+/// The folder name a command run submitted now gets (as [`crate::runs::folder_name`]).
+fn command_folder_name(dataset: &str, name: &str, scheduler: Scheduler) -> String {
+    let meta = crate::runs::RunMeta {
+        started_at: now_rfc3339(),
+        ..crate::runs::RunMeta::queued(
+            crate::command::RunKind::Command,
+            dataset.to_string(),
+            name.to_string(),
+            scheduler.as_str().to_string(),
+            String::new(),
+            TrainSpec::default(),
+        )
+    };
+    crate::runs::folder_name(&meta)
+}
+
+/// Make the run folder of a plan: a queued train run, or a command run whose device the job's
+/// scheduler decides (`CUDA_VISIBLE_DEVICES` is left to it).
+fn create_plan_folder(plan: &SubmitPlan) -> Result<PathBuf, ClusterError> {
+    let scheduler = plan.job.scheduler;
+    let Some(command) = &plan.command else {
+        return create_queued_run(&plan.job.runs_dir, &plan.spec, scheduler);
+    };
+    let gpus = plan.job.resources.gpus;
+    let device = crate::command::launch::DevicePick {
+        name: scheduler.as_str().to_string(),
+        label: match gpus {
+            0 => format!("{scheduler} job, CPU"),
+            1 => format!("{scheduler} job, 1 GPU"),
+            n => format!("{scheduler} job, {n} GPUs"),
+        },
+        // The scheduler sets CUDA_VISIBLE_DEVICES for the GPUs it gives; without any, none.
+        visible: (gpus == 0).then(String::new),
+    };
+    crate::command::launch::create_command_run_on(&plan.job.runs_dir, command, Some(device))
+        .map(|(_, dir)| dir)
+        .map_err(|e| ClusterError::BadFile { path: plan.job.runs_dir.clone(), message: e.to_string() })
 }
 
 /// Carry out a plan: make the queued run folder, write the job file into it, submit it through
@@ -140,7 +230,7 @@ pub fn plan(
 /// the scheduler's reason, so the runs pane says why.
 pub fn submit(plan: &SubmitPlan, exec: &mut Exec) -> Result<Submitted, ClusterError> {
     let scheduler = plan.job.scheduler;
-    let dir = create_queued_run(&plan.job.runs_dir, &plan.spec, scheduler)?;
+    let dir = create_plan_folder(plan)?;
     let mut job = plan.job.clone();
     job.run_dir = dir.clone();
     job.run_id = dir_name(&dir);

@@ -81,7 +81,11 @@ fn shipped_keys() -> BTreeSet<String> {
             if !key.is_empty()
                 && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
             {
-                keys.insert(format!("{table}.{key}"));
+                // A command's params are the user's own names: the table itself is the key.
+                match table.as_str() {
+                    "commands.NAME.params" => keys.insert(table.clone()),
+                    _ => keys.insert(format!("{table}.{key}")),
+                };
             }
         }
     }

@@ -289,3 +289,79 @@ fn a_panic_in_the_dataset_scan_shows_in_the_datasets_pane_and_the_tui_goes_on() 
     let pane = tmux.wait_for("WORKBENCH_EXIT=", Duration::from_secs(10));
     assert!(pane.contains("WORKBENCH_EXIT=0"), "a worker's panic is shown, not fatal: {pane}");
 }
+
+/// The user's own script as a model: config.toml's `[commands.iris-sgd]` (shipped) is picked in
+/// the model picker, a param is edited in the form, `s` starts it on the runtime menu's CPU with
+/// the chosen dataset, its curve is drawn live, and `x` stops it with nothing of it left running.
+#[test]
+fn a_command_from_the_picker_runs_on_the_chosen_device_draws_its_curve_and_x_stops_it() {
+    if tmux_missing("tui_e2e") {
+        return;
+    }
+    let (dir, runs) = project(40);
+    // Long enough to be stopped: 2000 epochs of 0.05 s.
+    let config = std::fs::read_to_string(dir.path().join("config.toml"))
+        .unwrap()
+        .replace("epochs = 60", "epochs = 2000");
+    std::fs::write(dir.path().join("config.toml"), config).unwrap();
+    std::fs::create_dir(dir.path().join("examples")).unwrap();
+    std::fs::copy(repo().join("examples/iris_sgd.py"), dir.path().join("examples/iris_sgd.py")).unwrap();
+    let tmux = open_workbench(&dir, &runs, 120, 40);
+
+    tmux.keys(&["Tab", "Enter"]);
+    tmux.wait_for("multi-layer perceptron", Duration::from_secs(5));
+    // The commands come last in the picker.
+    tmux.keys(&["Down"; 12]);
+    let pane = tmux.wait_for("command: python3 examples/iris_sgd.py", Duration::from_secs(5));
+    assert!(pane.contains("iris-sgd"), "{pane}");
+    tmux.keys(&["Enter"]);
+    let pane = tmux.wait_for("runs: python3 examples/iris_sgd.py", Duration::from_secs(5));
+    assert!(pane.contains("{dataset}: the chosen dataset's file"), "{pane}");
+    // Fields: model, epochs, lr. A bad lr is refused in place; 0.05 is taken.
+    tmux.keys(&["Down", "Down", "Enter", "BSpace", "BSpace", "BSpace", "f", "a", "s", "t", "Enter"]);
+    tmux.wait_for("lr \"fast\" is not a number", Duration::from_secs(5));
+    tmux.keys(&["Enter", "BSpace", "BSpace", "BSpace", "BSpace", "0", ".", "0", "5", "Enter"]);
+    tmux.wait_for("--lr 0.05 --epochs", Duration::from_secs(5));
+
+    tmux.keys(&["r"]);
+    tmux.wait_for("Runtime type", Duration::from_secs(5));
+    tmux.keys(&["Down", "Enter"]);
+    tmux.wait_for("runtime CPU |", Duration::from_secs(5));
+    tmux.keys(&["s"]);
+    tmux.wait_for("| running", Duration::from_secs(30));
+    // Its printed metrics are its curve: the chart's title names the command and the device.
+    let pane = tmux.wait_for("Run: $ python3 examples/iris_sgd.py", Duration::from_secs(30));
+    assert!(pane.contains("on CPU"), "{pane}");
+    let record = only_run(&runs);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while read_scalars_rows(&record.dir) < 20 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(read_scalars_rows(&record.dir) >= 20, "the printed metrics reach scalars.csv");
+
+    tmux.keys(&["x"]);
+    let pane = tmux.wait_for("| stopped", Duration::from_secs(30));
+    assert!(!pane.contains("| running"), "{pane}");
+    let record = only_run(&runs);
+    assert_eq!(record.meta.status, RunStatus::Stopped);
+    assert_eq!(record.meta.device, "cpu");
+    assert_eq!(record.meta.dataset, "iris");
+    let command = record.meta.command.as_ref().expect("a command run");
+    assert_eq!(command.params.get("lr").map(String::as_str), Some("0.05"));
+    let data = dir.path().join("datasets/iris.csv").display().to_string();
+    assert!(command.argv.windows(2).any(|w| w[0] == "--data" && w[1] == data), "{:?}", command.argv);
+    assert!(command.argv.windows(2).any(|w| w[0] == "--lr" && w[1] == "0.05"), "{:?}", command.argv);
+    assert_eq!(command.env.get("CUDA_VISIBLE_DEVICES").map(String::as_str), Some(""), "cpu hides the GPUs");
+    // Nothing of the script is left running.
+    let out = Command::new("pgrep").args(["-f", &format!("iris_sgd.py --data {data}")]).output().unwrap();
+    assert!(out.stdout.is_empty(), "left running: {}", String::from_utf8_lossy(&out.stdout));
+    tmux.keys(&["q"]);
+    tmux.wait_for("WORKBENCH_EXIT=0", Duration::from_secs(15));
+}
+
+/// Data rows of a run's scalars.csv (the command's printed metrics).
+fn read_scalars_rows(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join(workbench::command::SCALARS_FILE))
+        .map(|t| t.lines().skip(1).count())
+        .unwrap_or(0)
+}

@@ -9,6 +9,13 @@ impl App {
     /// Check the current choices (a dataset, a model that fits it) and return the dataset's
     /// file and the training parameters.
     pub(super) fn check_choices(&self) -> Result<(std::path::PathBuf, TrainSpec), String> {
+        if let Some(command) = &self.form.command {
+            return Err(format!(
+                "`{}` is a command: s starts it; races and cluster jobs from the TUI are for the workbench's \
+                 own models (submit a command with `workbench submit ... -- COMMAND`)",
+                command.name
+            ));
+        }
         let entry = self.selected_entry().ok_or("no dataset selected; put a .csv in the datasets folder")?;
         let summary =
             entry.summary.as_ref().map_err(|e| format!("dataset {} can't be used: {e}", entry.name))?;
@@ -33,6 +40,9 @@ impl App {
             self.notify_error("a run is starting; wait until it shows in the runs pane");
             return Vec::new();
         }
+        if self.form.command.is_some() {
+            return self.start_command(runtime);
+        }
         match self.plan_run(runtime) {
             Err(why) => {
                 self.notify_error(why);
@@ -40,6 +50,44 @@ impl App {
             }
             Ok(spec) => self.ask_start(spec, false),
         }
+    }
+
+    /// `s` with a command chosen: start it on the runtime menu's device, with the chosen dataset
+    /// for `{dataset}`.
+    fn start_command(&mut self, runtime: DeviceChoice) -> Vec<Effect> {
+        let Some(command) = self.form.command.clone() else { return Vec::new() };
+        let dataset = self.selected_entry().map(|e| e.name.clone());
+        if command.uses_dataset && dataset.is_none() {
+            self.notify_error(format!(
+                "`{}` runs on {{dataset}}: choose a dataset in the datasets pane first",
+                command.name
+            ));
+            return Vec::new();
+        }
+        if runtime != DeviceChoice::Cpu {
+            let Some(report) = self.devices.as_ref() else {
+                self.notify_error("still probing devices; try again in a moment");
+                return Vec::new();
+            };
+            if let Err(e) = device::resolve(runtime, report) {
+                self.notify_error(e.to_string());
+                return Vec::new();
+            }
+        }
+        let dataset = dataset.filter(|_| command.uses_dataset);
+        self.expecting = Some(Expecting {
+            dataset: dataset.clone().unwrap_or_default(),
+            model: command.name.clone(),
+            first_new: self.runs.next_color,
+        });
+        self.focus = Pane::Charts;
+        self.notify(format!("starting the command {} ({})", command.name, self.runtime_label()));
+        vec![Effect::StartCommand {
+            name: command.name.clone(),
+            params: command.given(),
+            dataset,
+            device: runtime.to_string(),
+        }]
     }
 
     /// Ask the runner to start `spec`, expecting its folder to show up; `skip_fit_check` after the
@@ -105,19 +153,22 @@ impl App {
 
     /// `x`: stop the selected runs, or the focused one.
     pub(super) fn stop_runs(&mut self) -> Vec<Effect> {
-        let effects: Vec<Effect> = self
-            .runs
-            .targets()
-            .into_iter()
-            .filter(|r| r.is_active())
+        let targets: Vec<_> = self.runs.targets().into_iter().filter(|r| r.is_active()).collect();
+        let commands = targets.iter().filter(|r| r.is_command()).count();
+        let effects: Vec<Effect> = targets
+            .iter()
             .map(|r| Effect::Control {
                 key: r.key.clone(),
                 dir: r.dir.clone(),
                 command: ControlCommand::Stop,
             })
             .collect();
+        let grace = self.settings.commands.stop_grace_s;
         match effects.len() {
             0 => self.notify_error("no running run to stop: focus or select one in the runs pane"),
+            1 if commands == 1 => self.notify(format!(
+                "stopping the command: SIGINT to its process group, SIGTERM after {grace} s, SIGKILL after {grace} s more"
+            )),
             1 => self.notify("stopping after the current batch..."),
             n => self.notify(format!("stopping {n} runs after their current batch...")),
         }

@@ -1,5 +1,6 @@
 //! The model picker and hyperparameter form: which fields there are, editing, and validation.
 //! A bad value is refused in place: the field keeps its old value and the form shows why.
+use super::command_form::{CommandChoice, CommandForm};
 use super::layer_args;
 use crate::config::{validate_train, TrainConfig};
 use crate::data::DatasetSummary;
@@ -28,6 +29,8 @@ pub enum Field {
         /// Index of the word in that layer's text.
         word: u8,
     },
+    /// A param of the chosen `[commands.NAME]` entry, by index.
+    CommandParam(u8),
 }
 
 impl Field {
@@ -44,6 +47,7 @@ impl Field {
             Field::Hidden => "hidden sizes",
             Field::Standardize => "standardize",
             Field::LayerArg { .. } => "layer",
+            Field::CommandParam(_) => "param",
         }
     }
 
@@ -75,17 +79,87 @@ pub struct HyperForm {
     pub error: Option<String>,
     /// The user's own models (config.toml's `[models]`, the models folder), for the picker.
     pub user_models: Vec<UserModel>,
+    /// The user's commands (`[commands.NAME]`, the commands folder), for the picker.
+    pub commands: Vec<CommandChoice>,
+    /// The command chosen instead of a model: `s` starts it as a command run.
+    pub command: Option<CommandForm>,
+}
+
+/// A line of the model picker: a model to train, or one of the user's commands to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pick {
+    Model(ModelChoice),
+    Command(String),
+}
+
+impl Pick {
+    pub fn name(&self) -> &str {
+        match self {
+            Pick::Model(m) => m.name(),
+            Pick::Command(name) => name,
+        }
+    }
 }
 
 impl HyperForm {
     pub fn new(values: TrainConfig) -> HyperForm {
-        HyperForm { values, selected: 0, editing: None, error: None, user_models: Vec::new() }
+        HyperForm {
+            values,
+            selected: 0,
+            editing: None,
+            error: None,
+            user_models: Vec::new(),
+            commands: Vec::new(),
+            command: None,
+        }
     }
 
-    /// The picker's list: the built-in models, then the user's own.
-    pub fn choices(&self) -> Vec<ModelChoice> {
-        let builtin = ModelKind::ALL.iter().map(|k| ModelChoice::Builtin(*k));
-        builtin.chain(self.user_models.iter().map(|m| ModelChoice::Custom(m.name.clone()))).collect()
+    /// The picker's list: the built-in models, then the user's own, then the user's commands.
+    pub fn choices(&self) -> Vec<Pick> {
+        let builtin = ModelKind::ALL.iter().map(|k| Pick::Model(ModelChoice::Builtin(*k)));
+        builtin
+            .chain(self.user_models.iter().map(|m| Pick::Model(ModelChoice::Custom(m.name.clone()))))
+            .chain(self.commands.iter().map(|c| Pick::Command(c.name.clone())))
+            .collect()
+    }
+
+    /// What the form has chosen now.
+    pub fn current_pick(&self) -> Pick {
+        match &self.command {
+            Some(command) => Pick::Command(command.name.clone()),
+            None => Pick::Model(self.values.model.clone()),
+        }
+    }
+
+    /// Take the commands as the settings have them now; a chosen command that is gone (or no
+    /// longer usable) gives way to the model chosen before it.
+    pub fn set_commands(&mut self, commands: Vec<CommandChoice>) {
+        self.commands = commands;
+        if let Some(chosen) = self.command.take() {
+            let entry =
+                self.commands.iter().find(|c| c.name == chosen.name).and_then(|c| c.entry.as_ref().ok());
+            self.command = entry.map(|e| CommandForm::new(&chosen.name, e, Some(&chosen)));
+        }
+        self.selected = self.selected.min(self.fields().len() - 1);
+    }
+
+    /// Choose from the picker: a model (see [`set_choice`](Self::set_choice)) or a command,
+    /// whose params become the form's fields. A command that can't be used is refused with why.
+    pub fn pick(&mut self, pick: Pick) -> Result<(), String> {
+        match pick {
+            Pick::Model(model) => {
+                self.set_choice(model);
+                Ok(())
+            }
+            Pick::Command(name) => {
+                let choice =
+                    self.commands.iter().find(|c| c.name == name).ok_or(format!("no command `{name}`"))?;
+                let entry = choice.entry.as_ref().map_err(|why| why.clone())?;
+                self.command = Some(CommandForm::new(&name, entry, self.command.as_ref()));
+                self.selected = self.selected.min(self.fields().len() - 1);
+                Ok(())
+            }
+        }
     }
 
     /// The user model called `name`.
@@ -95,6 +169,7 @@ impl HyperForm {
 
     /// Choose any model; a layer stack brings its layers, whose numbers become fields.
     pub fn set_choice(&mut self, choice: ModelChoice) {
+        self.command = None;
         self.values.layers = match &choice {
             ModelChoice::Custom(name) => match self.user_model(name).map(|m| &m.source) {
                 Some(ModelSource::Stack { layers, .. }) => layers.clone(),
@@ -134,6 +209,29 @@ impl HyperForm {
         }
     }
 
+    /// Whether a picker line can be chosen for `data`: a model that fits it, a usable command.
+    pub fn pick_fits(&self, pick: &Pick, data: Option<&DatasetSummary>) -> Result<(), Unfit> {
+        match pick {
+            Pick::Model(model) => data.map(|d| self.fits(model, d)).unwrap_or(Ok(())),
+            Pick::Command(name) => match self.commands.iter().find(|c| &c.name == name).map(|c| &c.entry) {
+                Some(Ok(_)) => Ok(()),
+                Some(Err(why)) => Err(Unfit(why.clone())),
+                None => Err(Unfit(format!("no command `{name}`"))),
+            },
+        }
+    }
+
+    /// The chosen command's lines under the form: what will run, and where the dataset goes.
+    pub fn command_lines(&self) -> Option<Vec<String>> {
+        let command = self.command.as_ref()?;
+        let mut lines = vec![format!("runs: {}", command.preview())];
+        if command.uses_dataset {
+            lines.push("{dataset}: the chosen dataset's file".into());
+        }
+        lines.push("s: start it on the runtime's device".into());
+        Some(lines)
+    }
+
     /// The chosen model's summary on `data`: layers, shapes, parameters, memory at the batch size.
     pub fn summary_lines(&self, data: &DatasetSummary) -> Option<Vec<String>> {
         let layers = self.layers_of(&self.values.model)?;
@@ -149,12 +247,18 @@ impl HyperForm {
     pub fn label(&self, field: Field) -> String {
         match field {
             Field::LayerArg { layer, word } => layer_args::label(&self.values.layers, layer, word),
+            Field::CommandParam(i) => self.command_param(i).map(|p| p.name.clone()).unwrap_or_default(),
             other => other.label().to_string(),
         }
     }
 
     /// The rows shown for the current model and optimizer.
     pub fn fields(&self) -> Vec<Field> {
+        if let Some(command) = &self.command {
+            let params =
+                (0..command.params.len().min(usize::from(u8::MAX))).map(|i| Field::CommandParam(i as u8));
+            return std::iter::once(Field::Model).chain(params).collect();
+        }
         let mut f = vec![Field::Model, Field::Epochs, Field::BatchSize, Field::Lr, Field::Optimizer];
         if self.values.optimizer == OptimizerKind::Sgd {
             f.push(Field::Momentum);
@@ -186,7 +290,8 @@ impl HyperForm {
     pub fn display(&self, field: Field) -> String {
         let v = &self.values;
         match field {
-            Field::Model => v.model.to_string(),
+            Field::Model => self.current_pick().name().to_string(),
+            Field::CommandParam(i) => self.command_param(i).map(|p| p.value.clone()).unwrap_or_default(),
             Field::Epochs => v.epochs.to_string(),
             Field::BatchSize => v.batch_size.to_string(),
             Field::Lr => v.lr.to_string(),
@@ -206,6 +311,10 @@ impl HyperForm {
         match self.selected_field() {
             Field::Model => Activate::PickModel,
             Field::Optimizer | Field::Standardize => {
+                self.cycle(1);
+                Activate::Changed
+            }
+            Field::CommandParam(i) if self.command.as_ref().is_some_and(|c| c.is_toggle(usize::from(i))) => {
                 self.cycle(1);
                 Activate::Changed
             }
@@ -230,6 +339,13 @@ impl HyperForm {
                 self.values.standardize = !self.values.standardize;
                 true
             }
+            Field::CommandParam(i) => match self.command.as_mut() {
+                Some(command) if command.is_toggle(usize::from(i)) => {
+                    command.toggle(usize::from(i));
+                    true
+                }
+                _ => false,
+            },
             _ => false,
         }
     }
@@ -242,6 +358,11 @@ impl HyperForm {
     pub fn commit(&mut self) -> Result<(), RefusedValue> {
         let Some(text) = self.editing.take() else { return Ok(()) };
         let field = self.selected_field();
+        if let (Field::CommandParam(i), Some(command)) = (field, self.command.as_mut()) {
+            let result = command.set(usize::from(i), text.trim());
+            self.error = result.as_ref().err().map(|why| why.0.clone());
+            return result;
+        }
         let result = parse_into(&self.values, field, text.trim());
         match result {
             Ok(values) => {
@@ -258,6 +379,10 @@ impl HyperForm {
 
     pub fn cancel(&mut self) {
         self.editing = None;
+    }
+
+    fn command_param(&self, index: u8) -> Option<&super::command_form::CommandParam> {
+        self.command.as_ref()?.params.get(usize::from(index))
     }
 }
 
@@ -297,7 +422,7 @@ fn parse_into(values: &TrainConfig, field: Field, text: &str) -> Result<TrainCon
             }
         }
         Field::LayerArg { layer, word } => v.layers = layer_args::set(&v.layers, layer, word, text)?,
-        Field::Model | Field::Optimizer | Field::Standardize => {}
+        Field::Model | Field::Optimizer | Field::Standardize | Field::CommandParam(_) => {}
     }
     validate_train(&v).map_err(|(_, value, hint)| {
         RefusedValue(format!("{} {value} is not valid: {hint}", field.label()))

@@ -136,8 +136,8 @@ impl App {
                 } else if matches!(key.code, KeyCode::Left | KeyCode::Right | KeyCode::Char('h')) {
                     self.form.cycle(1);
                 } else if key.code == KeyCode::Enter && self.form.activate() == Activate::PickModel {
-                    let selected =
-                        self.form.choices().iter().position(|m| *m == self.form.values.model).unwrap_or(0);
+                    let current = self.form.current_pick();
+                    let selected = self.form.choices().iter().position(|m| *m == current).unwrap_or(0);
                     self.popup = Some(Popup::ModelPicker { selected });
                 }
             }
@@ -288,17 +288,12 @@ impl App {
                 KeyCode::Esc | KeyCode::Char('q') => self.popup = None,
                 KeyCode::Enter => {
                     let choices = self.form.choices();
-                    let model = choices[selected.min(choices.len() - 1)].clone();
-                    let fits = self
-                        .selected_entry()
-                        .and_then(|e| e.summary.as_ref().ok())
-                        .map(|s| self.form.fits(&model, s));
-                    match fits {
-                        Some(Err(why)) => self.notify_error(why.to_string()),
-                        _ => {
-                            self.form.set_choice(model);
-                            self.popup = None;
-                        }
+                    let pick = choices[selected.min(choices.len() - 1)].clone();
+                    let summary = self.selected_entry().and_then(|e| e.summary.as_ref().ok());
+                    let chosen = self.form.pick_fits(&pick, summary).map_err(|why| why.to_string());
+                    match chosen.and_then(|()| self.form.pick(pick)) {
+                        Err(why) => self.notify_error(why),
+                        Ok(()) => self.popup = None,
                     }
                 }
                 _ if delta != 0 => {

@@ -2,6 +2,7 @@
 //! [`Event`], changes the state, and returns [`Effect`]s for the runner (src/tui) to carry out.
 //! Drawing (src/ui) only reads the state.
 mod actions;
+pub mod command_form;
 pub mod compare;
 pub mod form;
 mod keys;
@@ -140,6 +141,18 @@ pub enum Effect {
         /// Start even when the memory estimate says it may not fit (the user said so in the
         /// popup). Otherwise such a run is not started: the runner calls [`App::may_not_fit`].
         skip_fit_check: bool,
+    },
+    /// Start the chosen `[commands.NAME]` entry as a command run on `device` (as `workbench run
+    /// NAME --param ...` does); the runner then calls [`App::started_run`], or [`App::start_failed`].
+    StartCommand {
+        /// The entry's name.
+        name: String,
+        /// Its params as the form has them.
+        params: BTreeMap<String, String>,
+        /// The chosen dataset, for `{dataset}`.
+        dataset: Option<String>,
+        /// `auto`, `cpu` or `cuda:N`: the runtime menu's choice.
+        device: String,
     },
     /// Start a race of `spec` (see `train::race`): the CPU against `cuda:gpu`, two runs marked as
     /// one race; the runner then calls [`App::started_race`], or [`App::start_failed`].
@@ -360,6 +373,7 @@ impl App {
         let mut form = HyperForm::new(settings.train.clone());
         // One read of the models folder at start and at each config reload, not per frame.
         form.user_models = settings.model_registry().models;
+        form.set_commands(command_form::command_choices(&settings.commands));
         if form.values.layers.is_empty() {
             // A stack named in [train] model brings its layers, so its numbers show as fields.
             form.set_choice(form.values.model.clone());
@@ -684,6 +698,7 @@ impl App {
                     self.runtime = fresh.device.parse().unwrap_or(self.runtime);
                 }
                 self.form.user_models = new.model_registry().models;
+                self.form.set_commands(command_form::command_choices(&new.commands));
                 self.settings = new;
                 self.notify("config.toml reloaded");
                 if rescan {

@@ -102,14 +102,19 @@ fn request(settings: &Settings, args: &RunArgs) -> anyhow::Result<CommandRequest
             let given = parse_params(&args.params)?;
             let catalog = crate::data::Catalog::scan_settings(settings);
             let dataset_path = |name: &str| crate::command::entries::dataset_path_in(&catalog, name);
-            let filled = settings.commands.instantiate(entry, &given, &dataset_path)?;
-            request.argv = filled.argv;
-            request.cwd = filled.cwd.unwrap_or(request.cwd);
-            request.env = filled.env;
-            request.entry = Some(entry.clone());
-            request.params = filled.params;
-            request.dataset = filled.dataset;
-            request.stdout_metrics &= filled.stdout_metrics;
+            let from_entry = CommandRequest::from_entry(
+                &settings.commands,
+                entry,
+                &given,
+                &dataset_path,
+                &args.device,
+                request.cwd,
+            )?;
+            request = CommandRequest {
+                name: request.name,
+                stdout_metrics: request.stdout_metrics && from_entry.stdout_metrics,
+                ..from_entry
+            };
         }
         (Some(entry), false) => {
             anyhow::bail!("give either an entry ({entry}) or a command after `--`, not both")

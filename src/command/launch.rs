@@ -36,6 +36,34 @@ pub struct CommandRequest {
     pub stop_grace_s: f64,
 }
 
+impl CommandRequest {
+    /// The request for a `[commands.NAME]` entry with its params filled in (`given` over the
+    /// defaults, `{dataset}` by `dataset_path` of the dataset named), run from `cwd` unless the
+    /// entry says where.
+    pub fn from_entry(
+        commands: &super::CommandsConfig,
+        entry: &str,
+        given: &BTreeMap<String, String>,
+        dataset_path: &dyn Fn(&str) -> Result<PathBuf, String>,
+        device: &str,
+        cwd: PathBuf,
+    ) -> Result<CommandRequest, CommandError> {
+        let filled = commands.instantiate(entry, given, dataset_path)?;
+        Ok(CommandRequest {
+            argv: filled.argv,
+            cwd: filled.cwd.unwrap_or(cwd),
+            env: filled.env,
+            device: device.to_string(),
+            name: None,
+            entry: Some(entry.to_string()),
+            params: filled.params,
+            dataset: filled.dataset,
+            stdout_metrics: filled.stdout_metrics,
+            stop_grace_s: commands.stop_grace_s,
+        })
+    }
+}
+
 /// Where a device choice puts the command: `CUDA_VISIBLE_DEVICES` and the device's names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DevicePick {
@@ -43,8 +71,9 @@ pub struct DevicePick {
     pub name: String,
     /// `CPU`, `CUDA:0 NVIDIA H100`.
     pub label: String,
-    /// The value of `CUDA_VISIBLE_DEVICES`: the GPU's index, or empty for the CPU.
-    pub visible: String,
+    /// The value of `CUDA_VISIBLE_DEVICES`: the GPU's index, or empty for the CPU; `None` leaves
+    /// it as the command's environment has it (a cluster job, whose scheduler sets it).
+    pub visible: Option<String>,
 }
 
 /// Turn `auto`, `cpu` or `cuda:N` into a device of this machine, or say why not.
@@ -53,7 +82,7 @@ pub fn pick_device(device: &str) -> Result<DevicePick, CommandError> {
         device.parse().map_err(|e: crate::device::BadDeviceName| CommandError::Device(e.to_string()))?;
     if choice == DeviceChoice::Cpu {
         // No need to look at the GPUs (and load CUDA) for the CPU.
-        return Ok(DevicePick { name: "cpu".into(), label: "CPU".into(), visible: String::new() });
+        return Ok(DevicePick { name: "cpu".into(), label: "CPU".into(), visible: Some(String::new()) });
     }
     let report = crate::device::probe();
     let resolved =
@@ -62,7 +91,7 @@ pub fn pick_device(device: &str) -> Result<DevicePick, CommandError> {
         tch::Device::Cuda(i) => i.to_string(),
         _ => String::new(),
     };
-    Ok(DevicePick { name: resolved.name, label: resolved.label, visible })
+    Ok(DevicePick { name: resolved.name, label: resolved.label, visible: Some(visible) })
 }
 
 /// Find the program `argv[0]` names as the command would: a path with a `/` from `cwd`, else in
@@ -105,7 +134,9 @@ pub fn command_env(
     id: &str,
 ) -> BTreeMap<String, String> {
     let mut env = request.env.clone();
-    env.insert("CUDA_VISIBLE_DEVICES".into(), device.visible.clone());
+    if let Some(visible) = &device.visible {
+        env.insert("CUDA_VISIBLE_DEVICES".into(), visible.clone());
+    }
     env.insert("WORKBENCH_RUN_DIR".into(), dir.display().to_string());
     env.insert("WORKBENCH_RUN_ID".into(), id.to_string());
     if !env.contains_key("PYTHONUNBUFFERED") && std::env::var_os("PYTHONUNBUFFERED").is_none() {
@@ -116,7 +147,7 @@ pub fn command_env(
 
 /// The run's name in listings: `--name`, else the entry's name, else the script (`train.py` of
 /// `python train.py`), else the program's file name.
-fn display_name(request: &CommandRequest) -> String {
+pub fn display_name(request: &CommandRequest) -> String {
     if let Some(name) = request.name.clone().or_else(|| request.entry.clone()) {
         return name;
     }
@@ -139,6 +170,16 @@ pub fn create_command_run(
     runs_dir: &Path,
     request: &CommandRequest,
 ) -> Result<(String, PathBuf), CommandError> {
+    create_command_run_on(runs_dir, request, None)
+}
+
+/// [`create_command_run`] on a device chosen elsewhere (a cluster job's), else on the request's
+/// device of this machine.
+pub fn create_command_run_on(
+    runs_dir: &Path,
+    request: &CommandRequest,
+    device: Option<DevicePick>,
+) -> Result<(String, PathBuf), CommandError> {
     if request.argv.is_empty() {
         return Err(CommandError::NoCommand);
     }
@@ -149,7 +190,10 @@ pub fn create_command_run(
     }
     let path = request.env.get("PATH").cloned().or_else(|| std::env::var("PATH").ok()).unwrap_or_default();
     find_program(&request.argv[0], &request.cwd, &path)?;
-    let device = pick_device(&request.device)?;
+    let device = match device {
+        Some(device) => device,
+        None => pick_device(&request.device)?,
+    };
     let git = super::git::git_state(&request.cwd);
     let info = CommandInfo {
         argv: request.argv.clone(),
@@ -278,7 +322,7 @@ mod tests {
 
     #[test]
     fn the_environment_says_where_the_run_is_and_hides_gpus_for_the_cpu() {
-        let device = DevicePick { name: "cpu".into(), label: "CPU".into(), visible: String::new() };
+        let device = DevicePick { name: "cpu".into(), label: "CPU".into(), visible: Some(String::new()) };
         let env = command_env(&request(&["x"]), &device, Path::new("/runs/r1"), "r1");
         assert_eq!(env["CUDA_VISIBLE_DEVICES"], "");
         assert_eq!(env["WORKBENCH_RUN_DIR"], "/runs/r1");

@@ -112,6 +112,12 @@ impl Runner {
                     Err(e) => app.start_failed(&e.to_string()),
                 }
             }
+            Effect::StartCommand { name, params, dataset, device } => {
+                match start_command(app, &name, &params, dataset.as_deref(), &device) {
+                    Ok(key) => app.started_run(&key),
+                    Err(e) => app.start_failed(&e.to_string()),
+                }
+            }
             Effect::RerunCommand { dir, .. } => match rerun_command(app, &dir) {
                 Ok(key) => app.started_run(&key),
                 Err(e) => app.start_failed(&e.to_string()),
@@ -220,12 +226,36 @@ fn start_run(app: &App, spec: &crate::train::TrainSpec, skip_fit_check: bool) ->
 }
 
 /// The command of the ended run in `dir`, started again as a new run; its key.
-fn rerun_command(app: &App, dir: &Path) -> Result<String, crate::command::CommandError> {
-    let meta = runs::read_meta(dir).map_err(|e| crate::command::CommandError::Run(e.to_string()))?;
-    let request = crate::command::launch::rerun_request(&meta).ok_or_else(|| {
-        crate::command::CommandError::Run(format!("{} is not a command run", dir.display()))
-    })?;
-    let (key, new_dir) = crate::command::create_command_run(&app.settings.runs_dir, &request)?;
+/// Make the folder of a `[commands.NAME]` run with the form's params and start its run process;
+/// nothing is left behind when it can't start.
+fn start_command(
+    app: &App,
+    name: &str,
+    params: &std::collections::BTreeMap<String, String>,
+    dataset: Option<&str>,
+    device: &str,
+) -> Result<String, crate::command::CommandError> {
+    use crate::command::{CommandError, CommandRequest};
+    let mut given = params.clone();
+    if let Some(dataset) = dataset {
+        given.insert(crate::command::entries::DATASET_PARAM.into(), dataset.to_string());
+    }
+    let dataset_path = |wanted: &str| match app.catalog.as_ref() {
+        Some(catalog) => crate::command::entries::dataset_path_in(catalog, wanted),
+        None => Err("the datasets are still being read; try again".to_string()),
+    };
+    let cwd = std::env::current_dir().map_err(|e| CommandError::Run(format!("the current folder: {e}")))?;
+    let request =
+        CommandRequest::from_entry(&app.settings.commands, name, &given, &dataset_path, device, cwd)?;
+    launch_command(app, &request)
+}
+
+/// Make a command run's folder and start it; the folder goes again if its process can't start.
+fn launch_command(
+    app: &App,
+    request: &crate::command::CommandRequest,
+) -> Result<String, crate::command::CommandError> {
+    let (key, new_dir) = crate::command::create_command_run(&app.settings.runs_dir, request)?;
     let launcher =
         Launcher::current(&app.settings).map_err(|e| crate::command::CommandError::Run(e.to_string()))?;
     if let Err(e) = crate::command::start_command_run(&new_dir, &launcher) {
@@ -233,6 +263,14 @@ fn rerun_command(app: &App, dir: &Path) -> Result<String, crate::command::Comman
         return Err(e);
     }
     Ok(key)
+}
+
+fn rerun_command(app: &App, dir: &Path) -> Result<String, crate::command::CommandError> {
+    let meta = runs::read_meta(dir).map_err(|e| crate::command::CommandError::Run(e.to_string()))?;
+    let request = crate::command::launch::rerun_request(&meta).ok_or_else(|| {
+        crate::command::CommandError::Run(format!("{} is not a command run", dir.display()))
+    })?;
+    launch_command(app, &request)
 }
 
 fn start_race(app: &App, spec: &crate::train::TrainSpec, gpu: usize) -> Result<[String; 2], TrainError> {

@@ -155,7 +155,7 @@ fn header_spans(app: &App, labels: bool) -> Vec<Span<'static>> {
         Span::styled(dataset, bold),
         sep.clone(),
         label("model "),
-        Span::styled(app.form.values.model.to_string(), bold),
+        Span::styled(app.form.current_pick().name().to_string(), bold),
         sep.clone(),
         label("runtime "),
         Span::styled(app.runtime_label(), bold),

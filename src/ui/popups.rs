@@ -6,6 +6,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::theme;
+use crate::app::form::Pick;
 use crate::app::App;
 use crate::device::DeviceChoice;
 use crate::train::ModelChoice;
@@ -112,20 +113,31 @@ pub fn runtime(app: &App, selected: usize, area: Rect, frame: &mut Frame) {
 pub fn model_picker(app: &App, selected: usize, area: Rect, frame: &mut Frame) {
     let summary = app.selected_entry().and_then(|e| e.summary.as_ref().ok());
     let mut lines = Vec::new();
-    for (i, model) in app.form.choices().iter().enumerate() {
-        let fits = summary.map(|s| app.form.fits(model, s)).unwrap_or(Ok(()));
-        let describe = match model {
-            ModelChoice::Builtin(kind) => kind.describe().to_string(),
-            ModelChoice::Custom(name) => app.form.user_model(name).map(|m| m.describe()).unwrap_or_default(),
+    for (i, pick) in app.form.choices().iter().enumerate() {
+        let fits = app.form.pick_fits(pick, summary);
+        let describe = match pick {
+            Pick::Model(ModelChoice::Builtin(kind)) => kind.describe().to_string(),
+            Pick::Model(ModelChoice::Custom(name)) => {
+                app.form.user_model(name).map(|m| m.describe()).unwrap_or_default()
+            }
+            Pick::Command(name) => {
+                app.form.commands.iter().find(|c| &c.name == name).map(|c| c.describe()).unwrap_or_default()
+            }
         };
         let base = if fits.is_ok() { Style::new() } else { theme::dim() };
         let style = if i == selected { base.add_modifier(Modifier::REVERSED) } else { base };
         lines.push(Line::from(vec![
-            Span::styled(format!("{:<17}", model.name()), style.add_modifier(Modifier::BOLD)),
+            Span::styled(format!("{:<17}", pick.name()), style.add_modifier(Modifier::BOLD)),
             Span::styled(describe, style),
         ]));
         if let (Err(why), true) = (&fits, i == selected) {
-            lines.push(Line::from(Span::styled(format!("  doesn't fit: {why}"), theme::error())));
+            lines.push(Line::from(Span::styled(
+                match pick {
+                    Pick::Command(_) => format!("  can't be used: {why}"),
+                    Pick::Model(_) => format!("  doesn't fit: {why}"),
+                },
+                theme::error(),
+            )));
         }
     }
     lines.push(Line::from(""));

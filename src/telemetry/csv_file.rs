@@ -1,5 +1,7 @@
 //! `telemetry.csv` in a run folder: a time column, then one column per figure. The run process's
-//! CPU use and resident memory come first (CPU runs have those too), then six columns per GPU.
+//! CPU use and resident memory come first (CPU runs have those too); on a machine with GPUs, then
+//! the GPU memory the run's own processes hold (`run_gpu_mem_mb`, from NVML's process list), then
+//! six columns per GPU.
 //! Rows are appended and flushed one per sample, so a killed run keeps all but the last.
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
@@ -13,9 +15,15 @@ pub const TELEMETRY_FILE: &str = "telemetry.csv";
 const PER_GPU: [&str; 6] =
     ["mem_used_mb", "mem_total_mb", "util_percent", "temp_c", "power_w", "power_limit_w"];
 
+/// The GPU memory the run's processes hold, in MiB: the run's own share of its GPU.
+pub const RUN_GPU_MEM_COLUMN: &str = "run_gpu_mem_mb";
+
 /// The header for `gpus` GPUs.
 fn header(gpus: u32) -> String {
     let mut columns = vec!["time_s".to_string(), "cpu_percent".into(), "rss_mb".into()];
+    if gpus > 0 {
+        columns.push(RUN_GPU_MEM_COLUMN.into());
+    }
     for g in 0..gpus {
         columns.extend(PER_GPU.iter().map(|c| format!("gpu{g}_{c}")));
     }
@@ -60,6 +68,9 @@ impl TelemetryWriter {
             opt(s.process.and_then(|p| p.cpu_percent), 1),
             s.process.map(|p| mb(p.rss_bytes)).unwrap_or_default(),
         ];
+        if self.gpus > 0 {
+            row.push(s.run_gpu_mem_bytes().map(mb).unwrap_or_default());
+        }
         for g in 0..self.gpus {
             match s.gpus.iter().find(|x| x.index == g) {
                 Some(x) => row.extend([
@@ -122,7 +133,7 @@ pub fn parse_telemetry(text: &str) -> Telemetry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::telemetry::{GpuSample, ProcessSample};
+    use crate::telemetry::{GpuProcess, GpuSample, ProcessSample};
     use std::time::Duration;
 
     fn sample(at: SystemTime, gpu: bool) -> TelemetrySample {
@@ -139,11 +150,16 @@ mod tests {
                     temp_c: Some(45),
                     power_w: Some(310.25),
                     power_limit_w: Some(700.0),
-                    processes: Vec::new(),
+                    processes: vec![
+                        GpuProcess { pid: 1, used_bytes: Some(1024 * 1024 * 1024) },
+                        GpuProcess { pid: 2, used_bytes: Some(512 * 1024 * 1024) },
+                        GpuProcess { pid: 99, used_bytes: Some(4096 * 1024 * 1024) },
+                    ],
                 }]
             } else {
                 Vec::new()
             },
+            pids: vec![1, 2],
         }
     }
 
@@ -155,8 +171,13 @@ mod tests {
         w.append(&sample(start + Duration::from_millis(1500), true)).unwrap();
         w.append(&sample(start + Duration::from_millis(2500), false)).unwrap();
         let t = parse_telemetry(&std::fs::read_to_string(dir.path().join(TELEMETRY_FILE)).unwrap());
-        assert_eq!(t.columns[..4], ["time_s", "cpu_percent", "rss_mb", "gpu0_mem_used_mb"]);
-        assert_eq!(t.columns.len(), 3 + 6);
+        assert_eq!(t.columns[..5], ["time_s", "cpu_percent", "rss_mb", "run_gpu_mem_mb", "gpu0_mem_used_mb"]);
+        assert_eq!(t.columns.len(), 4 + 6);
+        assert_eq!(
+            t.series("run_gpu_mem_mb"),
+            [(1.5, 1536.0)],
+            "the run's two processes' GPU memory, not pid 99's; empty when the GPU wasn't read"
+        );
         assert_eq!(t.rows.len(), 2);
         assert_eq!(t.series("time_s"), [(1.5, 1.5), (2.5, 2.5)]);
         assert_eq!(

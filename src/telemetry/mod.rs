@@ -32,6 +32,24 @@ pub struct TelemetrySample {
     pub process: Option<ProcessSample>,
     /// Every GPU NVML sees (empty without NVML).
     pub gpus: Vec<GpuSample>,
+    /// The run's processes (a command run's whole tree): NVML's per-process list says how much
+    /// GPU memory they hold.
+    pub pids: Vec<u32>,
+}
+
+impl TelemetrySample {
+    /// GPU memory held by the run's processes, over every GPU, from NVML's process list; `None`
+    /// when none of them is listed (no GPU used, or a driver that can't see this pid namespace).
+    pub fn run_gpu_mem_bytes(&self) -> Option<u64> {
+        let held: Vec<u64> = self
+            .gpus
+            .iter()
+            .flat_map(|g| &g.processes)
+            .filter(|p| self.pids.contains(&p.pid))
+            .filter_map(|p| p.used_bytes)
+            .collect();
+        (!held.is_empty()).then(|| held.iter().sum())
+    }
 }
 
 /// Whether GPU figures can be had here, and why not: for `workbench devices` and the TUI panel.
@@ -85,10 +103,12 @@ impl Sampler {
         let body = move || {
             let mut next = Instant::now();
             while !flag.load(Ordering::Relaxed) {
+                let process_sample = process.sample();
                 let sample = TelemetrySample {
                     at: SystemTime::now(),
-                    process: process.sample(),
+                    process: process_sample,
                     gpus: gpus.as_ref().map(GpuProbe::sample).unwrap_or_default(),
+                    pids: process.pids().to_vec(),
                 };
                 if !sink(sample) {
                     break;

@@ -21,6 +21,8 @@ pub struct ProcessProbe {
     last: Option<(Instant, u64)>,
     /// Sum over the process and all its descendants (a command run's whole process tree).
     tree: bool,
+    /// The processes the last sample read: the GPU memory they hold is the run's.
+    pids: Vec<u32>,
 }
 
 impl ProcessProbe {
@@ -33,6 +35,7 @@ impl ProcessProbe {
             page_bytes: if page > 0 { page as u64 } else { 4096 },
             last: None,
             tree: false,
+            pids: Vec::new(),
         }
     }
 
@@ -46,14 +49,22 @@ impl ProcessProbe {
         self.pid
     }
 
+    /// The process and, for a tree, its descendants, as of the last sample.
+    pub fn pids(&self) -> &[u32] {
+        &self.pids
+    }
+
     /// Read the process now; `None` once it is gone.
     pub fn sample(&mut self) -> Option<ProcessSample> {
         let (mut ticks, mut rss_pages) = read_process(self.pid)?;
+        self.pids.clear();
+        self.pids.push(self.pid);
         if self.tree {
             for pid in descendants(self.pid) {
                 if let Some((t, r)) = read_process(pid) {
                     ticks += t;
                     rss_pages += r;
+                    self.pids.push(pid);
                 }
             }
         }

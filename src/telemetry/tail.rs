@@ -97,11 +97,12 @@ pub fn buckets(points: &[(f64, f64)], t0: f64, t1: f64, width: usize) -> Vec<Opt
 /// The sparklines a run's telemetry offers, in the order they are drawn: (column, label). CPU and
 /// resident memory always; per GPU, memory used, utilisation, temperature and power.
 pub fn sparkline_columns(columns: &[String]) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = [("cpu_percent", "CPU %"), ("rss_mb", "RSS MB")]
-        .iter()
-        .filter(|(c, _)| columns.iter().any(|x| x == c))
-        .map(|(c, l)| (c.to_string(), l.to_string()))
-        .collect();
+    let mut out: Vec<(String, String)> =
+        [("cpu_percent", "CPU %"), ("rss_mb", "RSS MB"), ("run_gpu_mem_mb", "run GPU MB")]
+            .iter()
+            .filter(|(c, _)| columns.iter().any(|x| x == c))
+            .map(|(c, l)| (c.to_string(), l.to_string()))
+            .collect();
     for column in columns {
         let Some(rest) = column.strip_prefix("gpu") else { continue };
         let Some((index, figure)) = rest.split_once('_') else { continue };

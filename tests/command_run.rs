@@ -132,6 +132,10 @@ fn metric_lines_of_each_format_become_points_and_the_exit_code_passes_through() 
     assert_eq!(list[0]["run_kind"], "command");
     assert_eq!(list[0]["command_line"], "python3 script.py");
     assert_eq!(list[0]["tag_names"], serde_json::json!(["acc", "learning_rate", "loss"]));
+    // Its duration is measured, not read from whole-second stamps.
+    let elapsed = command.elapsed_s.expect("elapsed_s in run.toml");
+    assert!(elapsed > 0.0 && elapsed < 30.0 && elapsed.fract() != 0.0, "{elapsed}");
+    assert_eq!(list[0]["duration_s"].as_f64(), Some(elapsed));
     let csv = dir.path().join("out.csv");
     let out = workbench(dir.path(), &["export", &meta.id, "--csv", csv.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));

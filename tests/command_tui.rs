@@ -30,6 +30,7 @@ fn add_command_run(app: &mut App, key: &str, status: RunStatus, lr: &str) {
         git_dirty: Some(false),
         exit_code: None,
         signal: None,
+        elapsed_s: None,
         env: BTreeMap::new(),
         params: BTreeMap::from([("lr".to_string(), lr.to_string())]),
     });

@@ -205,6 +205,7 @@ pub fn create_command_run_on(
         git_dirty: git.as_ref().map(|g| g.dirty),
         exit_code: None,
         signal: None,
+        elapsed_s: None,
         env: BTreeMap::new(),
         params: request.params.clone(),
     };

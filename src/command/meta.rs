@@ -43,6 +43,10 @@ pub struct CommandInfo {
     /// The signal that ended it (`SIGKILL`), when one did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signal: Option<String>,
+    /// How long it ran, in seconds, measured by its run process (the start and end stamps count
+    /// whole seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elapsed_s: Option<f64>,
     /// The variables the workbench set for it (on top of the environment it was started from).
     #[serde(default)]
     pub env: BTreeMap<String, String>,

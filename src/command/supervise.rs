@@ -114,6 +114,9 @@ pub fn supervise(dir: &Path, signals: &SupervisorSignals) -> Result<i32, Command
         let tail = shared.stderr_tail.lock().map(|t| t.text()).unwrap_or_default();
         (RunStatus::Failed, Some(failure_reason(exit, &tail)), oom.then_some(FailureKind::OutOfMemory))
     };
+    if let Some(info) = meta.command.as_mut() {
+        info.elapsed_s = Some(started.elapsed().as_secs_f64());
+    }
     finish(dir, &mut meta, status, reason, kind, Some(exit));
     watch.heartbeat("ended");
     drop(lock);

@@ -66,7 +66,8 @@ impl RunRecord {
             .epochs
             .last()
             .map(|e| e.elapsed_s)
-            .or_else(|| self.meta.final_metrics.as_ref().map(|f| f.elapsed_s));
+            .or_else(|| self.meta.final_metrics.as_ref().map(|f| f.elapsed_s))
+            .or_else(|| self.meta.command.as_ref().and_then(|c| c.elapsed_s));
         let start = humantime::parse_rfc3339(&self.meta.started_at).ok();
         let since_start =
             |end: SystemTime| start.and_then(|start| end.duration_since(start).ok()).map(|d| d.as_secs_f64());

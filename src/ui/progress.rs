@@ -104,8 +104,8 @@ fn gauge(run: &RunView) -> (f64, String) {
     if run.status == Some(RunStatus::Queued) {
         return (0.0, "queued: waiting for its process to start".into());
     }
-    if run.external.is_some() {
-        // Another tool's log: its script sets the pace, and its length is unknown; say what has come.
+    if run.external.is_some() || run.is_command() {
+        // Another tool's log, or the user's own command: its script sets the pace, and its length is unknown; say what has come.
         let points: usize = run.tags.values().map(|t| t.len()).sum();
         let last_step = run.tags.values().filter_map(|t| t.steps.last()).max();
         let step = last_step.map(|s| format!(", last step {s}")).unwrap_or_default();

@@ -28,6 +28,7 @@ pub mod models;
 pub mod params;
 pub mod paths;
 pub mod runs;
+pub mod sweep;
 pub mod telemetry;
 pub mod text;
 pub mod threads;

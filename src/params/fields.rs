@@ -84,6 +84,25 @@ macro_rules! train_params {
         }
 
         impl TrainFlags {
+            /// Every flag by its field name (`batch_size`), with whether its values are numbers.
+            pub const FIELDS: &'static [(&'static str, NumberKind)] =
+                &[$( (stringify!($name), <$ty as FlagValue>::NUMBER), )*];
+
+            /// The text of the flag `name` (a field name), to read or set; `None`: no such flag.
+            pub fn field_mut(&mut self, name: &str) -> Option<&mut Option<String>> {
+                match name {
+                    $( stringify!($name) => Some(&mut self.$name), )*
+                    _ => None,
+                }
+            }
+
+            /// The flags given, by field name, in the list's order.
+            pub fn given(&self) -> Vec<(&'static str, String)> {
+                let mut given = Vec::new();
+                $( if let Some(text) = &self.$name { given.push((stringify!($name), text.clone())); } )*
+                given
+            }
+
             /// Set in `spec` every parameter given as a flag; the error quotes the bad flag.
             pub fn apply(&self, spec: &mut TrainSpec) -> Result<(), BadFlag> {
                 $(
@@ -137,14 +156,27 @@ train_params! {
 #[error("{0}")]
 pub struct BadFlag(pub String);
 
+/// Whether a flag's values are numbers: a sweep's ranges (`1e-4:1e-1:log:4`) need them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberKind {
+    /// Not a number (a model name, a list of layers).
+    No,
+    /// A whole number: a range's values are rounded.
+    Integer,
+    Real,
+}
+
 /// A flag's text as a parameter's value; the error is a hint for the user.
 pub trait FlagValue: Sized {
+    /// Whether its values are numbers.
+    const NUMBER: NumberKind = NumberKind::No;
     fn parse_flag(text: &str) -> Result<Self, String>;
 }
 
 macro_rules! flag_from_str {
-    ($($t:ty => $what:literal),*) => {$(
+    ($($t:ty => $what:literal, $kind:expr),*) => {$(
         impl FlagValue for $t {
+            const NUMBER: NumberKind = $kind;
             fn parse_flag(text: &str) -> Result<Self, String> {
                 text.trim().parse().map_err(|_| $what.to_string())
             }
@@ -152,7 +184,11 @@ macro_rules! flag_from_str {
     )*};
 }
 
-flag_from_str!(u32 => "use a whole number", u64 => "use a whole number", f64 => "use a number");
+flag_from_str!(
+    u32 => "use a whole number", NumberKind::Integer,
+    u64 => "use a whole number", NumberKind::Integer,
+    f64 => "use a number", NumberKind::Real
+);
 
 impl FlagValue for String {
     fn parse_flag(text: &str) -> Result<Self, String> {

@@ -7,6 +7,6 @@ mod fields;
 mod kinds;
 mod metrics;
 
-pub use fields::{BadFlag, FlagValue, TrainConfig, TrainFlags, TrainSpec};
+pub use fields::{BadFlag, FlagValue, NumberKind, TrainConfig, TrainFlags, TrainSpec};
 pub use kinds::{ModelChoice, ModelKind, OptimizerKind};
 pub use metrics::{EpochMetrics, MetricKind};

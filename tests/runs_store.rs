@@ -263,7 +263,8 @@ fn svg_parses_and_names_every_run_and_png_has_the_size_asked() {
     let svg = std::fs::read_to_string(&svg_path).unwrap();
     let doc = roxmltree::Document::parse(&svg).expect("SVG is XML");
     let texts: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
-    for name in ["lr-0.1 train", "lr-0.1 val", "lr-0.01 train", "epoch", "loss", "Loss per epoch"] {
+    // The legend names the runs by what differs between them: the epochs they planned.
+    for name in ["epochs=3 train", "epochs=3 val", "epochs=2 train", "epoch", "loss", "Loss per epoch"] {
         assert!(texts.iter().any(|t| t.contains(name)), "{name} in {texts:?}");
     }
     let png_path = root.path().join("curves.png");

@@ -329,7 +329,8 @@ fn the_overlay_with_its_legend_120x40() {
     app.runs.focused = Some("20261126-110000-iris-mlp-cpu".into());
     app.focus = Pane::Charts;
     let text = screen(&app, 120, 40);
-    for name in ["090000-iris-mlp-cpu", "091500-iris-mlp-cpu", "110000-iris-mlp-cpu"] {
+    // Three Iris runs that differ only in their learning rate are named by it, not by their ids.
+    for name in ["lr=0.01", "lr=0.1", "lr=0.03"] {
         assert!(text.contains(&format!("\u{25a0} {name}")), "the legend names {name}:\n{text}");
     }
     assert!(text.contains("Loss: 3 runs"), "{text}");
@@ -382,7 +383,9 @@ fn each_run_keeps_its_colour_in_the_legend_the_list_and_the_diff_table() {
     let names = ["090000-iris-mlp-cpu", "110000-iris-mlp-cpu"];
     select(&mut app, &["20261126-090000-iris-mlp-cpu", "20261126-110000-iris-mlp-cpu"]);
     app.focus = Pane::Charts;
-    let legend: Vec<_> = names.iter().map(|n| swatch_color(&buffer(&app, 120, 40), n)).collect();
+    // The legend names the runs by what differs between them: their learning rates.
+    let legend: Vec<_> =
+        ["lr=0.01", "lr=0.03"].iter().map(|n| swatch_color(&buffer(&app, 120, 40), n)).collect();
     app.focus = Pane::Runs;
     // The list comes first on the screen; the diff table's header holds the names again below.
     let list: Vec<_> = names.iter().map(|n| swatch_color(&buffer(&app, 120, 40), n)).collect();

@@ -31,6 +31,8 @@ pub struct ExportRun {
     pub scalars: BTreeMap<String, Vec<ScalarPoint>>,
     /// `telemetry.csv` read back (empty when the run has none).
     pub telemetry: crate::telemetry::Telemetry,
+    /// The run's run.toml (a workbench run's or a command run's): what legends name it by.
+    pub meta: Option<super::RunMeta>,
 }
 
 impl ExportRun {
@@ -45,9 +47,18 @@ impl ExportRun {
         if record.meta.kind == crate::command::RunKind::Command {
             // A command run's series are tags, as an external run's are (drawn against steps).
             let scalars = crate::command::read_command_series(dir, &record.meta);
-            return Ok(ExportRun { id: record.id(), record: None, steps, scalars, telemetry });
+            let meta = Some(record.meta.clone());
+            return Ok(ExportRun { id: record.id(), record: None, steps, scalars, telemetry, meta });
         }
-        Ok(ExportRun { id: record.id(), record: Some(record), steps, scalars: BTreeMap::new(), telemetry })
+        let meta = Some(record.meta.clone());
+        Ok(ExportRun {
+            id: record.id(),
+            record: Some(record),
+            steps,
+            scalars: BTreeMap::new(),
+            telemetry,
+            meta,
+        })
     }
 
     /// A run another tool logged, as read by [`load_external_runs`](super::external::load_external_runs).
@@ -58,6 +69,7 @@ impl ExportRun {
             steps: Vec::new(),
             scalars: run.scalars.clone(),
             telemetry: Default::default(),
+            meta: None,
         }
     }
 
@@ -261,8 +273,15 @@ fn x_description(runs: &[ExportRun]) -> &'static str {
     }
 }
 
+/// The legend's name of each run: what differs among them (`lr=0.1 seed=2`), else its id.
+pub fn legend_names(runs: &[ExportRun]) -> Vec<String> {
+    let metas: Vec<Option<&super::RunMeta>> = runs.iter().map(|r| r.meta.as_ref()).collect();
+    super::labels::differing_labels(&metas).unwrap_or_else(|| runs.iter().map(|r| r.id.clone()).collect())
+}
+
 fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, runs: &[ExportRun]) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    let names = legend_names(runs);
     let curves: Vec<(Curve, Curve)> = runs.iter().map(|r| (points(r, false), points(r, true))).collect();
     let all = curves.iter().flat_map(|(t, v)| t.iter().chain(v));
     let (mut x_max, mut y_min, mut y_max) = (1.0f64, f64::INFINITY, f64::NEG_INFINITY);
@@ -300,20 +319,20 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, runs: &[ExportRun]) ->
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(err)?;
-    for (i, (run, (train, val))) in runs.iter().zip(curves).enumerate() {
+    for (i, ((train, val), name)) in curves.into_iter().zip(&names).enumerate() {
         let (r, g, b) = run_colour(i);
         let colour = RGBColor(r, g, b);
         let style = colour.stroke_width(2);
         chart
             .draw_series(LineSeries::new(train, style))
             .map_err(err)?
-            .label(format!("{} train", run.id))
+            .label(format!("{name} train"))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
         if !val.is_empty() {
             chart
                 .draw_series(DashedLineSeries::new(val, 6, 4, style))
                 .map_err(err)?
-                .label(format!("{} val", run.id))
+                .label(format!("{name} val"))
                 .legend(move |(x, y)| {
                     EmptyElement::at((x, y))
                         + PathElement::new(vec![(0, 0), (8, 0)], style)

@@ -11,6 +11,7 @@ pub mod export;
 pub mod external;
 pub mod filesystem;
 pub mod follow;
+pub mod labels;
 pub mod liveness;
 pub mod palette;
 mod record;

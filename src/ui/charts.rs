@@ -343,13 +343,20 @@ fn overlay(
     metric_chart(runs, x_bounds, options, ascii, focused, metric_area, frame);
 }
 
+/// Each run's name in a legend: what differs among the runs drawn (`lr=0.1 seed=2`), else its
+/// id without the date.
+pub fn legend_names(runs: &[&RunView]) -> Vec<String> {
+    let metas: Vec<Option<&crate::runs::RunMeta>> = runs.iter().map(|r| r.meta.as_deref()).collect();
+    crate::runs::labels::differing_labels(&metas)
+        .unwrap_or_else(|| runs.iter().map(|r| super::runs::short_name(&r.key).to_string()).collect())
+}
+
 /// `■ name` for each run in its colour, as many to a line as fit.
 pub fn legend_lines(runs: &[&RunView], width: usize) -> Vec<Line<'static>> {
     let mut lines: Vec<Line> = Vec::new();
     let mut current: Vec<Span> = Vec::new();
     let mut used = 0;
-    for run in runs {
-        let name = super::runs::short_name(&run.key);
+    for (run, name) in runs.iter().zip(legend_names(runs)) {
         let cost = name.chars().count() + 4;
         if used > 0 && used + cost > width {
             lines.push(Line::from(std::mem::take(&mut current)));

@@ -87,8 +87,13 @@ pub fn render(app: &App, focused: bool, area: Rect, frame: &mut Frame) {
     let options = app.chart_options();
     let columns = area.width.saturating_sub(Y_LABEL_WIDTH).max(1) as usize;
     let curves = tag_curves(app, options, columns);
-    let several_runs = app.chart_runs().len() > 1;
-    let legend = legend_lines(&curves, several_runs, area.width.saturating_sub(2) as usize);
+    let runs = app.chart_runs();
+    // Over several runs, each curve is named by its run's legend name (what differs) and its tag.
+    let run_names: Option<Vec<(String, String)>> = (runs.len() > 1).then(|| {
+        let names = super::charts::legend_names(&runs);
+        runs.iter().map(|r| r.key.clone()).zip(names).collect()
+    });
+    let legend = legend_lines(&curves, run_names.as_deref(), area.width.saturating_sub(2) as usize);
     let legend_height = (legend.len() as u16).min(3);
     let [chart_area, legend_area] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(legend_height)]).areas(area);
@@ -116,15 +121,22 @@ pub fn render(app: &App, focused: bool, area: Rect, frame: &mut Frame) {
 }
 
 /// `■ tag` (or `■ run tag` over several runs) for each curve in its colour, as many to a line as fit.
-fn legend_lines(curves: &[TagCurve], several_runs: bool, width: usize) -> Vec<Line<'static>> {
+fn legend_lines(
+    curves: &[TagCurve],
+    run_names: Option<&[(String, String)]>,
+    width: usize,
+) -> Vec<Line<'static>> {
     let mut lines: Vec<Line> = Vec::new();
     let mut current: Vec<Span> = Vec::new();
     let mut used = 0;
     for (i, c) in curves.iter().enumerate() {
-        let name = if several_runs {
-            format!("{} {}", super::runs::short_name(&c.run), c.tag)
-        } else {
-            c.tag.clone()
+        let run_name = |key: &str| {
+            let found = run_names?.iter().find(|(k, _)| k == key).map(|(_, n)| n.clone());
+            Some(found.unwrap_or_else(|| super::runs::short_name(key).to_string()))
+        };
+        let name = match run_name(&c.run) {
+            Some(run) => format!("{run} {}", c.tag),
+            None => c.tag.clone(),
         };
         let cost = name.chars().count() + 4;
         if used > 0 && used + cost > width {

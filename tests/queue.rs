@@ -207,3 +207,38 @@ fn a_queued_run_can_be_stopped_or_moved_to_the_front_and_a_corrupt_one_holds_no_
         "stopped stays"
     );
 }
+
+/// The TUI: `Q` queues what the form describes; the runs pane counts the queued runs and shows
+/// the focused one's reason to wait; once nobody holds the queue lock, the TUI starts a
+/// dispatcher and the runs finish.
+#[test]
+fn the_tui_queues_with_shift_q_and_shows_why_a_run_waits() {
+    if common::tmux::tmux_missing("queue") {
+        return;
+    }
+    let project = project();
+    let dir = project.path();
+    std::fs::write(dir.join("config.toml"), "[train]\nthreads = 1\nepochs = 5\n\n[queue]\ncpu_slots = 1\n")
+        .unwrap();
+    let lock = QueueLock::acquire(&dir.join("runs")).unwrap();
+    let cmd = format!("{}; sleep 60", env!("CARGO_BIN_EXE_workbench"));
+    let tmux = common::tmux::Tmux::start_with_env(
+        &cmd,
+        160,
+        45,
+        dir,
+        &[&format!("XDG_STATE_HOME={}", dir.join("state").display())],
+    );
+    tmux.wait_for("Preview: iris", Duration::from_secs(30));
+    tmux.wait_for("CPU  ", Duration::from_secs(30));
+    tmux.keys(&["Q"]);
+    tmux.wait_for(", queued 1", Duration::from_secs(15));
+    tmux.keys(&["Q", "o"]);
+    tmux.wait_for("queued 2 ", Duration::from_secs(15));
+    let pane = tmux.wait_for("waits for a CPU slot: 1 of 1 in use", Duration::from_secs(15));
+    assert!(pane.contains("queued (#2)"), "the focused run's place in the queue:\n{pane}");
+    assert!(statuses(dir).iter().all(|s| *s == RunStatus::Queued), "nothing started while the lock is held");
+    drop(lock);
+    watch_until_all_ended(dir, Duration::from_secs(60));
+    assert_eq!(statuses(dir), [RunStatus::Finished, RunStatus::Finished], "the TUI's dispatcher ran both");
+}

@@ -42,6 +42,26 @@ impl App {
         }
     }
 
+    /// `Q`: queue a run with the current choices instead of starting it; the queue's dispatcher
+    /// starts it when a device can take it.
+    pub(super) fn queue_run(&mut self, runtime: DeviceChoice) -> Vec<Effect> {
+        match self.plan_run(runtime) {
+            Err(why) => {
+                self.notify_error(why);
+                Vec::new()
+            }
+            Ok(spec) => {
+                self.notify(format!(
+                    "queueing {} on {} ({})",
+                    spec.model,
+                    spec.dataset,
+                    self.runtime_label()
+                ));
+                vec![Effect::QueueRun { spec }]
+            }
+        }
+    }
+
     /// Ask the runner to start `spec`, expecting its folder to show up; `skip_fit_check` after the
     /// user said "start anyway" to the memory warning.
     pub(super) fn ask_start(&mut self, spec: TrainSpec, skip_fit_check: bool) -> Vec<Effect> {

@@ -11,10 +11,10 @@ use clap::{Args, Subcommand};
 use crate::config::Settings;
 use crate::queue::decide::{decide, order, Gpu};
 use crate::queue::dispatch::{dispatcher_pid, ensure_dispatcher, gpus_now, run_dispatcher, stop_dispatcher};
-use crate::queue::enqueue::{gpu_sizes, queue_table, QueueRequest};
+use crate::queue::enqueue::{enqueue_folder, gpu_sizes, QueueRequest};
+use crate::queue::format_mb;
 use crate::queue::record::{move_to_top, QueueReader, QueueRun};
-use crate::queue::{format_mb, QueueTable};
-use crate::runs::{read_meta, resolve_run, write_run_meta};
+use crate::runs::resolve_run;
 use crate::train::process::Launcher;
 
 /// `--queue` and its companions, for `workbench train` and `workbench run`.
@@ -105,27 +105,12 @@ pub fn enqueue(
     report: &crate::device::DeviceReport,
     estimate: Option<u64>,
 ) -> anyhow::Result<i32> {
-    let queued = (|| -> anyhow::Result<QueueTable> {
-        let mut meta = read_meta(dir)?;
-        let request = QueueRequest {
-            device: device.to_string(),
-            gpu_mem: flags.gpu_mem.clone(),
-            priority: flags.priority.unwrap_or(0),
-        };
-        let table = queue_table(&request, &meta, &settings.runs_dir, &gpu_sizes(report), estimate)?;
-        meta.device = table.device.clone();
-        meta.device_label = format!("queued for {}", table.device);
-        meta.queue = Some(table.clone());
-        write_run_meta(dir, &meta)?;
-        Ok(table)
-    })();
-    let table = match queued {
-        Ok(t) => t,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(dir);
-            return Err(e);
-        }
+    let request = QueueRequest {
+        device: device.to_string(),
+        gpu_mem: flags.gpu_mem.clone(),
+        priority: flags.priority.unwrap_or(0),
     };
+    let table = enqueue_folder(&settings.runs_dir, dir, &request, &gpu_sizes(report), estimate)?;
     let id = crate::runs::folder_id(dir);
     let memory = match table.gpu_mem_mb {
         Some(mb) => format!("{} ({})", format_mb(mb), table.gpu_mem_source),

@@ -7,11 +7,10 @@
 //! It keeps nothing the folders don't: killed at any moment, the next dispatcher picks up where
 //! it stopped. A run is taken from `queued` to starting under its folder's lock, so it never
 //! starts twice; one whose process died while starting is marked `interrupted`.
-use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::os::fd::AsRawFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -27,31 +26,11 @@ pub const LOCK_FILE: &str = ".queue.lock";
 pub const STOP_FILE: &str = ".queue.stop";
 /// The dispatcher's output: what it started, where, and why.
 pub const LOG_FILE: &str = ".queue.log";
-/// Why each queued run waits, as the dispatcher last decided (read by the TUI).
-pub const STATUS_FILE: &str = ".queue-status.toml";
 /// How often the dispatcher looks at the queue: a freed slot is taken within this (plus the
 /// start of a process).
 pub const POLL: Duration = Duration::from_millis(100);
 /// How often NVML is asked for free GPU memory.
 const GPU_SAMPLE: Duration = Duration::from_millis(500);
-
-/// `RUNS/.queue-status.toml`: the dispatcher's last word on each waiting run.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct QueueStatus {
-    /// The dispatcher's process.
-    pub pid: u32,
-    /// Run id → why it waits.
-    #[serde(default)]
-    pub reasons: BTreeMap<String, String>,
-}
-
-/// Read `RUNS/.queue-status.toml` (empty when there is none or it can't be read).
-pub fn read_status(runs_dir: &Path) -> QueueStatus {
-    crate::util::lines::read_capped(&runs_dir.join(STATUS_FILE), 4 * 1024 * 1024)
-        .ok()
-        .and_then(|text| toml::from_str(&text).ok())
-        .unwrap_or_default()
-}
 
 /// The runs folder's dispatcher lock, held for the dispatcher's life.
 #[derive(Debug)]
@@ -199,7 +178,8 @@ pub fn run_dispatcher(launcher: &Launcher, limits: Limits, stop: &AtomicBool) ->
     say(&format!("dispatcher {} works {}", std::process::id(), runs_dir.display()));
     let mut reader = QueueReader::new();
     let mut gpus = Gpus::open();
-    let mut reasons = BTreeMap::new();
+    // Problems already said once in the log.
+    let mut told: Vec<String> = Vec::new();
     loop {
         if stop.load(Ordering::Relaxed) || runs_dir.join(STOP_FILE).exists() {
             let _ = std::fs::remove_file(runs_dir.join(STOP_FILE));
@@ -224,14 +204,14 @@ pub fn run_dispatcher(launcher: &Launcher, limits: Limits, stop: &AtomicBool) ->
                 start(launcher, &run.dir, run.meta.kind, *at);
             }
         }
-        let fresh: BTreeMap<String, String> = decision.waits.into_iter().chain(problems).collect();
-        if fresh != reasons {
-            reasons = fresh;
-            write_status(&runs_dir, &reasons);
+        for (id, why) in problems.iter().chain(&view.problems) {
+            if !told.contains(id) {
+                say(&format!("{id} is not started: {why}"));
+                told.push(id.clone());
+            }
         }
         std::thread::sleep(POLL);
     }
-    let _ = std::fs::remove_file(runs_dir.join(STATUS_FILE));
     Ok(())
 }
 
@@ -293,24 +273,10 @@ fn start(launcher: &Launcher, dir: &Path, kind: RunKind, at: Placement) {
     }
 }
 
-fn write_status(runs_dir: &Path, reasons: &BTreeMap<String, String>) {
-    let status = QueueStatus { pid: std::process::id(), reasons: reasons.clone() };
-    let written = toml::to_string(&status)
-        .map_err(std::io::Error::other)
-        .and_then(|text| crate::util::write_atomic(&runs_dir.join(STATUS_FILE), text.as_bytes()));
-    if let Err(e) = written {
-        tracing::warn!(error = %e, "cannot write the queue's status");
-    }
-}
-
-/// The runs folder of a launcher, for messages.
-pub fn log_path(runs_dir: &Path) -> PathBuf {
-    runs_dir.join(LOG_FILE)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     #[test]
     fn one_dispatcher_per_runs_folder() {

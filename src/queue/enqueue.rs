@@ -72,6 +72,32 @@ pub fn queue_table(
     })
 }
 
+/// Give the queued run in `dir` its `[queue]` table (see [`queue_table`]): run.toml's device
+/// becomes the device asked for until the queue picks one. The folder is removed when the run
+/// can't be queued, so a refused request leaves nothing behind.
+pub fn enqueue_folder(
+    runs_dir: &Path,
+    dir: &Path,
+    request: &QueueRequest,
+    gpus: &[GpuSize],
+    estimate: Option<u64>,
+) -> Result<QueueTable, QueueError> {
+    let queued = (|| {
+        let mut meta = crate::runs::read_meta(dir)?;
+        let table = queue_table(request, &meta, runs_dir, gpus, estimate)?;
+        meta.device = table.device.clone();
+        meta.device_label = format!("queued for {}", table.device);
+        meta.queue = Some(table.clone());
+        crate::runs::write_run_meta(dir, &meta)
+            .map_err(|source| QueueError::Disk { path: dir.join(crate::runs::RUN_FILE), source })?;
+        Ok(table)
+    })();
+    if queued.is_err() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    queued
+}
+
 /// Refuse what no device of this machine can do, naming the devices there are.
 pub fn check_meetable(asked: AskedDevice, given_mb: Option<u64>, gpus: &[GpuSize]) -> Result<(), QueueError> {
     let names = || {

@@ -9,6 +9,7 @@
 //! - [`need`]: how much GPU memory a run needs, and where that figure comes from
 //! - [`record`]: reading the queue from the runs folder, taking a run, writing a run's peak memory
 //! - [`dispatch`]: the dispatcher (`workbench queue start`) and its lock
+//! - [`snapshot`]: the queue as the TUI shows it
 //! - [`enqueue`]: making a queued run's `[queue]` table, with the refusals no device here can meet
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +18,7 @@ pub mod dispatch;
 pub mod enqueue;
 pub mod need;
 pub mod record;
+pub mod snapshot;
 
 pub use decide::{decide, Decision, Placement};
 pub use enqueue::{queue_table, QueueRequest};

@@ -28,6 +28,8 @@ pub struct Runner {
     watched_logs: Option<(Vec<PathBuf>, LogWatcher)>,
     /// The runs folder whose cluster runs are watched, and the thread watching them.
     watched_cluster: Option<(PathBuf, super::cluster_watch::ClusterWatch)>,
+    /// The thread watching the runs folder's queue.
+    watched_queue: Option<super::queue_watch::QueueWatch>,
 }
 
 impl Runner {
@@ -41,6 +43,7 @@ impl Runner {
             watched_runs: None,
             watched_logs: None,
             watched_cluster: None,
+            watched_queue: None,
         }
     }
 
@@ -54,6 +57,14 @@ impl Runner {
         self.watched_runs = None;
         self.watched_logs = None; // stops and joins the old thread first
         self.watched_cluster = None;
+        self.watched_queue = None;
+        match Launcher::current(settings)
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .and_then(|l| super::queue_watch::QueueWatch::spawn(l, settings.queue.limits(), self.tx.clone()))
+        {
+            Ok(w) => self.watched_queue = Some(w),
+            Err(e) => tracing::error!("cannot watch the queue: {e}"),
+        }
         let interval = Duration::from_secs(settings.cluster.poll_interval_s);
         match super::cluster_watch::ClusterWatch::spawn(settings.runs_dir.clone(), interval, self.tx.clone())
         {
@@ -99,6 +110,10 @@ impl Runner {
                 Ok(Started::Run(key)) => app.started_run(&key),
                 Ok(Started::MayNotFit(warning)) => app.may_not_fit(spec, warning),
                 Err(e) => app.start_failed(&e.to_string()),
+            },
+            Effect::QueueRun { spec } => match queue_run(app, &spec) {
+                Ok((key, summary)) => app.queued_run(&key, &summary),
+                Err(e) => app.start_failed(&e),
             },
             Effect::StartRace { spec, gpu } => match start_race(app, &spec, gpu) {
                 Ok(keys) => app.started_race(&keys),
@@ -186,6 +201,7 @@ impl Runner {
     pub fn shutdown(&mut self) {
         self.watched_runs = None;
         self.watched_cluster = None;
+        self.watched_queue = None;
         self.watched_logs = None;
         for job in self.jobs.drain(..) {
             let _ = job.join();
@@ -217,6 +233,30 @@ fn start_run(app: &App, spec: &crate::train::TrainSpec, skip_fit_check: bool) ->
     let (key, dir) = create_queued_run(&app.settings.runs_dir, &plan.spec, &plan.device.name)?;
     spawn_detached(&dir, false, &Launcher::current(&app.settings)?)?;
     Ok(Started::Run(key))
+}
+
+/// Plan `spec`, make its folder and queue it (`Q`), starting a dispatcher if none runs; its key
+/// and what the queue made of it.
+fn queue_run(app: &App, spec: &crate::train::TrainSpec) -> Result<(String, String), String> {
+    let (Some(catalog), Some(devices)) = (app.catalog.as_ref(), app.devices.as_ref()) else {
+        return Err("the datasets and devices are still being read; try again".into());
+    };
+    let plan = crate::train::plan::plan(&app.settings, spec, catalog, devices).map_err(|e| e.to_string())?;
+    let estimate = crate::train::memory::plan_fit(&plan).map(|fit| fit.estimate.total());
+    let (key, dir) = create_queued_run(&app.settings.runs_dir, &plan.spec, &plan.device.name)
+        .map_err(|e| e.to_string())?;
+    let request = crate::queue::QueueRequest { device: spec.device.clone(), gpu_mem: None, priority: 0 };
+    let gpus = crate::queue::enqueue::gpu_sizes(devices);
+    let table =
+        crate::queue::enqueue::enqueue_folder(&app.settings.runs_dir, &dir, &request, &gpus, estimate)
+            .map_err(|e| e.to_string())?;
+    let launcher = Launcher::current(&app.settings).map_err(|e| e.to_string())?;
+    if let Err(e) = crate::queue::dispatch::ensure_dispatcher(&launcher) {
+        tracing::error!("cannot start the queue's dispatcher: {e}");
+    }
+    let memory =
+        table.gpu_mem_mb.map(crate::queue::format_mb).unwrap_or_else(|| table.gpu_mem_source.clone());
+    Ok((key, format!("{}, GPU memory {memory}", table.device)))
 }
 
 /// The command of the ended run in `dir`, started again as a new run; its key.

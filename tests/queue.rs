@@ -242,3 +242,27 @@ fn the_tui_queues_with_shift_q_and_shows_why_a_run_waits() {
     watch_until_all_ended(dir, Duration::from_secs(60));
     assert_eq!(statuses(dir), [RunStatus::Finished, RunStatus::Finished], "the TUI's dispatcher ran both");
 }
+
+/// `workbench run --queue -- COMMAND`: a command run waits in the queue like a train run; the
+/// dispatcher writes its device into run.toml, so the command sees `CUDA_VISIBLE_DEVICES` for it.
+#[test]
+fn a_queued_command_run_gets_its_device_from_the_queue() {
+    let project = project();
+    let dir = project.path();
+    let lock = QueueLock::acquire(&dir.join("runs")).unwrap();
+    let script = "echo \"visible=[$CUDA_VISIBLE_DEVICES]\"; echo loss=0.5";
+    let out =
+        workbench(dir, &["run", "--queue", "--device", "cpu", "--name", "echo", "--", "sh", "-c", script]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let run = run_dirs(dir).remove(0);
+    let meta = read_meta(&run).unwrap();
+    assert_eq!((meta.status, meta.device.as_str()), (RunStatus::Queued, "cpu"));
+    drop(lock);
+    let out = workbench(dir, &["queue", "start"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    watch_until_all_ended(dir, Duration::from_secs(30));
+    let meta = read_meta(&run).unwrap();
+    assert_eq!(meta.status, RunStatus::Finished, "{:?}", meta.reason);
+    let log = std::fs::read_to_string(run.join("output.log")).unwrap();
+    assert!(log.contains("visible=[]"), "the CPU hides the GPUs: {log}");
+}

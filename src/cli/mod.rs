@@ -115,7 +115,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Ask a running run to stop after its batch in progress (RUN: id, unique prefix or folder)
+    /// Ask a running run to stop after its batch in progress; a queued run leaves the queue (RUN: id, prefix or folder)
     Stop {
         /// The run: its id (folder name), a unique prefix of it, or its folder's path
         run: String,

@@ -9,7 +9,6 @@
 //! starts twice; one whose process died while starting is marked `interrupted`.
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
-use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -50,16 +49,6 @@ fn open_lock(runs_dir: &Path) -> Result<File, QueueError> {
         .map_err(|source| QueueError::Disk { path, source })
 }
 
-fn try_flock(file: &File) -> std::io::Result<()> {
-    // SAFETY: flock on a descriptor this function's caller owns for the call's length.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
-}
-
 fn pid_in(file: &mut File) -> u32 {
     let mut text = String::new();
     let _ = file.rewind().and_then(|()| file.read_to_string(&mut text));
@@ -71,7 +60,7 @@ impl QueueLock {
     /// dispatcher has it.
     pub fn acquire(runs_dir: &Path) -> Result<QueueLock, QueueError> {
         let mut file = open_lock(runs_dir)?;
-        if let Err(e) = try_flock(&file) {
+        if let Err(e) = crate::runs::liveness::flock_exclusive(&file) {
             if e.kind() == std::io::ErrorKind::WouldBlock {
                 return Err(QueueError::AlreadyDispatching { pid: pid_in(&mut file) });
             }
@@ -91,7 +80,7 @@ impl QueueLock {
 /// The pid of the dispatcher that holds the runs folder's lock, if one does.
 pub fn dispatcher_pid(runs_dir: &Path) -> Option<u32> {
     let mut file = File::open(runs_dir.join(LOCK_FILE)).ok()?;
-    match try_flock(&file) {
+    match crate::runs::liveness::flock_exclusive(&file) {
         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Some(pid_in(&mut file)),
         // Taken here: nobody held it (dropping the file lets it go).
         _ => None,

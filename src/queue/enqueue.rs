@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::need::{need_of, Need};
-use super::{format_mb, now_stamp, parse_mem_mb, AskedDevice, QueueError, QueueTable};
+use super::{format_mb, parse_mem_mb, AskedDevice, QueueError, QueueTable};
 use crate::runs::{list_runs, RunMeta};
 
 /// What the user asked of the queue.
@@ -57,19 +57,7 @@ pub fn queue_table(
     } else {
         Need { mb: None, source: "none: it runs on the CPU".into() }
     };
-    Ok(QueueTable {
-        device: asked.name(),
-        gpu_mem_mb: need.mb.filter(|_| uses_gpu),
-        gpu_mem_source: need.source,
-        priority: request.priority,
-        queued_at: now_stamp(),
-        top: None,
-        alone: false,
-        requeued: false,
-        taken_at: None,
-        pid: None,
-        started_on: None,
-    })
+    Ok(QueueTable::new(asked.name(), need.mb.filter(|_| uses_gpu), need.source, request.priority))
 }
 
 /// Give the queued run in `dir` its `[queue]` table (see [`queue_table`]): run.toml's device

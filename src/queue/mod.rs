@@ -61,6 +61,23 @@ pub struct QueueTable {
 }
 
 impl QueueTable {
+    /// A fresh table, queued now: not taken, not marked.
+    pub fn new(device: String, gpu_mem_mb: Option<u64>, gpu_mem_source: String, priority: i32) -> QueueTable {
+        QueueTable {
+            device,
+            gpu_mem_mb,
+            gpu_mem_source,
+            priority,
+            queued_at: now_stamp(),
+            top: None,
+            alone: false,
+            requeued: false,
+            taken_at: None,
+            pid: None,
+            started_on: None,
+        }
+    }
+
     /// Whether a dispatcher took it (between `queued` and the run process's `running`).
     pub fn is_taken(&self) -> bool {
         self.taken_at.is_some()
@@ -204,19 +221,7 @@ mod tests {
 
     #[test]
     fn a_table_round_trips_through_toml() {
-        let t = QueueTable {
-            device: "any-gpu".into(),
-            gpu_mem_mb: Some(6144),
-            gpu_mem_source: "given (--gpu-mem 6G)".into(),
-            priority: 2,
-            queued_at: now_stamp(),
-            top: None,
-            alone: false,
-            requeued: false,
-            taken_at: None,
-            pid: None,
-            started_on: None,
-        };
+        let t = QueueTable::new("any-gpu".into(), Some(6144), "given (--gpu-mem 6G)".into(), 2);
         let text = toml::to_string(&t).unwrap();
         assert_eq!(toml::from_str::<QueueTable>(&text).unwrap(), t);
     }

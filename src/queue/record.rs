@@ -360,19 +360,7 @@ mod tests {
             "auto".into(),
             crate::params::TrainSpec::default(),
         );
-        meta.queue = Some(QueueTable {
-            device: "auto".into(),
-            gpu_mem_mb: None,
-            gpu_mem_source: "test".into(),
-            priority: 0,
-            queued_at: now_stamp(),
-            top: None,
-            alone: false,
-            requeued: false,
-            taken_at: None,
-            pid: None,
-            started_on: None,
-        });
+        meta.queue = Some(QueueTable::new("auto".into(), None, "test".into(), 0));
         crate::runs::RunRecorder::create_folder(runs, &mut meta).unwrap()
     }
 

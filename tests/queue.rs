@@ -266,3 +266,32 @@ fn a_queued_command_run_gets_its_device_from_the_queue() {
     let log = std::fs::read_to_string(run.join("output.log")).unwrap();
     assert!(log.contains("visible=[]"), "the CPU hides the GPUs: {log}");
 }
+
+/// A queued run that runs out of memory within its first minute goes back to the front of the
+/// queue once, marked to run alone, and says so; the second time it stays failed.
+#[test]
+fn an_early_out_of_memory_is_requeued_once_to_run_alone() {
+    let project = project();
+    let dir = project.path();
+    let lock = QueueLock::acquire(&dir.join("runs")).unwrap();
+    let script =
+        "echo attempt; echo 'RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB' >&2; exit 1";
+    let out =
+        workbench(dir, &["run", "--queue", "--device", "cpu", "--name", "oom", "--", "sh", "-c", script]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    drop(lock);
+    // In the foreground, the dispatcher's log is its stdout.
+    let out = workbench(dir, &["queue", "start"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let log = text(&out.stdout);
+    watch_until_all_ended(dir, Duration::from_secs(30));
+    let run = run_dirs(dir).remove(0);
+    let meta = read_meta(&run).unwrap();
+    assert_eq!(meta.status, RunStatus::Failed);
+    assert_eq!(meta.failure_kind, Some(workbench::runs::FailureKind::OutOfMemory));
+    let q = meta.queue.unwrap();
+    assert!(q.requeued && q.alone, "requeued once, to run alone: {q:?}");
+    let output = std::fs::read_to_string(run.join("output.log")).unwrap();
+    assert_eq!(output.matches("attempt").count(), 2, "it ran twice, not more:\n{output}");
+    assert!(log.contains("ran out of memory in its first minute: back at the front of the queue"), "{log}");
+}

@@ -1,7 +1,7 @@
 //! The queue as run folders: reading it (cheaply, again and again, for the dispatcher), and each
 //! change to a queued run's run.toml, made under the folder's lock so that a run is never taken
 //! twice and a stop never crosses a start.
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -103,7 +103,7 @@ impl QueueReader {
     pub fn scan(&mut self, runs_dir: &Path) -> QueueView {
         let mut view = QueueView::default();
         let Ok(read) = std::fs::read_dir(runs_dir) else { return view };
-        let mut seen = Vec::new();
+        let mut seen = HashSet::new();
         for entry in read.filter_map(|e| e.ok()) {
             let dir = entry.path();
             let file = dir.join(RUN_FILE);
@@ -114,7 +114,7 @@ impl QueueReader {
                 let parsed = read_queue_meta(&dir);
                 self.cache.insert(dir.clone(), (stamp.0, stamp.1, parsed));
             }
-            seen.push(dir.clone());
+            seen.insert(dir.clone());
             let Some((_, _, parsed)) = self.cache.get(&dir) else { continue };
             match parsed {
                 Ok(meta) => sort_into(&mut view, &dir, meta),

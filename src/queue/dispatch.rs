@@ -7,6 +7,7 @@
 //! It keeps nothing the folders don't: killed at any moment, the next dispatcher picks up where
 //! it stopped. A run is taken from `queued` to starting under its folder's lock, so it never
 //! starts twice; one whose process died while starting is marked `interrupted`.
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::path::Path;
@@ -169,6 +170,9 @@ pub fn run_dispatcher(launcher: &Launcher, limits: Limits, stop: &AtomicBool) ->
     let mut gpus = Gpus::open();
     // Problems already said once in the log.
     let mut told: Vec<String> = Vec::new();
+    // The run processes this dispatcher started, by run id (kept here only: a dispatcher after
+    // this one judges a run that died starting by the time since it was taken).
+    let mut started: HashMap<String, u32> = HashMap::new();
     loop {
         if stop.load(Ordering::Relaxed) || runs_dir.join(STOP_FILE).exists() {
             let _ = std::fs::remove_file(runs_dir.join(STOP_FILE));
@@ -176,7 +180,7 @@ pub fn run_dispatcher(launcher: &Launcher, limits: Limits, stop: &AtomicBool) ->
             break;
         }
         let view = reader.scan(&runs_dir);
-        if tend(&view) {
+        if tend(&view, &started) {
             // Something changed by our own hand: look again before deciding.
             continue;
         }
@@ -190,7 +194,9 @@ pub fn run_dispatcher(launcher: &Launcher, limits: Limits, stop: &AtomicBool) ->
         let decision = decide(&waiting, &gpu_list, &view.going_for_decision(now), &limits);
         for (id, at) in &decision.starts {
             if let Some(run) = view.waiting.iter().find(|r| &r.id() == id) {
-                start(launcher, &run.dir, run.meta.kind, *at);
+                if let Some(pid) = start(launcher, &run.dir, run.meta.kind, *at) {
+                    started.insert(id.clone(), pid);
+                }
             }
         }
         for (id, why) in problems.iter().chain(&view.problems) {
@@ -207,10 +213,10 @@ pub fn run_dispatcher(launcher: &Launcher, limits: Limits, stop: &AtomicBool) ->
 /// Housekeeping before a decision: runs that died while starting become `interrupted`; a run
 /// that ran out of memory in its first minute goes back to the front, once. Returns whether it
 /// changed any run.
-fn tend(view: &QueueView) -> bool {
+fn tend(view: &QueueView, started: &HashMap<String, u32>) -> bool {
     let now = SystemTime::now();
     let mut changed = false;
-    for run in view.starting.iter().filter(|r| record::died_starting(r, now)) {
+    for run in view.starting.iter().filter(|r| record::died_starting(r, started.get(&r.id()).copied(), now)) {
         let why =
             "its run process ended before the run started (see its output.log); queue it again to retry";
         if record::mark_died_starting(&run.dir, why).unwrap_or(false) {
@@ -234,15 +240,15 @@ fn tend(view: &QueueView) -> bool {
     changed
 }
 
-/// Take the run in `dir` and start its process on `at`.
-fn start(launcher: &Launcher, dir: &Path, kind: RunKind, at: Placement) {
+/// Take the run in `dir` and start its process on `at`; the process's pid.
+fn start(launcher: &Launcher, dir: &Path, kind: RunKind, at: Placement) -> Option<u32> {
     let id = crate::runs::folder_id(dir);
     match record::take(dir, at) {
         Ok(true) => {}
-        Ok(false) => return,
+        Ok(false) => return None,
         Err(e) => {
             say(&format!("cannot take {id}: {e}"));
-            return;
+            return None;
         }
     }
     let started = match kind {
@@ -251,13 +257,14 @@ fn start(launcher: &Launcher, dir: &Path, kind: RunKind, at: Placement) {
     };
     match started {
         Ok(pid) => {
-            record::note_pid(dir, pid);
             say(&format!("started {id} on {} (process {pid})", at.name()));
+            Some(pid)
         }
         Err(e) => {
             let why = format!("the queue could not start its run process: {e}");
             let _ = record::mark_died_starting(dir, &why);
             say(&format!("{id}: {why}"));
+            None
         }
     }
 }

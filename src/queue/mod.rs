@@ -52,9 +52,6 @@ pub struct QueueTable {
     /// When a dispatcher took it to start it (`starting` while the status is still `queued`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub taken_at: Option<String>,
-    /// The run process the dispatcher started for it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pid: Option<u32>,
     /// The device the dispatcher chose (`cpu`, `cuda:1`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_on: Option<String>,
@@ -73,7 +70,6 @@ impl QueueTable {
             alone: false,
             requeued: false,
             taken_at: None,
-            pid: None,
             started_on: None,
         }
     }

@@ -212,21 +212,6 @@ fn place_on(meta: &mut RunMeta, at: Placement) {
     }
 }
 
-/// Record the run process started for a taken run (best effort: the process may already hold
-/// the lock, and then it needs no record).
-pub fn note_pid(dir: &Path, pid: u32) {
-    let noted = change_locked(dir, |meta| {
-        match meta.queue.as_mut() {
-            Some(q) if meta.status == RunStatus::Queued => q.pid = Some(pid),
-            _ => return Ok(false),
-        }
-        Ok(true)
-    });
-    if let Err(e) = noted {
-        tracing::debug!(dir = %dir.display(), error = %e, "pid not noted");
-    }
-}
-
 /// End a run that was taken but whose process died before it ran: `interrupted`, with why.
 pub fn mark_died_starting(dir: &Path, why: &str) -> Result<bool, QueueError> {
     change_locked(dir, |meta| {
@@ -240,15 +225,17 @@ pub fn mark_died_starting(dir: &Path, why: &str) -> Result<bool, QueueError> {
     })
 }
 
-/// Whether a taken run's process died before the run said `running`.
-pub fn died_starting(run: &QueueRun, now: SystemTime) -> bool {
-    if crate::runs::liveness::lock_held(&run.dir) == Some(true) {
-        return false;
+/// Whether a taken run's process died before the run said `running`. `pid` is the process this
+/// dispatcher started for it, when it was this one: its end says so at once. Otherwise (a
+/// dispatcher before this one took it) the run is dead once [`START_LIMIT_S`] passed with no
+/// process holding its lock. The lock is looked at only then: a look takes it for an instant,
+/// which a run process starting at that instant would find held.
+pub fn died_starting(run: &QueueRun, pid: Option<u32>, now: SystemTime) -> bool {
+    if let Some(pid) = pid {
+        return !crate::util::process_alive(pid);
     }
-    match run.table.pid {
-        Some(pid) => !crate::util::process_alive(pid),
-        None => run.table.taken_at.as_deref().is_some_and(|t| seconds_since(t, now) > START_LIMIT_S),
-    }
+    let overdue = run.table.taken_at.as_deref().is_some_and(|t| seconds_since(t, now) > START_LIMIT_S);
+    overdue && crate::runs::liveness::lock_held(&run.dir) != Some(true)
 }
 
 /// Put a run that ran out of memory within its first minute back at the front of the queue,
@@ -271,7 +258,6 @@ pub fn requeue_after_oom(dir: &Path) -> Result<bool, QueueError> {
         q.alone = true;
         q.top = Some(now_stamp());
         q.taken_at = None;
-        q.pid = None;
         q.started_on = None;
         meta.status = RunStatus::Queued;
         meta.reason = Some(format!(
@@ -286,9 +272,23 @@ pub fn requeue_after_oom(dir: &Path) -> Result<bool, QueueError> {
     })
 }
 
+/// Refuse, without touching its lock, a run a dispatcher took: its run process may be taking the
+/// lock this very moment, and must find it free.
+fn refuse_taken(dir: &Path, what: &str) -> Result<(), QueueError> {
+    let meta = read_meta(dir)?;
+    if meta.status == RunStatus::Queued && meta.queue.as_ref().is_some_and(QueueTable::is_taken) {
+        return Err(QueueError::Unmeetable(format!(
+            "cannot {what}: {} is already starting (the queue took it); once it runs, `workbench stop` stops it",
+            folder_id(dir)
+        )));
+    }
+    Ok(())
+}
+
 /// `workbench stop` of a queued run: out of the queue, `stopped`. Refused once a dispatcher took
 /// it (its process is starting; stop it when it runs).
 pub fn stop_queued(dir: &Path) -> Result<(), QueueError> {
+    refuse_taken(dir, "take it out of the queue")?;
     let mut refusal = None;
     let changed = change_locked(dir, |meta| {
         if meta.status != RunStatus::Queued {
@@ -318,6 +318,7 @@ pub fn stop_queued(dir: &Path) -> Result<(), QueueError> {
 
 /// `workbench queue top RUN`: to the front of the queue.
 pub fn move_to_top(dir: &Path) -> Result<(), QueueError> {
+    refuse_taken(dir, "move it to the front")?;
     let changed = change_locked(dir, |meta| {
         let Some(q) = meta.queue.as_mut().filter(|q| !q.is_taken()) else { return Ok(false) };
         if meta.status != RunStatus::Queued {
@@ -431,8 +432,10 @@ mod tests {
         take(&dir, Placement::Cpu).unwrap();
         let run = QueueReader::new().scan(runs.path()).starting.remove(0);
         let now = SystemTime::now();
-        assert!(!died_starting(&run, now));
-        assert!(died_starting(&run, now + std::time::Duration::from_secs(60)));
+        assert!(!died_starting(&run, None, now));
+        assert!(died_starting(&run, None, now + std::time::Duration::from_secs(60)));
+        assert!(!died_starting(&run, Some(std::process::id()), now), "its process lives");
+        assert!(died_starting(&run, Some(u32::MAX - 1), now), "its process is gone");
         assert!(mark_died_starting(&dir, "its process died").unwrap());
         assert_eq!(read_meta(&dir).unwrap().status, RunStatus::Interrupted);
     }

@@ -55,6 +55,8 @@ fn meta() -> RunMeta {
         device_switches: Vec::new(),
         kind: workbench::command::RunKind::Train,
         command: None,
+        peak_gpu_mem_mb: None,
+        queue: None,
     }
 }
 

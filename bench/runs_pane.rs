@@ -57,6 +57,8 @@ fn meta(id: &str, status: RunStatus) -> RunMeta {
         device_switches: Vec::new(),
         kind: workbench::command::RunKind::Train,
         command: None,
+        peak_gpu_mem_mb: None,
+        queue: None,
     }
 }
 

@@ -9,6 +9,7 @@
 //! - [`train`]: models, the training loop, the background worker and its messages
 //! - [`runs`]: run folders on disk (run.toml, metrics.csv, checkpoint)
 //! - [`command`]: any command as a run (`workbench run -- python train.py`)
+//! - [`queue`]: runs that wait for a free device, and the dispatcher that starts them
 //! - [`cluster`]: handing runs to Slurm and HTCondor (`submit`), polling and cancelling their jobs
 //! - [`text`]: untrusted text made safe for a terminal (control characters replaced)
 //! - [`cli`]: the headless commands (`train`, `devices`, `datasets`, `paths`, `runs`)
@@ -27,6 +28,7 @@ pub mod logging;
 pub mod models;
 pub mod params;
 pub mod paths;
+pub mod queue;
 pub mod runs;
 pub mod sweep;
 pub mod telemetry;

@@ -100,3 +100,55 @@ fn the_diff_table_compares_command_lines_and_params_not_training_defaults() {
     let command = rows.iter().find(|r| r.name == "command").unwrap();
     assert_eq!(command.values, ["python3 train.py --lr 0.1", "python3 train.py --lr 0.2"]);
 }
+
+/// The shipped `[commands.iris-sgd]` in the model picker: its params become the form's fields,
+/// typed as their defaults; `s` starts it on the runtime menu's device with the chosen dataset,
+/// `Q` queues it; races refuse it with the reason.
+#[test]
+fn a_command_from_the_picker_becomes_the_form_and_s_or_q_start_it() {
+    let runs = tempdir();
+    let mut app = app(runs.path(), 1);
+    assert!(
+        app.form.commands.iter().any(|c| c.name == "iris-sgd" && c.entry.is_ok()),
+        "shipped in config.toml"
+    );
+    press(&mut app, &[key(KeyCode::Tab), key(KeyCode::Enter)]);
+    let downs: Vec<_> = (0..20).map(|_| key(KeyCode::Down)).collect();
+    press(&mut app, &downs);
+    press(&mut app, &[key(KeyCode::Enter)]);
+    assert_eq!(app.form.command.as_ref().map(|c| c.name.as_str()), Some("iris-sgd"));
+    let labels: Vec<String> = app.form.fields().iter().map(|f| app.form.label(*f)).collect();
+    assert_eq!(labels, ["model", "epochs", "lr"]);
+    let text = screen(&app, 120, 40);
+    assert!(text.contains("model iris-sgd"), "the title bar names it:\n{text}");
+    // epochs takes whole numbers only.
+    press(
+        &mut app,
+        &[key(KeyCode::Down), key(KeyCode::Enter), key(KeyCode::Backspace), key(KeyCode::Backspace)],
+    );
+    press(&mut app, &[ch('2'), ch('.'), ch('5'), key(KeyCode::Enter)]);
+    assert!(app.notice.as_ref().unwrap().text.contains("epochs \"2.5\" is not a whole number"));
+    press(
+        &mut app,
+        &[key(KeyCode::Enter), key(KeyCode::Backspace), key(KeyCode::Backspace), key(KeyCode::Backspace)],
+    );
+    press(&mut app, &[ch('7'), key(KeyCode::Enter)]);
+    // The runtime menu: the GPU.
+    press(&mut app, &[ch('r')]);
+    press(&mut app, &[key(KeyCode::Down), key(KeyCode::Down), key(KeyCode::Enter)]);
+    let effects = press(&mut app, &[ch('s')]);
+    let Some(Effect::StartCommand { name, params, dataset, device, queued }) = effects.first() else {
+        panic!("no start: {effects:?} {:?}", app.notice)
+    };
+    assert_eq!(
+        (name.as_str(), dataset.as_deref(), device.as_str(), *queued),
+        ("iris-sgd", Some("iris"), "cuda:0", false)
+    );
+    assert_eq!(params.get("epochs").map(String::as_str), Some("7"));
+    assert_eq!(params.get("lr").map(String::as_str), Some("0.1"));
+    app.start_failed("test: not started");
+    let effects = press(&mut app, &[ch('Q')]);
+    assert!(matches!(effects.first(), Some(Effect::StartCommand { queued: true, .. })), "{effects:?}");
+    assert!(press(&mut app, &[ch('c')]).is_empty());
+    assert!(app.notice.as_ref().unwrap().text.contains("is a command: s starts it, Q queues it"));
+}

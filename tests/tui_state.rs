@@ -859,3 +859,40 @@ fn a_dataset_scan_that_panicked_shows_its_error_instead_of_scanning_forever() {
     assert_eq!(effects, vec![Effect::Quit { stop_runs: false }]);
     assert!(app.should_quit && app.fatal_error.as_deref().is_some_and(|e| e.contains("tty gone")));
 }
+
+/// `Q` asks the runner to queue what the form describes (not to start it); the queue watcher's
+/// snapshot is state, and the runs pane and the devices pane draw it: `queued N`, the focused
+/// queued run's place and reason, each device's room.
+#[test]
+fn shift_q_queues_and_the_queue_is_drawn_from_its_snapshot() {
+    let dir = tempdir();
+    let mut app = app(&dir.path().join("runs"), 1);
+    let effects = press(&mut app, &[ch('Q')]);
+    assert!(started(&effects).is_none(), "Q starts nothing");
+    assert!(
+        matches!(effects.as_slice(), [Effect::QueueRun { spec }] if spec.dataset == "iris"),
+        "{effects:?}"
+    );
+    let key = "20261206-120000-iris-mlp-cpu";
+    app.update(Event::Runs(vec![meta_event(run_meta(key, "iris", RunStatus::Queued, 0.01, 20))]));
+    app.queued_run(key, "auto, GPU memory 120 MiB");
+    let mut snapshot =
+        workbench::queue::snapshot::QueueSnapshot { waiting: 1, cpu_slots: 1, ..Default::default() };
+    let why = "waits for 6.0 GiB on a GPU: cuda:0 has 3.1 GiB free";
+    snapshot.reasons.insert(key.into(), why.into());
+    snapshot.positions.insert(key.into(), 1);
+    snapshot.gpus.push(workbench::queue::snapshot::GpuRoomLine {
+        index: 0,
+        free_mb: 3174,
+        total_mb: 24576,
+        runs: 2,
+    });
+    app.update(Event::Queue(Box::new(snapshot)));
+    let text = screen(&app, 160, 45);
+    assert!(text.contains("1 going, queued 1"), "the title bar counts it:\n{text}");
+    assert!(text.contains("queue: cuda:0 3.1 GiB free of 24.0 GiB, 2 runs"), "the devices pane:\n{text}");
+    app.focus = Pane::Runs;
+    let text = screen(&app, 160, 45);
+    assert!(text.contains("Runs (1) queued 1"), "{text}");
+    assert!(text.contains(&format!("queued (#1): {why}")), "{text}");
+}

@@ -11,8 +11,8 @@ impl App {
     pub(super) fn check_choices(&self) -> Result<(std::path::PathBuf, TrainSpec), String> {
         if let Some(command) = &self.form.command {
             return Err(format!(
-                "`{}` is a command: s starts it; races and cluster jobs from the TUI are for the workbench's \
-                 own models (submit a command with `workbench submit ... -- COMMAND`)",
+                "`{}` is a command: s starts it, Q queues it; races and cluster jobs from the TUI are for \
+                 the workbench's own models (submit a command with `workbench submit ... -- COMMAND`)",
                 command.name
             ));
         }
@@ -41,7 +41,7 @@ impl App {
             return Vec::new();
         }
         if self.form.command.is_some() {
-            return self.start_command(runtime);
+            return self.start_command(runtime, false);
         }
         match self.plan_run(runtime) {
             Err(why) => {
@@ -54,7 +54,7 @@ impl App {
 
     /// `s` with a command chosen: start it on the runtime menu's device, with the chosen dataset
     /// for `{dataset}`.
-    fn start_command(&mut self, runtime: DeviceChoice) -> Vec<Effect> {
+    fn start_command(&mut self, runtime: DeviceChoice, queued: bool) -> Vec<Effect> {
         let Some(command) = self.form.command.clone() else { return Vec::new() };
         let dataset = self.selected_entry().map(|e| e.name.clone());
         if command.uses_dataset && dataset.is_none() {
@@ -75,19 +75,47 @@ impl App {
             }
         }
         let dataset = dataset.filter(|_| command.uses_dataset);
-        self.expecting = Some(Expecting {
-            dataset: dataset.clone().unwrap_or_default(),
-            model: command.name.clone(),
-            first_new: self.runs.next_color,
-        });
-        self.focus = Pane::Charts;
-        self.notify(format!("starting the command {} ({})", command.name, self.runtime_label()));
+        if queued {
+            self.notify(format!("queueing the command {} ({})", command.name, self.runtime_label()));
+        } else {
+            self.expecting = Some(Expecting {
+                dataset: dataset.clone().unwrap_or_default(),
+                model: command.name.clone(),
+                first_new: self.runs.next_color,
+            });
+            self.focus = Pane::Charts;
+            self.notify(format!("starting the command {} ({})", command.name, self.runtime_label()));
+        }
         vec![Effect::StartCommand {
             name: command.name.clone(),
             params: command.given(),
             dataset,
             device: runtime.to_string(),
+            queued,
         }]
+    }
+
+    /// `Q`: queue a run with the current choices instead of starting it; the queue's dispatcher
+    /// starts it when a device can take it.
+    pub(super) fn queue_run(&mut self, runtime: DeviceChoice) -> Vec<Effect> {
+        if self.form.command.is_some() {
+            return self.start_command(runtime, true);
+        }
+        match self.plan_run(runtime) {
+            Err(why) => {
+                self.notify_error(why);
+                Vec::new()
+            }
+            Ok(spec) => {
+                self.notify(format!(
+                    "queueing {} on {} ({})",
+                    spec.model,
+                    spec.dataset,
+                    self.runtime_label()
+                ));
+                vec![Effect::QueueRun { spec }]
+            }
+        }
     }
 
     /// Ask the runner to start `spec`, expecting its folder to show up; `skip_fit_check` after the

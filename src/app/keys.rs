@@ -44,6 +44,7 @@ impl App {
             }
             KeyCode::Char('s') => self.start_run(self.runtime),
             KeyCode::Char('S') => self.open_submit(),
+            KeyCode::Char('Q') => self.queue_run(self.runtime),
             KeyCode::Char('c') => self.start_race(),
             KeyCode::Char('x') => self.stop_runs(),
             KeyCode::Char('p') => self.toggle_pause(),

@@ -65,6 +65,9 @@ pub enum Event {
     Submitted(Result<Submitted, String>),
     /// The cluster watcher's look at the runs folder: each cluster run's job and its state.
     Cluster(ClusterReport),
+    /// The queue watcher's look at the queue: how many runs wait, why each waits, each
+    /// device's room.
+    Queue(Box<crate::queue::snapshot::QueueSnapshot>),
     /// A background thread panicked (its message's first line); what waited on it is told.
     WorkerFailed { worker: Worker, message: String },
 }
@@ -86,6 +89,8 @@ pub enum Worker {
     LogsFollower,
     /// The thread that asks the schedulers about cluster runs.
     ClusterWatcher,
+    /// The thread that looks at the queue (and starts a dispatcher when runs wait without one).
+    QueueWatcher,
     /// The file watcher's callback (datasets folder, config file).
     FileWatcher,
     /// The thread that reads the keyboard.
@@ -105,6 +110,7 @@ impl Worker {
             Worker::RunsFollower => "runs-watcher",
             Worker::LogsFollower => "logs-watcher",
             Worker::ClusterWatcher => "cluster-watch",
+            Worker::QueueWatcher => "queue-watch",
             Worker::FileWatcher => "file-watcher",
             Worker::Input => "input",
             Worker::Signals => "signals",
@@ -121,6 +127,7 @@ impl Worker {
             Worker::RunsFollower => "runs folder follower",
             Worker::LogsFollower => "log folder follower",
             Worker::ClusterWatcher => "cluster watcher",
+            Worker::QueueWatcher => "queue watcher",
             Worker::FileWatcher => "file watcher",
             Worker::Input => "keyboard reader",
             Worker::Signals => "signal handler",
@@ -153,6 +160,8 @@ pub enum Effect {
         dataset: Option<String>,
         /// `auto`, `cpu` or `cuda:N`: the runtime menu's choice.
         device: String,
+        /// Queue it (`Q`) instead of starting it: the queue picks its device.
+        queued: bool,
     },
     /// Start a race of `spec` (see `train::race`): the CPU against `cuda:gpu`, two runs marked as
     /// one race; the runner then calls [`App::started_race`], or [`App::start_failed`].
@@ -161,6 +170,13 @@ pub enum Effect {
         spec: TrainSpec,
         /// The GPU the CPU races.
         gpu: usize,
+    },
+    /// Plan the run as [`Effect::StartRun`] does, make its folder and queue it (`Q`): it starts
+    /// when a device can take it. The runner then calls [`App::queued_run`] or
+    /// [`App::start_failed`].
+    QueueRun {
+        /// The training parameters, the device asked for included.
+        spec: TrainSpec,
     },
     /// Append a command to a run's `control` file (stop, pause, resume).
     Control {
@@ -357,6 +373,8 @@ pub struct App {
     pub notice: Option<Notice>,
     /// Cluster runs by key: their scheduler, job id and last known job state.
     pub cluster_jobs: BTreeMap<String, ClusterJob>,
+    /// The queue as last seen: waiting runs and why, each device's room (none until looked at).
+    pub queue: Option<crate::queue::snapshot::QueueSnapshot>,
     /// The last error of the cluster watcher, shown once.
     cluster_error: Option<String>,
     pub ascii: bool,
@@ -402,6 +420,7 @@ impl App {
             help_scroll: 0,
             notice: None,
             cluster_jobs: BTreeMap::new(),
+            queue: None,
             cluster_error: None,
             ascii,
             should_quit: false,
@@ -447,6 +466,10 @@ impl App {
                 self.on_cluster(report);
                 Vec::new()
             }
+            Event::Queue(snapshot) => {
+                self.queue = Some(*snapshot);
+                Vec::new()
+            }
             Event::WorkerFailed { worker, message } => self.on_worker_failed(worker, &message),
             Event::Signal(signal) => {
                 // A signal (SIGHUP when the SSH connection drops) leaves the runs running.
@@ -481,6 +504,7 @@ impl App {
             Worker::RunsFollower
             | Worker::LogsFollower
             | Worker::ClusterWatcher
+            | Worker::QueueWatcher
             | Worker::FileWatcher
             | Worker::Signals => {}
         }
@@ -496,6 +520,15 @@ impl App {
         if self.runs.get(key).is_some() {
             self.runs.focused = self.pending_focus.take();
         }
+    }
+
+    /// The runner queued the run `key` (`Q`): it gets the focus when its folder shows up.
+    pub fn queued_run(&mut self, key: &str, summary: &str) {
+        self.pending_focus = Some(key.to_string());
+        if self.runs.get(key).is_some() {
+            self.runs.focused = self.pending_focus.take();
+        }
+        self.notify(format!("queued {key}: {summary}"));
     }
 
     /// The runner started a race: both runs are selected (their curves overlay), the CPU's focused.

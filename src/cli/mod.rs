@@ -5,6 +5,7 @@ mod help;
 mod info;
 mod models;
 mod progress;
+mod queue;
 mod race;
 mod run;
 mod runs;
@@ -86,6 +87,8 @@ pub enum Command {
     Train(Box<train::TrainArgs>),
     /// Run your own command (`-- python train.py`) or a [commands.NAME] entry as a run: its own folder, output, metrics and controls
     Run(Box<run::RunArgs>),
+    /// See the queue (each waiting run and why it waits); `queue start|stop|top RUN`
+    Queue(queue::QueueArgs),
     /// Race the same experiment on the CPU and a GPU (or two CPU thread counts: --against cpu), side by side
     Race(Box<race::RaceArgs>),
     /// List the CPU and CUDA devices, or why CUDA is not usable
@@ -112,7 +115,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Ask a running run to stop after its batch in progress (RUN: id, unique prefix or folder)
+    /// Ask a running run to stop after its batch in progress; a queued run leaves the queue (RUN: id, prefix or folder)
     Stop {
         /// The run: its id (folder name), a unique prefix of it, or its folder's path
         run: String,
@@ -205,13 +208,14 @@ pub fn main() -> i32 {
         Command::Train(args) => train::run(&settings, &args),
         Command::Run(args) => run::run(&settings, &args),
         Command::Race(args) => race::run(&settings, &args),
+        Command::Queue(args) => queue::queue(&settings, &args),
         Command::Devices { json } => info::devices(json),
         Command::Datasets { json } => info::datasets(&settings, json),
         Command::Models(args) => models::models(&settings, &args),
         Command::Stage(args) => stage::stage(&settings, &args),
         Command::Cache(args) => stage::cache(&settings, &args),
         Command::Runs { json } => runs::runs(&settings, json),
-        Command::Stop { run } => runs::control(&settings, &run, crate::runs::ControlCommand::Stop),
+        Command::Stop { run } => runs::stop(&settings, &run),
         Command::Pause { run } => runs::control(&settings, &run, crate::runs::ControlCommand::Pause),
         Command::Resume { run } => runs::control(&settings, &run, crate::runs::ControlCommand::Resume),
         Command::Move { run, device, threads } => {

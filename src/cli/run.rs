@@ -22,7 +22,7 @@ pub struct RunArgs {
     /// A `[commands.ENTRY]` of config.toml (or commands/ENTRY.toml) to run, instead of `-- COMMAND`
     #[arg(value_name = "ENTRY")]
     pub entry: Option<String>,
-    /// The device: auto (the first usable GPU, else the CPU), cpu, or cuda:N; sets CUDA_VISIBLE_DEVICES
+    /// The device: auto (the first usable GPU, else the CPU), cpu, or cuda:N (with --queue also any-gpu); sets CUDA_VISIBLE_DEVICES
     #[arg(long, default_value = "auto")]
     pub device: String,
     /// The run's name in listings (default: the entry's name, else the script's file name)
@@ -40,6 +40,8 @@ pub struct RunArgs {
     /// Be the run process of the command run in DIR (started by `workbench run` itself, or a job)
     #[arg(long, value_name = "DIR", hide = true)]
     pub run_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub queue: super::queue::QueueFlags,
     /// The command and its arguments, after `--`
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<String>,
@@ -50,7 +52,14 @@ pub fn run(settings: &Settings, args: &RunArgs) -> anyhow::Result<i32> {
         let signals = SupervisorSignals::register()?;
         return Ok(supervise(dir, &signals)?);
     }
-    let request = request(settings, args)?;
+    let mut request = request(settings, args)?;
+    if args.queue.queue {
+        // The queue picks the device when it starts the run; the folder is made for the CPU.
+        request.device = "cpu".into();
+        let (_, dir) = create_command_run(&settings.runs_dir, &request)?;
+        let report = crate::device::probe();
+        return super::queue::enqueue(settings, &dir, &args.device, &args.queue, &report, None);
+    }
     let (id, dir) = create_command_run(&settings.runs_dir, &request)?;
     let launcher = Launcher::current(settings)?;
     let pid = match start_command_run(&dir, &launcher) {

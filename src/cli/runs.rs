@@ -221,6 +221,19 @@ fn add_command_fields(value: &mut serde_json::Value, rec: &crate::runs::RunRecor
 }
 
 /// `workbench stop|pause|resume RUN`: one line saying what was done.
+/// `workbench stop RUN`: a run waiting in the queue leaves it (`stopped`); any other run is
+/// asked to stop.
+pub fn stop(settings: &Settings, run: &str) -> anyhow::Result<i32> {
+    let dir = resolve_run(&settings.runs_dir, run)?;
+    let meta = crate::runs::read_meta(&dir)?;
+    if meta.status == RunStatus::Queued && meta.queue.is_some() {
+        crate::queue::record::stop_queued(&dir)?;
+        crate::println_clean!("took {} out of the queue (stopped)", crate::runs::folder_id(&dir));
+        return Ok(0);
+    }
+    control(settings, run, ControlCommand::Stop)
+}
+
 pub fn control(settings: &Settings, run: &str, command: ControlCommand) -> anyhow::Result<i32> {
     let dir = resolve_run(&settings.runs_dir, run)?;
     let record = load_run(&dir)?;

@@ -49,6 +49,8 @@ pub struct TrainArgs {
     /// Print only the summary
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub queue: super::queue::QueueFlags,
 }
 
 /// The run's settings: config defaults, then flags. Errors quote the bad value.
@@ -79,6 +81,9 @@ pub fn build_spec(settings: &Settings, args: &TrainArgs, catalog: &Catalog) -> a
 /// interrupted.
 pub fn run(settings: &Settings, args: &TrainArgs) -> anyhow::Result<i32> {
     let from_folder = args.run_dir.is_some() || args.resume.is_some();
+    if from_folder && args.queue.queue {
+        bail!("--queue makes a new run; --run-dir and --resume work on a run folder that exists");
+    }
     if from_folder && (args.params != TrainFlags::default() || args.no_standardize) {
         bail!("--run-dir and --resume take the parameters from the run's run.toml; drop the parameter flags");
     }
@@ -117,6 +122,10 @@ pub fn run(settings: &Settings, args: &TrainArgs) -> anyhow::Result<i32> {
         eprintln!("warning: {warning}");
     }
     let (_, dir) = create_queued_run(&settings.runs_dir, &spec, &planned.device.name)?;
+    if args.queue.queue {
+        let estimate = crate::train::memory::plan_fit(&planned).map(|fit| fit.estimate.total());
+        return super::queue::enqueue(settings, &dir, &spec.device, &args.queue, &report, estimate);
+    }
     if args.detach {
         return detach(settings, &dir, false);
     }

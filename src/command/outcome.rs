@@ -19,8 +19,9 @@ const OOM_PATTERNS: [&str; 6] = [
 
 /// Whether a line of output says that memory ran out.
 pub fn says_out_of_memory(line: &[u8]) -> bool {
-    // Cheap first: every pattern holds an `M` or `O`.
-    if !line.iter().any(|&b| b == b'M' || b == b'O') {
+    // Cheap first: every pattern holds an `M`, an `O` or the `m` of "memory" (older PyTorch
+    // says only "RuntimeError: CUDA out of memory", with no capital M or O).
+    if !line.iter().any(|&b| matches!(b, b'M' | b'O' | b'm')) {
         return false;
     }
     let text = String::from_utf8_lossy(line);
@@ -150,6 +151,7 @@ mod tests {
     fn out_of_memory_messages_are_recognised() {
         assert!(says_out_of_memory(b"torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2 GiB"));
         assert!(says_out_of_memory(b"RuntimeError: CUBLAS_STATUS_ALLOC_FAILED when calling cublasCreate"));
+        assert!(says_out_of_memory(b"RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB"));
         assert!(!says_out_of_memory(b"loss=0.3 memory=12"));
     }
 

@@ -443,6 +443,7 @@ fn finish(
     meta.reason = reason;
     meta.failure_kind = kind;
     meta.finished_at = Some(now_rfc3339());
+    crate::queue::record::record_peak(dir, meta);
     if let Some(command) = meta.command.as_mut() {
         match exit {
             Some(Exit::Code(code)) => command.exit_code = Some(code),

@@ -5,6 +5,7 @@
 //! Paths in `config.toml` are relative to the folder that holds it. Unknown keys are errors (a typo
 //! should never be silently ignored), and every error quotes the bad value and says what to do.
 pub mod cluster;
+pub mod queue;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -167,6 +168,8 @@ pub struct ConfigFile {
     pub models: BTreeMap<String, crate::models::StackConfig>,
     /// `[commands]` and `[commands.NAME]`: the user's own scripts as models (more in `commands/`).
     pub commands: crate::command::CommandsConfig,
+    /// `[queue]`: how many queued runs start at once, and the GPU memory kept free.
+    pub queue: queue::QueueConfig,
 }
 
 /// Command-line flags that override settings; `None` leaves the lower layers in force.
@@ -203,6 +206,8 @@ pub struct Settings {
     pub models: Box<crate::models::ModelsConfig>,
     /// The user's own commands (`[commands]`, `commands/NAME.toml`); boxed like the models.
     pub commands: Box<crate::command::CommandsConfig>,
+    /// `[queue]`: the dispatcher's slots and GPU headroom.
+    pub queue: queue::QueueConfig,
 }
 
 impl Settings {
@@ -266,6 +271,7 @@ impl Settings {
                 base: base_dir.to_path_buf(),
                 ..file.commands
             }),
+            queue: file.queue,
         }
     }
 
@@ -344,6 +350,7 @@ impl Settings {
                 return Err(bad("train.model", format!("{name:?}"), &hint));
             }
         }
+        self.queue.validate().map_err(|(key, value, hint)| bad(key, value, hint))?;
         if !(1..=60).contains(&self.ui.fps) {
             return Err(bad("ui.fps", self.ui.fps.to_string(), "use 1 to 60 frames per second"));
         }

@@ -103,7 +103,7 @@ impl RunLock {
 }
 
 /// `flock(LOCK_EX | LOCK_NB)`: "would block" when another process holds it.
-fn flock_exclusive(file: &File) -> std::io::Result<()> {
+pub(crate) fn flock_exclusive(file: &File) -> std::io::Result<()> {
     // SAFETY: flock on a descriptor the caller owns for the call's length.
     let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
     if rc == 0 {

@@ -252,6 +252,13 @@ pub struct RunMeta {
     /// A command run's `[command]` table: what ran, where, and how it ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<crate::command::CommandInfo>,
+    /// The most GPU memory the run's GPU had in use while it ran (MiB), from `telemetry.csv`;
+    /// written when the run ends, read by the queue to size runs like it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_gpu_mem_mb: Option<u64>,
+    /// A queued run's `[queue]` table: the device asked for, the memory it needs, its priority.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<crate::queue::QueueTable>,
 }
 
 pub use crate::util::now_rfc3339;
@@ -291,6 +298,8 @@ impl RunMeta {
             device_switches: Vec::new(),
             kind,
             command: None,
+            peak_gpu_mem_mb: None,
+            queue: None,
         }
     }
 }

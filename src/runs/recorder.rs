@@ -216,6 +216,7 @@ impl RunRecorder {
         self.meta.reason = reason;
         self.meta.failure_kind = kind;
         self.meta.finished_at = Some(now_rfc3339());
+        crate::queue::record::record_peak(&self.dir, &mut self.meta);
         write_final_meta(&self.dir, &self.meta)
     }
 

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-pub use csv_file::{parse_telemetry, Telemetry, TelemetryWriter, TELEMETRY_FILE};
+pub use csv_file::{parse_telemetry, Telemetry, TelemetryWriter, RUN_GPU_MEM_COLUMN, TELEMETRY_FILE};
 pub use gpu::{processes_line, GpuProbe, GpuProcess, GpuSample, NoGpuTelemetry};
 pub use process::{ProcessProbe, ProcessSample};
 pub use tail::{buckets, sparkline_columns, TelemetryTail, TelemetryUpdate};

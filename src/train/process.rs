@@ -103,7 +103,18 @@ pub fn spawn_detached_with(
     args: &[&std::ffi::OsStr],
     launcher: &Launcher,
 ) -> Result<u32, TrainError> {
-    let log_path = run_dir.join(OUTPUT_FILE);
+    spawn_detached_logged(&run_dir.join(OUTPUT_FILE), args, launcher)
+}
+
+/// Start `workbench [global flags] ARGS...` in its own session, stdin from /dev/null, output
+/// appended to `log_path`, reaped by a thread. Returns its pid. (Run processes, and the queue's
+/// dispatcher, start this way.)
+pub fn spawn_detached_logged(
+    log_path: &Path,
+    args: &[&std::ffi::OsStr],
+    launcher: &Launcher,
+) -> Result<u32, TrainError> {
+    let log_path = log_path.to_path_buf();
     let log = OpenOptions::new()
         .create(true)
         .append(true)
@@ -131,9 +142,9 @@ pub fn spawn_detached_with(
     }
     let mut child = cmd.spawn().map_err(|e| {
         TrainError::Internal(format!(
-            "cannot start {} for the run {}: {e}",
+            "cannot start {} (output to {}): {e}",
             launcher.exe.display(),
-            run_dir.display()
+            log_path.display()
         ))
     })?;
     let pid = child.id();
@@ -144,7 +155,7 @@ pub fn spawn_detached_with(
     if let Err(e) = reaper {
         tracing::warn!(pid, error = %e, "no thread to reap the run process; it will be reaped on exit");
     }
-    tracing::info!(pid, dir = %run_dir.display(), ?args, "run process started");
+    tracing::info!(pid, log = %log_path.display(), ?args, "detached process started");
     Ok(pid)
 }
 

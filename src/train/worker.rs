@@ -323,6 +323,8 @@ fn execute(
         device_switches: Vec::new(),
         kind: crate::command::RunKind::Train,
         command: None,
+        peak_gpu_mem_mb: None,
+        queue: None,
     };
     let creating = |e: std::io::Error, dir: &Path| TrainError::disk(dir, e);
     let mut start = LoopStart::default();
@@ -332,7 +334,7 @@ fn execute(
         RunFolder::Queued(dir) => {
             let queued =
                 load_run(dir).map_err(|e| TrainError::Run(format!("cannot read the queued run: {e}")))?.meta;
-            let meta = RunMeta { id: queued.id, race: queued.race, ..fresh_meta() };
+            let meta = RunMeta { id: queued.id, race: queued.race, queue: queued.queue, ..fresh_meta() };
             RunRecorder::start(dir, meta).map_err(|e| creating(e, dir))?
         }
         RunFolder::Resume(dir) => {

@@ -2,6 +2,7 @@
 //! (block on the next event, apply it and every queued one, draw at most `fps` times a second
 //! and only when something changed), and restores everything on the way out.
 pub mod cluster_watch;
+mod queue_watch;
 mod runner;
 mod sources;
 pub mod stderr;

@@ -28,6 +28,8 @@ pub struct Runner {
     watched_logs: Option<(Vec<PathBuf>, LogWatcher)>,
     /// The runs folder whose cluster runs are watched, and the thread watching them.
     watched_cluster: Option<(PathBuf, super::cluster_watch::ClusterWatch)>,
+    /// The thread watching the runs folder's queue.
+    watched_queue: Option<super::queue_watch::QueueWatch>,
 }
 
 impl Runner {
@@ -41,6 +43,7 @@ impl Runner {
             watched_runs: None,
             watched_logs: None,
             watched_cluster: None,
+            watched_queue: None,
         }
     }
 
@@ -54,6 +57,14 @@ impl Runner {
         self.watched_runs = None;
         self.watched_logs = None; // stops and joins the old thread first
         self.watched_cluster = None;
+        self.watched_queue = None;
+        match Launcher::current(settings)
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .and_then(|l| super::queue_watch::QueueWatch::spawn(l, settings.queue.limits(), self.tx.clone()))
+        {
+            Ok(w) => self.watched_queue = Some(w),
+            Err(e) => tracing::error!("cannot watch the queue: {e}"),
+        }
         let interval = Duration::from_secs(settings.cluster.poll_interval_s);
         match super::cluster_watch::ClusterWatch::spawn(settings.runs_dir.clone(), interval, self.tx.clone())
         {
@@ -100,6 +111,10 @@ impl Runner {
                 Ok(Started::MayNotFit(warning)) => app.may_not_fit(spec, warning),
                 Err(e) => app.start_failed(&e.to_string()),
             },
+            Effect::QueueRun { spec } => match queue_run(app, &spec) {
+                Ok((key, summary)) => app.queued_run(&key, &summary),
+                Err(e) => app.start_failed(&e),
+            },
             Effect::StartRace { spec, gpu } => match start_race(app, &spec, gpu) {
                 Ok(keys) => app.started_race(&keys),
                 Err(e) => app.start_failed(&e.to_string()),
@@ -112,9 +127,10 @@ impl Runner {
                     Err(e) => app.start_failed(&e.to_string()),
                 }
             }
-            Effect::StartCommand { name, params, dataset, device } => {
-                match start_command(app, &name, &params, dataset.as_deref(), &device) {
-                    Ok(key) => app.started_run(&key),
+            Effect::StartCommand { name, params, dataset, device, queued } => {
+                match start_command(app, &name, &params, dataset.as_deref(), &device, queued) {
+                    Ok((key, None)) => app.started_run(&key),
+                    Ok((key, Some(summary))) => app.queued_run(&key, &summary),
                     Err(e) => app.start_failed(&e.to_string()),
                 }
             }
@@ -192,6 +208,7 @@ impl Runner {
     pub fn shutdown(&mut self) {
         self.watched_runs = None;
         self.watched_cluster = None;
+        self.watched_queue = None;
         self.watched_logs = None;
         for job in self.jobs.drain(..) {
             let _ = job.join();
@@ -225,16 +242,30 @@ fn start_run(app: &App, spec: &crate::train::TrainSpec, skip_fit_check: bool) ->
     Ok(Started::Run(key))
 }
 
-/// The command of the ended run in `dir`, started again as a new run; its key.
-/// Make the folder of a `[commands.NAME]` run with the form's params and start its run process;
-/// nothing is left behind when it can't start.
+/// Plan `spec`, make its folder and queue it (`Q`), starting a dispatcher if none runs; its key
+/// and what the queue made of it.
+fn queue_run(app: &App, spec: &crate::train::TrainSpec) -> Result<(String, String), String> {
+    let (Some(catalog), Some(devices)) = (app.catalog.as_ref(), app.devices.as_ref()) else {
+        return Err("the datasets and devices are still being read; try again".into());
+    };
+    let plan = crate::train::plan::plan(&app.settings, spec, catalog, devices).map_err(|e| e.to_string())?;
+    let estimate = crate::train::memory::plan_fit(&plan).map(|fit| fit.estimate.total());
+    let (key, dir) = create_queued_run(&app.settings.runs_dir, &plan.spec, &plan.device.name)
+        .map_err(|e| e.to_string())?;
+    Ok((key, enqueue(app, &dir, &spec.device, estimate)?))
+}
+
+/// Make the folder of a `[commands.NAME]` run with the form's params and start its run process
+/// (or, `queued`, hand it to the queue); nothing is left behind when it can't. Its key, and for a
+/// queued run what the queue made of it.
 fn start_command(
     app: &App,
     name: &str,
     params: &std::collections::BTreeMap<String, String>,
     dataset: Option<&str>,
     device: &str,
-) -> Result<String, crate::command::CommandError> {
+    queued: bool,
+) -> Result<(String, Option<String>), crate::command::CommandError> {
     use crate::command::{CommandError, CommandRequest};
     let mut given = params.clone();
     if let Some(dataset) = dataset {
@@ -245,9 +276,33 @@ fn start_command(
         None => Err("the datasets are still being read; try again".to_string()),
     };
     let cwd = std::env::current_dir().map_err(|e| CommandError::Run(format!("the current folder: {e}")))?;
-    let request =
+    let mut request =
         CommandRequest::from_entry(&app.settings.commands, name, &given, &dataset_path, device, cwd)?;
-    launch_command(app, &request)
+    if !queued {
+        return launch_command(app, &request).map(|key| (key, None));
+    }
+    // The queue picks the device when it starts the run; the folder is made for the CPU.
+    request.device = "cpu".into();
+    let (key, dir) = crate::command::create_command_run(&app.settings.runs_dir, &request)?;
+    let summary = enqueue(app, &dir, device, None).map_err(CommandError::Run)?;
+    Ok((key, Some(summary)))
+}
+
+/// Give the queued run in `dir` its `[queue]` table (the folder goes when it can't be queued)
+/// and start a dispatcher if none works the runs folder; what the queue made of it.
+fn enqueue(app: &App, dir: &Path, device: &str, estimate: Option<u64>) -> Result<String, String> {
+    let devices = app.devices.as_ref().ok_or("the devices are still being probed; try again")?;
+    let request = crate::queue::QueueRequest { device: device.to_string(), gpu_mem: None, priority: 0 };
+    let gpus = crate::queue::enqueue::gpu_sizes(devices);
+    let table = crate::queue::enqueue::enqueue_folder(&app.settings.runs_dir, dir, &request, &gpus, estimate)
+        .map_err(|e| e.to_string())?;
+    let launcher = Launcher::current(&app.settings).map_err(|e| e.to_string())?;
+    if let Err(e) = crate::queue::dispatch::ensure_dispatcher(&launcher) {
+        tracing::error!("cannot start the queue's dispatcher: {e}");
+    }
+    let memory =
+        table.gpu_mem_mb.map(crate::queue::format_mb).unwrap_or_else(|| table.gpu_mem_source.clone());
+    Ok(format!("{}, GPU memory {memory}", table.device))
 }
 
 /// Make a command run's folder and start it; the folder goes again if its process can't start.

@@ -31,6 +31,10 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
                     format_bytes(d.total_memory_bytes)
                 )));
             }
+            // While the queue has runs: each device's room for them.
+            let queue_lines = app.queue.as_ref().filter(|q| q.is_active()).map(|q| q.device_lines());
+            let queue_lines =
+                queue_lines.unwrap_or_default().into_iter().map(|l| Line::styled(l, theme::dim()));
             if let Some(why) = &report.cuda_unavailable {
                 // The short reason always fits; the whole one follows, wrapped, in the rows left;
                 // Enter (or the runtime menu, r) shows it in full when it doesn't fit.
@@ -39,8 +43,11 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
                     Span::raw("GPU  "),
                     Span::styled(format!("not usable: {short}"), theme::error()),
                 ]));
+                lines.extend(queue_lines);
                 let rows = (inner.height as usize).saturating_sub(lines.len());
                 lines.extend(super::fitted_lines(why, inner.width as usize, rows, theme::dim()));
+            } else {
+                lines.extend(queue_lines);
             }
             lines
         }

@@ -169,6 +169,10 @@ fn header_spans(app: &App, labels: bool) -> Vec<Span<'static>> {
             spans.push(Span::raw(", "));
             spans.push(Span::styled(format!("{running} going"), Style::new().fg(theme::ACCENT)));
         }
+        if let Some(queue) = app.queue.as_ref().filter(|q| q.waiting > 0) {
+            spans.push(Span::raw(", "));
+            spans.push(Span::styled(format!("queued {}", queue.waiting), Style::new().fg(theme::WARN)));
+        }
         if app.focus != Pane::Runs {
             spans.push(Span::styled(" (o)", theme::key()));
         }

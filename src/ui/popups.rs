@@ -20,6 +20,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("Esc", "close a popup, cancel an edit"),
     ("r", "runtime menu (CPU / GPU)"),
     ("s", "start a run (a process of its own)"),
+    ("Q", "queue the run: it starts when a device is free"),
     ("S", "submit to a cluster: Slurm or HTCondor"),
     ("c", "race: the same run on the CPU and the GPU"),
     ("x", "stop the selected (or the focused) runs"),

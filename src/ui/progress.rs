@@ -42,6 +42,19 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
     );
     let width = text_area.width as usize;
     let mut lines = Vec::new();
+    let queue = app.queue.as_ref().filter(|_| run.status == Some(RunStatus::Queued));
+    if let Some(why) = queue.and_then(|q| q.reasons.get(&run.key)) {
+        // Why the queue holds it: the first thing a user of a waiting run wants to know.
+        let place =
+            queue.and_then(|q| q.positions.get(&run.key)).map(|p| format!(" (#{p})")).unwrap_or_default();
+        let text = format!("queued{place}: {why}");
+        lines.extend(super::fitted_lines(
+            &text,
+            width,
+            text_area.height as usize,
+            Style::new().fg(theme::WARN),
+        ));
+    }
     match run.full_reason() {
         Some(reason) => {
             let head = if run.problem.is_some() { "problem" } else { run.status_label() };

@@ -104,6 +104,9 @@ fn title(app: &App) -> Line<'static> {
     if !app.runs.selected.is_empty() {
         spans.push(Span::styled(format!("{} selected ", app.runs.selected.len()), theme::dim()));
     }
+    if let Some(queue) = app.queue.as_ref().filter(|q| q.waiting > 0) {
+        spans.push(Span::styled(format!("queued {} ", queue.waiting), Style::new().fg(theme::WARN)));
+    }
     Line::from(spans)
 }
 

@@ -133,6 +133,8 @@ pub fn run_meta(
         device_switches: Vec::new(),
         kind: workbench::command::RunKind::Train,
         command: None,
+        peak_gpu_mem_mb: None,
+        queue: None,
     }
 }
 

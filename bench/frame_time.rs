@@ -57,6 +57,8 @@ fn meta() -> RunMeta {
         command: None,
         peak_gpu_mem_mb: None,
         queue: None,
+        sweep: None,
+        sweep_cell: Default::default(),
     }
 }
 

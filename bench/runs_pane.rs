@@ -59,6 +59,8 @@ fn meta(id: &str, status: RunStatus) -> RunMeta {
         command: None,
         peak_gpu_mem_mb: None,
         queue: None,
+        sweep: None,
+        sweep_cell: Default::default(),
     }
 }
 

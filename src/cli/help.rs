@@ -8,7 +8,7 @@ use clap::Command;
 
 /// The groups, in the order the help shows them, and the commands in each.
 pub const GROUPS: &[(&str, &[&str])] = &[
-    ("Run", &["tui", "train", "run", "queue", "race", "stop", "pause", "resume", "move"]),
+    ("Run", &["tui", "train", "run", "queue", "sweep", "race", "stop", "pause", "resume", "move"]),
     ("Watch", &["runs", "export"]),
     ("Data and models", &["datasets", "models", "stage", "cache"]),
     ("Cluster", &["submit"]),

@@ -12,7 +12,8 @@ mod runs;
 mod shell;
 mod stage;
 mod submit;
-mod train;
+mod sweep;
+pub(crate) mod train;
 mod version;
 
 use std::path::PathBuf;
@@ -89,6 +90,8 @@ pub enum Command {
     Run(Box<run::RunArgs>),
     /// See the queue (each waiting run and why it waits); `queue start|stop|top RUN`
     Queue(queue::QueueArgs),
+    /// Queue a grid or random search of runs (--lr 0.1,0.01 --seed 1,2,3); `sweep show|best|list|stop|extend`
+    Sweep(Box<sweep::SweepArgs>),
     /// Race the same experiment on the CPU and a GPU (or two CPU thread counts: --against cpu), side by side
     Race(Box<race::RaceArgs>),
     /// List the CPU and CUDA devices, or why CUDA is not usable
@@ -209,6 +212,11 @@ pub fn main() -> i32 {
         Command::Run(args) => run::run(&settings, &args),
         Command::Race(args) => race::run(&settings, &args),
         Command::Queue(args) => queue::queue(&settings, &args),
+        Command::Sweep(args) => {
+            let line = std::env::args().map(|a| crate::command::meta::shell_quote(&a)).collect::<Vec<_>>();
+            let line = format!("workbench {}", line.get(1..).unwrap_or_default().join(" "));
+            sweep::sweep(&settings, &args, &line)
+        }
         Command::Devices { json } => info::devices(json),
         Command::Datasets { json } => info::datasets(&settings, json),
         Command::Models(args) => models::models(&settings, &args),

@@ -259,6 +259,11 @@ pub struct RunMeta {
     /// A queued run's `[queue]` table: the device asked for, the memory it needs, its priority.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<crate::queue::QueueTable>,
+    /// The sweep this run is a cell of (`workbench sweep`), and the cell's values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<String>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub sweep_cell: std::collections::BTreeMap<String, String>,
 }
 
 pub use crate::util::now_rfc3339;
@@ -300,6 +305,8 @@ impl RunMeta {
             command: None,
             peak_gpu_mem_mb: None,
             queue: None,
+            sweep: None,
+            sweep_cell: Default::default(),
         }
     }
 }

@@ -3,5 +3,13 @@
 //!
 //! - [`grid`]: the values (lists, ranges), the cells, a seeded random draw
 //! - [`groups`]: cells that differ only by seed folded into n, mean, spread, min and max
+//! - [`ask`]: the flags or `--grid` values asked for, as a grid and fixed values
+//! - [`queue_cells`]: each cell planned, then made into a queued run marked with the sweep
+//! - [`record`]: the sweep's record, `runs/sweeps/NAME/sweep.toml`
+//! - [`results`]: the cells' outcomes from their run folders, and the seed groups
+pub mod ask;
 pub mod grid;
 pub mod groups;
+pub mod queue_cells;
+pub mod record;
+pub mod results;

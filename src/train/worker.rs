@@ -325,6 +325,8 @@ fn execute(
         command: None,
         peak_gpu_mem_mb: None,
         queue: None,
+        sweep: None,
+        sweep_cell: Default::default(),
     };
     let creating = |e: std::io::Error, dir: &Path| TrainError::disk(dir, e);
     let mut start = LoopStart::default();
@@ -334,7 +336,15 @@ fn execute(
         RunFolder::Queued(dir) => {
             let queued =
                 load_run(dir).map_err(|e| TrainError::Run(format!("cannot read the queued run: {e}")))?.meta;
-            let meta = RunMeta { id: queued.id, race: queued.race, queue: queued.queue, ..fresh_meta() };
+            // What the folder's maker recorded stays: a race, the queue's table, the sweep's cell.
+            let meta = RunMeta {
+                id: queued.id,
+                race: queued.race,
+                queue: queued.queue,
+                sweep: queued.sweep,
+                sweep_cell: queued.sweep_cell,
+                ..fresh_meta()
+            };
             RunRecorder::start(dir, meta).map_err(|e| creating(e, dir))?
         }
         RunFolder::Resume(dir) => {

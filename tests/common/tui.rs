@@ -135,6 +135,8 @@ pub fn run_meta(
         command: None,
         peak_gpu_mem_mb: None,
         queue: None,
+        sweep: None,
+        sweep_cell: Default::default(),
     }
 }
 

@@ -105,7 +105,7 @@ pub fn scan_cell(bytes: &[u8], at: usize, delimiter: u8) -> (Option<Decimal>, us
         i = digits.take(bytes, i + 1);
         scale = digits.count - whole;
     }
-    let (mantissa, count) = (digits.mantissa, digits.count);
+    let (mantissa, count, significant) = (digits.mantissa, digits.count, digits.significant);
     let mut power = -(scale.min(1000) as i32);
     if count > 0 && matches!(bytes.get(i), Some(b'e' | b'E')) {
         match exponent(bytes, i + 1) {
@@ -119,7 +119,7 @@ pub fn scan_cell(bytes: &[u8], at: usize, delimiter: u8) -> (Option<Decimal>, us
     }
     let ended = bytes.get(i).is_none_or(|&b| ends_cell(b));
     let exact_power = (power.unsigned_abs() as usize) < EXACT_POWERS_OF_TEN.len();
-    if ended && count > 0 && count <= 19 && exact_power {
+    if ended && count > 0 && significant <= 19 && exact_power {
         return (Some(Decimal { mantissa, power, negative }), i);
     }
     (None, cell_end(bytes, i, delimiter))
@@ -137,12 +137,15 @@ fn cell_end(bytes: &[u8], i: usize, delimiter: u8) -> usize {
 struct Digits {
     mantissa: u64,
     count: usize,
+    /// Digits from the first non-zero one: `0.000239...` (pandas' repr below 1e-4 is
+    /// `2.39...e-04`, above it leading zeros) holds 17 in 21.
+    significant: usize,
 }
 
 impl Digits {
     /// Take the digits that begin at `bytes[at]`, eight at a time while eight bytes remain, and
-    /// return where they end. Past 19 digits only the count goes on (the value is then left to
-    /// `parse`).
+    /// return where they end. Past 19 significant digits only the counts go on (the value is
+    /// then left to `parse`).
     fn take(&mut self, bytes: &[u8], mut at: usize) -> usize {
         while let Some(chunk) = bytes.get(at..at + 8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes)
         {
@@ -161,9 +164,12 @@ impl Digits {
     }
 
     fn push(&mut self, value: u64, n: usize) {
-        if self.count + n <= 19 {
+        let significant =
+            if self.mantissa == 0 { value.checked_ilog10().map_or(0, |l| l as usize + 1) } else { n };
+        if self.significant + significant <= 19 {
             self.mantissa = self.mantissa * POWERS_OF_TEN_U64[n] + value;
         }
+        self.significant += significant;
         self.count += n;
     }
 }
@@ -387,6 +393,10 @@ mod tests {
                 assert_eq!(f.to_bits(), expected, "{cell}");
             }
         }
+        // Leading zeros aren't significant: 17 digits after them are still read.
+        let (small, _) = scan_cell(b"0.00023962465575428485", 0, b',');
+        let expected = "0.00023962465575428485".parse::<f64>().unwrap() as f32;
+        assert_eq!(small.and_then(Decimal::to_f32).map(f32::to_bits), Some(expected.to_bits()));
         let (near, _) = scan_cell(b"16777217.00000000001", 0, b',');
         assert_eq!(near.and_then(Decimal::to_f32), None, "next to a midpoint: left to parse");
     }

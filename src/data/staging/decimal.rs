@@ -80,10 +80,47 @@ fn leading_digits(chunk: u64) -> (u64, usize) {
 const POWERS_OF_TEN_U64: [u64; 9] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
 
 /// Scan the cell at `bytes[at..]` to its end (a delimiter, a line end, the end of the piece),
-/// reading it on the way when it is a plain decimal (digits eight at a time where eight bytes
-/// remain, then a byte at a time): the number (`None` when the cell isn't plain: text, an empty
+/// reading it on the way when it is a plain decimal (the usual short one in one go, eight bytes
+/// at a time; any other with its digits eight at a time where eight bytes remain): the number (`None` when the cell isn't plain: text, an empty
 /// cell, over 19 digits, an exponent too far for an exact power) and where the cell ends.
 pub fn scan_cell(bytes: &[u8], at: usize, delimiter: u8) -> (Option<Decimal>, usize) {
+    scan_cell_by_eights(bytes, at, delimiter).unwrap_or_else(|| scan_any_cell(bytes, at, delimiter))
+}
+
+/// [`scan_cell`] for the usual cell, eight bytes at a time: an optional sign, up to 7 digits, an
+/// optional point and up to 7 digits. `None` for anything else, and near the end of the piece.
+fn scan_cell_by_eights(bytes: &[u8], at: usize, delimiter: u8) -> Option<(Option<Decimal>, usize)> {
+    let eight = |i: usize| bytes.get(i..i + 8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes);
+    let first = *bytes.get(at)?;
+    let negative = first == b'-';
+    let mut i = at + usize::from(negative || first == b'+');
+    let (whole, whole_digits) = leading_digits(eight(i)?);
+    if whole_digits == 8 {
+        return None;
+    }
+    i += whole_digits;
+    let (mut mantissa, mut digits, mut power) = (whole, whole_digits, 0);
+    if bytes.get(i) == Some(&b'.') {
+        i += 1;
+        let (fraction, fraction_digits) = leading_digits(eight(i)?);
+        if fraction_digits == 8 {
+            return None;
+        }
+        mantissa = mantissa * POWERS_OF_TEN_U64[fraction_digits] + fraction;
+        digits += fraction_digits;
+        power = -(fraction_digits as i32);
+        i += fraction_digits;
+    }
+    let ended = bytes.get(i).is_none_or(|&b| b == delimiter || b == b'\n' || b == b'\r');
+    if !ended || digits == 0 {
+        return None;
+    }
+    // At most 14 digits: below 2^53, and the power at least -7.
+    Some((Some(Decimal { mantissa, power, negative }), i))
+}
+
+/// [`scan_cell`] for any cell: any length, any position in the piece.
+fn scan_any_cell(bytes: &[u8], at: usize, delimiter: u8) -> (Option<Decimal>, usize) {
     let ends_cell = |b: u8| b == delimiter || b == b'\n' || b == b'\r';
     let mut i = at;
     let negative = match bytes.get(i) {

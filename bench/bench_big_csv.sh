@@ -11,6 +11,10 @@
 #   PYTHON=/path/to/venv/bin/python bench/bench_big_csv.sh
 #   BIG_CSV_MB=1024        size of the generated file (deleted at the end)
 #   BIG_CSV_BIN=target/release/workbench   the binary (default: target/debug/workbench, built here)
+#   BIG_CSV_FORMATS="short pandas exponent signs integers naninf"   instead: one row per float format
+#                  (bench/big_csv_formats.py), each ratio against pandas.read_csv, and how many of the
+#                  staged float32 values differ bit for bit from pandas' (BIG_CSV_REPEAT=N: best of N;
+#                  the CPU seconds, user + system of each whole process, say what a busy machine hides)
 # Targets: at least 2x pandas' rows/s, at most 0.5x its peak RSS; listing at most 0.2 s slower.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,29 +27,72 @@ BIN=${BIG_CSV_BIN:-target/debug/workbench}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/data" "$tmp/empty" "$tmp/cache" "$tmp/runs"
-# 10 float features and an integer class (0-9): ~90 bytes a row.
-python3 - "$tmp/data/big.csv" "$MB" <<'PY'
-import random, sys
-path, mb = sys.argv[1], int(sys.argv[2])
-rnd = random.Random(1)
-row = lambda: ",".join(f"{rnd.uniform(-100, 100):.4f}" for _ in range(10)) + f",{rnd.randrange(10)}\n"
-block = "".join(row() for _ in range(20000))
-with open(path, "w") as f:
-    f.write(",".join(f"f{i}" for i in range(10)) + ",label\n")
-    written = 0
-    while written < mb << 20:
-        f.write(block); written += len(block)
-PY
-file="$tmp/data/big.csv"
-size=$(stat -c %s "$file")
-cat "$file" > /dev/null  # both sides start from a warm page cache
-sync  # and from a quiet disk: the generated file's write-back would otherwise slow whichever runs first
+export WORKBENCH_DATASETS_DIR="$tmp/data" WORKBENCH_CACHE_DIR="$tmp/cache" WORKBENCH_RUNS_DIR="$tmp/runs"
 
 measure() {  # prints "seconds peak_rss_bytes" of a command
     /usr/bin/time -f "%e %M" -o "$tmp/time" "$@" > "$tmp/out" 2> "$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
     awk '{print $1, $2 * 1024}' "$tmp/time"
 }
-export WORKBENCH_DATASETS_DIR="$tmp/data" WORKBENCH_CACHE_DIR="$tmp/cache" WORKBENCH_RUNS_DIR="$tmp/runs"
+
+# Every float format (bench/big_csv_formats.py): the workbench and pandas on the same file, one
+# after the other, BIG_CSV_REPEAT times (the best of each side kept), and the staged features
+# compared bit for bit with pandas' float32 values.
+if [ -n "${BIG_CSV_FORMATS:-}" ]; then
+    echo "| format | MiB | rows | workbench parse s | pandas s | ratio (pandas / ours) | whole command ratio | CPU s (ours / pandas) | float32 values that differ |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    for fmt in $BIG_CSV_FORMATS; do
+        rm -rf "$tmp/cache" "$tmp/data"/*; mkdir -p "$tmp/cache"
+        "$PYTHON" bench/big_csv_formats.py "$fmt" "$tmp/data/big.csv" "$MB"
+        cat "$tmp/data/big.csv" > /dev/null; sync
+        best_ours="" best_ours_s="" best_ref="" best_ref_s="" refused="" ours_cpu="" ref_cpu=""
+        for _ in $(seq "${BIG_CSV_REPEAT:-1}"); do
+            rm -rf "$tmp/cache"; mkdir -p "$tmp/cache"
+            if /usr/bin/time -f "%e %U %S" -o "$tmp/time" "$BIN" stage big --json > "$tmp/out" 2> "$tmp/err"; then
+                p=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])' < "$tmp/out")
+                read -r w u k < "$tmp/time"
+                ours_cpu=$(python3 -c "print(min(x for x in [$u + $k, ${ours_cpu:-1e9}]))")
+                best_ours=$(python3 -c "print(min(x for x in [$p, ${best_ours:-1e9}]))")
+                best_ours_s=$(python3 -c "print(min(x for x in [$w, ${best_ours_s:-1e9}]))")
+            else
+                refused=$(grep -v '^\s*$' "$tmp/err" | head -3 | tr '\n' ' ')
+            fi
+            BIG_CSV_DUMP="$tmp/ref.f32" /usr/bin/time -f "%e %U %S" -o "$tmp/time" "$PYTHON" bench/big_csv_reference.py "$tmp/data/big.csv" > "$tmp/ref.json"
+            p=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])' < "$tmp/ref.json")
+            read -r w u k < "$tmp/time"
+            ref_cpu=$(python3 -c "print(min(x for x in [$u + $k, ${ref_cpu:-1e9}]))")
+            best_ref=$(python3 -c "print(min(x for x in [$p, ${best_ref:-1e9}]))")
+            best_ref_s=$(python3 -c "print(min(x for x in [$w, ${best_ref_s:-1e9}]))")
+        done
+        "$PYTHON" - "$fmt" "$tmp" "$(stat -c %s "$tmp/data/big.csv")" "$best_ours" "$best_ours_s" "$best_ref" "$best_ref_s" "$refused" "$ours_cpu" "$ref_cpu" <<'PY'
+import glob, json, sys
+import numpy as np
+fmt, tmp, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
+ours, ours_s, ref, ref_s, refused, ours_cpu, ref_cpu = sys.argv[4:11]
+rows = json.load(open(f"{tmp}/ref.json"))["rows"]
+if refused:
+    print(f"| {fmt} | {size / 2**20:,.0f} | {rows:,} | refused: {refused.strip()} | {float(ref):.2f} | | | | |")
+    sys.exit()
+theirs = np.fromfile(f"{tmp}/ref.f32", dtype="<f4")
+staged = glob.glob(f"{tmp}/cache/tables/*/x.f32")
+mine = np.fromfile(staged[0], dtype="<f4") if staged else np.array([], dtype="<f4")
+same = mine.shape == theirs.shape
+# Bit for bit: NaN equals NaN only when both sides hold it.
+differ = int((mine.view("<u4") != theirs.view("<u4")).sum()) if same else f"shapes {mine.shape} vs {theirs.shape}"
+ours, ours_s, ref, ref_s = map(float, (ours, ours_s, ref, ref_s))
+print(f"| {fmt} | {size / 2**20:,.0f} | {rows:,} | {ours:.2f} | {ref:.2f} | {ref / ours:.2f}x | {ref_s / ours_s:.2f}x | "
+      f"{float(ours_cpu):.2f} / {float(ref_cpu):.2f} | {differ} of {theirs.size:,} |")
+PY
+    done
+    exit 0
+fi
+
+# 10 float features and an integer class (0-9): ~90 bytes a row.
+"$PYTHON" bench/big_csv_formats.py short "$tmp/data/big.csv" "$MB"
+file="$tmp/data/big.csv"
+size=$(stat -c %s "$file")
+cat "$file" > /dev/null  # both sides start from a warm page cache
+sync  # and from a quiet disk: the generated file's write-back would otherwise slow whichever runs first
+
 read -r ours_s ours_rss < <(measure "$BIN" stage big --json)
 ours_parse=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])' < "$tmp/out")
 read -r again_s again_rss < <(measure "$BIN" stage big --quiet)

@@ -107,3 +107,60 @@ fn a_bad_cell_near_the_end_of_a_large_csv_is_named_and_nothing_is_staged() {
         .unwrap_or_default();
     assert!(left.iter().all(|n| n == "line-counts.json"), "nothing staged, no partial entry: {left:?}");
 }
+
+/// Cells in every float format a CSV holds (pandas' full precision, exponents in either case, a
+/// leading `+`, no leading zero, integers) are staged as the float32 of the correctly rounded
+/// double, as pandas' `read_csv` then `astype(float32)` gives them; `inf` is refused with its line
+/// and column.
+#[test]
+fn every_float_format_is_staged_bit_exact_and_inf_is_named() {
+    let cells = [
+        "-991503.8111638229",
+        "1.2345678901234567e-05",
+        "4.123457e-05",
+        "-3.25E+12",
+        "+12.5",
+        ".5",
+        "-.25",
+        "+.75",
+        "7",
+        "-40213",
+        "0.00023962465575428485",
+        "1e-30",
+        "3.4028235677973366e+38",
+        "9007199254740993",
+    ];
+    let dir = tempdir();
+    std::fs::create_dir(dir.path().join("datasets")).unwrap();
+    std::fs::write(dir.path().join("config.toml"), "").unwrap();
+    let mut text = String::from("a,b,c,label\n");
+    let mut expected = Vec::new();
+    for i in 0..3000 {
+        let row: Vec<&str> = (0..3).map(|k| cells[(i * 3 + k + i / 7) % cells.len()]).collect();
+        expected.extend(row.iter().map(|c| c.parse::<f64>().unwrap() as f32));
+        writeln!(text, "{},{}", row.join(","), ["cat", "dog"][i % 2]).unwrap();
+    }
+    std::fs::write(dir.path().join("datasets/formats.csv"), &text).unwrap();
+    let (code, _, err) = run(dir.path(), &["stage", "formats"]);
+    assert_eq!(code, 0, "{err}");
+    let entry = std::fs::read_dir(dir.path().join("cache/tables"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("formats-"))
+        .unwrap();
+    let staged: Vec<u32> = std::fs::read(entry.path().join("x.f32"))
+        .unwrap()
+        .chunks_exact(4)
+        .map(|b| u32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    let expected: Vec<u32> = expected.iter().map(|v| v.to_bits()).collect();
+    assert_eq!(staged.len(), expected.len());
+    let differ = staged.iter().zip(&expected).filter(|(a, b)| a != b).count();
+    assert_eq!(differ, 0, "float32 values that differ from the correctly rounded ones");
+
+    text.push_str("1.5,inf,2,cat\n");
+    std::fs::write(dir.path().join("datasets/formats.csv"), &text).unwrap();
+    let (code, _, err) = run(dir.path(), &["stage", "formats"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("line 3002, column 2 (b)") && err.contains("\"inf\""), "{err}");
+}

@@ -664,6 +664,7 @@ pub fn parse_number(cell: &str) -> Option<f64> {
 
 /// Whether a cell means "no value" (empty, `NA`, `?` and the like).
 pub fn is_missing(cell: &str) -> bool {
-    let t = cell.trim().to_ascii_lowercase();
-    MISSING_TOKENS.contains(&t.as_str())
+    // Without a lower-cased copy: this runs once a row for a table's target.
+    let t = cell.trim();
+    MISSING_TOKENS.iter().any(|token| t.eq_ignore_ascii_case(token))
 }

@@ -1,67 +1,53 @@
 //! Reading the numbers of a CSV's cells fast, and exactly as `str::parse::<f64>` reads them.
 //!
-//! Most cells of a numeric table are plain decimals (`-12.3456`, `7`). They are read in one pass,
-//! eight bytes at a time (SWAR: a few integer operations find where the digits end and add them
-//! up, with no branch per byte to mispredict), into an integer and a count of decimals. The value
-//! is then that integer divided by a power of ten: exact, because both are held exactly by a
-//! double (the integer below 2^53, the power at most 10^22), so the one division rounds
-//! correctly, as `parse` does (Clinger's fast path). Anything else (an exponent, many digits,
-//! text) is left to `parse`.
+//! Most cells of a numeric table are plain decimals (`-12.3456`, `7`, `4.123457e-05`). Their
+//! digits are read eight bytes at a time (SWAR: a few integer operations find where the digits
+//! end and add them up, with no branch per byte to mispredict) into an integer and a power of ten.
+//! The value is then that integer divided or multiplied by the power: exact, because both are held
+//! exactly by a double (the integer at most 2^53, the power at most 10^22), so the one operation
+//! rounds correctly, as `parse` does (Clinger's fast path). A wider integer (pandas writes 17
+//! digits) gives the float32 the staged table holds, as [`Decimal::to_f32`] says; anything else
+//! (over 19 digits, a far exponent, text) is left to `parse`.
 
-/// A plain decimal's digits as an integer, the number of them after the point, and the sign:
-/// the value is `±mantissa / 10^scale`, with `mantissa` at most 2^53 and `scale` at most 22.
+/// A plain decimal's digits as an integer, a power of ten and the sign: the value is
+/// `±mantissa × 10^power`, with `mantissa` below 10^19 and `power` within ±22.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Decimal {
     mantissa: u64,
-    scale: usize,
+    power: i32,
     negative: bool,
 }
 
 impl Decimal {
-    /// The double `parse::<f64>` gives: one exact division, correctly rounded.
-    pub fn to_f64(self) -> f64 {
-        let magnitude = self.mantissa as f64 / EXACT_POWERS_OF_TEN[self.scale];
+    /// The double `parse::<f64>` gives, when one operation gets it exactly: a mantissa at most
+    /// 2^53 divided or multiplied by an exact power of ten rounds once, correctly (Clinger's fast
+    /// path). `None` for a wider mantissa, which is left to `parse`.
+    pub fn to_f64(self) -> Option<f64> {
+        (self.mantissa <= 1 << 53).then(|| self.approximate())
+    }
+
+    /// The float32 of the double `parse::<f64>` gives (what pandas' float32 values are), also for
+    /// a mantissa of up to 19 digits (pandas writes 17). Its double is then within 3 units in the
+    /// last place of the correctly rounded one; the two round to the same float32 unless a
+    /// float32 rounding boundary (a midpoint between two of them, held exactly by a double) lies
+    /// within a few units of it, and for those rare cells `None` leaves them to `parse`.
+    pub fn to_f32(self) -> Option<f32> {
+        if let Some(v) = self.to_f64() {
+            return Some(v as f32);
+        }
+        let v = self.approximate();
+        // The low 29 bits of a double's significand are what a float32 drops; a midpoint is 1 << 28.
+        let dropped = v.to_bits() & ((1 << 29) - 1);
+        (dropped.abs_diff(1 << 28) > 16).then_some(v as f32)
+    }
+
+    /// The mantissa as a double (rounded when over 2^53), then one division or multiplication.
+    fn approximate(self) -> f64 {
+        let power = EXACT_POWERS_OF_TEN[self.power.unsigned_abs() as usize];
+        let magnitude =
+            if self.power < 0 { self.mantissa as f64 / power } else { self.mantissa as f64 * power };
         f64::from_bits(magnitude.to_bits() | u64::from(self.negative) << 63)
     }
-}
-
-/// Scan the cell at `bytes[at..]` to its end (a delimiter, a line end, the end of the piece),
-/// reading it on the way when it is a plain decimal, as [`plain_decimal`] reads one: the number
-/// (`None` when the cell isn't plain) and where the cell ends.
-pub fn scan_cell(bytes: &[u8], at: usize, delimiter: u8) -> (Option<Decimal>, usize) {
-    scan_cell_by_eights(bytes, at, delimiter).unwrap_or_else(|| scan_cell_bytewise(bytes, at, delimiter))
-}
-
-/// [`scan_cell`] for the usual cell, eight bytes at a time: an optional sign, up to 7 digits, an
-/// optional point and up to 7 digits. `None` for anything else, and near the end of the piece.
-fn scan_cell_by_eights(bytes: &[u8], at: usize, delimiter: u8) -> Option<(Option<Decimal>, usize)> {
-    let eight = |i: usize| bytes.get(i..i + 8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes);
-    let first = *bytes.get(at)?;
-    let negative = first == b'-';
-    let mut i = at + usize::from(negative || first == b'+');
-    let (whole, whole_digits) = leading_digits(eight(i)?);
-    if whole_digits == 8 {
-        return None;
-    }
-    i += whole_digits;
-    let (mut mantissa, mut digits, mut scale) = (whole, whole_digits, 0);
-    if bytes.get(i) == Some(&b'.') {
-        i += 1;
-        let (fraction, fraction_digits) = leading_digits(eight(i)?);
-        if fraction_digits == 8 {
-            return None;
-        }
-        mantissa = mantissa * POWERS_OF_TEN_U64[fraction_digits] + fraction;
-        digits += fraction_digits;
-        scale = fraction_digits;
-        i += fraction_digits;
-    }
-    let ended = bytes.get(i).is_none_or(|&b| b == delimiter || b == b'\n' || b == b'\r');
-    if !ended || digits == 0 {
-        return None;
-    }
-    // At most 14 digits: below 2^53, and the scale is at most 7.
-    Some((Some(Decimal { mantissa, scale, negative }), i))
 }
 
 /// The ASCII digits that begin these eight bytes (the first byte lowest): their value and how
@@ -90,11 +76,51 @@ fn leading_digits(chunk: u64) -> (u64, usize) {
     (v & 0xFFFF_FFFF, count)
 }
 
-/// 10^k for the digits of a fraction read eight bytes at a time.
-const POWERS_OF_TEN_U64: [u64; 8] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000];
+/// 10^k for up to eight digits read at once.
+const POWERS_OF_TEN_U64: [u64; 9] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
 
-/// [`scan_cell`] a byte at a time: any length, any position in the piece.
-fn scan_cell_bytewise(bytes: &[u8], at: usize, delimiter: u8) -> (Option<Decimal>, usize) {
+/// Scan the cell at `bytes[at..]` to its end (a delimiter, a line end, the end of the piece),
+/// reading it on the way when it is a plain decimal (the usual short one in one go, eight bytes
+/// at a time; any other with its digits eight at a time where eight bytes remain): the number (`None` when the cell isn't plain: text, an empty
+/// cell, over 19 digits, an exponent too far for an exact power) and where the cell ends.
+pub fn scan_cell(bytes: &[u8], at: usize, delimiter: u8) -> (Option<Decimal>, usize) {
+    scan_cell_by_eights(bytes, at, delimiter).unwrap_or_else(|| scan_any_cell(bytes, at, delimiter))
+}
+
+/// [`scan_cell`] for the usual cell, eight bytes at a time: an optional sign, up to 7 digits, an
+/// optional point and up to 7 digits. `None` for anything else, and near the end of the piece.
+fn scan_cell_by_eights(bytes: &[u8], at: usize, delimiter: u8) -> Option<(Option<Decimal>, usize)> {
+    let eight = |i: usize| bytes.get(i..i + 8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes);
+    let first = *bytes.get(at)?;
+    let negative = first == b'-';
+    let mut i = at + usize::from(negative || first == b'+');
+    let (whole, whole_digits) = leading_digits(eight(i)?);
+    if whole_digits == 8 {
+        return None;
+    }
+    i += whole_digits;
+    let (mut mantissa, mut digits, mut power) = (whole, whole_digits, 0);
+    if bytes.get(i) == Some(&b'.') {
+        i += 1;
+        let (fraction, fraction_digits) = leading_digits(eight(i)?);
+        if fraction_digits == 8 {
+            return None;
+        }
+        mantissa = mantissa * POWERS_OF_TEN_U64[fraction_digits] + fraction;
+        digits += fraction_digits;
+        power = -(fraction_digits as i32);
+        i += fraction_digits;
+    }
+    let ended = bytes.get(i).is_none_or(|&b| b == delimiter || b == b'\n' || b == b'\r');
+    if !ended || digits == 0 {
+        return None;
+    }
+    // At most 14 digits: below 2^53, and the power at least -7.
+    Some((Some(Decimal { mantissa, power, negative }), i))
+}
+
+/// [`scan_cell`] for any cell: any length, any position in the piece.
+fn scan_any_cell(bytes: &[u8], at: usize, delimiter: u8) -> (Option<Decimal>, usize) {
     let ends_cell = |b: u8| b == delimiter || b == b'\n' || b == b'\r';
     let mut i = at;
     let negative = match bytes.get(i) {
@@ -108,26 +134,102 @@ fn scan_cell_bytewise(bytes: &[u8], at: usize, delimiter: u8) -> (Option<Decimal
         }
         _ => false,
     };
-    let (mut mantissa, mut count, mut scale, mut point) = (0u64, 0usize, 0usize, false);
-    while let Some(&b) = bytes.get(i) {
-        let digit = b.wrapping_sub(b'0');
-        if digit < 10 {
-            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(digit));
-            count += 1;
-            scale += usize::from(point);
-        } else if b == b'.' && !point {
-            point = true;
-        } else {
-            break;
+    let mut digits = Digits::default();
+    i = digits.take(bytes, i);
+    let mut scale = 0;
+    if bytes.get(i) == Some(&b'.') {
+        let whole = digits.count;
+        i = digits.take(bytes, i + 1);
+        scale = digits.count - whole;
+    }
+    let (mantissa, count, significant) = (digits.mantissa, digits.count, digits.significant);
+    let mut power = -(scale.min(1000) as i32);
+    if count > 0 && matches!(bytes.get(i), Some(b'e' | b'E')) {
+        match exponent(bytes, i + 1) {
+            Some((exponent, end)) => {
+                power += exponent;
+                i = end;
+            }
+            // `1e`, `1e+`, `1ex`: not a number; the cell's end is found below.
+            None => return (None, cell_end(bytes, i + 1, delimiter)),
         }
-        i += 1;
     }
     let ended = bytes.get(i).is_none_or(|&b| ends_cell(b));
-    if ended && count > 0 && count <= 19 && mantissa <= 1 << 53 && scale < EXACT_POWERS_OF_TEN.len() {
-        return (Some(Decimal { mantissa, scale, negative }), i);
+    let exact_power = (power.unsigned_abs() as usize) < EXACT_POWERS_OF_TEN.len();
+    if ended && count > 0 && significant <= 19 && exact_power {
+        return (Some(Decimal { mantissa, power, negative }), i);
     }
-    let end = bytes[i..].iter().position(|&b| ends_cell(b)).map_or(bytes.len(), |n| i + n);
-    (None, end)
+    (None, cell_end(bytes, i, delimiter))
+}
+
+/// Where the cell that goes on at `bytes[i]` ends.
+fn cell_end(bytes: &[u8], i: usize, delimiter: u8) -> usize {
+    let ends_cell = |b: &u8| *b == delimiter || *b == b'\n' || *b == b'\r';
+    bytes[i..].iter().position(ends_cell).map_or(bytes.len(), |n| i + n)
+}
+
+/// A run of digits read so far: their value while they number at most 19 (a u64 holds it), and
+/// how many there are.
+#[derive(Default)]
+struct Digits {
+    mantissa: u64,
+    count: usize,
+    /// Digits from the first non-zero one: `0.000239...` (pandas' repr below 1e-4 is
+    /// `2.39...e-04`, above it leading zeros) holds 17 in 21.
+    significant: usize,
+}
+
+impl Digits {
+    /// Take the digits that begin at `bytes[at]`, eight at a time while eight bytes remain, and
+    /// return where they end. Past 19 significant digits only the counts go on (the value is
+    /// then left to `parse`).
+    fn take(&mut self, bytes: &[u8], mut at: usize) -> usize {
+        while let Some(chunk) = bytes.get(at..at + 8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes)
+        {
+            let (value, n) = leading_digits(chunk);
+            self.push(value, n);
+            at += n;
+            if n < 8 {
+                return at;
+            }
+        }
+        while let Some(digit) = bytes.get(at).map(|b| b.wrapping_sub(b'0')).filter(|&d| d < 10) {
+            self.push(u64::from(digit), 1);
+            at += 1;
+        }
+        at
+    }
+
+    fn push(&mut self, value: u64, n: usize) {
+        let significant =
+            if self.mantissa == 0 { value.checked_ilog10().map_or(0, |l| l as usize + 1) } else { n };
+        if self.significant + significant <= 19 {
+            self.mantissa = self.mantissa * POWERS_OF_TEN_U64[n] + value;
+        }
+        self.significant += significant;
+        self.count += n;
+    }
+}
+
+/// The exponent that begins at `bytes[at]` (after the `e`): an optional sign and 1 to 4 digits
+/// (more can't make an exact power, and a long run of them is left to `parse`), and its end.
+fn exponent(bytes: &[u8], at: usize) -> Option<(i32, usize)> {
+    let (negative, mut i) = match bytes.get(at) {
+        Some(b'-') => (true, at + 1),
+        Some(b'+') => (false, at + 1),
+        _ => (false, at),
+    };
+    let first = i;
+    let mut value = 0i32;
+    while let Some(&b) = bytes.get(i) {
+        let digit = b.wrapping_sub(b'0');
+        if digit >= 10 || i - first == 4 {
+            break;
+        }
+        value = value * 10 + i32::from(digit);
+        i += 1;
+    }
+    (i > first).then_some((if negative { -value } else { value }, i))
 }
 
 /// Powers of ten a double holds exactly.
@@ -142,8 +244,8 @@ const EXACT_POWERS_OF_TEN: [f64; 23] = [
 /// a power of ten up to 10^22, both held exactly by a double, so the one division rounds
 /// correctly, as `parse` does (Clinger's fast path).
 pub fn plain_decimal(s: &[u8]) -> Option<f64> {
-    match scan_cell_bytewise(s, 0, b'\n') {
-        (Some(decimal), end) if end == s.len() => Some(decimal.to_f64()),
+    match scan_cell(s, 0, b'\n') {
+        (Some(decimal), end) if end == s.len() => decimal.to_f64(),
         _ => None,
     }
 }
@@ -195,8 +297,7 @@ mod tests {
         ] {
             agrees(s);
         }
-        for s in
-            ["1e5", ".", "-", "", "1.2.3", "1,5", " 1", "nan", "9007199254740993", "12345678901234567890"]
+        for s in [".", "-", "", "1.2.3", "1,5", " 1", "nan", "9007199254740993", "12345678901234567890", "1e"]
         {
             assert_eq!(plain_decimal(s.as_bytes()), None, "{s:?} is left to parse");
         }
@@ -222,6 +323,119 @@ mod tests {
                 assert!(plain_decimal(s.as_bytes()).is_some(), "{s:?} is plain");
             }
         }
+    }
+
+    /// Exponents (`e-05`, `E+12`) within an exact power of ten are read; the rest is left to
+    /// `parse`, and nothing `parse` refuses is read.
+    #[test]
+    fn exponents_read_exactly_as_parse_reads_them() {
+        let read = [
+            "1e5",
+            "1E5",
+            "1e+5",
+            "1e-5",
+            "4.123457e-05",
+            "-3.25E+12",
+            "+2.5e3",
+            ".5e1",
+            "5.e2",
+            "1e22",
+            "1e-22",
+            "123.456e-19",
+            "9007199254740992e22",
+            "0e0",
+            "1e0022",
+        ];
+        for s in read {
+            agrees(s);
+            assert!(plain_decimal(s.as_bytes()).is_some(), "{s:?} is read");
+        }
+        let left = [
+            "1e23",
+            "123.456e-20",
+            "1e-23",
+            "1.5e-22",
+            "1e",
+            "1e+",
+            "1e-",
+            "e5",
+            ".e5",
+            "1e5.0",
+            "1e5e5",
+            "1ee5",
+            "1e00001",
+            "1e 5",
+        ];
+        for s in left {
+            agrees(s);
+            assert_eq!(plain_decimal(s.as_bytes()), None, "{s:?} is left to parse");
+        }
+        // Random mantissas and exponents (a fixed LCG: the same cases every run).
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let digits = 1 + (state >> 33) as usize % 17;
+            let mut s: String =
+                (0..digits).map(|k| char::from(b'0' + ((state >> (k * 3 % 60)) % 10) as u8)).collect();
+            s.insert((state >> 20) as usize % (digits + 1), '.');
+            let e = (state >> 45) as i64 % 60 - 30;
+            s.push_str(&format!("{}{e:+03}", if state >> 62 == 0 { 'E' } else { 'e' }));
+            agrees(&s);
+            let line = format!("{s},next\n");
+            let (value, end) = scan_cell(line.as_bytes(), 0, b',');
+            assert_eq!(end, s.len(), "{line:?}: the cell's end");
+            if let Some(v) = value {
+                let by_parse = s.parse::<f64>().unwrap();
+                if let Some(v) = v.to_f64() {
+                    assert_eq!(v.to_bits(), by_parse.to_bits(), "{s:?}");
+                }
+                if let Some(v) = v.to_f32() {
+                    assert_eq!(v.to_bits(), (by_parse as f32).to_bits(), "{s:?}: the float32");
+                }
+            }
+        }
+    }
+
+    /// pandas writes a double with up to 17 significant digits: read into a float32 exactly as
+    /// the correctly rounded double's float32, and left to `parse` next to a float32 midpoint.
+    #[test]
+    fn full_precision_cells_give_the_float32_of_the_correctly_rounded_double() {
+        let mut state: u64 = 0x0123_4567_89ab_cdef;
+        let (mut read, mut total) = (0, 0);
+        for _ in 0..300_000 {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            // Any 53 bits times 10^-6..10^6, written at full precision as Python's repr writes
+            // it (an exponent below 1e-4), and also always with an exponent.
+            let unit = (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+            let v = unit * 10f64.powi((state % 13) as i32 - 6);
+            let repr = if v.abs() < 1e-4 { format!("{v:e}") } else { format!("{v}") };
+            for cell in [repr, format!("{v:e}"), format!("{v:E}")] {
+                let line = format!("{cell},x\n");
+                let (value, end) = scan_cell(line.as_bytes(), 0, b',');
+                assert_eq!(end, cell.len(), "{cell}");
+                let expected = (cell.parse::<f64>().unwrap() as f32).to_bits();
+                total += 1;
+                if let Some(f) = value.and_then(Decimal::to_f32) {
+                    assert_eq!(f.to_bits(), expected, "{cell}");
+                    read += 1;
+                }
+            }
+        }
+        assert!(read * 10 > total * 9, "{read} of {total} read without parse");
+        // 16777217 is the midpoint between the float32s 16777216 and 16777218.
+        for cell in ["16777217.00000000001", "16777216.99999999999", "-16777217.0000000000"] {
+            let (value, _) = scan_cell(cell.as_bytes(), 0, b',');
+            let expected = (cell.parse::<f64>().unwrap() as f32).to_bits();
+            if let Some(f) = value.and_then(Decimal::to_f32) {
+                assert_eq!(f.to_bits(), expected, "{cell}");
+            }
+        }
+        // Leading zeros aren't significant: 17 digits after them are still read.
+        let (small, _) = scan_cell(b"0.00023962465575428485", 0, b',');
+        let expected = "0.00023962465575428485".parse::<f64>().unwrap() as f32;
+        assert_eq!(small.and_then(Decimal::to_f32).map(f32::to_bits), Some(expected.to_bits()));
+        let (near, _) = scan_cell(b"16777217.00000000001", 0, b',');
+        assert_eq!(near.and_then(Decimal::to_f32), None, "next to a midpoint: left to parse");
     }
 
     /// Every way into `scan_cell` (eight at a time, or a byte at a time near the piece's end)
@@ -278,7 +492,7 @@ mod tests {
             for (line, padded) in [(format!("{cell},rest of the row\n"), true), (format!("{cell}\n"), false)]
             {
                 let (value, end) = scan_cell(line.as_bytes(), 0, b',');
-                let value = value.map(Decimal::to_f64);
+                let value = value.and_then(Decimal::to_f64);
                 assert_eq!(end, cell.len(), "{line:?}: the cell's end");
                 if let Some(v) = value {
                     assert_eq!(Some(v.to_bits()), by_parse.map(f64::to_bits), "{line:?}");

@@ -151,8 +151,8 @@ impl<'a> RowParser<'a> {
                 let (value, end) = scan_cell(bytes, i, delimiter);
                 match *slot {
                     Slot::Feature(k) => {
-                        rows.x[mark + k] = match value {
-                            Some(v) => v.to_f64() as f32,
+                        rows.x[mark + k] = match value.and_then(Decimal::to_f32) {
+                            Some(v) => v,
                             None => self.cell_number(&bytes[i..end])?,
                         };
                     }
@@ -174,7 +174,7 @@ impl<'a> RowParser<'a> {
         let text = std::str::from_utf8(&bytes[from..to]).ok();
         match (row, text) {
             (Some(next), Some(text)) if !is_missing(text.as_bytes()) => {
-                rows.target.push_cell(delimiter, text, value.map(Decimal::to_f64), line_no);
+                rows.target.push_cell(delimiter, text, value.and_then(Decimal::to_f64), line_no);
                 Some(next)
             }
             _ => {
@@ -186,6 +186,13 @@ impl<'a> RowParser<'a> {
 
     /// A feature cell's number, as [`RowParser::parse`] reads it.
     fn cell_number(&self, cell: &[u8]) -> Option<f32> {
+        // The usual cell that isn't plain (17 significant digits, as pandas writes a double): one
+        // correctly rounded `parse`, the value the slower way below would give.
+        if let Some(v) =
+            std::str::from_utf8(cell).ok().and_then(|t| t.parse::<f64>().ok()).filter(|v| v.is_finite())
+        {
+            return Some(v as f32);
+        }
         if let Some(v) = plain_decimal(cell.trim_ascii()) {
             return Some(v as f32);
         }

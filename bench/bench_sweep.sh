@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# `workbench sweep` of 1,000 cells (issue 19's targets): printing them with --dry-run (<= 0.5 s),
+# and queueing them (<= 5 s: every cell planned, its folder made, marked and queued). The
+# dispatcher is stopped at once and the queued runs taken out, so nothing trains.
+#
+#   bash bench/bench_sweep.sh                 # the binary ./dev run builds (target/debug)
+#   WORKBENCH=target/release/workbench SWEEP_REPEAT=5 SWEEP_RECORD=0 ...
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WB=${WORKBENCH:-target/debug/workbench}
+REPEAT=${SWEEP_REPEAT:-3}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+[ -x "$WB" ] || { echo "error: $WB is not built; run ./dev run once (or cargo build), or set WORKBENCH" >&2; exit 1; }
+mkdir -p "$WORK/datasets"
+cp datasets/iris.csv "$WORK/datasets/"
+printf '[train]\ndataset = "iris"\nepochs = 1\nthreads = 1\ndevice = "cpu"\n[queue]\ncpu_slots = 1\n' >"$WORK/config.toml"
+# 10 learning rates x 100 seeds.
+GRID=(--lr 1e-4:1e-1:log:10 --seed 1:100:step:1)
+secs() { python3 -c 'import sys,time; t=time.perf_counter(); import subprocess; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); print(f"{time.perf_counter()-t:.3f}")' "$@"; }
+dry=(); queued=()
+for i in $(seq "$REPEAT"); do
+    echo "run $i/$REPEAT ..." >&2
+    dry+=("$(cd "$WORK" && secs "$OLDPWD/$WB" sweep --name "d$i" "${GRID[@]}" --dry-run)")
+    queued+=("$(cd "$WORK" && secs "$OLDPWD/$WB" sweep --name "q$i" "${GRID[@]}")")
+    (cd "$WORK" && "$OLDPWD/$WB" queue stop >/dev/null && "$OLDPWD/$WB" sweep stop "q$i" >/dev/null 2>&1 || true)
+done
+cells=$(grep -c '^\[\[cells\]\]' "$WORK/runs/sweeps/q1/sweep.toml")
+python3 - "$WB" "$cells" "${dry[*]}" "${queued[*]}" <<'PY' | tee "$WORK/record.md"
+import datetime, os, platform, statistics, sys
+wb, cells, dry, queued = sys.argv[1], int(sys.argv[2]), [float(x) for x in sys.argv[3].split()], [float(x) for x in sys.argv[4].split()]
+model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
+profile = "release" if "/release/" in wb else "dev profile (what ./dev run builds)"
+print(f"### {datetime.date.today()} · {model}, {os.cpu_count()} cores · load {os.getloadavg()[0]:.1f} · {profile}")
+print()
+print(f"`bash bench/bench_sweep.sh` (WORKBENCH={wb}; 10 learning rates x 100 seeds = {cells} cells; median of {len(dry)})")
+print()
+print("| figure | median | runs | target |")
+print("|---|---|---|---|")
+m = statistics.median(dry)
+print(f"| `--dry-run`: print the cells | {m:.3f} s | {', '.join(f'{x:.3f}' for x in dry)} | <= 0.5 s ({'ok' if m <= 0.5 else 'MISSED'}) |")
+m = statistics.median(queued)
+print(f"| queue them (plan, folder, mark, queue each) | {m:.3f} s | {', '.join(f'{x:.3f}' for x in queued)} | <= 5 s ({'ok' if m <= 5 else 'MISSED'}) |")
+PY
+if [ "${SWEEP_RECORD:-1}" = 1 ]; then
+    python3 bench/record.py "## Sweeps: 1,000 cells" \
+"**What is measured.** \`workbench sweep\` over a grid of 1,000 cells (10 log-spaced learning rates x 100 seeds) on Iris: with \`--dry-run\` (the grid expanded and printed), and queued (each cell planned as \`workbench train\` plans a run, its folder made with \`sweep\` and \`[sweep_cell]\` in run.toml, and handed to the queue). The dispatcher is stopped and the runs taken out right after, so nothing trains. **Targets** (issue 19): <= 0.5 s and <= 5 s." <"$WORK/record.md"
+fi

@@ -16,7 +16,7 @@ pub struct CellResult {
 }
 
 /// The cells with the same values but their seed.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Group {
     /// The shared values (the seed left out).
     pub values: BTreeMap<String, String>,

@@ -46,15 +46,17 @@ pub struct Results {
 /// A seed group as shown.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GroupRow {
-    pub values: BTreeMap<String, String>,
-    pub cells: usize,
-    pub n: usize,
-    pub mean: Option<f64>,
-    pub std: Option<f64>,
-    pub min: Option<f64>,
-    pub max: Option<f64>,
+    #[serde(flatten)]
+    pub group: Group,
     /// Against the next group down: whether their [min, max] ranges overlap (n >= 2 on both).
     pub overlaps_next: Option<bool>,
+}
+
+impl std::ops::Deref for GroupRow {
+    type Target = Group;
+    fn deref(&self) -> &Group {
+        &self.group
+    }
 }
 
 /// The tags a command run's best metric is read from, in order of preference, and which way is
@@ -146,13 +148,7 @@ pub fn results(runs_dir: &Path, record: &SweepRecord, now: SystemTime) -> Result
         .iter()
         .enumerate()
         .map(|(i, g)| GroupRow {
-            values: g.values.clone(),
-            cells: g.cells,
-            n: g.n,
-            mean: g.mean,
-            std: g.std,
-            min: g.min,
-            max: g.max,
+            group: g.clone(),
             overlaps_next: groups.get(i + 1).and_then(|next: &Group| g.overlaps(next)),
         })
         .collect();

@@ -59,6 +59,10 @@ fn a_command_run_is_listed_with_its_command_and_its_series_are_tags() {
     let text = screen(&app, 160, 40);
     assert!(text.contains("$ python3 train.py --lr"), "the command in the runs pane:\n{text}");
     assert!(text.contains("Run: $ python3 train.py --lr 0.1 on CPU"), "the progress title:\n{text}");
+    // Its printed accuracy takes the metric chart's place (it has no epoch rows of its own).
+    app.focus = Pane::Charts;
+    let text = screen(&app, 160, 40);
+    assert!(text.contains("val_acc: 0.0500 (its own tag)"), "the metric chart draws its tag:\n{text}");
 }
 
 #[test]

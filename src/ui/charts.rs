@@ -56,7 +56,43 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
         super::sparklines::render(app, run, x_bounds, spark_area, frame);
     }
     let metric_area = Rect { y: metric_area.y + spark_height, ..metric_area };
-    metric_chart(&[run], x_bounds, options, app.ascii, focused, metric_area, frame);
+    // A script's own run (a command, another tool's log) has no epoch rows: its accuracy tag, if
+    // it printed one, takes the metric chart's place.
+    let own_metric =
+        run.epochs.is_empty().then(|| OWN_METRIC_TAGS.iter().find(|t| run.tags.contains_key(**t))).flatten();
+    match own_metric {
+        Some(tag) => tag_metric_chart(run, tag, x_bounds, options, app.ascii, focused, metric_area, frame),
+        None => metric_chart(&[run], x_bounds, options, app.ascii, focused, metric_area, frame),
+    }
+}
+
+/// The tags a script's accuracy goes by, in order of preference.
+const OWN_METRIC_TAGS: [&str; 5] = ["val_acc", "val_accuracy", "eval_accuracy", "accuracy", "acc"];
+
+/// One tag of a run in the metric chart's place, over the loss chart's x range.
+#[allow(clippy::too_many_arguments)]
+fn tag_metric_chart(
+    run: &RunView,
+    tag: &str,
+    x_bounds: [f64; 2],
+    options: ChartOptions,
+    ascii: bool,
+    focused: bool,
+    area: Rect,
+    frame: &mut Frame,
+) {
+    let columns = area.width.saturating_sub(Y_LABEL_WIDTH).max(1) as usize;
+    let options = ChartOptions { log_y: false, ..options };
+    let points = super::tag_chart::run_tag_points(run, tag, options, columns);
+    let within_unit = points.iter().all(|p| (0.0..=1.0).contains(&p.1));
+    let y_bounds = if within_unit { [0.0, 1.0] } else { nice_bounds(points.iter().map(|p| p.1), false) };
+    let last =
+        run.tags.get(tag).and_then(|s| s.values.last()).map(|v| format!(": {v:.4}")).unwrap_or_default();
+    let marker = if ascii { Marker::Dot } else { Marker::Braille };
+    let datasets = vec![line(marker, theme::METRIC, &points)];
+    let title = format!("{tag}{last} (its own tag)");
+    frame
+        .render_widget(chart(datasets, pane_block(&title, focused), x_bounds, y_bounds, options, area), area);
 }
 
 /// The points of a chart in chart coordinates, ready for `Dataset::data`.

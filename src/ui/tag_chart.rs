@@ -47,7 +47,12 @@ pub fn tag_curves(app: &App, options: ChartOptions, columns: usize) -> Vec<TagCu
 }
 
 /// One run's series `tag` as chart points.
-fn run_tag_points(run: &RunView, tag: &str, options: ChartOptions, columns: usize) -> Vec<(f64, f64)> {
+pub(super) fn run_tag_points(
+    run: &RunView,
+    tag: &str,
+    options: ChartOptions,
+    columns: usize,
+) -> Vec<(f64, f64)> {
     if let Some(series) = run.tags.get(tag) {
         return series_points(series, options, columns);
     }

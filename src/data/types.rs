@@ -85,8 +85,10 @@ pub enum StagePhase {
 /// `reading 12.0 MiB/40.0 MiB (30%)  5.1 MiB/s  ETA 5s` or
 /// `decoding 1,200/60,000 images (2%)  5,000 images/s  ETA 12s`.
 pub fn staging_text(phase: StagePhase, done: u64, total: u64, elapsed_s: f64) -> String {
+    // Under a twentieth of a second, a rate is noise (a tiny file read "3606.0 TiB/s").
+    let measured = elapsed_s >= 0.05;
     let rate = done as f64 / elapsed_s.max(1e-9);
-    let eta = if rate > 0.0 { total.saturating_sub(done) as f64 / rate } else { f64::NAN };
+    let eta = if rate > 0.0 && measured { total.saturating_sub(done) as f64 / rate } else { f64::NAN };
     let percent = done * 100 / total.max(1);
     let eta = format_duration(eta);
     match phase {
@@ -94,13 +96,13 @@ pub fn staging_text(phase: StagePhase, done: u64, total: u64, elapsed_s: f64) ->
             "reading {}/{} ({percent}%)  {}/s  ETA {eta}",
             format_bytes(done),
             format_bytes(total),
-            format_bytes(rate as u64)
+            if measured { format_bytes(rate as u64) } else { "--".into() }
         ),
         StagePhase::Decoding => format!(
             "decoding {}/{} images ({percent}%)  {} images/s  ETA {eta}",
             format_rate(done as f64),
             format_rate(total as f64),
-            format_rate(rate)
+            if measured { format_rate(rate) } else { "--".into() }
         ),
     }
 }
@@ -292,5 +294,7 @@ mod tests {
         assert_eq!(reading, "reading 3.0 MiB/12.0 MiB (25%)  3.0 MiB/s  ETA 3.0s");
         let decoding = staging_text(StagePhase::Decoding, 1200, 60_000, 2.0);
         assert!(decoding.starts_with("decoding 1,200/60,000 images (2%)  600 images/s  ETA "), "{decoding}");
+        let instant = staging_text(StagePhase::Reading, 4 << 10, 4 << 10, 0.000_001);
+        assert!(instant.contains("--/s") && !instant.contains("TiB"), "too short to measure: {instant}");
     }
 }

@@ -874,7 +874,10 @@ fn shift_q_queues_and_the_queue_is_drawn_from_its_snapshot() {
         "{effects:?}"
     );
     let key = "20261206-120000-iris-mlp-cpu";
-    app.update(Event::Runs(vec![meta_event(run_meta(key, "iris", RunStatus::Queued, 0.01, 20))]));
+    let mut meta = run_meta(key, "iris", RunStatus::Queued, 0.01, 20);
+    meta.device_label = "queued for auto".into();
+    meta.queue = Some(workbench::queue::QueueTable::new("auto".into(), Some(120), "the estimate".into(), 0));
+    app.update(Event::Runs(vec![meta_event(meta)]));
     app.queued_run(key, "auto, GPU memory 120 MiB");
     let mut snapshot =
         workbench::queue::snapshot::QueueSnapshot { waiting: 1, cpu_slots: 1, ..Default::default() };
@@ -895,4 +898,6 @@ fn shift_q_queues_and_the_queue_is_drawn_from_its_snapshot() {
     let text = screen(&app, 160, 45);
     assert!(text.contains("Runs (1) queued 1"), "{text}");
     assert!(text.contains(&format!("queued (#1): {why}")), "{text}");
+    assert!(text.contains("Run: iris / mlp, queued for auto"), "the progress title:\n{text}");
+    assert!(text.contains("the queue starts it when a device can take it"), "the gauge:\n{text}");
 }

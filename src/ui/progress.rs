@@ -19,6 +19,12 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
     let command = run.meta.as_ref().and_then(|m| m.command.as_ref());
     let title = if let Some(command) = command {
         format!("Run: $ {} on {}", command.short_line(60), run.device_label())
+    } else if run.meta.is_some()
+        && run.status == Some(RunStatus::Queued)
+        && run.device_label().starts_with("queued")
+    {
+        // The queue picks its device: "iris / mlp, queued for cpu", not "on queued for cpu".
+        format!("Run: {} / {}, {}", run.dataset(), run.model(), run.device_label())
     } else if run.meta.is_some() {
         format!("Run: {} / {} on {}", run.dataset(), run.model(), run.device_label())
     } else {
@@ -115,7 +121,12 @@ fn gauge(run: &RunView) -> (f64, String) {
         }
     }
     if run.status == Some(RunStatus::Queued) {
-        return (0.0, "queued: waiting for its process to start".into());
+        let waits = if run.meta.as_ref().is_some_and(|m| m.queue.is_some()) {
+            "queued: the queue starts it when a device can take it"
+        } else {
+            "queued: waiting for its process to start"
+        };
+        return (0.0, waits.into());
     }
     if run.external.is_some() || run.is_command() {
         // Another tool's log, or the user's own command: its script sets the pace, and its length is unknown; say what has come.

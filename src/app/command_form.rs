@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::form::RefusedValue;
-use crate::command::entries::{value_text, CommandEntry};
+use crate::command::entries::{fill_placeholders, placeholders, value_text, CommandEntry, DATASET_PARAM};
 
 /// One entry as the picker lists it: usable, or with the reason it can't be used.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,11 +71,7 @@ impl CommandForm {
                 value: kept(name).unwrap_or_else(|| value_text(default)),
             })
             .collect();
-        let uses_dataset = entry
-            .run
-            .iter()
-            .chain(entry.env.values())
-            .any(|s| s.contains(&format!("{{{}}}", crate::command::entries::DATASET_PARAM)));
+        let uses_dataset = placeholders(entry).contains(DATASET_PARAM);
         CommandForm { name: name.to_string(), run: entry.run.clone(), uses_dataset, params }
     }
 
@@ -123,13 +119,8 @@ impl CommandForm {
 
     /// The command line with the params filled in (`{dataset}` left for the dataset's path).
     pub fn preview(&self) -> String {
-        let filled: Vec<String> = self
-            .run
-            .iter()
-            .map(|arg| {
-                self.params.iter().fold(arg.clone(), |a, p| a.replace(&format!("{{{}}}", p.name), &p.value))
-            })
-            .collect();
+        let values = self.given();
+        let filled: Vec<String> = self.run.iter().map(|arg| fill_placeholders(arg, &values)).collect();
         crate::command::meta::shell_line(&filled)
     }
 }

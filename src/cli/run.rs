@@ -95,16 +95,9 @@ fn request(settings: &Settings, args: &RunArgs) -> anyhow::Result<CommandRequest
     let cwd = std::env::current_dir()?;
     let grace = settings.commands.stop_grace_s;
     let mut request = CommandRequest {
-        argv: args.command.clone(),
-        cwd,
-        env: BTreeMap::new(),
-        device: args.device.clone(),
         name: args.name.clone(),
-        entry: None,
-        params: BTreeMap::new(),
-        dataset: None,
         stdout_metrics: !args.no_stdout_metrics,
-        stop_grace_s: grace,
+        ..CommandRequest::typed(args.command.clone(), cwd, &args.device, grace)
     };
     match (&args.entry, args.command.is_empty()) {
         (Some(entry), true) => {

@@ -75,18 +75,12 @@ fn submit_command(settings: &Settings, args: &SubmitArgs, request: &SubmitReques
     if args.train != TrainArgs::default() {
         bail!("the train flags (--dataset, --model, --lr, ...) are for built-in models; a command after `--` takes its own arguments");
     }
-    let command = crate::command::CommandRequest {
-        argv: args.command.clone(),
-        cwd: std::env::current_dir()?,
-        env: std::collections::BTreeMap::new(),
-        device: "auto".into(),
-        name: None,
-        entry: None,
-        params: std::collections::BTreeMap::new(),
-        dataset: None,
-        stdout_metrics: true,
-        stop_grace_s: settings.commands.stop_grace_s,
-    };
+    let command = crate::command::CommandRequest::typed(
+        args.command.clone(),
+        std::env::current_dir()?,
+        "auto",
+        settings.commands.stop_grace_s,
+    );
     let path = std::env::var("PATH").unwrap_or_default();
     crate::command::launch::find_program(&command.argv[0], &command.cwd, &path)?;
     let plan = cluster::submit::plan_command(settings, &command, request)?;

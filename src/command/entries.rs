@@ -225,7 +225,7 @@ pub fn value_text(value: &toml::Value) -> String {
 }
 
 /// `{name}` placeholders in `text`, in order.
-fn placeholders_in(text: &str) -> Vec<String> {
+pub fn placeholders_in(text: &str) -> Vec<String> {
     let mut found = Vec::new();
     let mut rest = text;
     while let Some(open) = rest.find('{') {
@@ -241,12 +241,12 @@ fn placeholders_in(text: &str) -> Vec<String> {
 }
 
 /// Every placeholder of an entry's `run` and `env` values.
-fn placeholders(entry: &CommandEntry) -> BTreeSet<String> {
+pub fn placeholders(entry: &CommandEntry) -> BTreeSet<String> {
     entry.run.iter().chain(entry.env.values()).flat_map(|s| placeholders_in(s)).collect()
 }
 
 /// Replace each `{name}` with its value (placeholders without one stay as they are).
-fn fill_placeholders(text: &str, values: &BTreeMap<String, String>) -> String {
+pub fn fill_placeholders(text: &str, values: &BTreeMap<String, String>) -> String {
     let mut out = text.to_string();
     for name in placeholders_in(text) {
         if let Some(value) = values.get(&name) {

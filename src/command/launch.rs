@@ -37,6 +37,23 @@ pub struct CommandRequest {
 }
 
 impl CommandRequest {
+    /// A command typed after `--`, run from `cwd` on `device`: no entry, params or variables of
+    /// its own, its stdout read for metrics.
+    pub fn typed(argv: Vec<String>, cwd: PathBuf, device: &str, stop_grace_s: f64) -> CommandRequest {
+        CommandRequest {
+            argv,
+            cwd,
+            env: BTreeMap::new(),
+            device: device.to_string(),
+            name: None,
+            entry: None,
+            params: BTreeMap::new(),
+            dataset: None,
+            stdout_metrics: true,
+            stop_grace_s,
+        }
+    }
+
     /// The request for a `[commands.NAME]` entry with its params filled in (`given` over the
     /// defaults, `{dataset}` by `dataset_path` of the dataset named), run from `cwd` unless the
     /// entry says where.

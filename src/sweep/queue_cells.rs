@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use super::grid::Cell;
 use super::record::{CellRecord, CommandTemplate};
 use crate::cli::train::{build_spec, TrainArgs};
+use crate::command::entries::{fill_placeholders, placeholders_in};
 use crate::command::CommandRequest;
 use crate::config::Settings;
 use crate::data::Catalog;
@@ -96,16 +97,13 @@ fn prepare_command(
                 template.cwd.clone(),
             )?,
             None => CommandRequest {
-                argv: fill_argv(&template.argv, &values)?,
-                cwd: template.cwd.clone(),
-                env: BTreeMap::new(),
-                device: device.clone(),
-                name: None,
-                entry: None,
                 params: values.clone(),
-                dataset: None,
-                stdout_metrics: true,
-                stop_grace_s: settings.commands.stop_grace_s,
+                ..CommandRequest::typed(
+                    fill_argv(&template.argv, &values)?,
+                    template.cwd.clone(),
+                    &device,
+                    settings.commands.stop_grace_s,
+                )
             },
         };
         prepared.push(Prepared::Command { request, device: device.clone() });
@@ -116,40 +114,19 @@ fn prepare_command(
 /// `{name}` in each argument replaced by its value; every value must be used, every placeholder
 /// filled.
 pub fn fill_argv(argv: &[String], values: &BTreeMap<String, String>) -> anyhow::Result<Vec<String>> {
-    let line = argv.join(" ");
-    for name in values.keys() {
-        if !line.contains(&format!("{{{name}}}")) {
-            anyhow::bail!(
-                "the sweep's `{name}` is used by no {{{name}}} in the command; write it where the value goes, \
-                 for example `--{name} {{{name}}}`"
-            );
-        }
+    let used: Vec<String> = argv.iter().flat_map(|a| placeholders_in(a)).collect();
+    if let Some(name) = values.keys().find(|name| !used.contains(name)) {
+        anyhow::bail!(
+            "the sweep's `{name}` is used by no {{{name}}} in the command; write it where the value goes, \
+             for example `--{name} {{{name}}}`"
+        );
     }
-    let filled: Vec<String> = argv
-        .iter()
-        .map(|arg| values.iter().fold(arg.clone(), |a, (k, v)| a.replace(&format!("{{{k}}}"), v)))
-        .collect();
-    if let Some(left) = filled.iter().find_map(|a| placeholder_in(a)) {
+    if let Some(left) = used.iter().find(|name| !values.contains_key(*name)) {
         anyhow::bail!(
             "the command's {{{left}}} has no value: add --grid {left}=VALUES (or a fixed {left}=VALUE)"
         );
     }
-    Ok(filled)
-}
-
-/// The first `{name}` left in `text` (names of letters, digits, `_` and `-`).
-fn placeholder_in(text: &str) -> Option<String> {
-    let mut rest = text;
-    while let Some(open) = rest.find('{') {
-        let after = &rest[open + 1..];
-        let close = after.find('}')?;
-        let name = &after[..close];
-        if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-            return Some(name.to_string());
-        }
-        rest = &after[close + 1..];
-    }
-    None
+    Ok(argv.iter().map(|arg| fill_placeholders(arg, values)).collect())
 }
 
 /// What a sweep's cells are run as.

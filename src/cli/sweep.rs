@@ -752,8 +752,6 @@ fn extend(settings: &Settings, name: &str, values: &SweepValues, dry_run: bool) 
             values: crate::sweep::grid::Values::List(vals),
         });
     }
-    let cells: Vec<Cell> =
-        grid.cells().into_iter().filter(|c| !record.has_cell(&c.iter().cloned().collect())).collect();
     // A name that was fixed and is now varied: the cells already made keep its old value.
     for cell in record.cells.iter_mut() {
         for n in &names {
@@ -763,7 +761,7 @@ fn extend(settings: &Settings, name: &str, values: &SweepValues, dry_run: bool) 
         }
     }
     let cells: Vec<Cell> =
-        cells.into_iter().filter(|c| !record.has_cell(&c.iter().cloned().collect())).collect();
+        grid.cells().into_iter().filter(|c| !record.has_cell(&c.iter().cloned().collect())).collect();
     if cells.is_empty() {
         println!("sweep {name} has every one of those cells already; nothing to add");
         return Ok(0);

@@ -70,14 +70,20 @@ pub fn group_by_seed(cells: &[CellResult], higher_is_better: bool) -> Vec<Group>
             summary(values, list.len(), &figures)
         })
         .collect();
-    groups.sort_by(|a, b| match (a.mean, b.mean) {
+    groups.sort_by(|a, b| best_first(a.mean, b.mean, higher_is_better));
+    groups
+}
+
+/// The order of two figures, the better first (`higher_is_better` says which way), a missing
+/// one after every figure.
+pub fn best_first(a: Option<f64>, b: Option<f64>, higher_is_better: bool) -> std::cmp::Ordering {
+    match (a, b) {
         (Some(x), Some(y)) if higher_is_better => y.total_cmp(&x),
         (Some(x), Some(y)) => x.total_cmp(&y),
         (Some(_), None) => std::cmp::Ordering::Less,
         (None, Some(_)) => std::cmp::Ordering::Greater,
         (None, None) => std::cmp::Ordering::Equal,
-    });
-    groups
+    }
 }
 
 fn summary(values: BTreeMap<String, String>, cells: usize, x: &[f64]) -> Group {

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-use super::groups::{group_by_seed, CellResult, Group};
+use super::groups::{best_first, group_by_seed, CellResult, Group};
 use super::record::SweepRecord;
 use crate::runs::{load_run, RunRecord, RunStatus};
 
@@ -134,13 +134,7 @@ pub fn results(runs_dir: &Path, record: &SweepRecord, now: SystemTime) -> Result
         .collect();
     let judged = judged.unwrap_or(Judged { metric: "val_accuracy".into(), higher_is_better: true });
     let higher = judged.higher_is_better;
-    cells.sort_by(|a, b| match (a.best, b.best) {
-        (Some(x), Some(y)) if higher => y.total_cmp(&x),
-        (Some(x), Some(y)) => x.total_cmp(&y),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => std::cmp::Ordering::Equal,
-    });
+    cells.sort_by(|a, b| best_first(a.best, b.best, higher));
     let inputs: Vec<CellResult> =
         cells.iter().map(|c| CellResult { values: c.values.clone(), best: c.best }).collect();
     let groups = group_by_seed(&inputs, higher);

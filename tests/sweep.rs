@@ -7,7 +7,6 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -26,24 +25,14 @@ fn project() -> tempfile::TempDir {
     dir
 }
 
-fn workbench(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_workbench"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("RUST_LOG")
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .output()
-        .unwrap()
-}
-
 fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = workbench(dir, args);
+    let out = workbench_with_path(dir, args, None);
     assert!(out.status.success(), "{args:?}: {}\n{}", text(&out.stdout), text(&out.stderr));
     text(&out.stdout)
 }
 
 fn refused(dir: &Path, args: &[&str]) -> String {
-    let out = workbench(dir, args);
+    let out = workbench_with_path(dir, args, None);
     assert!(!out.status.success(), "{args:?} should be refused: {}", text(&out.stdout));
     text(&out.stderr)
 }

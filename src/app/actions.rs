@@ -43,6 +43,9 @@ impl App {
         if self.form.command.is_some() {
             return self.start_command(runtime, false);
         }
+        if self.form_sweeps() {
+            return self.ask_sweep(runtime);
+        }
         match self.plan_run(runtime) {
             Err(why) => {
                 self.notify_error(why);
@@ -100,6 +103,9 @@ impl App {
     pub(super) fn queue_run(&mut self, runtime: DeviceChoice) -> Vec<Effect> {
         if self.form.command.is_some() {
             return self.start_command(runtime, true);
+        }
+        if self.form_sweeps() {
+            return self.ask_sweep(runtime);
         }
         match self.plan_run(runtime) {
             Err(why) => {

@@ -1,5 +1,7 @@
 //! The model picker and hyperparameter form: which fields there are, editing, and validation.
 //! A bad value is refused in place: the field keeps its old value and the form shows why.
+use std::collections::BTreeMap;
+
 use super::command_form::{CommandChoice, CommandForm};
 use super::layer_args;
 use crate::config::{validate_train, TrainConfig};
@@ -55,6 +57,21 @@ impl Field {
     pub fn is_text(&self) -> bool {
         !matches!(self, Field::Model | Field::Optimizer | Field::Standardize)
     }
+
+    /// The `workbench train` flag (its field name) a list or a range in this field sweeps;
+    /// `None` where a field takes one value only.
+    pub fn sweep_name(&self) -> Option<&'static str> {
+        Some(match self {
+            Field::Epochs => "epochs",
+            Field::BatchSize => "batch_size",
+            Field::Lr => "lr",
+            Field::Momentum => "momentum",
+            Field::Seed => "seed",
+            Field::ValFraction => "val_fraction",
+            Field::Hidden => "hidden",
+            _ => return None,
+        })
+    }
 }
 
 /// What pressing Enter on a field asks for.
@@ -83,6 +100,9 @@ pub struct HyperForm {
     pub commands: Vec<CommandChoice>,
     /// The command chosen instead of a model: `s` starts it as a command run.
     pub command: Option<CommandForm>,
+    /// Fields given a list or a range (`0.1, 0.01`, `1e-4:1e-1:log:4`), by flag name, as typed:
+    /// `s` then queues a sweep over them. The field's value is the first of them.
+    pub sweep: BTreeMap<&'static str, String>,
 }
 
 /// A line of the model picker: a model to train, or one of the user's commands to run.
@@ -111,6 +131,7 @@ impl HyperForm {
             user_models: Vec::new(),
             commands: Vec::new(),
             command: None,
+            sweep: BTreeMap::new(),
         }
     }
 
@@ -286,9 +307,12 @@ impl HyperForm {
         self.selected = (self.selected as isize + delta).clamp(0, n - 1) as usize;
     }
 
-    /// The value as shown in the form.
+    /// The value as shown in the form: a swept field's list or range as typed.
     pub fn display(&self, field: Field) -> String {
         let v = &self.values;
+        if let Some(list) = field.sweep_name().and_then(|name| self.sweep.get(name)) {
+            return list.clone();
+        }
         match field {
             Field::Model => self.current_pick().name().to_string(),
             Field::CommandParam(i) => self.command_param(i).map(|p| p.value.clone()).unwrap_or_default(),
@@ -363,7 +387,10 @@ impl HyperForm {
             self.error = result.as_ref().err().map(|why| why.0.clone());
             return result;
         }
-        let result = parse_into(&self.values, field, text.trim());
+        let result = match field.sweep_name() {
+            Some(name) => self.parse_sweepable(field, name, text.trim()),
+            None => parse_into(&self.values, field, text.trim()),
+        };
         match result {
             Ok(values) => {
                 self.values = values;
@@ -379,6 +406,65 @@ impl HyperForm {
 
     pub fn cancel(&mut self) {
         self.editing = None;
+    }
+
+    /// A field that can be swept: one value, or a list or a range whose every value must pass
+    /// the field's own checks. A list is kept (as typed) for `s` to queue as a sweep.
+    fn parse_sweepable(
+        &mut self,
+        field: Field,
+        name: &'static str,
+        text: &str,
+    ) -> Result<TrainConfig, RefusedValue> {
+        let kind = crate::params::TrainFlags::FIELDS.iter().find(|(n, _)| *n == name).map(|(_, k)| *k);
+        let separator = crate::sweep::ask::separator_of(name);
+        let axis = crate::sweep::grid::Axis::parse(
+            name,
+            text,
+            kind.unwrap_or(crate::params::NumberKind::No),
+            separator,
+        )
+        .map_err(|e| {
+            RefusedValue(format!(
+                "{} {}",
+                field.label(),
+                e.0.split_once(": ").map_or(e.0.as_str(), |(_, why)| why)
+            ))
+        })?;
+        let Some(axis) = axis else {
+            let values = parse_into(&self.values, field, text)?;
+            self.sweep.remove(name);
+            return Ok(values);
+        };
+        let all = axis.all();
+        let mut first = None;
+        for value in &all {
+            let parsed = parse_into(&self.values, field, value)?;
+            first.get_or_insert(parsed);
+        }
+        match first {
+            Some(values) if all.len() >= 2 => {
+                self.sweep.insert(name, text.to_string());
+                Ok(values)
+            }
+            _ => Err(RefusedValue(format!(
+                "{} {text:?} gives fewer than two values; type one value, or a list",
+                field.label()
+            ))),
+        }
+    }
+
+    /// The swept fields that apply to the model chosen now (hidden sizes only for mlp, momentum
+    /// only for sgd), by flag name, as typed.
+    pub fn sweep_axes(&self) -> Vec<(&'static str, String)> {
+        if self.command.is_some() {
+            return Vec::new();
+        }
+        self.fields()
+            .iter()
+            .filter_map(|f| f.sweep_name())
+            .filter_map(|name| self.sweep.get(name).map(|text| (name, text.clone())))
+            .collect()
     }
 
     fn command_param(&self, index: u8) -> Option<&super::command_form::CommandParam> {

@@ -84,6 +84,10 @@ impl App {
                 self.open_tag_picker();
                 Vec::new()
             }
+            KeyCode::Char('b') => {
+                self.open_board();
+                Vec::new()
+            }
             KeyCode::Char('o') => {
                 self.focus_pane(Pane::Runs);
                 Vec::new()
@@ -158,9 +162,19 @@ impl App {
             Pane::Runs => {
                 if delta != 0 {
                     self.runs.move_focus(delta);
-                } else if matches!(key.code, KeyCode::Home | KeyCode::Char('g')) {
+                } else if key.code == KeyCode::Home {
                     self.runs.focused = None;
                     self.runs.move_focus(0);
+                } else if key.code == KeyCode::Char('g') {
+                    match self.runs.toggle_fold() {
+                        Some((sweep, true)) => {
+                            self.notify(format!("sweep {sweep} folded into one row; g unfolds it"))
+                        }
+                        Some((sweep, false)) => self.notify(format!("sweep {sweep} unfolded")),
+                        None => {
+                            self.notify_error("g folds a sweep's runs into one row: focus a run of a sweep")
+                        }
+                    }
                 } else if key.code == KeyCode::Enter {
                     self.open_run_details();
                 } else if key.code == KeyCode::Esc {
@@ -235,7 +249,7 @@ impl App {
             KeyCode::Backspace => {
                 text.pop();
             }
-            KeyCode::Char(c) if !c.is_control() && text.len() < 32 => text.push(c),
+            KeyCode::Char(c) if !c.is_control() && text.len() < 64 => text.push(c),
             _ => {}
         }
     }
@@ -247,6 +261,13 @@ impl App {
         }
         if let Popup::Submit(form) = popup {
             return self.on_submit_key(form, key);
+        }
+        if let Popup::Board(board) = popup {
+            return self.on_board_key(*board, key);
+        }
+        if let Popup::Sweeps { selected } = popup {
+            self.on_sweeps_key(selected, key);
+            return Vec::new();
         }
         let delta = match key.code {
             KeyCode::Up | KeyCode::Char('k') => -1,
@@ -316,8 +337,7 @@ impl App {
                     self.popup = None;
                 }
             }
-            Popup::Tags(_) => {}
-            Popup::Submit(_) => {}
+            Popup::Tags(_) | Popup::Submit(_) | Popup::Board(_) | Popup::Sweeps { .. } => {}
             Popup::ConfirmFit { spec, .. } => match key.code {
                 KeyCode::Enter => {
                     self.popup = None;
@@ -326,6 +346,14 @@ impl App {
                 KeyCode::Esc | KeyCode::Char('n') => {
                     self.popup = None;
                     self.notify("not started: lower the batch size or the hidden sizes, then s");
+                }
+                _ => {}
+            },
+            Popup::ConfirmSweep(ask) => match key.code {
+                KeyCode::Enter => return self.confirm_sweep(*ask),
+                KeyCode::Esc | KeyCode::Char('n') | KeyCode::Char('q') => {
+                    self.popup = None;
+                    self.notify("not queued; a field with one value makes s start a single run again");
                 }
                 _ => {}
             },

@@ -2,6 +2,8 @@
 //! [`Event`], changes the state, and returns [`Effect`]s for the runner (src/tui) to carry out.
 //! Drawing (src/ui) only reads the state.
 mod actions;
+pub mod board;
+mod board_keys;
 pub mod command_form;
 pub mod compare;
 pub mod form;
@@ -11,6 +13,7 @@ pub mod run_view;
 pub mod runs;
 pub mod series;
 pub mod submit;
+pub mod sweeps;
 pub mod tags;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -171,6 +174,29 @@ pub enum Effect {
         /// The GPU the CPU races.
         gpu: usize,
     },
+    /// Queue a sweep of built-in runs (as `workbench sweep` does), each run asking the queue for
+    /// the device fixed in `asked` (the runtime menu's); the runner then calls
+    /// [`App::sweep_queued`] or [`App::start_failed`].
+    QueueSweep {
+        /// The grid and the values every cell shares.
+        asked: Box<crate::sweep::ask::Asked>,
+    },
+    /// Put the sweep's failed, stopped and interrupted cells back in the queue as new runs with
+    /// the same values (the earlier runs stay on disk); the runner then calls
+    /// [`App::sweep_requeued`] or [`App::effect_failed`].
+    RequeueSweep {
+        /// The sweep's name.
+        sweep: String,
+        /// The runs whose cells go back.
+        runs: Vec<RunKey>,
+    },
+    /// Write the sweep's board as CSV (one row per cell) and, with a group chosen, its runs'
+    /// band chart as SVG and PNG; then [`App::exported`] or [`App::export_failed`].
+    ExportSweep {
+        sweep: String,
+        /// The chosen group's band chart, as the board draws it.
+        band: Option<Box<board::BandExport>>,
+    },
     /// Plan the run as [`Effect::StartRun`] does, make its folder and queue it (`Q`): it starts
     /// when a device can take it. The runner then calls [`App::queued_run`] or
     /// [`App::start_failed`].
@@ -292,6 +318,12 @@ pub enum Popup {
         /// [`crate::train::memory::Fit::warning`]: the figures and what to lower.
         warning: String,
     },
+    /// A list or a range in the form: Enter queues the sweep it makes, Esc goes back.
+    ConfirmSweep(Box<sweeps::SweepAsk>),
+    /// `b` away from a sweep's run: the sweeps, newest first, with the highlighted row.
+    Sweeps { selected: usize },
+    /// `b` on a sweep's run: its board.
+    Board(Box<board::Board>),
 }
 
 /// How the charts draw.

@@ -56,6 +56,8 @@ pub struct RunView {
     pub telemetry: Telemetry,
     /// This run's colour: an index into the palette, by order of first appearance.
     pub color: usize,
+    /// A sweep's run: its sweep's colour family and its place in it (see `runs::palette`).
+    pub family: Option<(usize, usize)>,
 }
 
 impl RunView {
@@ -80,6 +82,7 @@ impl RunView {
             wall_origin: None,
             telemetry: Telemetry::default(),
             color,
+            family: None,
         }
     }
 

@@ -59,6 +59,11 @@ pub struct Runs {
     pub filter: Option<RunFilter>,
     /// Colours handed out so far: the next new run gets this palette index.
     pub next_color: usize,
+    /// Each sweep seen, in order of first sight, with how many of its runs have a shade: a
+    /// sweep's runs share its colour family.
+    sweep_families: Vec<(String, usize)>,
+    /// Sweeps folded into one row of the list (`g`).
+    pub folded: std::collections::BTreeSet<String>,
 }
 
 impl Runs {
@@ -89,6 +94,20 @@ impl Runs {
         }
         if let Some(run) = self.by_key.get_mut(&key) {
             run.apply(event);
+            if run.family.is_none() {
+                if let Some(sweep) = run.meta.as_ref().and_then(|m| m.sweep.as_deref()) {
+                    let slot = match self.sweep_families.iter().position(|(name, _)| name == sweep) {
+                        Some(slot) => slot,
+                        None => {
+                            self.sweep_families.push((sweep.to_string(), 0));
+                            self.sweep_families.len() - 1
+                        }
+                    };
+                    let members = &mut self.sweep_families[slot].1;
+                    run.family = Some((slot, *members));
+                    *members += 1;
+                }
+            }
         }
         new
     }
@@ -101,13 +120,42 @@ impl Runs {
         self.by_key.get(self.focused.as_deref()?)
     }
 
-    /// The runs the list shows, newest first, after the filter.
+    /// The runs the list shows, newest first, after the filter; a folded sweep shows as its
+    /// newest run (the list draws it as the sweep's row).
     pub fn visible(&self) -> Vec<&RunView> {
+        let mut shown_sweeps: Vec<&str> = Vec::new();
         self.order
             .iter()
             .filter_map(|k| self.by_key.get(k))
             .filter(|r| self.filter.as_ref().is_none_or(|f| f.matches(r)))
+            .filter(|r| match self.folded_sweep(r) {
+                Some(sweep) if shown_sweeps.contains(&sweep) => false,
+                Some(sweep) => {
+                    shown_sweeps.push(sweep);
+                    true
+                }
+                None => true,
+            })
             .collect()
+    }
+
+    /// The sweep `run` belongs to when that sweep is folded.
+    pub fn folded_sweep<'r>(&self, run: &'r RunView) -> Option<&'r str> {
+        run.meta.as_ref()?.sweep.as_deref().filter(|s| self.folded.contains(*s))
+    }
+
+    /// `g`: fold the focused run's sweep into one row, or unfold it. Its name and whether it is
+    /// folded now; `None` when the focused run is no sweep's.
+    pub fn toggle_fold(&mut self) -> Option<(String, bool)> {
+        let sweep = self.focused_run()?.meta.as_ref()?.sweep.clone()?;
+        let folded = !self.folded.remove(&sweep);
+        if folded {
+            self.folded.insert(sweep.clone());
+            // The focus moves to the row that stands for the sweep.
+            let newest = self.visible().into_iter().find(|r| self.folded_sweep(r) == Some(sweep.as_str()));
+            self.focused = newest.map(|r| r.key.clone());
+        }
+        Some((sweep, folded))
     }
 
     /// The selected runs that still exist, in the order they were picked.

@@ -6,21 +6,20 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use anyhow::{anyhow, bail};
+use anyhow::bail;
 use clap::{Args, Subcommand};
 
-use crate::command::RunKind;
 use crate::config::Settings;
 use crate::data::Catalog;
 use crate::params::{NumberKind, TrainFlags};
 use crate::sweep::ask::{command_ask, train_ask, Asked};
+use crate::sweep::create::{cell_text, train_values, SweepPlan};
 use crate::sweep::grid::{flag, Cell, Grid};
 use crate::sweep::queue_cells::{queue_cells, QueueAsk, Template};
 use crate::sweep::record::{list_names, sweeps_dir, CommandTemplate, SweepRecord, SWEEP_FILE};
-use crate::sweep::results::{all_ended, results, status_counts, Results};
+use crate::sweep::results::{all_ended, results, status_counts};
 
-/// More cells than this need `--yes`.
-pub const MANY_CELLS: usize = 1000;
+use crate::sweep::create::MANY_CELLS;
 
 /// `workbench sweep`
 #[derive(Debug, Args)]
@@ -197,128 +196,40 @@ fn in_typed_order(asked: &mut Asked) {
     asked.entries = order.iter().map(|&i| asked.entries[i].clone()).collect();
 }
 
-/// The cells of a grid: all of them, or `--random N` of them.
-fn cells_of(grid: &Grid, random: Option<usize>, seed: u64) -> anyhow::Result<Vec<Cell>> {
-    if grid.axes.is_empty() {
-        bail!("nothing varies: give at least one flag a comma list (--lr 0.1,0.01) or a range (--lr 1e-4:1e-1:log:4)");
-    }
-    let cells = match random {
-        Some(0) => bail!("--random 0 draws no cells; draw at least one"),
-        Some(n) => grid.random(n, seed),
-        None => grid.cells(),
-    };
-    Ok(cells)
-}
-
-/// `lr × batch_size × seed`.
-fn axes_text(grid: &Grid) -> String {
-    grid.axes.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(" × ")
-}
-
-fn cell_text(cell: &Cell) -> String {
-    cell.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
-}
-
-/// `20261206-071500-iris-mlp`, from the fixed values and the template.
-fn default_name(asked: &Asked, settings: &Settings, template: Option<&CommandTemplate>) -> String {
-    let stamp: String = crate::runs::now_rfc3339().chars().filter(char::is_ascii_digit).take(14).collect();
-    let (date, time) = stamp.split_at(stamp.len().min(8));
-    let clean = |s: &str| {
-        s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect::<String>()
-    };
-    let what = match template {
-        Some(CommandTemplate { entry: Some(entry), .. }) => clean(entry),
-        Some(t) => {
-            let script = t.argv.iter().skip(1).find(|a| !a.starts_with('-')).or(t.argv.first());
-            clean(script.map(|s| s.rsplit('/').next().unwrap_or(s)).unwrap_or("command"))
-        }
-        None => {
-            let pick = |name: &str, default: String| {
-                asked.fixed.get(name).cloned().unwrap_or_else(|| {
-                    if asked.entries.iter().any(|e| e.name == name) {
-                        "many".into()
-                    } else {
-                        default
-                    }
-                })
-            };
-            let dataset = pick("dataset", settings.train.dataset.clone().unwrap_or_else(|| "data".into()));
-            let model = pick("model", settings.train.model.to_string());
-            format!("{}-{}", clean(&dataset), clean(&model))
-        }
-    };
-    format!("{date}-{time}-{what}")
-}
-
 fn create(settings: &Settings, new: &NewSweep, line: &str) -> anyhow::Result<i32> {
     let (asked, template) = ask(settings, new.entry.as_deref(), &new.values, &new.command)?;
-    let cells = cells_of(&asked.grid, new.random, new.sample_seed)?;
-    let name = match &new.name {
-        Some(name) => name.clone(),
-        None => default_name(&asked, settings, template.as_ref()),
+    let queue = QueueAsk {
+        device: asked.fixed.get("device").cloned().or_else(|| template.as_ref().map(|_| "auto".into())),
+        gpu_mem: new.gpu_mem.clone(),
+        priority: new.priority.unwrap_or(0),
     };
-    crate::sweep::record::check_name(&name)?;
-    if sweeps_dir(&settings.runs_dir).join(&name).join(SWEEP_FILE).exists() {
-        bail!("a sweep named {name:?} exists; choose another --name (or add cells with `workbench sweep extend {name} ...`)");
-    }
-    let what = format!("{} run(s): {}", cells.len(), axes_text(&asked.grid));
+    let random = new.random.map(|n| (n, new.sample_seed));
+    let plan = SweepPlan::new(settings, asked, template, random, new.name.clone(), line.to_string(), queue)?;
+    let name = &plan.name;
     if new.dry_run {
-        println!("sweep {name}: {what} (dry run: nothing queued)");
-        if !asked.fixed.is_empty() {
-            let fixed: Vec<String> = asked.fixed.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        println!("sweep {name}: {} (dry run: nothing queued)", plan.summary());
+        if !plan.asked.fixed.is_empty() {
+            let fixed: Vec<String> = plan.asked.fixed.iter().map(|(k, v)| format!("{k}={v}")).collect();
             println!("  fixed: {}", fixed.join(" "));
         }
-        for cell in &cells {
+        for cell in &plan.cells {
             crate::println_clean!("  {}", cell_text(cell));
         }
         return Ok(0);
     }
-    if cells.len() > MANY_CELLS && !new.yes {
-        bail!("this sweep has {} cells, more than {MANY_CELLS}: add --yes to queue them all, or --random N to draw some", cells.len());
+    if plan.cells.len() > MANY_CELLS && !new.yes {
+        bail!("this sweep has {} cells, more than {MANY_CELLS}: add --yes to queue them all, or --random N to draw some", plan.cells.len());
     }
-    let mut fixed = asked.fixed.clone();
-    let queue = QueueAsk {
-        device: fixed.remove("device").or_else(|| template.as_ref().map(|_| "auto".into())),
-        gpu_mem: new.gpu_mem.clone(),
-        priority: new.priority.unwrap_or(0),
-    };
     let catalog = Catalog::scan_settings(settings);
     if let Some(problem) = &catalog.problem {
         bail!("{problem}");
     }
     let report = crate::device::probe();
-    let kind = if template.is_some() { RunKind::Command } else { RunKind::Train };
-    let mut record = SweepRecord {
-        name: name.clone(),
-        created_at: crate::runs::now_rfc3339(),
-        command_line: line.to_string(),
-        kind,
-        random: new.random.map(|n| (n, new.sample_seed)),
-        fixed: asked.fixed.clone(),
-        grid: asked.entries.clone(),
-        command: template.clone(),
-        cells: Vec::new(),
-    };
-    let as_template = match &template {
-        Some(t) => Template::Command(t),
-        None => Template::Train,
-    };
-    // Check every cell before making anything; then the record, then the runs.
-    record.create(&settings.runs_dir)?;
-    let made = queue_cells(settings, &catalog, &report, &name, as_template, &fixed, &cells, &queue);
-    let made = match made {
-        Ok(made) => made,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(sweeps_dir(&settings.runs_dir).join(&name));
-            return Err(e);
-        }
-    };
-    record.cells = made;
-    record.save(&settings.runs_dir)?;
+    plan.queue(settings, &catalog, &report)?;
     let launcher = crate::train::Launcher::current(settings)?;
     let dispatcher = crate::queue::dispatch::ensure_dispatcher(&launcher)?;
-    crate::println_clean!("queued sweep {name}: {what}");
-    println!("  record: {}", sweeps_dir(&settings.runs_dir).join(&name).join(SWEEP_FILE).display());
+    crate::println_clean!("queued sweep {name}: {}", plan.summary());
+    println!("  record: {}", sweeps_dir(&settings.runs_dir).join(name).join(SWEEP_FILE).display());
     println!("  the queue's dispatcher (process {dispatcher}) starts them as devices free up");
     crate::println_clean!(
         "  see it with `workbench sweep show {name}`; stop it with `workbench sweep stop {name}`"
@@ -398,16 +309,13 @@ fn table(header: &[String], rows: &[Vec<String>]) -> String {
 }
 
 /// The names that vary in a sweep, in the grid's order.
-fn varying(record: &SweepRecord) -> Vec<String> {
-    record.grid.iter().map(|g| g.name.clone()).collect()
-}
-
 fn show(settings: &Settings, name: &str, json: bool, csv: Option<&std::path::Path>) -> anyhow::Result<i32> {
     let record = SweepRecord::load(&settings.runs_dir, name)?;
     let r = results(&settings.runs_dir, &record, SystemTime::now());
-    let names = varying(&record);
+    let names = record.varying();
     if let Some(path) = csv {
-        write_csv(path, &names, &r)?;
+        let rows = crate::sweep::export::write_cells_csv(path, &names, &r)?;
+        eprintln!("wrote {rows} rows to {}", path.display());
     }
     if json {
         println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "sweep": record, "results": r }))?);
@@ -484,34 +392,6 @@ fn show(settings: &Settings, name: &str, json: bool, csv: Option<&std::path::Pat
 }
 
 /// One row per cell: the varying values, then the outcome.
-fn write_csv(path: &std::path::Path, names: &[String], r: &Results) -> anyhow::Result<()> {
-    let mut out =
-        csv::Writer::from_path(path).map_err(|e| anyhow!("could not write {}: {e}", path.display()))?;
-    let mut header: Vec<String> = names.to_vec();
-    header.extend(
-        ["status", "device", "metric", "best", "best_at", "epochs", "duration_s", "run"].map(String::from),
-    );
-    out.write_record(&header)?;
-    for c in &r.cells {
-        let mut row: Vec<String> =
-            names.iter().map(|n| c.values.get(n).cloned().unwrap_or_default()).collect();
-        row.extend([
-            c.status.clone(),
-            c.device.clone(),
-            r.judged.metric.clone(),
-            c.best.map(|b| b.to_string()).unwrap_or_default(),
-            c.best_at.map(|b| b.to_string()).unwrap_or_default(),
-            c.epochs.to_string(),
-            c.duration_s.map(|d| format!("{d:.3}")).unwrap_or_default(),
-            c.run.clone(),
-        ]);
-        out.write_record(&row)?;
-    }
-    out.flush()?;
-    eprintln!("wrote {} rows to {}", r.cells.len(), path.display());
-    Ok(())
-}
-
 fn best(settings: &Settings, name: &str) -> anyhow::Result<i32> {
     let record = SweepRecord::load(&settings.runs_dir, name)?;
     let r = results(&settings.runs_dir, &record, SystemTime::now());
@@ -566,33 +446,6 @@ fn best(settings: &Settings, name: &str) -> anyhow::Result<i32> {
     }
     println!("repeat it with:\n  {}", crate::text::clean(&repeat_line(&record, &values)));
     Ok(0)
-}
-
-/// A run's parameters as `workbench train` flags (by field name).
-fn train_values(h: &crate::params::TrainSpec) -> BTreeMap<String, String> {
-    let mut v = BTreeMap::from([
-        ("dataset".to_string(), h.dataset.clone()),
-        ("model".to_string(), h.model.to_string()),
-        ("device".to_string(), h.device.clone()),
-        ("epochs".to_string(), h.epochs.to_string()),
-        ("batch_size".to_string(), h.batch_size.to_string()),
-        ("lr".to_string(), h.lr.to_string()),
-        ("optimizer".to_string(), h.optimizer.to_string()),
-        ("seed".to_string(), h.seed.to_string()),
-        ("val_fraction".to_string(), h.val_fraction.to_string()),
-        ("standardize".to_string(), h.standardize.to_string()),
-        ("threads".to_string(), h.threads.to_string()),
-    ]);
-    if h.optimizer == crate::params::OptimizerKind::Sgd {
-        v.insert("momentum".into(), h.momentum.to_string());
-    }
-    if h.model == crate::params::ModelKind::Mlp {
-        v.insert("hidden".into(), h.hidden.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","));
-    }
-    if !h.layers.is_empty() {
-        v.insert("layers".into(), h.layers.join(";"));
-    }
-    v
 }
 
 /// The `workbench train` (or `run`) command line for `values`.
@@ -781,10 +634,7 @@ fn extend(settings: &Settings, name: &str, values: &SweepValues, dry_run: bool) 
         gpu_mem: None,
         priority: 0,
     };
-    let as_template = match &template {
-        Some(t) => Template::Command(t),
-        None => Template::Train,
-    };
+    let as_template = Template::of(template.as_ref());
     let made = queue_cells(settings, &catalog, &report, name, as_template, &queue_fixed, &cells, &queue)?;
     let count = made.len();
     record.cells.extend(made);

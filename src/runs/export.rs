@@ -188,22 +188,42 @@ pub fn write_csv(runs: &[ExportRun], path: &Path) -> Result<usize, RunsError> {
 /// Draw the runs' loss curves (train solid, validation dashed, one colour per run) as SVG.
 pub fn write_svg(runs: &[ExportRun], path: &Path, size: (u32, u32)) -> Result<(), RunsError> {
     check_plot(runs, path, size)?;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-        draw(root, runs).map_err(|reason| RunsError::Plot { path: path.into(), reason })?;
-    }
-    std::fs::write(path, svg).map_err(|e| RunsError::write(path, e))
+    plot_svg(path, size, |root| draw(root, runs))
 }
 
 /// Draw the runs' loss curves as a PNG of `size` pixels.
 pub fn write_png(runs: &[ExportRun], path: &Path, size: (u32, u32)) -> Result<(), RunsError> {
     check_plot(runs, path, size)?;
+    plot_png(path, size, |root| draw(root, runs))
+}
+
+/// Write what `draw` draws as an SVG file of `size`.
+pub fn plot_svg(
+    path: &Path,
+    size: (u32, u32),
+    draw: impl FnOnce(DrawingArea<SVGBackend, Shift>) -> Result<(), String>,
+) -> Result<(), RunsError> {
+    register_font().map_err(|reason| RunsError::Plot { path: path.into(), reason })?;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        draw(root).map_err(|reason| RunsError::Plot { path: path.into(), reason })?;
+    }
+    std::fs::write(path, svg).map_err(|e| RunsError::write(path, e))
+}
+
+/// Write what `draw` draws as a PNG file of `size` pixels.
+pub fn plot_png(
+    path: &Path,
+    size: (u32, u32),
+    draw: impl FnOnce(DrawingArea<BitMapBackend, Shift>) -> Result<(), String>,
+) -> Result<(), RunsError> {
+    register_font().map_err(|reason| RunsError::Plot { path: path.into(), reason })?;
     let (w, h) = size;
     let mut pixels = vec![0u8; w as usize * h as usize * 3];
     {
         let root = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
-        draw(root, runs).map_err(|reason| RunsError::Plot { path: path.into(), reason })?;
+        draw(root).map_err(|reason| RunsError::Plot { path: path.into(), reason })?;
     }
     let plot_err = |reason: String| RunsError::Plot { path: path.into(), reason };
     let image =
@@ -225,7 +245,7 @@ fn check_plot(runs: &[ExportRun], path: &Path, (w, h): (u32, u32)) -> Result<(),
         let reason = format!("a {w}×{h} image; give a width and height from 16 to 10000 pixels");
         return Err(RunsError::Plot { path: path.into(), reason });
     }
-    register_font().map_err(|reason| RunsError::Plot { path: path.into(), reason })
+    Ok(())
 }
 
 /// plotters' ab_glyph text needs the font registered once per process.

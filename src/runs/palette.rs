@@ -20,6 +20,23 @@ pub fn run_colour(index: usize) -> (u8, u8, u8) {
     PALETTE[index % PALETTE.len()]
 }
 
+/// Lighter and darker shades of one hue, in order of use: a sweep's runs differ within it.
+const SHADES: [f32; 8] = [0.0, -0.4, 0.4, -0.2, 0.6, -0.55, 0.2, 0.75];
+
+/// The colour of the `member`th run of the `family`th sweep: the sweep's hue (the palette's
+/// `family`th colour), lighter or darker by member, so a sweep's runs read as one family in an
+/// overlay and apart from another sweep's.
+pub fn family_colour(family: usize, member: usize) -> (u8, u8, u8) {
+    let (r, g, b) = run_colour(family);
+    let shade = SHADES[member % SHADES.len()];
+    let mix = |c: u8| {
+        let c = f32::from(c);
+        let out = if shade < 0.0 { c * (1.0 + shade) } else { c + (255.0 - c) * shade };
+        out.round().clamp(0.0, 255.0) as u8
+    };
+    (mix(r), mix(g), mix(b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -32,5 +49,19 @@ mod tests {
         unique.dedup();
         assert_eq!(unique.len(), 10);
         assert_eq!(run_colour(10), run_colour(0));
+    }
+
+    #[test]
+    fn a_family_is_shades_of_its_hue() {
+        assert_eq!(family_colour(2, 0), run_colour(2));
+        let shades: Vec<_> = (0..8).map(|m| family_colour(2, m)).collect();
+        let mut unique = shades.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), 8, "{shades:?}");
+        // Darker and lighter shades keep the hue's order of channels (red > green > blue here).
+        for (r, g, b) in shades {
+            assert!(r >= g && g >= b, "({r}, {g}, {b})");
+        }
     }
 }

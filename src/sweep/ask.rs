@@ -38,9 +38,23 @@ impl Asked {
     }
 }
 
+impl Asked {
+    /// The `workbench sweep` line that asks for the same built-in runs: what a sweep queued from
+    /// the TUI's form records as its command line.
+    pub fn command_line(&self) -> String {
+        use crate::command::meta::shell_quote;
+        let mut parts = vec!["workbench sweep".to_string()];
+        let given = self.entries.iter().map(|e| (&e.name, &e.given)).chain(self.fixed.iter());
+        for (name, text) in given {
+            parts.push(format!("--{} {}", flag(name), shell_quote(text)));
+        }
+        parts.join(" ")
+    }
+}
+
 /// The separator of a flag's list: `|` where one value already holds commas (`--hidden 32,16`,
 /// `--layers`), else `,`.
-fn separator_of(name: &str) -> char {
+pub fn separator_of(name: &str) -> char {
     if matches!(name, "hidden" | "layers") {
         '|'
     } else {

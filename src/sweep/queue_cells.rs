@@ -135,6 +135,13 @@ pub enum Template<'a> {
     Command(&'a CommandTemplate),
 }
 
+impl<'a> Template<'a> {
+    /// A sweep record's template: a command's, or built-in runs when it has none.
+    pub fn of(command: Option<&'a CommandTemplate>) -> Template<'a> {
+        command.map_or(Template::Train, Template::Command)
+    }
+}
+
 /// Plan every cell, then make each a queued run of sweep `sweep`; the records of the runs made.
 /// Nothing is made when a cell can't be planned. A folder that can't be queued is removed and
 /// the error says which cell.
@@ -172,7 +179,7 @@ pub fn queue_cells(
         mark(&dir, sweep, &values)?;
         let request = QueueRequest { device, gpu_mem: queue.gpu_mem.clone(), priority: queue.priority };
         enqueue_folder(&settings.runs_dir, &dir, &request, &gpus, estimate)?;
-        made.push(CellRecord { run: crate::runs::folder_id(&dir), values });
+        made.push(CellRecord { run: crate::runs::folder_id(&dir), values, earlier: Vec::new() });
     }
     Ok(made)
 }

@@ -29,6 +29,10 @@ pub struct CellRecord {
     /// The run's id (its folder's name).
     pub run: String,
     pub values: BTreeMap<String, String>,
+    /// Earlier runs of this cell, oldest first: a requeued cell's failed or stopped attempts,
+    /// kept on disk.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier: Vec<String>,
 }
 
 /// The template a command sweep fills in, cell by cell.
@@ -145,6 +149,11 @@ impl SweepRecord {
     }
 
     /// The values each cell already has, to skip them when the grid is extended.
+    /// The names the sweep varies, in its grid's order.
+    pub fn varying(&self) -> Vec<String> {
+        self.grid.iter().map(|g| g.name.clone()).collect()
+    }
+
     pub fn has_cell(&self, values: &BTreeMap<String, String>) -> bool {
         self.cells.iter().any(|c| &c.values == values)
     }
@@ -179,6 +188,7 @@ mod tests {
             cells: vec![CellRecord {
                 run: "r1".into(),
                 values: BTreeMap::from([("lr".into(), "0.1".into())]),
+                earlier: Vec::new(),
             }],
         }
     }

@@ -61,7 +61,7 @@ impl std::ops::Deref for GroupRow {
 
 /// The tags a command run's best metric is read from, in order of preference, and which way is
 /// better for each.
-const COMMAND_METRICS: [(&str, bool); 8] = [
+pub const COMMAND_METRICS: [(&str, bool); 8] = [
     ("val_acc", true),
     ("val_accuracy", true),
     ("accuracy", true),
@@ -83,22 +83,25 @@ fn best_of(dir: &Path, record: &RunRecord) -> (Option<(f64, u64)>, Judged) {
     let series = crate::command::read_command_series(dir, &record.meta);
     for (tag, higher) in COMMAND_METRICS {
         let Some(points) = series.get(tag).filter(|p| !p.is_empty()) else { continue };
-        let best = points.iter().filter(|p| p.value.is_finite()).fold(None::<(f64, u64)>, |best, p| {
-            let at = p.epoch.map_or(p.step.max(0) as u64, u64::from);
-            match best {
-                Some((b, _)) if (higher && p.value <= b) || (!higher && p.value >= b) => best,
-                _ => Some((p.value, at)),
-            }
-        });
+        let at = |p: &crate::runs::events::ScalarPoint| p.epoch.map_or(p.step.max(0) as u64, u64::from);
+        let best = best_point(points.iter().map(|p| (p.value, at(p))), higher);
         return (best, Judged { metric: tag.into(), higher_is_better: higher });
     }
     (None, Judged { metric: "val_loss".into(), higher_is_better: false })
 }
 
+/// The best finite value of `(value, at)` points and where it was first reached.
+pub fn best_point(points: impl Iterator<Item = (f64, u64)>, higher: bool) -> Option<(f64, u64)> {
+    points.filter(|(v, _)| v.is_finite()).fold(None, |best, (v, at)| match best {
+        Some((b, _)) if (higher && v <= b) || (!higher && v >= b) => best,
+        _ => Some((v, at)),
+    })
+}
+
 /// Read every cell's run and build the tables.
 pub fn results(runs_dir: &Path, record: &SweepRecord, now: SystemTime) -> Results {
     let mut judged: Option<Judged> = None;
-    let mut cells: Vec<CellRow> = record
+    let cells: Vec<CellRow> = record
         .cells
         .iter()
         .map(|cell| {
@@ -132,6 +135,13 @@ pub fn results(runs_dir: &Path, record: &SweepRecord, now: SystemTime) -> Result
             }
         })
         .collect();
+    tabulate(cells, judged)
+}
+
+/// The cells sorted best first and folded by seed, judged by `judged` (the first metric any
+/// cell has; accuracy, higher better, before there is one). Shared by `workbench sweep show`
+/// and the TUI's board, which builds its cells from the runs it follows.
+pub fn tabulate(mut cells: Vec<CellRow>, judged: Option<Judged>) -> Results {
     let judged = judged.unwrap_or(Judged { metric: "val_accuracy".into(), higher_is_better: true });
     let higher = judged.higher_is_better;
     cells.sort_by(|a, b| best_first(a.best, b.best, higher));

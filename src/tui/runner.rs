@@ -115,6 +115,20 @@ impl Runner {
                 Ok((key, summary)) => app.queued_run(&key, &summary),
                 Err(e) => app.start_failed(&e),
             },
+            Effect::QueueSweep { asked } => match queue_sweep(app, *asked) {
+                Ok((name, summary, first)) => app.sweep_queued(&name, &summary, first.as_deref()),
+                Err(e) => app.start_failed(&e.to_string()),
+            },
+            Effect::RequeueSweep { sweep, runs } => match requeue_sweep(app, &sweep, &runs) {
+                Ok(count) => app.sweep_requeued(&sweep, count),
+                Err(e) => app.effect_failed(&format!("could not requeue: {e}")),
+            },
+            Effect::ExportSweep { sweep, band } => {
+                match export_sweep(&app.settings.runs_dir, &sweep, band.as_deref()) {
+                    Ok(paths) => app.exported(&paths),
+                    Err(e) => app.export_failed(&e.to_string()),
+                }
+            }
             Effect::StartRace { spec, gpu } => match start_race(app, &spec, gpu) {
                 Ok(keys) => app.started_race(&keys),
                 Err(e) => app.start_failed(&e.to_string()),
@@ -253,6 +267,71 @@ fn queue_run(app: &App, spec: &crate::train::TrainSpec) -> Result<(String, Strin
     let (key, dir) = create_queued_run(&app.settings.runs_dir, &plan.spec, &plan.device.name)
         .map_err(|e| e.to_string())?;
     Ok((key, enqueue(app, &dir, &spec.device, estimate)?))
+}
+
+/// Record and queue the sweep the form asked for, as `workbench sweep` does: its name, what it
+/// runs, and its first run's key.
+fn queue_sweep(
+    app: &App,
+    asked: crate::sweep::ask::Asked,
+) -> anyhow::Result<(String, String, Option<String>)> {
+    let (Some(catalog), Some(devices)) = (app.catalog.as_ref(), app.devices.as_ref()) else {
+        anyhow::bail!("the datasets and devices are still being read; try again");
+    };
+    let line = asked.command_line();
+    let queue = crate::sweep::queue_cells::QueueAsk {
+        device: asked.fixed.get("device").cloned(),
+        ..Default::default()
+    };
+    let plan = crate::sweep::create::SweepPlan::new(&app.settings, asked, None, None, None, line, queue)?;
+    let record = plan.queue(&app.settings, catalog, devices)?;
+    let launcher = Launcher::current(&app.settings)?;
+    if let Err(e) = crate::queue::dispatch::ensure_dispatcher(&launcher) {
+        tracing::error!("cannot start the queue's dispatcher: {e}");
+    }
+    Ok((plan.name.clone(), plan.summary(), record.cells.first().map(|c| c.run.clone())))
+}
+
+/// `R` on the board: the sweep's failed and stopped cells back in the queue as new runs.
+fn requeue_sweep(app: &App, sweep: &str, runs: &[String]) -> anyhow::Result<usize> {
+    let (Some(catalog), Some(devices)) = (app.catalog.as_ref(), app.devices.as_ref()) else {
+        anyhow::bail!("the datasets and devices are still being read; try again");
+    };
+    let count = crate::sweep::requeue::requeue_cells(&app.settings, catalog, devices, sweep, runs)?;
+    crate::queue::dispatch::ensure_dispatcher(&Launcher::current(&app.settings)?)?;
+    Ok(count)
+}
+
+/// `e` on the board: the sweep's cells as CSV (as `workbench sweep show --csv`) and the chosen
+/// group's band chart as SVG and PNG, under the runs folder's exports/.
+fn export_sweep(
+    runs_dir: &Path,
+    sweep: &str,
+    band: Option<&crate::app::board::BandExport>,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let record = crate::sweep::record::SweepRecord::load(runs_dir, sweep)?;
+    let results = crate::sweep::results::results(runs_dir, &record, std::time::SystemTime::now());
+    let out = runs_dir.join("exports");
+    std::fs::create_dir_all(&out).map_err(|e| runs::RunsError::write(&out, e))?;
+    let csv = out.join(format!("sweep-{sweep}.csv"));
+    crate::sweep::export::write_cells_csv(&csv, &record.varying(), &results)?;
+    let mut paths = vec![csv];
+    if let Some(b) = band {
+        let clean: String = b
+            .label
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || ".-".contains(c) { c } else { '_' })
+            .collect();
+        let chart = crate::sweep::export::BandChart {
+            title: &b.label,
+            metric: &b.metric,
+            x_name: &b.x_name,
+            band: &b.band,
+            colour: b.colour,
+        };
+        paths.extend(crate::sweep::export::write_band(&out.join(format!("sweep-{sweep}-{clean}")), &chart)?);
+    }
+    Ok(paths)
 }
 
 /// Make the folder of a `[commands.NAME]` run with the form's params and start its run process

@@ -363,7 +363,7 @@ fn overlay(
     let y_bounds = nice_bounds(curves.iter().flatten().map(|p| p.1), options.log_y);
     let marker = if ascii { Marker::Dot } else { Marker::Braille };
     let datasets: Vec<Dataset> =
-        runs.iter().zip(&curves).map(|(r, pts)| line(marker, theme::run_color(r.color), pts)).collect();
+        runs.iter().zip(&curves).map(|(r, pts)| line(marker, theme::color_of(r), pts)).collect();
     let mut title = vec![
         Span::styled(format!(" Loss: {} runs ", runs.len()), theme::title(focused)),
         Span::styled(mode_text(options, true), theme::dim()),
@@ -398,7 +398,7 @@ pub fn legend_lines(runs: &[&RunView], width: usize) -> Vec<Line<'static>> {
             lines.push(Line::from(std::mem::take(&mut current)));
             used = 0;
         }
-        current.push(Span::styled("\u{25a0} ", Style::new().fg(theme::run_color(run.color))));
+        current.push(Span::styled("\u{25a0} ", Style::new().fg(theme::color_of(run))));
         current.push(Span::raw(format!("{name}  ")));
         used += cost;
     }
@@ -442,7 +442,7 @@ fn metric_chart(
         .iter()
         .zip(&curves)
         .map(|(r, pts)| {
-            let color = if runs.len() == 1 { theme::METRIC } else { theme::run_color(r.color) };
+            let color = if runs.len() == 1 { theme::METRIC } else { theme::color_of(r) };
             line(marker, color, pts)
         })
         .collect();

@@ -1,5 +1,6 @@
 //! Drawing. Every function here takes the state by shared reference and draws into a frame; none
 //! changes anything. One file per view.
+mod board;
 mod charts;
 mod datasets;
 mod devices;
@@ -44,6 +45,9 @@ pub fn render(app: &App, frame: &mut Frame) {
             Some(Popup::Tags(picker)) => tag_picker::render(app, picker, area, frame),
             Some(Popup::Submit(form)) => submit::render(form, area, frame),
             Some(Popup::ConfirmFit { warning, .. }) => popups::confirm_fit(warning, area, frame),
+            Some(Popup::ConfirmSweep(ask)) => popups::confirm_sweep(ask, area, frame),
+            Some(Popup::Sweeps { selected }) => board::sweeps(app, *selected, area, frame),
+            Some(Popup::Board(b)) => board::render(app, b, area, frame),
             None => {}
         }
     }

@@ -19,7 +19,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("Enter", "choose, edit; in Runs and Devices: whole text"),
     ("Esc", "close a popup, cancel an edit"),
     ("r", "runtime menu (CPU / GPU)"),
-    ("s", "start a run (a process of its own)"),
+    ("s", "start a run; with a list in a field (0.1, 0.01): queue a sweep"),
     ("Q", "queue the run: it starts when a device is free"),
     ("S", "submit to a cluster: Slurm or HTCondor"),
     ("c", "race: the same run on the CPU and the GPU"),
@@ -34,6 +34,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("m", "smoothing of the step loss"),
     ("w", "full history / recent steps at full resolution"),
     ("t", "pick the series (tags) to draw; / filters"),
+    ("b", "sweep board: groups over seeds, band chart (Enter), values (v)"),
+    ("g", "in Runs: fold a sweep's runs into one row, or unfold"),
     ("?", "this help"),
     ("q", "quit (asks whether to stop running runs)"),
     ("Ctrl-C", "quit now, leaving the runs running"),
@@ -198,6 +200,27 @@ pub fn confirm_fit(warning: &str, area: Rect, frame: &mut Frame) {
     let width = area.width.saturating_sub(8).min(90);
     let rect = centered(area, width, 10);
     draw_wrapped("Will it fit?", lines, rect, frame);
+}
+
+pub fn confirm_sweep(ask: &crate::app::sweeps::SweepAsk, area: Rect, frame: &mut Frame) {
+    let mut lines = vec![Line::from(format!("{}, each on {} through the queue", ask.what, ask.device))];
+    lines.push(Line::from(""));
+    lines.extend(ask.preview.iter().map(|cell| Line::from(format!("  {cell}"))));
+    if ask.cells > ask.preview.len() {
+        lines.push(Line::from(format!("  ... {} more", ask.cells - ask.preview.len())));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(vec![
+        Span::styled("Enter", theme::key()),
+        Span::raw(" queue them · "),
+        Span::styled("Esc", theme::key()),
+        Span::raw(" go back · then "),
+        Span::styled("b", theme::key()),
+        Span::raw(" shows the sweep's board"),
+    ]));
+    let width = area.width.saturating_sub(8).min(80);
+    let height = (lines.len() as u16 + 2).min(area.height);
+    draw_wrapped("Queue a sweep?", lines, centered(area, width, height), frame);
 }
 
 pub fn confirm_switch(app: &App, device: DeviceChoice, area: Rect, frame: &mut Frame) {

@@ -175,10 +175,24 @@ fn run_line(app: &App, run: &RunView, name_width: Option<usize>) -> Line<'static
     let selected = app.runs.is_selected(&run.key);
     let mut spans = vec![
         Span::styled(if selected { "*" } else { " " }, theme::key()),
-        Span::styled("\u{25a0} ", Style::new().fg(theme::run_color(run.color))),
+        Span::styled("\u{25a0} ", Style::new().fg(theme::color_of(run))),
         Span::styled(format!("{} ", fit(&status_text(run), COLUMNS[0].1)), status_style(run)),
     ];
-    if let Some(problem) = &run.problem {
+    if let Some(sweep) = app.runs.folded_sweep(run) {
+        // A folded sweep: one row with its runs' states (g unfolds it).
+        let members = crate::app::board::sweep_runs(&app.runs, sweep);
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for m in &members {
+            match counts.iter_mut().find(|(s, _)| *s == m.status_label()) {
+                Some(slot) => slot.1 += 1,
+                None => counts.push((m.status_label(), 1)),
+            }
+        }
+        let states: Vec<String> = counts.iter().map(|(s, n)| format!("{s} {n}")).collect();
+        let span: usize = COLUMNS[1..].iter().map(|(_, w)| w + 1).sum();
+        let text = format!("\u{25b8} sweep {sweep}: {} runs ({})", members.len(), states.join(", "));
+        spans.push(Span::styled(format!("{} ", fit(&text, span - 1)), theme::key()));
+    } else if let Some(problem) = &run.problem {
         // Enter on it shows the problem whole.
         let span: usize = COLUMNS[1..].iter().map(|(_, w)| w + 1).sum();
         let text = problem.replace('\n', " ");
@@ -235,7 +249,7 @@ fn diff_table(runs: &[&RunView], area: Rect, frame: &mut Frame) {
     let header: Vec<Cell> = std::iter::once(Cell::from(""))
         .chain(runs.iter().map(|r| {
             let name: String = short_name(&r.key).chars().take(column.saturating_sub(2) as usize).collect();
-            let color = Style::new().fg(theme::run_color(r.color));
+            let color = Style::new().fg(theme::color_of(r));
             Cell::from(Line::from(vec![
                 Span::styled("\u{25a0} ", color),
                 Span::styled(name, color.add_modifier(Modifier::BOLD)),

@@ -64,3 +64,14 @@ const RUN_COLORS: [Color; 12] = [
 pub fn run_color(index: usize) -> Color {
     RUN_COLORS[index % RUN_COLORS.len()]
 }
+
+/// A run's colour: its sweep's family shade, else its own palette colour.
+pub fn color_of(run: &crate::app::run_view::RunView) -> Color {
+    match run.family {
+        Some((family, member)) => {
+            let (r, g, b) = crate::runs::palette::family_colour(family, member);
+            Color::Rgb(r, g, b)
+        }
+        None => run_color(run.color),
+    }
+}

@@ -239,3 +239,64 @@ fn bad_grids_are_refused_with_the_reason_and_make_nothing() {
         .unwrap_or(0);
     assert_eq!(made, 0, "no run folder for a refused sweep");
 }
+
+/// `R` on the board: the failed and stopped cells go back to the queue as new runs with the same
+/// values; the earlier runs stay on disk and in the record. And `e`'s band chart is written.
+#[test]
+fn requeued_cells_are_new_runs_and_the_earlier_ones_stay() {
+    use workbench::queue::dispatch::QueueLock;
+    let dir = project();
+    let runs = dir.path().join("runs");
+    // No run starts while the test holds the queue's lock: the cells stay queued.
+    let lock = QueueLock::acquire(&runs).unwrap();
+    ok(dir.path(), &["sweep", "--name", "r", "--lr", "0.1,0.01", "--seed", "1,2"]);
+    ok(dir.path(), &["sweep", "stop", "r"]);
+    let record = workbench::sweep::record::SweepRecord::load(&runs, "r").unwrap();
+    let before: Vec<String> = record.cells.iter().map(|c| c.run.clone()).collect();
+    for run in &before {
+        assert_eq!(workbench::runs::read_meta(&runs.join(run)).unwrap().status, RunStatus::Stopped);
+    }
+
+    let text = std::fs::read_to_string(dir.path().join("config.toml")).unwrap();
+    let file = workbench::config::parse_config(&text).unwrap();
+    let settings =
+        workbench::config::Settings::from_file(file, dir.path(), Some(dir.path().join("config.toml")));
+    let catalog = workbench::data::Catalog::scan_settings(&settings);
+    let report = workbench::device::probe();
+    let again = &before[..2];
+    let count = workbench::sweep::requeue::requeue_cells(&settings, &catalog, &report, "r", again).unwrap();
+    assert_eq!(count, 2);
+    let record = workbench::sweep::record::SweepRecord::load(&runs, "r").unwrap();
+    for (cell, old) in record.cells.iter().zip(&before) {
+        if again.contains(old) {
+            assert_ne!(&cell.run, old, "a new run for the cell");
+            assert_eq!(cell.earlier, [old.clone()]);
+            let meta = workbench::runs::read_meta(&runs.join(&cell.run)).unwrap();
+            assert_eq!(meta.status, RunStatus::Queued);
+            assert_eq!((meta.sweep.as_deref(), &meta.sweep_cell), (Some("r"), &cell.values));
+            assert_eq!(meta.hyperparameters.lr.to_string(), cell.values["lr"]);
+            assert!(runs.join(old).join("run.toml").exists(), "the earlier run stays on disk");
+        } else {
+            assert_eq!(&cell.run, old, "a cell not asked for is left alone");
+        }
+    }
+    let err = workbench::sweep::requeue::requeue_cells(&settings, &catalog, &report, "r", again).unwrap_err();
+    assert!(err.to_string().contains("none of those runs is a cell of sweep r"), "{err}");
+    ok(dir.path(), &["sweep", "stop", "r"]);
+    drop(lock);
+
+    // The band chart of a group, as `e` writes it.
+    let band = workbench::sweep::band::band(&[vec![(1.0, 0.5), (2.0, 0.8)], vec![(1.0, 0.6), (2.0, 0.9)]]);
+    let chart = workbench::sweep::export::BandChart {
+        title: "lr=0.1",
+        metric: "val_accuracy",
+        x_name: "epoch",
+        band: &band,
+        colour: workbench::runs::palette::family_colour(0, 0),
+    };
+    let written = workbench::sweep::export::write_band(&dir.path().join("band-lr_0.1"), &chart).unwrap();
+    assert_eq!(written, [dir.path().join("band-lr_0.1.svg"), dir.path().join("band-lr_0.1.png")]);
+    let svg = std::fs::read_to_string(&written[0]).unwrap();
+    assert!(svg.contains("lr=0.1: val_accuracy (mean of 2 seeds, min to max shaded)"), "{svg}");
+    assert!(std::fs::read(&written[1]).unwrap().starts_with(b"\x89PNG"));
+}

@@ -242,3 +242,74 @@ fn board_snapshots() {
     insta::assert_snapshot!("board_values_80x24", screen(&app, 80, 24));
     insta::assert_snapshot!("board_values_120x40", screen(&app, 120, 40));
 }
+
+/// The "done when", in tmux: lists typed into the learning rate and the seed, `s`, Enter;
+/// the terminal closed while the sweep runs; a new TUI's `b` reads which learning rate won, with
+/// its spread over the seeds, and Enter shows the band chart.
+#[test]
+fn a_sweep_typed_into_the_form_survives_the_terminal_and_its_board_says_who_won() {
+    use common::tmux::{tmux_missing, Tmux};
+    use std::time::Duration;
+    if tmux_missing("sweep_tui") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("datasets")).unwrap();
+    std::fs::copy(common::shipped_datasets().join("iris.csv"), dir.path().join("datasets/iris.csv")).unwrap();
+    std::fs::write(dir.path().join("config.toml"), "[train]\nepochs = 5\nthreads = 1\n").unwrap();
+    let open = || {
+        let cmd = format!("{}; echo WORKBENCH_EXIT=$?; sleep 60", env!("CARGO_BIN_EXE_workbench"));
+        let env = format!("XDG_STATE_HOME={}", dir.path().join("state").display());
+        let tmux = Tmux::start_with_env(&cmd, 100, 30, dir.path(), &[&env]);
+        tmux.wait_for("Preview: iris", Duration::from_secs(30));
+        tmux.wait_for("CPU  ", Duration::from_secs(30));
+        tmux
+    };
+    let tmux = open();
+    // The model pane: model, epochs, batch size, learning rate (0.01), optimizer, seed (42).
+    tmux.keys(&["Tab", "Down", "Down", "Down", "Enter", "BSpace", "BSpace", "BSpace", "BSpace"]);
+    tmux.keys(&["0.1, 0.01", "Enter", "Down", "Down", "Enter", "BSpace", "BSpace", "1,2,3", "Enter"]);
+    tmux.wait_for("learning rate 0.1, 0.01", Duration::from_secs(5));
+    tmux.keys(&["s"]);
+    let pane =
+        tmux.wait_for("sweep of 6 runs: lr × seed; Enter to queue, Esc to go back", Duration::from_secs(5));
+    assert!(pane.contains("Queue a sweep?") && pane.contains("lr=0.1 seed=1"), "{pane}");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("queued sweep ", Duration::from_secs(30));
+    // Close the terminal's TUI (leaving the runs to the queue), and wait for them on disk.
+    tmux.keys(&["q"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("WORKBENCH_EXIT=0", Duration::from_secs(15));
+    drop(tmux);
+    let runs = dir.path().join("runs");
+    let deadline = std::time::Instant::now() + Duration::from_secs(240);
+    loop {
+        let statuses: Vec<RunStatus> =
+            workbench::runs::list_runs(&runs).iter().filter_map(|r| r.effective_status()).collect();
+        if statuses.len() == 6 && statuses.iter().all(|s| *s == RunStatus::Finished) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the queue ran the sweep: {statuses:?}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let names = workbench::sweep::record::list_names(&runs);
+    assert_eq!(names.len(), 1, "{names:?}");
+    let record = workbench::sweep::record::SweepRecord::load(&runs, &names[0]).unwrap();
+    assert_eq!(record.cells.len(), 6);
+    assert!(
+        record.command_line.starts_with("workbench sweep --lr '0.1, 0.01' --seed 1,2,3"),
+        "{}",
+        record.command_line
+    );
+
+    // Come back: b lists the sweeps (no run focused), Enter opens the board.
+    let tmux = open();
+    tmux.keys(&["b"]);
+    tmux.wait_for("Sweeps, newest first", Duration::from_secs(10));
+    tmux.keys(&["Enter"]);
+    let pane = tmux.wait_for("finished 6", Duration::from_secs(10));
+    assert!(pane.contains("best lr="), "the board names the winner:\n{pane}");
+    assert!(pane.contains("(n=3, "), "with n and the spread over the seeds:\n{pane}");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("mean line, min to max shaded", Duration::from_secs(10));
+}

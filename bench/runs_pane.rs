@@ -6,93 +6,19 @@
 // Test and benchmark code may unwrap and panic: a failure names its line (lints: Cargo.toml).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use std::io::Write;
-use std::path::Path;
 use std::time::Instant;
 
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
+#[path = "common/runs_fixture.rs"]
+mod runs_fixture;
+
+use runs_fixture::{epoch_row, meta, write_run, EPOCHS};
 use workbench::app::{App, Event, Pane};
-use workbench::config::{ConfigFile, Settings, TrainConfig};
-use workbench::runs::{write_run_meta, DataInfo, RunMeta, RunStatus, RunsFollower, Versions, METRICS_HEADER};
-use workbench::train::TrainSpec;
+use workbench::config::{ConfigFile, Settings};
+use workbench::runs::{write_run_meta, RunStatus, RunsFollower};
 
 const RUNS: usize = 1_000;
-const EPOCHS: usize = 100;
-const STEPS_PER_EPOCH: usize = 8;
-
-fn meta(id: &str, status: RunStatus) -> RunMeta {
-    let mut hyperparameters = TrainSpec::from_config("iris", &TrainConfig::default());
-    hyperparameters.epochs = EPOCHS as u32 * 2;
-    RunMeta {
-        id: id.into(),
-        status,
-        reason: None,
-        dataset: "iris".into(),
-        model: "mlp".into(),
-        device: "cpu".into(),
-        device_label: "CPU".into(),
-        started_at: "2026-11-26T12:00:00Z".into(),
-        finished_at: None,
-        epochs_completed: EPOCHS as u32,
-        pid: std::process::id(),
-        host: workbench::runs::host_name(),
-        checkpoint: None,
-        checkpoint_epoch: None,
-        failure_kind: None,
-        hyperparameters,
-        data: DataInfo {
-            task: "classification".into(),
-            train_samples: 120,
-            val_samples: 30,
-            ..Default::default()
-        },
-        versions: Versions {
-            workbench: "bench".into(),
-            tch: "0.24".into(),
-            libtorch: "bench".into(),
-            libtorch_path: String::new(),
-        },
-        final_metrics: None,
-        race: None,
-        device_switches: Vec::new(),
-        kind: workbench::command::RunKind::Train,
-        command: None,
-        peak_gpu_mem_mb: None,
-        queue: None,
-        sweep: None,
-        sweep_cell: Default::default(),
-    }
-}
-
-fn epoch_row(e: usize) -> String {
-    let loss = 1.0 / (e as f64 + 1.0);
-    format!(
-        "{e},{loss},{},{},50000.0,{:.4},{}\n",
-        loss * 1.1,
-        1.0 - loss,
-        e as f64 * 0.01,
-        e * STEPS_PER_EPOCH
-    )
-}
-
-fn write_run(runs: &Path, i: usize) -> std::path::PathBuf {
-    let id = format!("20261125-{i:06}-iris-mlp-cpu");
-    let dir = runs.join(&id);
-    std::fs::create_dir_all(&dir).unwrap();
-    write_run_meta(&dir, &meta(&id, RunStatus::Finished)).unwrap();
-    let mut metrics = format!("{METRICS_HEADER}\n");
-    let mut steps = String::from("step,epoch,loss,wall_s\n");
-    for e in 1..=EPOCHS {
-        metrics.push_str(&epoch_row(e));
-        for s in 0..STEPS_PER_EPOCH {
-            let step = (e - 1) * STEPS_PER_EPOCH + s + 1;
-            steps.push_str(&format!("{step},{e},{},{:.4}\n", 1.0 / step as f64, step as f64 * 0.001));
-        }
-    }
-    std::fs::write(dir.join("metrics.csv"), metrics).unwrap();
-    std::fs::write(dir.join("steps.csv"), steps).unwrap();
-    dir
-}
 
 fn main() {
     let folder = tempfile::tempdir().unwrap();

@@ -270,7 +270,7 @@ fn requeued_cells_are_new_runs_and_the_earlier_ones_stay() {
     for (cell, old) in record.cells.iter().zip(&before) {
         if again.contains(old) {
             assert_ne!(&cell.run, old, "a new run for the cell");
-            assert_eq!(cell.earlier, [old.clone()]);
+            assert_eq!(cell.earlier, std::slice::from_ref(old));
             let meta = workbench::runs::read_meta(&runs.join(&cell.run)).unwrap();
             assert_eq!(meta.status, RunStatus::Queued);
             assert_eq!((meta.sweep.as_deref(), &meta.sweep_cell), (Some("r"), &cell.values));

@@ -51,6 +51,9 @@ pub struct Board {
     pub typing: bool,
     /// The varying value the value chart (`v`) plots against.
     pub axis: usize,
+    /// The table as of the last change to the runs or to the board's sort and filter: built in
+    /// the update, so a redraw only draws (a sweep of 1,000 runs takes milliseconds to fold).
+    pub shown: Option<Box<BoardTable>>,
 }
 
 /// One row of the board: a seed group, its runs, and their state in a few words.
@@ -226,8 +229,24 @@ pub fn group_state(cells: &[&CellRow]) -> String {
 }
 
 impl Board {
-    pub fn new(sweep: &str) -> Board {
-        Board { sweep: sweep.to_string(), ..Board::default() }
+    /// The board of `sweep`, its table built from `runs`.
+    pub fn new(sweep: &str, runs: &Runs) -> Board {
+        let mut board = Board { sweep: sweep.to_string(), ..Board::default() };
+        board.refresh(runs);
+        board
+    }
+
+    /// Build the table again from `runs` (after they changed, or the sort or filter did).
+    pub fn refresh(&mut self, runs: &Runs) {
+        self.shown = Some(Box::new(self.table(runs)));
+    }
+
+    /// The table as last built, or built now.
+    pub fn current(&self, runs: &Runs) -> std::borrow::Cow<'_, BoardTable> {
+        match &self.shown {
+            Some(table) => std::borrow::Cow::Borrowed(table),
+            None => std::borrow::Cow::Owned(self.table(runs)),
+        }
     }
 
     /// The table of this board's sweep from `runs`, sorted and filtered as asked.

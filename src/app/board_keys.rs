@@ -8,7 +8,7 @@ impl App {
     /// `b`: the focused run's sweep board, else the list of sweeps.
     pub(super) fn open_board(&mut self) {
         if let Some(name) = self.focused_run().and_then(board::sweep_of) {
-            self.popup = Some(Popup::Board(Box::new(Board::new(name))));
+            self.popup = Some(Popup::Board(Box::new(Board::new(name, &self.runs))));
             return;
         }
         if board::sweep_names(&self.runs).is_empty() {
@@ -26,7 +26,7 @@ impl App {
             KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('b') => self.popup = None,
             KeyCode::Enter => {
                 if let Some((name, _)) = names.get(selected) {
-                    self.popup = Some(Popup::Board(Box::new(Board::new(name))));
+                    self.popup = Some(Popup::Board(Box::new(Board::new(name, &self.runs))));
                 }
             }
             KeyCode::Up | KeyCode::Char('k') => {
@@ -56,10 +56,11 @@ impl App {
                 _ => {}
             }
             b.selected = 0;
+            b.refresh(&self.runs);
             self.popup = Some(Popup::Board(Box::new(b)));
             return effects;
         }
-        let table = b.table(&self.runs);
+        let table = b.current(&self.runs).into_owned();
         match key.code {
             KeyCode::Esc | KeyCode::Char('q') if b.view != BoardView::Table => b.view = BoardView::Table,
             KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('b') => {
@@ -129,6 +130,9 @@ impl App {
                 effects.push(Effect::ExportSweep { sweep: b.sweep.clone(), band });
             }
             _ => {}
+        }
+        if key.code == KeyCode::Char('o') {
+            b.refresh(&self.runs);
         }
         self.popup = Some(Popup::Board(Box::new(b)));
         effects

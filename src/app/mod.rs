@@ -469,6 +469,9 @@ impl App {
             Event::Resize(..) => Vec::new(),
             Event::Runs(events) => {
                 self.on_runs(events);
+                if let Some(Popup::Board(board)) = &mut self.popup {
+                    board.refresh(&self.runs);
+                }
                 Vec::new()
             }
             Event::Log(line) => {

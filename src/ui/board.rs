@@ -34,7 +34,8 @@ pub fn sweeps(app: &App, selected: usize, area: Rect, frame: &mut Frame) {
 pub fn render(app: &App, b: &Board, area: Rect, frame: &mut Frame) {
     let rect = inset(area);
     frame.render_widget(Clear, rect);
-    let table = b.table(&app.runs);
+    let table = b.current(&app.runs);
+    let table = table.as_ref();
     let judged = &table.judged;
     let better = if judged.higher_is_better { "higher" } else { "lower" };
     let title = format!("Sweep {} · {} ({better} is better) · {}", b.sweep, judged.metric, table.counts);
@@ -44,11 +45,11 @@ pub fn render(app: &App, b: &Board, area: Rect, frame: &mut Frame) {
     let [body, verdict, keys] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(2), Constraint::Length(1)]).areas(inner);
     match b.view {
-        BoardView::Table => draw_table(b, &table, body, frame),
-        BoardView::Band => draw_band(app, b, &table, body, frame),
-        BoardView::Values => draw_values(b, &table, app.ascii, body, frame),
+        BoardView::Table => draw_table(b, table, body, frame),
+        BoardView::Band => draw_band(app, b, table, body, frame),
+        BoardView::Values => draw_values(b, table, app.ascii, body, frame),
     }
-    frame.render_widget(Paragraph::new(verdict_lines(&table)), verdict);
+    frame.render_widget(Paragraph::new(verdict_lines(table)), verdict);
     let line = if b.typing {
         Line::from(vec![
             Span::styled("filter: ", theme::key()),

@@ -49,15 +49,15 @@ fn a_list_in_a_field_makes_s_ask_to_queue_a_sweep() {
     assert_eq!(app.popup, None);
     press(&mut app, &[ch('Q')]);
     let effects = press(&mut app, &[key(KeyCode::Enter)]);
-    let [Effect::QueueSweep { asked }] = effects.as_slice() else { panic!("{effects:?}") };
+    let [Effect::QueueSweep { asked, entry: None }] = effects.as_slice() else { panic!("{effects:?}") };
     assert_eq!(asked.grid.size(), 9);
     assert_eq!(asked.fixed.get("dataset").map(String::as_str), Some("iris"));
     assert_eq!(asked.fixed.get("epochs").map(String::as_str), Some("100"), "every form value is fixed");
     assert_eq!(asked.fixed.get("device").map(String::as_str), Some("auto"), "the runtime menu's device");
     assert!(
-        asked.command_line().starts_with("workbench sweep --lr '0.1, 0.03, 0.01' --seed 1,2,3"),
+        asked.command_line(None).starts_with("workbench sweep --lr '0.1, 0.03, 0.01' --seed 1,2,3"),
         "{}",
-        asked.command_line()
+        asked.command_line(None)
     );
 
     // One value again: s starts a single run.
@@ -66,6 +66,38 @@ fn a_list_in_a_field_makes_s_ask_to_queue_a_sweep() {
     assert!(app.form.sweep.is_empty());
     let effects = press(&mut app, &[ch('s')]);
     assert!(matches!(effects.as_slice(), [Effect::StartRun { .. }]), "{effects:?}");
+}
+
+#[test]
+fn a_list_in_a_commands_param_queues_a_sweep_of_the_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app(dir.path(), 0);
+    app.form.pick(workbench::app::form::Pick::Command("iris-sgd".into())).unwrap();
+    type_into(&mut app, "lr", "0.3, 0.1");
+    assert_eq!(app.form.error, None);
+    type_into(&mut app, "epochs", "2.5, 3");
+    assert!(
+        app.form.error.as_ref().unwrap().contains("epochs \"2.5\" is not a whole number"),
+        "{:?}",
+        app.form.error
+    );
+    let shown = screen(&app, 120, 40);
+    assert!(shown.contains("lr            0.3, 0.1") || shown.contains("0.3, 0.1"), "{shown}");
+    press(&mut app, &[ch('r'), key(KeyCode::Down), key(KeyCode::Enter)]); // the runtime: CPU
+    press(&mut app, &[ch('s')]);
+    assert_eq!(app.notice.as_ref().unwrap().text, "sweep of 2 runs: lr; Enter to queue, Esc to go back");
+    let effects = press(&mut app, &[key(KeyCode::Enter)]);
+    let [Effect::QueueSweep { asked, entry: Some(entry) }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(entry, "iris-sgd");
+    assert_eq!(asked.fixed.get("dataset").map(String::as_str), Some("iris"), "{{dataset}} is the chosen one");
+    assert_eq!(asked.fixed.get("epochs").map(String::as_str), Some("60"));
+    assert_eq!(asked.fixed.get("device").map(String::as_str), Some("cpu"));
+    assert_eq!(
+        asked.command_line(Some(entry)),
+        "workbench sweep iris-sgd --param 'lr=0.3, 0.1' --param dataset=iris --device cpu --param epochs=60"
+    );
 }
 
 #[test]

@@ -40,11 +40,11 @@ impl App {
             self.notify_error("a run is starting; wait until it shows in the runs pane");
             return Vec::new();
         }
-        if self.form.command.is_some() {
-            return self.start_command(runtime, false);
-        }
         if self.form_sweeps() {
             return self.ask_sweep(runtime);
+        }
+        if self.form.command.is_some() {
+            return self.start_command(runtime, false);
         }
         match self.plan_run(runtime) {
             Err(why) => {
@@ -101,11 +101,11 @@ impl App {
     /// `Q`: queue a run with the current choices instead of starting it; the queue's dispatcher
     /// starts it when a device can take it.
     pub(super) fn queue_run(&mut self, runtime: DeviceChoice) -> Vec<Effect> {
-        if self.form.command.is_some() {
-            return self.start_command(runtime, true);
-        }
         if self.form_sweeps() {
             return self.ask_sweep(runtime);
+        }
+        if self.form.command.is_some() {
+            return self.start_command(runtime, true);
         }
         match self.plan_run(runtime) {
             Err(why) => {

@@ -37,6 +37,25 @@ pub struct CommandParam {
     pub name: String,
     pub default: toml::Value,
     pub value: String,
+    /// A list or a range typed for a numeric param (`0.1, 0.01`), as typed: `s` then queues a
+    /// sweep over it; `value` is its first value.
+    pub sweep: Option<String>,
+}
+
+impl CommandParam {
+    /// Whether its values are numbers, so a list or a range of them can be swept.
+    pub fn number_kind(&self) -> crate::params::NumberKind {
+        match self.default {
+            toml::Value::Integer(_) => crate::params::NumberKind::Integer,
+            toml::Value::Float(_) => crate::params::NumberKind::Real,
+            _ => crate::params::NumberKind::No,
+        }
+    }
+
+    /// The value as the form shows it: a swept param's list as typed.
+    pub fn shown(&self) -> &str {
+        self.sweep.as_deref().unwrap_or(&self.value)
+    }
 }
 
 /// The chosen command and its params' current values.
@@ -69,14 +88,48 @@ impl CommandForm {
                 name: name.clone(),
                 default: default.clone(),
                 value: kept(name).unwrap_or_else(|| value_text(default)),
+                sweep: None,
             })
             .collect();
         let uses_dataset = placeholders(entry).contains(DATASET_PARAM);
         CommandForm { name: name.to_string(), run: entry.run.clone(), uses_dataset, params }
     }
 
-    /// Set param `index` from typed text, checked against its default's type.
+    /// Set param `index` from typed text, checked against its default's type. A numeric param
+    /// also takes a list or a range (every value checked), which `s` sweeps.
     pub fn set(&mut self, index: usize, text: &str) -> Result<(), RefusedValue> {
+        let Some(param) = self.params.get(index) else { return Ok(()) };
+        let kind = param.number_kind();
+        if kind != crate::params::NumberKind::No {
+            let axis = crate::sweep::grid::Axis::parse(&param.name, text, kind, ',').map_err(|e| {
+                RefusedValue(format!(
+                    "{} {}",
+                    param.name,
+                    e.0.split_once(": ").map_or(e.0.as_str(), |(_, why)| why)
+                ))
+            })?;
+            if let Some(axis) = axis {
+                let values = axis.all();
+                for value in &values {
+                    self.set_one(index, value)?;
+                }
+                self.set_one(index, &values[0])?;
+                self.params[index].sweep = Some(text.to_string());
+                return Ok(());
+            }
+        }
+        self.set_one(index, text)?;
+        self.params[index].sweep = None;
+        Ok(())
+    }
+
+    /// The params given a list or a range, by name, as typed.
+    pub fn sweep_axes(&self) -> Vec<(String, String)> {
+        self.params.iter().filter_map(|p| Some((p.name.clone(), p.sweep.clone()?))).collect()
+    }
+
+    /// Set param `index` to one value, checked against its default's type.
+    fn set_one(&mut self, index: usize, text: &str) -> Result<(), RefusedValue> {
         let Some(param) = self.params.get_mut(index) else { return Ok(()) };
         let bad = |what: &str| RefusedValue(format!("{} {text:?} is not {what}", param.name));
         let value = match &param.default {

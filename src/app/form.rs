@@ -315,7 +315,9 @@ impl HyperForm {
         }
         match field {
             Field::Model => self.current_pick().name().to_string(),
-            Field::CommandParam(i) => self.command_param(i).map(|p| p.value.clone()).unwrap_or_default(),
+            Field::CommandParam(i) => {
+                self.command_param(i).map(|p| p.shown().to_string()).unwrap_or_default()
+            }
             Field::Epochs => v.epochs.to_string(),
             Field::BatchSize => v.batch_size.to_string(),
             Field::Lr => v.lr.to_string(),

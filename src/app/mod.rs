@@ -180,6 +180,9 @@ pub enum Effect {
     QueueSweep {
         /// The grid and the values every cell shares.
         asked: Box<crate::sweep::ask::Asked>,
+        /// The `[commands.NAME]` entry each cell runs (`workbench sweep NAME --param ...`);
+        /// `None`: built-in runs.
+        entry: Option<String>,
     },
     /// Put the sweep's failed, stopped and interrupted cells back in the queue as new runs with
     /// the same values (the earlier runs stay on disk); the runner then calls

@@ -16,6 +16,8 @@ const PREVIEW_CELLS: usize = 6;
 #[derive(Debug, Clone, PartialEq)]
 pub struct SweepAsk {
     pub asked: Box<Asked>,
+    /// The `[commands.NAME]` entry each cell runs; `None`: built-in runs.
+    pub entry: Option<String>,
     /// The runtime menu's choice: each run's device in the queue.
     pub device: String,
     pub cells: usize,
@@ -29,6 +31,7 @@ impl App {
     /// Whether the form has a list or a range in a field that applies: `s` then queues a sweep.
     pub fn form_sweeps(&self) -> bool {
         !self.form.sweep_axes().is_empty()
+            || self.form.command.as_ref().is_some_and(|c| !c.sweep_axes().is_empty())
     }
 
     /// `s` or `Q` with a list in the form: check every cell's values and ask before queueing.
@@ -44,6 +47,9 @@ impl App {
     }
 
     fn plan_sweep(&self, runtime: DeviceChoice) -> Result<SweepAsk, String> {
+        if let Some(command) = &self.form.command {
+            return self.plan_command_sweep(command, runtime);
+        }
         let (_, spec) = self.check_choices()?;
         let report = self.devices.as_ref().ok_or("still probing devices; try again in a moment")?;
         crate::device::resolve(runtime, report).map_err(|e| e.to_string())?;
@@ -61,6 +67,47 @@ impl App {
             }
         }
         let asked = train_ask(Some(&spec.dataset), &flags).map_err(|e| e.0)?;
+        self.sweep_ask(asked, runtime, None)
+    }
+
+    /// A sweep of the chosen `[commands.NAME]` entry: its swept params, the others fixed, the
+    /// chosen dataset for `{dataset}` (as `workbench sweep NAME --param ...`).
+    fn plan_command_sweep(
+        &self,
+        command: &super::command_form::CommandForm,
+        runtime: DeviceChoice,
+    ) -> Result<SweepAsk, String> {
+        if runtime != DeviceChoice::Cpu {
+            let report = self.devices.as_ref().ok_or("still probing devices; try again in a moment")?;
+            crate::device::resolve(runtime, report).map_err(|e| e.to_string())?;
+        }
+        let swept = command.sweep_axes();
+        let mut pairs: Vec<String> = command
+            .given()
+            .into_iter()
+            .filter(|(name, _)| !swept.iter().any(|(s, _)| s == name))
+            .chain(swept.iter().cloned())
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        if command.uses_dataset {
+            let dataset = self.selected_entry().ok_or_else(|| {
+                format!("`{}` runs on {{dataset}}: choose a dataset in the datasets pane first", command.name)
+            })?;
+            pairs.push(format!("{}={}", crate::command::entries::DATASET_PARAM, dataset.name));
+        }
+        let kinds = command.params.iter().map(|p| (p.name.clone(), p.number_kind())).collect();
+        let mut asked = crate::sweep::ask::command_ask(&pairs, &kinds).map_err(|e| e.0)?;
+        asked.fixed.insert("device".into(), runtime.to_string());
+        self.sweep_ask(asked, runtime, Some(command.name.clone()))
+    }
+
+    /// The confirmation of `asked`: its cells counted and the first listed.
+    fn sweep_ask(
+        &self,
+        asked: Asked,
+        runtime: DeviceChoice,
+        entry: Option<String>,
+    ) -> Result<SweepAsk, String> {
         let cells = cells_of(&asked.grid, None).map_err(|e| e.to_string())?;
         if cells.len() > MOST_CELLS {
             return Err(format!(
@@ -72,6 +119,7 @@ impl App {
         let preview = cells.iter().take(PREVIEW_CELLS).map(cell_text).collect();
         Ok(SweepAsk {
             asked: Box::new(asked),
+            entry,
             device: runtime.to_string(),
             cells: cells.len(),
             what,
@@ -83,7 +131,7 @@ impl App {
     pub(super) fn confirm_sweep(&mut self, ask: SweepAsk) -> Vec<Effect> {
         self.popup = None;
         self.notify(format!("queueing the {}", ask.what));
-        vec![Effect::QueueSweep { asked: ask.asked }]
+        vec![Effect::QueueSweep { asked: ask.asked, entry: ask.entry }]
     }
 
     /// The runner queued sweep `name`: its first run gets the focus when it shows up.

@@ -39,14 +39,22 @@ impl Asked {
 }
 
 impl Asked {
-    /// The `workbench sweep` line that asks for the same built-in runs: what a sweep queued from
-    /// the TUI's form records as its command line.
-    pub fn command_line(&self) -> String {
+    /// The `workbench sweep` line that asks for the same: built-in runs' flags, or an entry's
+    /// `--param`s. What a sweep queued from the TUI's form records as its command line.
+    pub fn command_line(&self, entry: Option<&str>) -> String {
         use crate::command::meta::shell_quote;
         let mut parts = vec!["workbench sweep".to_string()];
+        if let Some(entry) = entry {
+            parts.push(shell_quote(entry));
+        }
         let given = self.entries.iter().map(|e| (&e.name, &e.given)).chain(self.fixed.iter());
         for (name, text) in given {
-            parts.push(format!("--{} {}", flag(name), shell_quote(text)));
+            match entry {
+                Some(_) if name != "device" => {
+                    parts.push(format!("--param {}", shell_quote(&format!("{name}={text}"))))
+                }
+                _ => parts.push(format!("--{} {}", flag(name), shell_quote(text))),
+            }
         }
         parts.join(" ")
     }

@@ -115,7 +115,7 @@ impl Runner {
                 Ok((key, summary)) => app.queued_run(&key, &summary),
                 Err(e) => app.start_failed(&e),
             },
-            Effect::QueueSweep { asked } => match queue_sweep(app, *asked) {
+            Effect::QueueSweep { asked, entry } => match queue_sweep(app, *asked, entry) {
                 Ok((name, summary, first)) => app.sweep_queued(&name, &summary, first.as_deref()),
                 Err(e) => app.start_failed(&e.to_string()),
             },
@@ -274,16 +274,26 @@ fn queue_run(app: &App, spec: &crate::train::TrainSpec) -> Result<(String, Strin
 fn queue_sweep(
     app: &App,
     asked: crate::sweep::ask::Asked,
+    entry: Option<String>,
 ) -> anyhow::Result<(String, String, Option<String>)> {
     let (Some(catalog), Some(devices)) = (app.catalog.as_ref(), app.devices.as_ref()) else {
         anyhow::bail!("the datasets and devices are still being read; try again");
     };
-    let line = asked.command_line();
+    let line = asked.command_line(entry.as_deref());
     let queue = crate::sweep::queue_cells::QueueAsk {
         device: asked.fixed.get("device").cloned(),
         ..Default::default()
     };
-    let plan = crate::sweep::create::SweepPlan::new(&app.settings, asked, None, None, None, line, queue)?;
+    // An entry's command runs where the TUI was started, as `workbench sweep NAME` would.
+    let template = match entry {
+        Some(entry) => Some(crate::sweep::record::CommandTemplate {
+            argv: Vec::new(),
+            entry: Some(entry),
+            cwd: std::env::current_dir()?,
+        }),
+        None => None,
+    };
+    let plan = crate::sweep::create::SweepPlan::new(&app.settings, asked, template, None, None, line, queue)?;
     let record = plan.queue(&app.settings, catalog, devices)?;
     let launcher = Launcher::current(&app.settings)?;
     if let Err(e) = crate::queue::dispatch::ensure_dispatcher(&launcher) {

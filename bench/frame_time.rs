@@ -9,57 +9,29 @@ use std::time::Instant;
 
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
+#[path = "common/runs_fixture.rs"]
+mod runs_fixture;
+
 use workbench::app::{App, Event, Pane};
-use workbench::config::{ConfigFile, Settings, TrainConfig};
-use workbench::runs::{DataInfo, EpochRow, RunEvent, RunMeta, RunStatus, StepRow, Versions};
-use workbench::train::TrainSpec;
+use workbench::config::{ConfigFile, Settings};
+use workbench::runs::{EpochRow, RunEvent, RunMeta, RunStatus, StepRow};
 
 const POINTS: usize = 1_000_000;
 const STEPS_PER_EPOCH: usize = 1_000;
 const KEY: &str = "20261126-120000-bench-mlp-cpu";
 
+/// The benchmark's one run, running, as the shared fixture writes run.toml.
 fn meta() -> RunMeta {
-    let mut hyperparameters = TrainSpec::from_config("bench", &TrainConfig::default());
-    hyperparameters.epochs = (POINTS / STEPS_PER_EPOCH) as u32;
-    RunMeta {
-        id: KEY.into(),
-        status: RunStatus::Running,
-        reason: None,
-        dataset: "bench".into(),
-        model: "mlp".into(),
-        device: "cpu".into(),
-        device_label: "CPU".into(),
-        started_at: "2026-11-26T12:00:00Z".into(),
-        finished_at: None,
-        epochs_completed: 0,
-        pid: 1,
-        host: "bench".into(),
-        checkpoint: None,
-        checkpoint_epoch: None,
-        failure_kind: None,
-        hyperparameters,
-        data: DataInfo {
-            task: "classification".into(),
-            train_samples: 16_000,
-            val_samples: 4_000,
-            ..Default::default()
-        },
-        versions: Versions {
-            workbench: "bench".into(),
-            tch: "0.24".into(),
-            libtorch: "bench".into(),
-            libtorch_path: String::new(),
-        },
-        final_metrics: None,
-        race: None,
-        device_switches: Vec::new(),
-        kind: workbench::command::RunKind::Train,
-        command: None,
-        peak_gpu_mem_mb: None,
-        queue: None,
-        sweep: None,
-        sweep_cell: Default::default(),
-    }
+    let mut m = runs_fixture::meta(KEY, RunStatus::Running);
+    m.dataset = "bench".into();
+    m.hyperparameters.dataset = "bench".into();
+    m.hyperparameters.epochs = (POINTS / STEPS_PER_EPOCH) as u32;
+    m.epochs_completed = 0;
+    m.pid = 1;
+    m.host = "bench".into();
+    m.data.train_samples = 16_000;
+    m.data.val_samples = 4_000;
+    m
 }
 
 fn app_with_history() -> App {

@@ -59,6 +59,12 @@ macro_rules! train_params {
                 TrainSpec { dataset: dataset.to_string(), $( $name: t.$name.clone(), )* }
             }
 
+            /// Every parameter as its `workbench train` flag takes it (`lr` → `0.1`, `hidden` →
+            /// `32,16`), by field name, in the list's order. Generated, so none is forgotten.
+            pub fn flag_texts(&self) -> Vec<(&'static str, String)> {
+                vec![$( (stringify!($name), FlagValue::flag_text(&self.$name)), )*]
+            }
+
             /// The same values as a `TrainConfig`, for range checks shared with config.toml.
             pub fn as_config(&self) -> TrainConfig {
                 TrainConfig { dataset: Some(self.dataset.clone()), $( $name: self.$name.clone(), )* }
@@ -171,6 +177,8 @@ pub trait FlagValue: Sized {
     /// Whether its values are numbers.
     const NUMBER: NumberKind = NumberKind::No;
     fn parse_flag(text: &str) -> Result<Self, String>;
+    /// The value as the flag takes it: `parse_flag` of it gives it back.
+    fn flag_text(&self) -> String;
 }
 
 macro_rules! flag_from_str {
@@ -179,6 +187,9 @@ macro_rules! flag_from_str {
             const NUMBER: NumberKind = $kind;
             fn parse_flag(text: &str) -> Result<Self, String> {
                 text.trim().parse().map_err(|_| $what.to_string())
+            }
+            fn flag_text(&self) -> String {
+                self.to_string()
             }
         }
     )*};
@@ -194,6 +205,9 @@ impl FlagValue for String {
     fn parse_flag(text: &str) -> Result<Self, String> {
         Ok(text.trim().to_string())
     }
+    fn flag_text(&self) -> String {
+        self.clone()
+    }
 }
 
 impl FlagValue for bool {
@@ -204,11 +218,17 @@ impl FlagValue for bool {
             _ => Err("use true or false".into()),
         }
     }
+    fn flag_text(&self) -> String {
+        self.to_string()
+    }
 }
 
 impl FlagValue for ModelChoice {
     fn parse_flag(text: &str) -> Result<Self, String> {
         text.parse()
+    }
+    fn flag_text(&self) -> String {
+        self.to_string()
     }
 }
 
@@ -216,17 +236,26 @@ impl FlagValue for Vec<String> {
     fn parse_flag(text: &str) -> Result<Self, String> {
         Ok(text.split(';').map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect())
     }
+    fn flag_text(&self) -> String {
+        self.join(";")
+    }
 }
 
 impl FlagValue for ModelKind {
     fn parse_flag(text: &str) -> Result<Self, String> {
         text.parse()
     }
+    fn flag_text(&self) -> String {
+        self.to_string()
+    }
 }
 
 impl FlagValue for OptimizerKind {
     fn parse_flag(text: &str) -> Result<Self, String> {
         text.parse()
+    }
+    fn flag_text(&self) -> String {
+        self.to_string()
     }
 }
 
@@ -238,6 +267,9 @@ impl FlagValue for Vec<u32> {
                 p.trim().parse::<u32>().map_err(|_| format!("{p:?} is not a layer size; use e.g. 32,16"))
             })
             .collect()
+    }
+    fn flag_text(&self) -> String {
+        self.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
     }
 }
 
@@ -363,5 +395,31 @@ mod tests {
             .apply(&mut spec)
             .unwrap();
         assert_eq!(spec.layers, ["linear 8", "relu", "linear"]);
+    }
+
+    #[test]
+    fn every_parameter_as_flag_text_parses_back_to_itself() {
+        let mut spec = TrainSpec {
+            dataset: "iris".into(),
+            lr: 0.003,
+            hidden: vec![32, 16],
+            layers: vec!["linear 8".into(), "relu".into()],
+            standardize: false,
+            ..TrainSpec::default()
+        };
+        spec.model = ModelChoice::Custom("net".into());
+        let texts = spec.flag_texts();
+        assert_eq!(texts.len(), TrainFlags::FIELDS.len(), "one text per flag");
+        let mut flags = TrainFlags::default();
+        for (name, text) in &texts {
+            *flags.field_mut(name).unwrap() = Some(text.clone());
+        }
+        let mut again = TrainSpec { dataset: "iris".into(), ..TrainSpec::default() };
+        flags.apply(&mut again).unwrap();
+        assert_eq!(again, spec);
+        assert!(
+            texts.contains(&("hidden", "32,16".to_string()))
+                && texts.contains(&("layers", "linear 8;relu".to_string()))
+        );
     }
 }

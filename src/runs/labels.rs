@@ -13,21 +13,15 @@ fn settings(meta: &RunMeta) -> Vec<(String, String)> {
     match &meta.command {
         // A command's own params are its settings; its hyperparameters table is only defaults.
         Some(command) => out.extend(command.params.iter().map(|(k, v)| (k.clone(), v.clone()))),
-        None => {
-            let h = &meta.hyperparameters;
-            let hidden = h.hidden.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",");
-            out.extend([
-                ("epochs".to_string(), h.epochs.to_string()),
-                ("batch_size".to_string(), h.batch_size.to_string()),
-                ("lr".to_string(), h.lr.to_string()),
-                ("optimizer".to_string(), h.optimizer.to_string()),
-                ("momentum".to_string(), h.momentum.to_string()),
-                ("seed".to_string(), h.seed.to_string()),
-                ("hidden".to_string(), hidden),
-                ("val_fraction".to_string(), h.val_fraction.to_string()),
-                ("standardize".to_string(), h.standardize.to_string()),
-            ]);
-        }
+        // Every training parameter but those already named (model, device) and the layers
+        // (a stack's whole text; its numbers differ within it).
+        None => out.extend(
+            meta.hyperparameters
+                .flag_texts()
+                .into_iter()
+                .filter(|(name, _)| !matches!(*name, "model" | "device" | "layers"))
+                .map(|(k, v)| (k.to_string(), v)),
+        ),
     }
     out
 }

@@ -53,13 +53,13 @@ mod tests {
 
     #[test]
     fn a_family_is_shades_of_its_hue() {
-        assert_eq!(family_colour(2, 0), run_colour(2));
-        let shades: Vec<_> = (0..8).map(|m| family_colour(2, m)).collect();
+        assert_eq!(family_colour(1, 0), run_colour(1));
+        let shades: Vec<_> = (0..8).map(|m| family_colour(1, m)).collect();
         let mut unique = shades.clone();
         unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), 8, "{shades:?}");
-        // Darker and lighter shades keep the hue's order of channels (red > green > blue here).
+        // Darker and lighter shades keep the hue's order of channels (orange: red > green > blue).
         for (r, g, b) in shades {
             assert!(r >= g && g >= b, "({r}, {g}, {b})");
         }

@@ -152,27 +152,18 @@ pub fn default_name(asked: &Asked, settings: &Settings, template: Option<&Comman
 /// A run's parameters as `workbench train` flags (by field name): the ones that matter for its
 /// model and optimizer, so that a line built from them repeats the run whatever config.toml says.
 pub fn train_values(h: &TrainSpec) -> BTreeMap<String, String> {
-    let mut v = BTreeMap::from([
-        ("dataset".to_string(), h.dataset.clone()),
-        ("model".to_string(), h.model.to_string()),
-        ("device".to_string(), h.device.clone()),
-        ("epochs".to_string(), h.epochs.to_string()),
-        ("batch_size".to_string(), h.batch_size.to_string()),
-        ("lr".to_string(), h.lr.to_string()),
-        ("optimizer".to_string(), h.optimizer.to_string()),
-        ("seed".to_string(), h.seed.to_string()),
-        ("val_fraction".to_string(), h.val_fraction.to_string()),
-        ("standardize".to_string(), h.standardize.to_string()),
-        ("threads".to_string(), h.threads.to_string()),
-    ]);
-    if h.optimizer == OptimizerKind::Sgd {
-        v.insert("momentum".into(), h.momentum.to_string());
-    }
-    if h.model == ModelKind::Mlp {
-        v.insert("hidden".into(), h.hidden.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","));
-    }
-    if !h.layers.is_empty() {
-        v.insert("layers".into(), h.layers.join(";"));
-    }
-    v
+    let applies = |name: &str| match name {
+        "momentum" => h.optimizer == OptimizerKind::Sgd,
+        "hidden" => h.model == ModelKind::Mlp,
+        "layers" => !h.layers.is_empty(),
+        _ => true,
+    };
+    let mut values: BTreeMap<String, String> = h
+        .flag_texts()
+        .into_iter()
+        .filter(|(name, _)| applies(name))
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    values.insert("dataset".into(), h.dataset.clone());
+    values
 }

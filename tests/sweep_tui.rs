@@ -123,10 +123,15 @@ fn bad_lists_are_refused_in_the_field() {
 
 /// Nine finished runs of sweep `s1`: lr × seed, with best accuracies the test knows.
 fn sweep_app(dir: &std::path::Path) -> (App, Vec<(String, String, f64)>) {
+    sweep_app_of(dir, [("0.1", 1.6), ("0.03", 1.0), ("0.01", 0.5)])
+}
+
+/// Sweep `s1` of these learning rates (each with its curve's speed) × seeds 1, 2, 3.
+fn sweep_app_of(dir: &std::path::Path, lrs: [(&str, f64); 3]) -> (App, Vec<(String, String, f64)>) {
     let mut app = app(dir, 0);
     let mut cells = Vec::new();
     let mut n = 0;
-    for (lr, speed) in [("0.1", 1.6), ("0.03", 1.0), ("0.01", 0.5)] {
+    for (lr, speed) in lrs {
         for seed in ["1", "2", "3"] {
             n += 1;
             let key = format!("20261206-1000{n:02}-iris-mlp-cpu");
@@ -200,6 +205,26 @@ fn the_board_groups_the_seeds_with_their_spread() {
     assert!(
         shown.contains("best val_accuracy against lr: one dot per run"),
         "0.01 to 0.1 spans 10×, no log x: {shown}"
+    );
+}
+
+#[test]
+fn the_value_chart_has_a_log_x_axis_when_the_values_span_a_hundredfold() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut app, _) = sweep_app_of(dir.path(), [("0.1", 1.6), ("0.01", 1.0), ("0.001", 0.5)]);
+    app.runs.focused = app.runs.order.first().cloned();
+    press(&mut app, &[ch('b'), ch('v')]);
+    let Some(Popup::Board(board)) = &app.popup else { panic!() };
+    let table = board.table(&app.runs);
+    let points = workbench::app::board::value_points(&table, "lr").unwrap();
+    assert!(points.log_x);
+    assert_eq!(points.runs.len(), 9, "one point per run");
+    assert_eq!(points.means.iter().map(|p| p.0).collect::<Vec<_>>(), [0.001, 0.01, 0.1], "a mean per value");
+    let shown = screen(&app, 120, 40);
+    assert!(shown.contains("best val_accuracy against lr, log x"), "{shown}");
+    assert!(
+        shown.contains("0.001") && shown.contains("0.1 lr"),
+        "the axis shows the values, not their logs: {shown}"
     );
 }
 

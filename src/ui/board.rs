@@ -17,9 +17,14 @@ pub fn sweeps(app: &App, selected: usize, area: Rect, frame: &mut Frame) {
     let names = board::sweep_names(&app.runs);
     let rect = inset(area);
     frame.render_widget(Clear, rect);
+    // Scroll so the highlighted sweep shows (two rows go to the keys).
+    let room = usize::from(rect.height.saturating_sub(4)).max(1);
+    let first = selected.saturating_sub(room - 1);
     let mut lines: Vec<Line> = names
         .iter()
         .enumerate()
+        .skip(first)
+        .take(room)
         .map(|(i, (name, runs))| {
             let style = if i == selected { theme::selected() } else { Style::new() };
             Line::styled(format!(" {name}  ({runs} runs)"), style)

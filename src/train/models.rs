@@ -19,6 +19,7 @@
 use tch::nn::{self, Init, VarStore};
 use tch::{Device, Kind, Reduction, TchError, Tensor};
 
+use super::dense_step::{DenseParams, DenseSoftmaxStep};
 use super::msg::MetricKind;
 use super::optim::{FlatAdam, FlatSgd, StateMap};
 use super::script_net::{script_path, ScriptNet};
@@ -173,7 +174,17 @@ pub fn build(
                 OptimizerKind::Adam => FlatAdam::new(&vs, spec.lr).map(Optim::Adam),
             }
             .map_err(|e| super::TrainError::Internal(format!("could not create the optimizer: {e}")))?;
-            Box::new(AutogradLearner { vs, net, head, opt, squeeze: head != Head::Softmax })
+            let opt_params = match &opt {
+                Optim::Adam(adam) => adam.params(),
+                Optim::Sgd(sgd) => sgd.params(),
+            };
+            let dense = match (&net, head) {
+                (Network::Mlp(layers), Head::Softmax) => {
+                    DenseSoftmaxStep::new(&dense_params(layers), opt_params)
+                }
+                _ => None,
+            };
+            Box::new(AutogradLearner { vs, net, head, opt, squeeze: head != Head::Softmax, dense })
         }
     };
     Ok(learner)
@@ -210,6 +221,11 @@ impl Dense {
     fn forward(&self, xs: &Tensor) -> Tensor {
         xs.linear(&self.w, Some(&self.b))
     }
+}
+
+/// The layers as the hand-written step takes them.
+fn dense_params(layers: &[Dense]) -> Vec<DenseParams<'_>> {
+    layers.iter().map(|l| DenseParams { weight: &l.w, bias: &l.b }).collect()
 }
 
 /// A 2-D convolution, initialised like PyTorch's `nn.Conv2d`.
@@ -335,6 +351,9 @@ struct AutogradLearner {
     opt: Optim,
     /// One-output heads give `[N, 1]`; the loss wants `[N]`.
     squeeze: bool,
+    /// Dense layers with a softmax head: gradients by hand, not by the autograd engine (see
+    /// dense_step.rs); `None` for every other network.
+    dense: Option<DenseSoftmaxStep>,
 }
 
 impl AutogradLearner {
@@ -350,6 +369,14 @@ impl AutogradLearner {
 
 impl Learner for AutogradLearner {
     fn train_step(&mut self, xb: &Tensor, yb: &Tensor) -> Result<Tensor, TchError> {
+        if let (Some(dense), Network::Mlp(layers)) = (&mut self.dense, &self.net) {
+            let loss = dense.step(&dense_params(layers), &flatten(xb), yb)?;
+            match &mut self.opt {
+                Optim::Adam(adam) => adam.step_flat(dense.flat_grad())?,
+                Optim::Sgd(sgd) => sgd.step(dense.param_grads())?,
+            }
+            return Ok(loss);
+        }
         // A TorchScript module keeps its own mode: training only inside the step.
         if let Network::Script(net) = &mut self.net {
             net.set_train(true);

@@ -77,19 +77,25 @@ impl FlatAdam {
         let _no_grad = tch::no_grad_guard();
         // `reshape`, not `view`: a gradient may come back with another layout than its parameter.
         let pieces = grads.iter().map(|g| g.f_reshape([-1])).collect::<Result<Vec<_>, _>>()?;
-        let grad = Tensor::f_cat(&pieces, 0)?;
+        self.step_flat(&Tensor::f_cat(&pieces, 0)?)
+    }
+
+    /// [`FlatAdam::step`] given the gradients already joined into one flat tensor, laid out as
+    /// the parameters are (as `train::dense_step` writes them).
+    pub fn step_flat(&mut self, grad: &Tensor) -> Result<(), TchError> {
+        let _no_grad = tch::no_grad_guard();
         self.step += 1;
         let step = f64::from(self.step);
         let bias_correction1 = 1.0 - self.beta1.powf(step);
         let bias_correction2 = 1.0 - self.beta2.powf(step);
         let step_size = self.lr / bias_correction1;
 
-        let _ = self.exp_avg.f_lerp_(&grad, 1.0 - self.beta1)?;
+        let _ = self.exp_avg.f_lerp_(grad, 1.0 - self.beta1)?;
         // tch's addcmul_ and addcdiv_ take no `value`. The kernels compute `self + value * t1 * t2`
         // and `self + value * t1 / t2` from left to right, so passing `value * t1` (one multiply,
         // rounded to float as the kernel rounds it) as t1 gives the same numbers.
         let _ = self.exp_avg_sq.f_mul_(&self.beta2_t)?;
-        let _ = self.exp_avg_sq.f_addcmul_(&grad.f_mul(&self.one_minus_beta2_t)?, &grad)?;
+        let _ = self.exp_avg_sq.f_addcmul_(&grad.f_mul(&self.one_minus_beta2_t)?, grad)?;
         let mut denom = self.exp_avg_sq.f_sqrt()?;
         let _ = denom.f_div_(&scalar(bias_correction2.powf(0.5))?)?;
         let _ = denom.f_add_(&self.eps_t)?;

@@ -29,6 +29,14 @@ pub struct FlatAdam {
     beta2_t: Tensor,
     one_minus_beta2_t: Tensor,
     eps_t: Tensor,
+    /// The step's `bias_correction2 ** 0.5` and `-step_size`, refilled each step.
+    bias_correction2_sqrt_t: Tensor,
+    minus_step_size_t: Tensor,
+    /// Scratch of the parameters' size for the step's intermediate results, so a step allocates
+    /// nothing (a small model's step is mostly such overheads).
+    scaled_grad: Tensor,
+    denom: Tensor,
+    scaled_exp_avg: Tensor,
     step: u32,
 }
 
@@ -50,6 +58,9 @@ impl FlatAdam {
             params,
             exp_avg: flat.f_zeros_like()?,
             exp_avg_sq: flat.f_zeros_like()?,
+            scaled_grad: flat.f_empty_like()?,
+            denom: flat.f_empty_like()?,
+            scaled_exp_avg: flat.f_empty_like()?,
             flat,
             lr,
             beta1,
@@ -57,6 +68,8 @@ impl FlatAdam {
             beta2_t: scalar(beta2)?,
             one_minus_beta2_t: scalar(1.0 - beta2)?,
             eps_t: scalar(eps)?,
+            bias_correction2_sqrt_t: scalar(1.0)?,
+            minus_step_size_t: scalar(0.0)?,
             step: 0,
         })
     }
@@ -94,12 +107,17 @@ impl FlatAdam {
         // tch's addcmul_ and addcdiv_ take no `value`. The kernels compute `self + value * t1 * t2`
         // and `self + value * t1 / t2` from left to right, so passing `value * t1` (one multiply,
         // rounded to float as the kernel rounds it) as t1 gives the same numbers.
+        // The `_out` forms run the same kernels as `mul`, `sqrt` into the scratch buffers.
         let _ = self.exp_avg_sq.f_mul_(&self.beta2_t)?;
-        let _ = self.exp_avg_sq.f_addcmul_(&grad.f_mul(&self.one_minus_beta2_t)?, grad)?;
-        let mut denom = self.exp_avg_sq.f_sqrt()?;
-        let _ = denom.f_div_(&scalar(bias_correction2.powf(0.5))?)?;
-        let _ = denom.f_add_(&self.eps_t)?;
-        let _ = self.flat.f_addcdiv_(&self.exp_avg.f_mul(&scalar(-step_size)?)?, &denom)?;
+        let _ = grad.f_mul_out(&self.scaled_grad, &self.one_minus_beta2_t)?;
+        let _ = self.exp_avg_sq.f_addcmul_(&self.scaled_grad, grad)?;
+        let _ = self.exp_avg_sq.f_sqrt_out(&self.denom)?;
+        let _ = self.bias_correction2_sqrt_t.f_fill_(bias_correction2.powf(0.5))?;
+        let _ = self.denom.f_div_(&self.bias_correction2_sqrt_t)?;
+        let _ = self.denom.f_add_(&self.eps_t)?;
+        let _ = self.minus_step_size_t.f_fill_(-step_size)?;
+        let _ = self.exp_avg.f_mul_out(&self.scaled_exp_avg, &self.minus_step_size_t)?;
+        let _ = self.flat.f_addcdiv_(&self.scaled_exp_avg, &self.denom)?;
         Ok(())
     }
 }

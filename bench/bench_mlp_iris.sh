@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # mlp (4-16-3) on Iris, batch 16, Adam, CPU: steps/s of the workbench's engine (bench/mlp_iris.rs)
 # against the same training in PyTorch (bench/mlp_iris_reference.py), side by side on this machine.
-# Alternating runs, median of each side; the final losses of the two must agree to 1e-4 or the
+# Alternating runs, median of each side; the final losses of the two must agree to 1e-6 or the
 # script fails. Prints a table and appends a dated record to BENCHMARKS.md.
 #
 #   ./dev bench mlp                      (or: PYTHON=.venv-torch/bin/python bench/bench_mlp_iris.sh)
@@ -11,7 +11,9 @@
 #                                        0 is libtorch's default (one per core), the figure the
 #                                        target is judged on
 #   MLP_BENCH_RECORD=0                   print only; do not append to BENCHMARKS.md
-# Target (the foundation issue): the workbench at least 3x PyTorch's steps/s.
+#   MLP_BENCH_PROFILE=dev                the cargo profile to build the benchmark with: dev (default;
+#                                        what `./dev run` builds) or release
+# Target (issue 23): the workbench at least 5x PyTorch's steps/s at both thread settings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-.venv-torch/bin/python}
@@ -19,27 +21,29 @@ EPOCHS=${MLP_BENCH_EPOCHS:-1000}
 REPEAT=${MLP_BENCH_REPEAT:-5}
 THREADS=${MLP_BENCH_THREADS:-"0 1"}
 RECORD=${MLP_BENCH_RECORD:-1}
+PROFILE=${MLP_BENCH_PROFILE:-dev}
 
 "$PYTHON" -c 'import torch; assert torch.__version__.startswith("2.11.0"), torch.__version__' || {
     echo "error: $PYTHON has no torch 2.11.0; run ./dev gpu-torch or set PYTHON" >&2
     exit 1
 }
-# Build with the release settings and find the benchmark's executable.
-bin=$(cargo bench --bench mlp_iris --no-run --message-format=json 2>/dev/null \
+# Build with the chosen profile and find the benchmark's executable.
+bin=$(cargo bench --profile "$PROFILE" --bench mlp_iris --no-run --message-format=json 2>/dev/null \
     | python3 -c 'import json, sys
 for line in sys.stdin:
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "mlp_iris" and m.get("executable"):
         print(m["executable"])')
-[ -x "$bin" ] || { echo "error: could not build the mlp_iris benchmark (cargo bench --bench mlp_iris --no-run)" >&2; exit 1; }
+[ -x "$bin" ] || { echo "error: could not build the mlp_iris benchmark (cargo bench --profile $PROFILE --bench mlp_iris --no-run)" >&2; exit 1; }
 
 # The section's introduction, used when BENCHMARKS.md has no such section yet.
 INTRO="Steps per second of \`mlp\` (4-16-3) on Iris, batch size 16, Adam (lr 0.01), seed 42, on the CPU: the
 workbench's real engine (bench/mlp_iris.rs: \`worker::prepare_run\` and \`engine::run_loop\`, validation after
 each epoch) against the same training written in plain PyTorch 2.11 (bench/mlp_iris_reference.py), in one run
 on one machine, alternating. Both follow the workbench's procedure (seeded split, standardisation,
-initialisation, per-epoch seeded batch order), so their final losses must agree to 1e-4; the script fails
-otherwise. Only the training loop is timed. Target: the workbench at least 3x PyTorch's steps/s. Run it with
+initialisation, per-epoch seeded batch order), so their final losses must agree to 1e-6; the script fails
+otherwise. Only the training loop is timed. Target: the workbench at least 5x PyTorch's steps/s at both thread
+settings (issue 23). Run it with
 \`./dev bench mlp\`."
 
 rust() { "$bin" --bench --epochs "$EPOCHS" --threads "$1"; }
@@ -68,13 +72,13 @@ done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 busy_after=$(busy_pct)
 
-report=$(python3 - "$results" "$EPOCHS" "$REPEAT" "$load_before" "$load_after" "$THREADS" "$busy_before" "$busy_after" <<'PY'
+report=$(python3 - "$results" "$EPOCHS" "$REPEAT" "$load_before" "$load_after" "$THREADS" "$busy_before" "$busy_after" "$PROFILE" <<'PY'
 import json, statistics, subprocess, sys, time
-path, epochs, repeat, load_before, load_after, settings, busy_before, busy_after = sys.argv[1:]
+path, epochs, repeat, load_before, load_after, settings, busy_before, busy_after, profile = sys.argv[1:]
 runs = [json.loads(line) for line in open(path)]
 cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
 cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-rows, worst, failed, headline = [], 0.0, False, None
+rows, worst, failed, worst_ratio = [], 0.0, False, None
 for setting in settings.split():
     mine = [r for r in runs if r["setting"] == int(setting)]
     wb = [r for r in mine if r["impl"] == "workbench"]
@@ -84,34 +88,35 @@ for setting in settings.split():
         for key in ("train_loss", "val_loss"):
             diff = abs(a[key] - b[key])
             worst = max(worst, diff)
-            if not diff <= 1e-4:
+            if not diff <= 1e-6:
                 failed = True
                 print(f"LOSS MISMATCH ({key}): workbench {a[key]!r} vs pytorch {b[key]!r}", file=sys.stderr)
     ratio = med(wb) / med(pt)
     label = f"libtorch default ({wb[0]['threads']})" if setting == "0" else setting
     rows.append((label, med(wb), med(pt), ratio, min(r["steps_per_s"] for r in wb), max(r["steps_per_s"] for r in wb),
                  min(r["steps_per_s"] for r in pt), max(r["steps_per_s"] for r in pt)))
-    if headline is None or setting == "0":
-        headline = ratio
+    worst_ratio = ratio if worst_ratio is None else min(worst_ratio, ratio)
 losses = runs[0]
 print(f"### {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {cpu} ({cores} cores), load average {load_before} before, "
       f"{load_after} after; other work took {busy_before}% of the CPU just before, {busy_after}% just after\n")
-print(f"Command: `./dev bench mlp` ({epochs} epochs = {losses['steps']} steps a run, median of {repeat} alternating runs a side)\n")
+command = "./dev bench mlp" if profile == "dev" else f"MLP_BENCH_PROFILE={profile} ./dev bench mlp"
+print(f"Command: `{command}` ({epochs} epochs = {losses['steps']} steps a run, median of {repeat} alternating runs a side; "
+      f"the workbench built in the {profile} profile{' (what ./dev run builds)' if profile == 'dev' else ''})\n")
 print("| intra-op threads (both sides) | workbench steps/s | PyTorch 2.11 steps/s | ratio | workbench range | PyTorch range |")
 print("|---|---|---|---|---|---|")
 for label, w, p, r, wlo, whi, plo, phi in rows:
     print(f"| {label} | {w:,.0f} | {p:,.0f} | **{r:.2f}x** | {wlo:,.0f}-{whi:,.0f} | {plo:,.0f}-{phi:,.0f} |")
 print()
-verdict = "ok" if headline >= 3 else "MISSED"
+verdict = "ok" if worst_ratio >= 5 else "MISSED"
 if max(int(busy_before), int(busy_after)) > 10:
     # Other work takes the cores both sides need (and the default threads' OpenMP regions wait for
     # a second core), so such figures say little about either side.
     print(f"**Machine busy** (other work took {busy_before}% / {busy_after}% of the CPU before / after): "
           "these figures are unreliable; rerun on a quiet machine.\n")
-print(f"Target >= 3x at libtorch's default threads: {verdict} ({headline:.2f}x). "
+print(f"Target >= 5x at every thread setting: {verdict} (lowest {worst_ratio:.2f}x). "
       f"Final losses: train {losses['train_loss']:.10g}, validation {losses['val_loss']:.10g} "
       f"(accuracy {losses['val_acc']:.4f}); largest difference between the sides {worst:.3g} "
-      f"({'agree to 1e-4' if not failed else 'DISAGREE'}).")
+      f"({'agree to 1e-6' if not failed else 'DISAGREE'}).")
 sys.exit(2 if failed else 0)
 PY
 ) || status=$?

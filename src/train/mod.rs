@@ -4,6 +4,7 @@
 //! plain data ([`TrainMsg`]) out. See `worker.rs` for the thread and `engine.rs` for the loop.
 pub mod checkpoint;
 pub mod control;
+pub mod dense_step;
 pub mod engine;
 mod error;
 pub mod memory;

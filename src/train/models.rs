@@ -19,6 +19,7 @@
 use tch::nn::{self, Init, VarStore};
 use tch::{Device, Kind, Reduction, TchError, Tensor};
 
+use super::dense_step::{DenseParams, DenseSoftmaxStep};
 use super::msg::MetricKind;
 use super::optim::{FlatAdam, FlatSgd, StateMap};
 use super::script_net::{script_path, ScriptNet};
@@ -173,7 +174,17 @@ pub fn build(
                 OptimizerKind::Adam => FlatAdam::new(&vs, spec.lr).map(Optim::Adam),
             }
             .map_err(|e| super::TrainError::Internal(format!("could not create the optimizer: {e}")))?;
-            Box::new(AutogradLearner { vs, net, head, opt, squeeze: head != Head::Softmax })
+            let opt_params = match &opt {
+                Optim::Adam(adam) => adam.params(),
+                Optim::Sgd(sgd) => sgd.params(),
+            };
+            let dense = match (&net, head) {
+                (Network::Mlp(layers), Head::Softmax) => {
+                    DenseSoftmaxStep::new(&dense_params(layers), opt_params)
+                }
+                _ => None,
+            };
+            Box::new(AutogradLearner { vs, net, head, opt, squeeze: head != Head::Softmax, dense })
         }
     };
     Ok(learner)
@@ -210,6 +221,11 @@ impl Dense {
     fn forward(&self, xs: &Tensor) -> Tensor {
         xs.linear(&self.w, Some(&self.b))
     }
+}
+
+/// The layers as the hand-written step takes them.
+fn dense_params(layers: &[Dense]) -> Vec<DenseParams<'_>> {
+    layers.iter().map(|l| DenseParams { weight: &l.w, bias: &l.b }).collect()
 }
 
 /// A 2-D convolution, initialised like PyTorch's `nn.Conv2d`.
@@ -335,6 +351,9 @@ struct AutogradLearner {
     opt: Optim,
     /// One-output heads give `[N, 1]`; the loss wants `[N]`.
     squeeze: bool,
+    /// Dense layers with a softmax head: gradients by hand, not by the autograd engine (see
+    /// dense_step.rs); `None` for every other network.
+    dense: Option<DenseSoftmaxStep>,
 }
 
 impl AutogradLearner {
@@ -350,6 +369,14 @@ impl AutogradLearner {
 
 impl Learner for AutogradLearner {
     fn train_step(&mut self, xb: &Tensor, yb: &Tensor) -> Result<Tensor, TchError> {
+        if let (Some(dense), Network::Mlp(layers)) = (&mut self.dense, &self.net) {
+            let loss = dense.step(&dense_params(layers), &flatten(xb), yb)?;
+            match &mut self.opt {
+                Optim::Adam(adam) => adam.step_flat(dense.flat_grad())?,
+                Optim::Sgd(sgd) => sgd.step(dense.param_grads())?,
+            }
+            return Ok(loss);
+        }
         // A TorchScript module keeps its own mode: training only inside the step.
         if let Network::Script(net) = &mut self.net {
             net.set_train(true);
@@ -568,4 +595,77 @@ pub fn load_checkpoint(
     let mut learner = build(&spec, &meta.data.sample_shape, &task, device)?;
     super::checkpoint::load_weights(learner.as_mut(), &meta.hyperparameters.model, &path)?;
     Ok(learner)
+}
+
+#[cfg(test)]
+mod tests {
+    use tch::{Device, Kind, Reduction, Tensor};
+
+    use super::*;
+
+    /// An mlp learner from `build` (so with the hand-written step of dense_step.rs) and the same
+    /// network's variables from a second, identically seeded `build`.
+    fn twins(spec: &TrainSpec) -> (Box<dyn Learner>, Box<dyn Learner>) {
+        let task = Task::Classification { classes: vec!["a".into(), "b".into(), "c".into()] };
+        let make = || crate::train::rng::seeded(5, || build(spec, &[4], &task, Device::Cpu).unwrap());
+        (make(), make())
+    }
+
+    /// The reference: the same forward pass differentiated by the autograd engine.
+    fn autograd_loss(vs: &VarStore, layers: usize, xs: &Tensor, ys: &Tensor) -> Tensor {
+        let vars = vs.variables();
+        let mut h = xs.shallow_clone();
+        for i in 0..layers {
+            let (w, b) = (&vars[&format!("{}.weight", 2 * i)], &vars[&format!("{}.bias", 2 * i)]);
+            h = h.linear(w, Some(b));
+            if i + 1 < layers {
+                h = h.relu();
+            }
+        }
+        h.cross_entropy_loss::<Tensor>(ys, None, Reduction::Mean, -100, 0.0)
+    }
+
+    #[test]
+    fn an_mlp_trains_exactly_as_with_autograd_under_adam_and_sgd() {
+        for optimizer in [OptimizerKind::Adam, OptimizerKind::Sgd] {
+            let mut spec = TrainSpec::from_config("x", &crate::config::TrainConfig::default());
+            spec.model = ModelKind::Mlp.into();
+            spec.hidden = vec![7, 5];
+            spec.optimizer = optimizer;
+            spec.lr = 0.05;
+            spec.momentum = 0.9;
+            let (mut fast, reference) = twins(&spec);
+            // The reference keeps its own optimizer, fed by run_backward.
+            let vs = reference.var_store();
+            let mut adam = FlatAdam::new(vs, spec.lr).unwrap();
+            let mut sgd = FlatSgd::new(vs, spec.lr, spec.momentum);
+            for step in 0..30 {
+                let (xs, ys) = crate::train::rng::seeded(100 + step, || {
+                    let n = if step % 3 == 2 { 5 } else { 16 };
+                    (
+                        Tensor::randn([n, 4], (Kind::Float, Device::Cpu)),
+                        Tensor::randint(3, [n], (Kind::Int64, Device::Cpu)),
+                    )
+                });
+                let loss = fast.train_step(&xs, &ys).unwrap();
+                let want = autograd_loss(vs, 3, &xs, &ys);
+                assert!(loss.equal(&want.detach()), "{optimizer:?}, step {step}: the loss");
+                match optimizer {
+                    OptimizerKind::Adam => {
+                        let grads = Tensor::run_backward(&[&want], adam.params(), false, false);
+                        adam.step(&grads).unwrap();
+                    }
+                    OptimizerKind::Sgd => {
+                        let grads = Tensor::run_backward(&[&want], sgd.params(), false, false);
+                        sgd.step(&grads).unwrap();
+                    }
+                }
+            }
+            let (got, want) = (fast.var_store().variables(), vs.variables());
+            assert_eq!(got.len(), 6);
+            for (name, value) in &got {
+                assert!(value.equal(&want[name]), "{optimizer:?}: {name} differs after 30 steps");
+            }
+        }
+    }
 }

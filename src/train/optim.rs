@@ -29,6 +29,14 @@ pub struct FlatAdam {
     beta2_t: Tensor,
     one_minus_beta2_t: Tensor,
     eps_t: Tensor,
+    /// The step's `bias_correction2 ** 0.5` and `-step_size`, refilled each step.
+    bias_correction2_sqrt_t: Tensor,
+    minus_step_size_t: Tensor,
+    /// Scratch of the parameters' size for the step's intermediate results, so a step allocates
+    /// nothing (a small model's step is mostly such overheads).
+    scaled_grad: Tensor,
+    denom: Tensor,
+    scaled_exp_avg: Tensor,
     step: u32,
 }
 
@@ -50,6 +58,9 @@ impl FlatAdam {
             params,
             exp_avg: flat.f_zeros_like()?,
             exp_avg_sq: flat.f_zeros_like()?,
+            scaled_grad: flat.f_empty_like()?,
+            denom: flat.f_empty_like()?,
+            scaled_exp_avg: flat.f_empty_like()?,
             flat,
             lr,
             beta1,
@@ -57,6 +68,8 @@ impl FlatAdam {
             beta2_t: scalar(beta2)?,
             one_minus_beta2_t: scalar(1.0 - beta2)?,
             eps_t: scalar(eps)?,
+            bias_correction2_sqrt_t: scalar(1.0)?,
+            minus_step_size_t: scalar(0.0)?,
             step: 0,
         })
     }
@@ -77,23 +90,34 @@ impl FlatAdam {
         let _no_grad = tch::no_grad_guard();
         // `reshape`, not `view`: a gradient may come back with another layout than its parameter.
         let pieces = grads.iter().map(|g| g.f_reshape([-1])).collect::<Result<Vec<_>, _>>()?;
-        let grad = Tensor::f_cat(&pieces, 0)?;
+        self.step_flat(&Tensor::f_cat(&pieces, 0)?)
+    }
+
+    /// [`FlatAdam::step`] given the gradients already joined into one flat tensor, laid out as
+    /// the parameters are (as `train::dense_step` writes them).
+    pub fn step_flat(&mut self, grad: &Tensor) -> Result<(), TchError> {
+        let _no_grad = tch::no_grad_guard();
         self.step += 1;
         let step = f64::from(self.step);
         let bias_correction1 = 1.0 - self.beta1.powf(step);
         let bias_correction2 = 1.0 - self.beta2.powf(step);
         let step_size = self.lr / bias_correction1;
 
-        let _ = self.exp_avg.f_lerp_(&grad, 1.0 - self.beta1)?;
+        let _ = self.exp_avg.f_lerp_(grad, 1.0 - self.beta1)?;
         // tch's addcmul_ and addcdiv_ take no `value`. The kernels compute `self + value * t1 * t2`
         // and `self + value * t1 / t2` from left to right, so passing `value * t1` (one multiply,
         // rounded to float as the kernel rounds it) as t1 gives the same numbers.
+        // The `_out` forms run the same kernels as `mul`, `sqrt` into the scratch buffers.
         let _ = self.exp_avg_sq.f_mul_(&self.beta2_t)?;
-        let _ = self.exp_avg_sq.f_addcmul_(&grad.f_mul(&self.one_minus_beta2_t)?, &grad)?;
-        let mut denom = self.exp_avg_sq.f_sqrt()?;
-        let _ = denom.f_div_(&scalar(bias_correction2.powf(0.5))?)?;
-        let _ = denom.f_add_(&self.eps_t)?;
-        let _ = self.flat.f_addcdiv_(&self.exp_avg.f_mul(&scalar(-step_size)?)?, &denom)?;
+        let _ = grad.f_mul_out(&self.scaled_grad, &self.one_minus_beta2_t)?;
+        let _ = self.exp_avg_sq.f_addcmul_(&self.scaled_grad, grad)?;
+        let _ = self.exp_avg_sq.f_sqrt_out(&self.denom)?;
+        let _ = self.bias_correction2_sqrt_t.f_fill_(bias_correction2.powf(0.5))?;
+        let _ = self.denom.f_div_(&self.bias_correction2_sqrt_t)?;
+        let _ = self.denom.f_add_(&self.eps_t)?;
+        let _ = self.minus_step_size_t.f_fill_(-step_size)?;
+        let _ = self.exp_avg.f_mul_out(&self.scaled_exp_avg, &self.minus_step_size_t)?;
+        let _ = self.flat.f_addcdiv_(&self.scaled_exp_avg, &self.denom)?;
         Ok(())
     }
 }

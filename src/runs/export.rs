@@ -10,7 +10,7 @@ use plotters::prelude::*;
 use super::error::RunsError;
 use super::events::{ScalarPoint, StepRow};
 use super::external::{is_train_loss, ExternalRun};
-use super::palette::run_colour;
+use super::palette::colours_of;
 use super::record::{load_run, read_steps, RunRecord};
 
 /// The header of the exported CSV, one value per row.
@@ -302,6 +302,10 @@ pub fn legend_names(runs: &[ExportRun]) -> Vec<String> {
 fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, runs: &[ExportRun]) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     let names = legend_names(runs);
+    // A sweep's runs in shades of one colour, as in the TUI's overlay.
+    let sweeps: Vec<Option<&str>> =
+        runs.iter().map(|r| r.meta.as_ref().and_then(|m| m.sweep.as_deref())).collect();
+    let colours = colours_of(&sweeps);
     let curves: Vec<(Curve, Curve)> = runs.iter().map(|r| (points(r, false), points(r, true))).collect();
     let all = curves.iter().flat_map(|(t, v)| t.iter().chain(v));
     let (mut x_max, mut y_min, mut y_max) = (1.0f64, f64::INFINITY, f64::NEG_INFINITY);
@@ -340,7 +344,7 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, runs: &[ExportRun]) ->
         .draw()
         .map_err(err)?;
     for (i, ((train, val), name)) in curves.into_iter().zip(&names).enumerate() {
-        let (r, g, b) = run_colour(i);
+        let (r, g, b) = colours[i];
         let colour = RGBColor(r, g, b);
         let style = colour.stroke_width(2);
         chart

@@ -37,6 +37,36 @@ pub fn family_colour(family: usize, member: usize) -> (u8, u8, u8) {
     (mix(r), mix(g), mix(b))
 }
 
+/// The colours of runs drawn together (an exported chart), given each run's sweep: a run outside
+/// a sweep takes the next palette colour, a sweep takes the next one for its family, and its runs
+/// take shades of it in turn.
+pub fn colours_of(sweeps: &[Option<&str>]) -> Vec<(u8, u8, u8)> {
+    let mut next = 0;
+    let mut families: Vec<(&str, usize, usize)> = Vec::new();
+    sweeps
+        .iter()
+        .map(|sweep| match sweep {
+            None => {
+                next += 1;
+                run_colour(next - 1)
+            }
+            Some(name) => {
+                let slot = match families.iter().position(|(n, _, _)| n == name) {
+                    Some(slot) => slot,
+                    None => {
+                        families.push((name, next, 0));
+                        next += 1;
+                        families.len() - 1
+                    }
+                };
+                let (_, family, member) = &mut families[slot];
+                *member += 1;
+                family_colour(*family, *member - 1)
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,6 +79,15 @@ mod tests {
         unique.dedup();
         assert_eq!(unique.len(), 10);
         assert_eq!(run_colour(10), run_colour(0));
+    }
+
+    #[test]
+    fn a_sweeps_runs_take_shades_of_one_colour_among_the_others() {
+        let colours = colours_of(&[None, Some("s"), Some("s"), None, Some("t")]);
+        assert_eq!(colours[0], run_colour(0));
+        assert_eq!((colours[1], colours[2]), (family_colour(1, 0), family_colour(1, 1)));
+        assert_eq!(colours[3], run_colour(2));
+        assert_eq!(colours[4], family_colour(3, 0));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 use crossterm::event::{KeyCode, KeyEvent};
 
 use super::board::{self, Board, BoardView};
+use super::line_edit::{edit_line, LineKey};
 use super::{App, Effect, Popup};
 
 impl App {
@@ -43,17 +44,13 @@ impl App {
     pub(super) fn on_board_key(&mut self, mut b: Board, key: KeyEvent) -> Vec<Effect> {
         let mut effects = Vec::new();
         if b.typing {
-            match key.code {
-                KeyCode::Enter => b.typing = false,
-                KeyCode::Esc => {
+            match edit_line(&mut b.filter, &key, 40) {
+                LineKey::Enter => b.typing = false,
+                LineKey::Esc => {
                     b.typing = false;
                     b.filter.clear();
                 }
-                KeyCode::Backspace => {
-                    b.filter.pop();
-                }
-                KeyCode::Char(c) if !c.is_control() && b.filter.chars().count() < 40 => b.filter.push(c),
-                _ => {}
+                LineKey::Changed | LineKey::Other => {}
             }
             b.selected = 0;
             b.refresh(&self.runs);

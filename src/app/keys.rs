@@ -3,6 +3,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::form::Activate;
+use super::line_edit::{edit_line, LineKey};
 use super::runs::RunFilter;
 use super::{App, Effect, Pane, Popup};
 
@@ -216,41 +217,31 @@ impl App {
     /// Typing the runs filter: it applies as it is typed; Enter keeps it, Esc clears it.
     fn on_filter_key(&mut self, key: KeyEvent) {
         let Some(text) = self.filter_input.as_mut() else { return };
-        match key.code {
-            KeyCode::Enter => {
-                self.filter_input = None;
-                return;
-            }
-            KeyCode::Esc => {
+        match edit_line(text, &key, 64) {
+            LineKey::Enter => self.filter_input = None,
+            LineKey::Esc => {
                 self.filter_input = None;
                 self.runs.filter = None;
-                return;
             }
-            KeyCode::Backspace => {
-                text.pop();
+            LineKey::Changed => {
+                let text = text.clone();
+                // The focused run stays focused even when the filter hides it: the charts don't jump.
+                self.runs.filter = (!text.is_empty()).then(|| RunFilter::new(&text));
             }
-            KeyCode::Char(c) if !c.is_control() && text.chars().count() < 64 => text.push(c),
-            _ => return,
+            LineKey::Other => {}
         }
-        let text = text.clone();
-        // The focused run stays focused even when the filter hides it: the charts don't jump.
-        self.runs.filter = (!text.is_empty()).then(|| RunFilter::new(&text));
     }
 
     fn on_edit_key(&mut self, key: KeyEvent) {
         let Some(text) = self.form.editing.as_mut() else { return };
-        match key.code {
-            KeyCode::Enter => {
+        match edit_line(text, &key, 64) {
+            LineKey::Enter => {
                 if let Err(why) = self.form.commit() {
                     self.notify_error(why.0);
                 }
             }
-            KeyCode::Esc => self.form.cancel(),
-            KeyCode::Backspace => {
-                text.pop();
-            }
-            KeyCode::Char(c) if !c.is_control() && text.len() < 64 => text.push(c),
-            _ => {}
+            LineKey::Esc => self.form.cancel(),
+            LineKey::Changed | LineKey::Other => {}
         }
     }
 

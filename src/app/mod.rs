@@ -9,6 +9,7 @@ pub mod compare;
 pub mod form;
 mod keys;
 pub mod layer_args;
+mod line_edit;
 pub mod run_view;
 pub mod runs;
 pub mod series;

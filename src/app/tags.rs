@@ -161,17 +161,11 @@ impl App {
     /// A key while the picker is open.
     pub(super) fn on_tag_picker_key(&mut self, mut picker: TagPicker, key: KeyEvent) {
         if picker.typing {
-            match key.code {
-                KeyCode::Enter => picker.typing = false,
-                KeyCode::Esc => {
+            match super::line_edit::edit_line(&mut picker.filter, &key, FILTER_MAX) {
+                super::line_edit::LineKey::Enter => picker.typing = false,
+                super::line_edit::LineKey::Esc => {
                     picker.typing = false;
                     picker.filter.clear();
-                }
-                KeyCode::Backspace => {
-                    picker.filter.pop();
-                }
-                KeyCode::Char(c) if !c.is_control() && picker.filter.chars().count() < FILTER_MAX => {
-                    picker.filter.push(c)
                 }
                 _ => {}
             }

@@ -26,7 +26,7 @@ impl App {
 
     /// Check the current choices and, if they can run, return the training parameters. The
     /// runner's planner checks them again (data budget, memory), with the files at hand.
-    fn plan_run(&self, runtime: DeviceChoice) -> Result<TrainSpec, String> {
+    pub(super) fn plan_run(&self, runtime: DeviceChoice) -> Result<TrainSpec, String> {
         let (_, mut spec) = self.check_choices()?;
         let report = self.devices.as_ref().ok_or("still probing devices; try again in a moment")?;
         device::resolve(runtime, report).map_err(|e| e.to_string())?;
@@ -55,6 +55,15 @@ impl App {
         }
     }
 
+    /// Whether a command can run on `runtime`: the CPU always; a GPU once the probe found it.
+    pub(super) fn check_command_runtime(&self, runtime: DeviceChoice) -> Result<(), String> {
+        if runtime == DeviceChoice::Cpu {
+            return Ok(());
+        }
+        let report = self.devices.as_ref().ok_or("still probing devices; try again in a moment")?;
+        device::resolve(runtime, report).map(|_| ()).map_err(|e| e.to_string())
+    }
+
     /// `s` with a command chosen: start it on the runtime menu's device, with the chosen dataset
     /// for `{dataset}`.
     fn start_command(&mut self, runtime: DeviceChoice, queued: bool) -> Vec<Effect> {
@@ -67,15 +76,9 @@ impl App {
             ));
             return Vec::new();
         }
-        if runtime != DeviceChoice::Cpu {
-            let Some(report) = self.devices.as_ref() else {
-                self.notify_error("still probing devices; try again in a moment");
-                return Vec::new();
-            };
-            if let Err(e) = device::resolve(runtime, report) {
-                self.notify_error(e.to_string());
-                return Vec::new();
-            }
+        if let Err(why) = self.check_command_runtime(runtime) {
+            self.notify_error(why);
+            return Vec::new();
         }
         let dataset = dataset.filter(|_| command.uses_dataset);
         if queued {

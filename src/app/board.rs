@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::run_view::RunView;
 use super::runs::Runs;
-use crate::runs::{RunKey, RunStatus};
+use crate::runs::RunKey;
 use crate::sweep::groups::SEED;
 use crate::sweep::results::{best_point, tabulate, CellRow, GroupRow, Judged, COMMAND_METRICS};
 
@@ -385,13 +385,12 @@ pub fn group_band(
     (crate::sweep::band::band(&curves), x_name)
 }
 
-/// The colour of `row`'s family: its first run's sweep hue.
-pub fn row_colour(runs: &Runs, row: &BoardRow) -> (u8, u8, u8) {
-    let family = row.runs.iter().find_map(|k| runs.get(k)?.family).map_or(0, |(f, _)| f);
-    crate::runs::palette::family_colour(family, 0)
+/// `row`'s colour family: its first run's sweep's (see `runs::palette::family_colour`).
+pub fn row_family(runs: &Runs, row: &BoardRow) -> usize {
+    row.runs.iter().find_map(|k| runs.get(k)?.family).map_or(0, |(f, _)| f)
 }
 
-/// Whether a run's state is one `R` puts back in the queue.
-pub fn requeueable(status: Option<RunStatus>) -> bool {
-    matches!(status, Some(RunStatus::Failed | RunStatus::Stopped | RunStatus::Interrupted))
+/// The colour of `row`'s family: its sweep's hue.
+pub fn row_colour(runs: &Runs, row: &BoardRow) -> (u8, u8, u8) {
+    crate::runs::palette::family_colour(row_family(runs, row), 0)
 }

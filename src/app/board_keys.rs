@@ -57,7 +57,11 @@ impl App {
             self.popup = Some(Popup::Board(Box::new(b)));
             return effects;
         }
-        let table = b.current(&self.runs).into_owned();
+        // The table as built (moved out, not copied: 1,000 cells), put back below.
+        let table = match b.shown.take() {
+            Some(table) => *table,
+            None => b.table(&self.runs),
+        };
         match key.code {
             KeyCode::Esc | KeyCode::Char('q') if b.view != BoardView::Table => b.view = BoardView::Table,
             KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('b') => {
@@ -102,7 +106,7 @@ impl App {
                 let runs: Vec<String> = table
                     .cells
                     .iter()
-                    .filter(|c| board::requeueable(self.runs.get(&c.run).and_then(|r| r.status)))
+                    .filter(|c| self.runs.get(&c.run).is_some_and(|r| r.can_resume()))
                     .map(|c| c.run.clone())
                     .collect();
                 if runs.is_empty() {
@@ -130,6 +134,8 @@ impl App {
         }
         if key.code == KeyCode::Char('o') {
             b.refresh(&self.runs);
+        } else {
+            b.shown = Some(Box::new(table));
         }
         self.popup = Some(Popup::Board(Box::new(b)));
         effects

@@ -50,9 +50,7 @@ impl App {
         if let Some(command) = &self.form.command {
             return self.plan_command_sweep(command, runtime);
         }
-        let (_, spec) = self.check_choices()?;
-        let report = self.devices.as_ref().ok_or("still probing devices; try again in a moment")?;
-        crate::device::resolve(runtime, report).map_err(|e| e.to_string())?;
+        let spec = self.plan_run(runtime)?;
         // Every value the form has, so the sweep repeats whatever config.toml says later.
         let mut flags = TrainFlags::default();
         for (name, text) in train_values(&spec) {
@@ -77,10 +75,7 @@ impl App {
         command: &super::command_form::CommandForm,
         runtime: DeviceChoice,
     ) -> Result<SweepAsk, String> {
-        if runtime != DeviceChoice::Cpu {
-            let report = self.devices.as_ref().ok_or("still probing devices; try again in a moment")?;
-            crate::device::resolve(runtime, report).map_err(|e| e.to_string())?;
-        }
+        self.check_command_runtime(runtime)?;
         let swept = command.sweep_axes();
         let mut pairs: Vec<String> = command
             .given()

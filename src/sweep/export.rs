@@ -7,7 +7,6 @@ use plotters::prelude::*;
 
 use super::band::BandPoint;
 use super::results::Results;
-use crate::runs::palette::run_colour;
 use crate::runs::RunsError;
 
 /// Write one row per cell: the varying `names`, status, device, the metric, its best and where,
@@ -111,9 +110,4 @@ fn draw_band<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, c: &BandChart) ->
         .draw()
         .map_err(err)?;
     root.present().map_err(err)
-}
-
-/// The colour of a band with no family: the palette's first.
-pub fn default_colour() -> (u8, u8, u8) {
-    run_colour(0)
 }

@@ -227,7 +227,7 @@ fn draw_band(app: &App, b: &Board, table: &BoardTable, area: Rect, frame: &mut F
     let (r, g, bl) = board::row_colour(&app.runs, row);
     let colour = Color::Rgb(r, g, bl);
     let shade = {
-        let (r, g, bl) = crate::runs::palette::family_colour(row_family(app, row), 5);
+        let (r, g, bl) = crate::runs::palette::family_colour(board::row_family(&app.runs, row), 5);
         Color::Rgb(r, g, bl)
     };
     let marker = if app.ascii { Marker::Dot } else { Marker::Braille };
@@ -252,10 +252,6 @@ fn draw_band(app: &App, b: &Board, table: &BoardTable, area: Rect, frame: &mut F
         )
         .y_axis(Axis::default().bounds(y).labels(vec![Span::raw(short(y[0])), Span::raw(short(y[1]))]));
     frame.render_widget(chart, area);
-}
-
-fn row_family(app: &App, row: &BoardRow) -> usize {
-    row.runs.iter().find_map(|k| app.runs.get(k)?.family).map_or(0, |(f, _)| f)
 }
 
 /// The best metric of each run against one varying value, the mean per value joined.

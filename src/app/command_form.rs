@@ -101,17 +101,14 @@ impl CommandForm {
         let Some(param) = self.params.get(index) else { return Ok(()) };
         let kind = param.number_kind();
         if kind != crate::params::NumberKind::No {
-            let axis = crate::sweep::grid::Axis::parse(&param.name, text, kind, ',').map_err(|e| {
-                RefusedValue(format!(
-                    "{} {}",
-                    param.name,
-                    e.0.split_once(": ").map_or(e.0.as_str(), |(_, why)| why)
-                ))
-            })?;
+            let axis = crate::sweep::grid::Axis::parse(&param.name, text, kind, ',')
+                .map_err(|e| RefusedValue(format!("{} {}", param.name, e.reason())))?;
             if let Some(axis) = axis {
                 let values = axis.all();
+                // Every value checked on a copy: a list refused halfway leaves the old value.
+                let mut trial = self.clone();
                 for value in &values {
-                    self.set_one(index, value)?;
+                    trial.set_one(index, value)?;
                 }
                 self.set_one(index, &values[0])?;
                 self.params[index].sweep = Some(text.to_string());
@@ -209,6 +206,11 @@ mod tests {
         assert_eq!(given["amp"], "true");
         assert_eq!(given["tag"], "a b");
         assert_eq!(form.preview(), "python3 t.py --lr 0.1 --epochs 3 --data {dataset} 'a b' true");
+        // A list refused at its second value leaves the old value and no sweep.
+        assert!(form.set(lr, "0.3, fast").unwrap_err().0.contains("lr \"fast\" is not a number"));
+        assert_eq!((form.given()["lr"].as_str(), form.params[lr].sweep.as_deref()), ("0.1", None));
+        form.set(lr, "0.3, 0.03").unwrap();
+        assert_eq!((form.given()["lr"].as_str(), form.params[lr].shown()), ("0.3", "0.3, 0.03"));
     }
 
     #[test]

@@ -426,13 +426,7 @@ impl HyperForm {
             kind.unwrap_or(crate::params::NumberKind::No),
             separator,
         )
-        .map_err(|e| {
-            RefusedValue(format!(
-                "{} {}",
-                field.label(),
-                e.0.split_once(": ").map_or(e.0.as_str(), |(_, why)| why)
-            ))
-        })?;
+        .map_err(|e| RefusedValue(format!("{} {}", field.label(), e.reason())))?;
         let Some(axis) = axis else {
             let values = parse_into(&self.values, field, text)?;
             self.sweep.remove(name);

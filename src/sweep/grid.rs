@@ -10,6 +10,14 @@ use crate::params::NumberKind;
 #[error("{0}")]
 pub struct GridError(pub String);
 
+impl GridError {
+    /// The reason without the flag and text it begins with (`--lr "0.1,,0.2": `), for a place
+    /// that names the value itself (a form field).
+    pub fn reason(&self) -> &str {
+        self.0.split_once(": ").map_or(self.0.as_str(), |(_, why)| why)
+    }
+}
+
 /// How a range spaces its values.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Spacing {

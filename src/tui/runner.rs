@@ -242,9 +242,7 @@ enum Started {
 /// Plan the run with the app's datasets and devices, check that it fits its device's memory
 /// (unless `skip_fit_check`), make its queued folder and start its process.
 fn start_run(app: &App, spec: &crate::train::TrainSpec, skip_fit_check: bool) -> Result<Started, TrainError> {
-    let (Some(catalog), Some(devices)) = (app.catalog.as_ref(), app.devices.as_ref()) else {
-        return Err(TrainError::Settings("the datasets and devices are still being read; try again".into()));
-    };
+    let (catalog, devices) = scanned(app).map_err(|why| TrainError::Settings(why.into()))?;
     let plan = crate::train::plan::plan(&app.settings, spec, catalog, devices)?;
     if !skip_fit_check {
         if let Some(warning) = crate::train::memory::plan_fit(&plan).and_then(|fit| fit.warning()) {
@@ -259,14 +257,20 @@ fn start_run(app: &App, spec: &crate::train::TrainSpec, skip_fit_check: bool) ->
 /// Plan `spec`, make its folder and queue it (`Q`), starting a dispatcher if none runs; its key
 /// and what the queue made of it.
 fn queue_run(app: &App, spec: &crate::train::TrainSpec) -> Result<(String, String), String> {
-    let (Some(catalog), Some(devices)) = (app.catalog.as_ref(), app.devices.as_ref()) else {
-        return Err("the datasets and devices are still being read; try again".into());
-    };
+    let (catalog, devices) = scanned(app)?;
     let plan = crate::train::plan::plan(&app.settings, spec, catalog, devices).map_err(|e| e.to_string())?;
     let estimate = crate::train::memory::plan_fit(&plan).map(|fit| fit.estimate.total());
     let (key, dir) = create_queued_run(&app.settings.runs_dir, &plan.spec, &plan.device.name)
         .map_err(|e| e.to_string())?;
     Ok((key, enqueue(app, &dir, &spec.device, estimate)?))
+}
+
+/// The dataset catalog and the device report a run is planned with, once both have been read.
+fn scanned(app: &App) -> Result<(&crate::data::Catalog, &crate::device::DeviceReport), &'static str> {
+    match (app.catalog.as_ref(), app.devices.as_ref()) {
+        (Some(catalog), Some(devices)) => Ok((catalog, devices)),
+        _ => Err("the datasets and devices are still being read; try again"),
+    }
 }
 
 /// Record and queue the sweep the form asked for, as `workbench sweep` does: its name, what it
@@ -276,9 +280,7 @@ fn queue_sweep(
     asked: crate::sweep::ask::Asked,
     entry: Option<String>,
 ) -> anyhow::Result<(String, String, Option<String>)> {
-    let (Some(catalog), Some(devices)) = (app.catalog.as_ref(), app.devices.as_ref()) else {
-        anyhow::bail!("the datasets and devices are still being read; try again");
-    };
+    let (catalog, devices) = scanned(app).map_err(anyhow::Error::msg)?;
     let line = asked.command_line(entry.as_deref());
     let queue = crate::sweep::queue_cells::QueueAsk {
         device: asked.fixed.get("device").cloned(),
@@ -304,9 +306,7 @@ fn queue_sweep(
 
 /// `R` on the board: the sweep's failed and stopped cells back in the queue as new runs.
 fn requeue_sweep(app: &App, sweep: &str, runs: &[String]) -> anyhow::Result<usize> {
-    let (Some(catalog), Some(devices)) = (app.catalog.as_ref(), app.devices.as_ref()) else {
-        anyhow::bail!("the datasets and devices are still being read; try again");
-    };
+    let (catalog, devices) = scanned(app).map_err(anyhow::Error::msg)?;
     let count = crate::sweep::requeue::requeue_cells(&app.settings, catalog, devices, sweep, runs)?;
     crate::queue::dispatch::ensure_dispatcher(&Launcher::current(&app.settings)?)?;
     Ok(count)
@@ -418,9 +418,7 @@ fn rerun_command(app: &App, dir: &Path) -> Result<String, crate::command::Comman
 }
 
 fn start_race(app: &App, spec: &crate::train::TrainSpec, gpu: usize) -> Result<[String; 2], TrainError> {
-    let (Some(catalog), Some(devices)) = (app.catalog.as_ref(), app.devices.as_ref()) else {
-        return Err(TrainError::Settings("the datasets and devices are still being read; try again".into()));
-    };
+    let (catalog, devices) = scanned(app).map_err(|why| TrainError::Settings(why.into()))?;
     let challenger = crate::train::race::Challenger::Gpu(gpu);
     let launcher = Launcher::current(&app.settings)?;
     let race = crate::train::race::start_race(&app.settings, spec, challenger, catalog, devices, &launcher)?;

@@ -344,8 +344,7 @@ fn parse_into(
     }
     let file = File::create(dir.join(X_FILE)).map_err(|e| spec.cache_error(e))?;
     let mut out = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
-    let mut write =
-        |x: &[f32]| put_le(&mut out, x, |v: &f32| v.to_le_bytes()).map_err(|e| spec.cache_error(e));
+    let mut write = |x: &[f32]| write_f32s(&mut out, x).map_err(|e| spec.cache_error(e));
     let (parsed, content_hash) = parse(spec.source, look, spec.config, size, progress, Some(&mut write))?;
     let x_hash = out.finish().map_err(|e| spec.cache_error(e))?;
     Ok((parsed, content_hash, Some(x_hash)))
@@ -592,15 +591,25 @@ fn put_le<T, const N: usize>(
     values: &[T],
     bytes: impl Fn(&T) -> [u8; N],
 ) -> io::Result<()> {
-    let mut buf = Vec::with_capacity(N * 16384);
+    // Into a buffer of fixed length, slot by slot: the copies compile to plain vector moves.
+    let mut buf = vec![0u8; N * 16384];
     for chunk in values.chunks(16384) {
-        buf.clear();
-        for v in chunk {
-            buf.extend_from_slice(&bytes(v));
+        let filled = &mut buf[..N * chunk.len()];
+        for (slot, v) in filled.chunks_exact_mut(N).zip(chunk) {
+            slot.copy_from_slice(&bytes(v));
         }
-        out.write_all(&buf)?;
+        out.write_all(filled)?;
     }
     Ok(())
+}
+
+/// Float32 values as little-endian bytes: on a little-endian machine, the memory as it is.
+fn write_f32s(out: &mut impl Write, values: &[f32]) -> io::Result<()> {
+    if cfg!(target_endian = "little") {
+        out.write_all(bytemuck::cast_slice(values))
+    } else {
+        put_le(out, values, |v: &f32| v.to_le_bytes())
+    }
 }
 
 /// The staged tensors, read straight into their memory and checked against the manifest's hashes.

@@ -11,7 +11,7 @@ use crate::data::csv_table::{self, HeadLook, MAX_INTEGER_CLASSES};
 use crate::data::error::{DataError, DataErrorKind, StageError};
 use crate::data::types::{Targets, Task};
 
-use super::decimal::{plain_decimal, scan_cell, Decimal};
+use super::decimal::{cell_end, fast_f32, plain_decimal, scan_cell, Decimal};
 
 /// Distinct target values tracked as labels; past this a target can only be a regression value.
 const MAX_LABELS: usize = 65_536;
@@ -143,22 +143,34 @@ impl<'a> RowParser<'a> {
         let delimiter = self.look.delimiter;
         let mark = rows.x.len();
         rows.x.resize(mark + self.look.features.len(), 0.0);
-        let mut label = (0, 0, None);
+        let features = &mut rows.x[mark..];
+        let mut label = (0, 0);
         let mut i = at;
         let last = slots.len() - 1;
         let row = (|| {
             for (column, slot) in slots.iter().enumerate() {
-                let (value, end) = scan_cell(bytes, i, delimiter);
-                match *slot {
+                let end = match *slot {
                     Slot::Feature(k) => {
-                        rows.x[mark + k] = match value.and_then(Decimal::to_f32) {
-                            Some(v) => v,
-                            None => self.cell_number(&bytes[i..end])?,
+                        let (v, end) = match fast_f32(bytes, i, delimiter) {
+                            Some(read) => read,
+                            None => {
+                                let (value, end) = scan_cell(bytes, i, delimiter);
+                                match value.and_then(Decimal::to_f32) {
+                                    Some(v) => (v, end),
+                                    None => (self.cell_number(&bytes[i..end])?, end),
+                                }
+                            }
                         };
+                        *features.get_mut(k)? = v;
+                        end
                     }
-                    Slot::Target => label = (i, end, value),
-                    Slot::Ignored => {}
-                }
+                    Slot::Target => {
+                        let end = cell_end(bytes, i, delimiter);
+                        label = (i, end);
+                        end
+                    }
+                    Slot::Ignored => cell_end(bytes, i, delimiter),
+                };
                 // A delimiter after every cell but the last; a line end after the last.
                 i = match (bytes.get(end), column == last) {
                     (Some(&b), false) if b == delimiter => end + 1,
@@ -170,11 +182,18 @@ impl<'a> RowParser<'a> {
             }
             Some(i)
         })();
-        let (from, to, value) = label;
-        let text = std::str::from_utf8(&bytes[from..to]).ok();
-        match (row, text) {
-            (Some(next), Some(text)) if !is_missing(text.as_bytes()) => {
-                rows.target.push_cell(delimiter, text, value.and_then(Decimal::to_f64), line_no);
+        let cell = &bytes[label.0..label.1];
+        let Some(next) = row else {
+            rows.x.truncate(mark);
+            return None;
+        };
+        // Most rows repeat a label seen before: its id and value are known.
+        if rows.target.push_known(cell) {
+            return Some(next);
+        }
+        match std::str::from_utf8(cell) {
+            Ok(text) if !is_missing(cell) => {
+                rows.target.push_cell(delimiter, text, plain_decimal(cell), line_no);
                 Some(next)
             }
             _ => {
@@ -319,6 +338,8 @@ pub struct TargetStats {
     /// Each kept row's label id (index into `names`); emptied past `MAX_LABELS`.
     ids: Vec<u32>,
     names: Vec<Box<str>>,
+    /// Each name's value (NaN for text), what `values` gets for a row with that label.
+    name_values: Vec<f32>,
     /// Each name packed by [`pack`] (`u64::MAX` for a longer one), for a quick search.
     short_keys: Vec<u64>,
     index: HashMap<Box<str>, u32>,
@@ -348,12 +369,13 @@ impl TargetStats {
     }
 
     fn push_value(&mut self, label: &str, value: Option<f64>, line: u64) {
-        self.values.push(value.map_or(f32::NAN, |v| v as f32));
+        let value32 = value.map_or(f32::NAN, |v| v as f32);
+        self.values.push(value32);
         if self.overflow {
             self.note(value, label, line);
             return;
         }
-        let (id, new) = self.id_of(label);
+        let (id, new) = self.id_of(label, value32);
         // What a label says of the task is the same on every row it is on: noted once.
         if new {
             self.note(value, label, line);
@@ -361,6 +383,25 @@ impl TargetStats {
         if !self.overflow {
             self.ids.push(id);
         }
+    }
+
+    /// Take a row's target cell, exactly as written, when it is a label already seen (which
+    /// says nothing new of the task): its id and value, without reading it again. `false` for
+    /// a new label (or past [`MAX_LABELS`]), which goes the full way.
+    fn push_known(&mut self, cell: &[u8]) -> bool {
+        if self.overflow {
+            return false;
+        }
+        let known = match pack(cell) {
+            Some(key) if self.names.len() <= 16 => self.short_keys.iter().position(|&k| k == key),
+            _ => std::str::from_utf8(cell).ok().and_then(|text| self.index.get(text)).map(|&id| id as usize),
+        };
+        let Some((id, &value)) = known.and_then(|id| Some((id, self.name_values.get(id)?))) else {
+            return false;
+        };
+        self.values.push(value);
+        self.ids.push(id as u32);
+        true
     }
 
     /// What one value says of the task: text, a fraction, or an integer.
@@ -381,7 +422,8 @@ impl TargetStats {
     }
 
     /// The label's id, and whether it is new; labels are numbered in the order first seen.
-    fn id_of(&mut self, label: &str) -> (u32, bool) {
+    /// `value` is the label's value (NaN for text), kept for a new one.
+    fn id_of(&mut self, label: &str, value: f32) -> (u32, bool) {
         // A few short classes are found faster by comparing packed bytes than by hashing.
         let short = pack(label.as_bytes());
         let known = match short {
@@ -396,6 +438,7 @@ impl TargetStats {
         let id = self.names.len() as u32;
         self.short_keys.push(short.unwrap_or(u64::MAX));
         self.names.push(label.into());
+        self.name_values.push(value);
         self.index.insert(label.into(), id);
         if self.names.len() > MAX_LABELS {
             self.overflow = true;
@@ -427,7 +470,12 @@ impl TargetStats {
         if self.overflow {
             return;
         }
-        let renumber: Vec<u32> = next.names.iter().map(|name| self.id_of(name).0).collect();
+        let renumber: Vec<u32> = next
+            .names
+            .iter()
+            .zip(&next.name_values)
+            .map(|(name, &value)| self.id_of(name, value).0)
+            .collect();
         if !self.overflow {
             self.ids.extend(next.ids.iter().map(|&id| renumber[id as usize]));
         }

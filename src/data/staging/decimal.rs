@@ -312,6 +312,12 @@ pub fn fast_f32(bytes: &[u8], at: usize, delimiter: u8) -> Option<(f32, usize)> 
             }
         }
     }
+    let after = (chunk >> (8 * whole_digits.min(7))) as u8;
+    if whole_digits > 0 && whole_digits < 8 && (after == delimiter || after == b'\n' || after == b'\r') {
+        // An integer of up to seven digits: below 2^24, a float32 exactly.
+        let value = digits_value(chunk, whole_digits) as f32;
+        return Some((f32::from_bits(value.to_bits() | u32::from(negative) << 31), start + whole_digits));
+    }
     let (mut mantissa, mut digits) = (digits_value(chunk, whole_digits), whole_digits);
     // Significant digits so far: a zero whole part has none.
     let mut significant = if mantissa == 0 { 0 } else { digits };
@@ -389,14 +395,18 @@ fn finish_f32(
         let exponent_negative = sign == b'-';
         i += 1 + usize::from(exponent_negative | (sign == b'+'));
         let chunk = u64::from_le_bytes(bytes.get(i..i + 8)?.try_into().ok()?);
-        let (exponent, digits) = leading_digits(chunk);
-        if digits == 0 || digits > 3 {
-            return None;
-        }
+        let digits = digit_count(chunk);
+        let digit = |k: usize| i32::from((chunk >> (8 * k)) as u8) - i32::from(b'0');
+        let exponent = match digits {
+            1 => digit(0),
+            2 => digit(0) * 10 + digit(1),
+            3 => digit(0) * 100 + digit(1) * 10 + digit(2),
+            _ => return None,
+        };
         i += digits;
         next = (chunk >> (8 * digits)) as u8;
         let exponent_sign = -i32::from(exponent_negative);
-        power += (exponent as i32 ^ exponent_sign) - exponent_sign;
+        power += (exponent ^ exponent_sign) - exponent_sign;
     }
     if !(next == delimiter || next == b'\n' || next == b'\r') {
         return None;

@@ -61,6 +61,8 @@ pub struct RowParser<'a> {
     /// What each column is, for [`RowParser::parse_plain`]; `None` when a column is a feature
     /// twice (then every piece goes through the CSV reader).
     slots: Option<Vec<Slot>>,
+    /// The features are the file's columns in order: each row's are pushed as they are read.
+    features_in_order: bool,
 }
 
 /// A column's part in a row.
@@ -81,7 +83,8 @@ impl<'a> RowParser<'a> {
             usable &= slots[c] == Slot::Ignored;
             slots[c] = Slot::Feature(k);
         }
-        RowParser { path, look, config, slots: usable.then_some(slots) }
+        let features_in_order = look.features.windows(2).all(|pair| pair[0] < pair[1]);
+        RowParser { path, look, config, slots: usable.then_some(slots), features_in_order }
     }
     /// Where the file starts.
     pub fn top(&self) -> Start {
@@ -142,8 +145,9 @@ impl<'a> RowParser<'a> {
     ) -> Option<usize> {
         let delimiter = self.look.delimiter;
         let mark = rows.x.len();
-        rows.x.resize(mark + self.look.features.len(), 0.0);
-        let features = &mut rows.x[mark..];
+        if !self.features_in_order {
+            rows.x.resize(mark + self.look.features.len(), 0.0);
+        }
         let mut label = (0, 0);
         let mut i = at;
         let last = slots.len() - 1;
@@ -161,7 +165,11 @@ impl<'a> RowParser<'a> {
                                 }
                             }
                         };
-                        *features.get_mut(k)? = v;
+                        if self.features_in_order {
+                            rows.x.push(v);
+                        } else {
+                            *rows.x.get_mut(mark + k)? = v;
+                        }
                         end
                     }
                     Slot::Target => {
@@ -340,8 +348,8 @@ pub struct TargetStats {
     names: Vec<Box<str>>,
     /// Each name's value (NaN for text), what `values` gets for a row with that label.
     name_values: Vec<f32>,
-    /// Each name packed by [`pack`] (`u64::MAX` for a longer one), for a quick search.
-    short_keys: Vec<u64>,
+    /// The short names' ids, found without hashing the text.
+    short: ShortLabels,
     index: HashMap<Box<str>, u32>,
     overflow: bool,
     /// The first text cell: its line and value.
@@ -392,15 +400,18 @@ impl TargetStats {
         if self.overflow {
             return false;
         }
-        let known = match pack(cell) {
-            Some(key) if self.names.len() <= 16 => self.short_keys.iter().position(|&k| k == key),
-            _ => std::str::from_utf8(cell).ok().and_then(|text| self.index.get(text)).map(|&id| id as usize),
+        let known = match pack(cell).map(|key| self.short.get(key)) {
+            Some(Lookup::Found(id)) => Some(id),
+            Some(Lookup::New) => None,
+            Some(Lookup::Unknown) | None => {
+                std::str::from_utf8(cell).ok().and_then(|text| self.index.get(text).copied())
+            }
         };
-        let Some((id, &value)) = known.and_then(|id| Some((id, self.name_values.get(id)?))) else {
+        let Some((id, &value)) = known.and_then(|id| Some((id, self.name_values.get(id as usize)?))) else {
             return false;
         };
         self.values.push(value);
-        self.ids.push(id as u32);
+        self.ids.push(id);
         true
     }
 
@@ -424,19 +435,20 @@ impl TargetStats {
     /// The label's id, and whether it is new; labels are numbered in the order first seen.
     /// `value` is the label's value (NaN for text), kept for a new one.
     fn id_of(&mut self, label: &str, value: f32) -> (u32, bool) {
-        // A few short classes are found faster by comparing packed bytes than by hashing.
+        // Short classes are found faster by their packed bytes than by hashing the text.
         let short = pack(label.as_bytes());
-        let known = match short {
-            Some(key) if self.names.len() <= 16 => {
-                self.short_keys.iter().position(|&k| k == key).map(|i| i as u32)
-            }
-            _ => self.index.get(label).copied(),
+        let known = match short.map(|key| self.short.get(key)) {
+            Some(Lookup::Found(id)) => Some(id),
+            Some(Lookup::New) => None,
+            Some(Lookup::Unknown) | None => self.index.get(label).copied(),
         };
         if let Some(id) = known {
             return (id, false);
         }
         let id = self.names.len() as u32;
-        self.short_keys.push(short.unwrap_or(u64::MAX));
+        if let Some(key) = short {
+            self.short.insert(key, id);
+        }
         self.names.push(label.into());
         self.name_values.push(value);
         self.index.insert(label.into(), id);
@@ -490,6 +502,77 @@ impl TargetStats {
         } else {
             TaskOverride::Classification
         }
+    }
+}
+
+/// The ids of up to [`ShortLabels::MOST`] short labels, by their [`pack`]ed bytes: an
+/// open-addressed table, so a row's label is found in one or two probes whichever it is (a
+/// search through a list would stop at a different place each row, and be mispredicted).
+#[derive(Clone)]
+struct ShortLabels {
+    slots: Box<[(u64, u32)]>,
+    len: usize,
+    /// A short label was refused for want of room: a miss no longer means a new label.
+    full: bool,
+}
+
+/// What [`ShortLabels::get`] knows of a key.
+enum Lookup {
+    Found(u32),
+    /// Certainly not seen before.
+    New,
+    /// Not in the table, which is full: look elsewhere.
+    Unknown,
+}
+
+impl ShortLabels {
+    const SLOTS: usize = 256;
+    const MOST: usize = Self::SLOTS / 2;
+    /// No packed key is this (a 7-byte key's top byte is its length, 7).
+    const EMPTY: u64 = u64::MAX;
+
+    fn slot(key: u64) -> usize {
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize
+    }
+
+    fn get(&self, key: u64) -> Lookup {
+        let mut at = Self::slot(key);
+        while let Some(&(k, id)) = self.slots.get(at) {
+            if k == key {
+                return Lookup::Found(id);
+            }
+            if k == Self::EMPTY {
+                break;
+            }
+            at = (at + 1) % Self::SLOTS;
+        }
+        if self.full {
+            Lookup::Unknown
+        } else {
+            Lookup::New
+        }
+    }
+
+    fn insert(&mut self, key: u64, id: u32) {
+        if self.len == Self::MOST {
+            self.full = true;
+            return;
+        }
+        let mut at = Self::slot(key);
+        while let Some(slot) = self.slots.get_mut(at) {
+            if slot.0 == Self::EMPTY {
+                *slot = (key, id);
+                self.len += 1;
+                return;
+            }
+            at = (at + 1) % Self::SLOTS;
+        }
+    }
+}
+
+impl Default for ShortLabels {
+    fn default() -> Self {
+        ShortLabels { slots: vec![(Self::EMPTY, 0); Self::SLOTS].into_boxed_slice(), len: 0, full: false }
     }
 }
 

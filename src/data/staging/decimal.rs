@@ -391,10 +391,12 @@ fn finish_f32(
         return None;
     }
     if next | 0x20 == b'e' {
-        let sign = *bytes.get(i + 1)?;
-        let exponent_negative = sign == b'-';
-        i += 1 + usize::from(exponent_negative | (sign == b'+'));
+        // `e`, an optional sign and up to three digits, all in the eight bytes from the `e`.
         let chunk = u64::from_le_bytes(bytes.get(i..i + 8)?.try_into().ok()?);
+        let sign = (chunk >> 8) as u8;
+        let exponent_negative = sign == b'-';
+        let signed = usize::from(exponent_negative | (sign == b'+'));
+        let chunk = chunk >> (8 * (1 + signed));
         let digits = digit_count(chunk);
         let digit = |k: usize| i32::from((chunk >> (8 * k)) as u8) - i32::from(b'0');
         let exponent = match digits {
@@ -403,7 +405,7 @@ fn finish_f32(
             3 => digit(0) * 100 + digit(1) * 10 + digit(2),
             _ => return None,
         };
-        i += digits;
+        i += 1 + signed + digits;
         next = (chunk >> (8 * digits)) as u8;
         let exponent_sign = -i32::from(exponent_negative);
         power += (exponent ^ exponent_sign) - exponent_sign;

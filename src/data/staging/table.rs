@@ -344,7 +344,8 @@ fn parse_into(
     }
     let file = File::create(dir.join(X_FILE)).map_err(|e| spec.cache_error(e))?;
     let mut out = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
-    let mut write = |x: &[f32]| write_f32s(&mut out, x).map_err(|e| spec.cache_error(e));
+    let mut write =
+        |x: &[f32]| write_pod(&mut out, x, |v: &f32| v.to_le_bytes()).map_err(|e| spec.cache_error(e));
     let (parsed, content_hash) = parse(spec.source, look, spec.config, size, progress, Some(&mut write))?;
     let x_hash = out.finish().map_err(|e| spec.cache_error(e))?;
     Ok((parsed, content_hash, Some(x_hash)))
@@ -545,13 +546,13 @@ impl Drop for PartialEntry {
 }
 
 /// Write `values` to a new file as little-endian bytes; the file's hash.
-fn write_le<T, const N: usize>(
+fn write_le<T: bytemuck::Pod, const N: usize>(
     path: &Path,
     values: &[T],
     bytes: impl Fn(&T) -> [u8; N],
 ) -> io::Result<String> {
     let mut out = HashingWriter::new(BufWriter::with_capacity(1 << 20, File::create(path)?));
-    put_le(&mut out, values, bytes)?;
+    write_pod(&mut out, values, bytes)?;
     out.finish()
 }
 
@@ -603,12 +604,17 @@ fn put_le<T, const N: usize>(
     Ok(())
 }
 
-/// Float32 values as little-endian bytes: on a little-endian machine, the memory as it is.
-fn write_f32s(out: &mut impl Write, values: &[f32]) -> io::Result<()> {
+/// Values as little-endian bytes: on a little-endian machine, the memory as it is; `bytes`
+/// gives one value's on another.
+fn write_pod<T: bytemuck::Pod, const N: usize>(
+    out: &mut impl Write,
+    values: &[T],
+    bytes: impl Fn(&T) -> [u8; N],
+) -> io::Result<()> {
     if cfg!(target_endian = "little") {
         out.write_all(bytemuck::cast_slice(values))
     } else {
-        put_le(out, values, |v: &f32| v.to_le_bytes())
+        put_le(out, values, bytes)
     }
 }
 

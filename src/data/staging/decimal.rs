@@ -821,4 +821,3 @@ mod tests {
         assert_eq!(of(b"\xfa\xfa345678"), (0, 0));
     }
 }
-

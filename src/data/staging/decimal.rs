@@ -267,8 +267,7 @@ pub fn fast_f32(bytes: &[u8], at: usize, delimiter: u8) -> Option<(f32, usize)> 
     let negative = first == b'-';
     // `|`, not `||`: the sign is as likely as not, so a branch on it would be guessed wrong half the time.
     let start = at + usize::from(negative | (first == b'+'));
-    let mut i = start;
-    let mut chunk = eight(i)?;
+    let chunk = eight(start)?;
     let whole_digits = digit_count(chunk);
     if whole_digits < 8 && (chunk >> (8 * whole_digits)) as u8 == b'.' {
         // The usual short decimal (`-45.1234`, `.5`, `7.312715e-03`): the bytes around the point
@@ -292,25 +291,14 @@ pub fn fast_f32(bytes: &[u8], at: usize, delimiter: u8) -> Option<(f32, usize)> 
         }
         // Eight digits around the point (pandas writes up to 17): the fraction goes on from there.
         let leading_zeros = ((joined ^ ZERO_BYTES).trailing_zeros() / 8) as usize;
-        let mut significant = 8 - leading_zeros;
-        let mut mantissa = digits_value(joined, 8);
-        let mut power = whole_digits as i32 - 8;
-        let mut i = start + 9;
-        loop {
-            let chunk = eight(i)?;
-            let (fraction, digits) = leading_digits(chunk);
-            significant += digits;
-            if significant > 19 {
-                return None;
-            }
-            mantissa = mantissa * POWERS_OF_TEN_U64[digits] + fraction;
-            power -= digits as i32;
-            i += digits;
-            if digits < 8 {
-                let next = (chunk >> (8 * digits)) as u8;
-                return finish_f32(bytes, i, next, mantissa, power, negative, delimiter, true);
-            }
-        }
+        let mut run = DigitRun {
+            mantissa: digits_value(joined, 8),
+            significant: 8 - leading_zeros,
+            power: whole_digits as i32 - 8,
+            end: start + 9,
+        };
+        let next = run.read_on(bytes, true)?;
+        return finish_f32(bytes, run.end, next, run.mantissa, run.power, negative, delimiter, true);
     }
     let after = (chunk >> (8 * whole_digits.min(7))) as u8;
     if whole_digits > 0 && whole_digits < 8 && (after == delimiter || after == b'\n' || after == b'\r') {
@@ -318,59 +306,64 @@ pub fn fast_f32(bytes: &[u8], at: usize, delimiter: u8) -> Option<(f32, usize)> 
         let value = digits_value(chunk, whole_digits) as f32;
         return Some((f32::from_bits(value.to_bits() | u32::from(negative) << 31), start + whole_digits));
     }
-    let (mut mantissa, mut digits) = (digits_value(chunk, whole_digits), whole_digits);
+    let mantissa = digits_value(chunk, whole_digits);
     // Significant digits so far: a zero whole part has none.
-    let mut significant = if mantissa == 0 { 0 } else { digits };
-    i += digits;
-    while digits == 8 {
-        chunk = eight(i)?;
-        let whole;
-        (whole, digits) = leading_digits(chunk);
-        significant += digits;
-        if significant > 19 {
-            return None;
-        }
-        mantissa = mantissa * POWERS_OF_TEN_U64[digits] + whole;
-        i += digits;
-    }
-    // The byte after the digits, taken from the eight already read.
-    let mut next = (chunk >> (8 * digits)) as u8;
-    let mut power = 0i32;
+    let significant = if mantissa == 0 { 0 } else { whole_digits };
+    let mut run = DigitRun { mantissa, significant, power: 0, end: start + whole_digits };
+    // The byte after the digits, from the eight already read unless all eight were digits.
+    let mut next = if whole_digits == 8 { run.read_on(bytes, false)? } else { after };
     let point = next == b'.';
     if point {
-        i += 1;
-        chunk = eight(i)?;
-        if mantissa == 0 {
+        run.end += 1;
+        if run.mantissa == 0 {
             // `0.000239...`: the zeros only move the point.
-            let zeros = ((chunk ^ ZERO_BYTES).trailing_zeros() / 8) as usize;
+            let zeros = ((eight(run.end)? ^ ZERO_BYTES).trailing_zeros() / 8) as usize;
             if zeros == 8 {
                 return None;
             }
-            if zeros > 0 {
-                i += zeros;
-                power -= zeros as i32;
-                chunk = eight(i)?;
-            }
+            run.end += zeros;
+            run.power -= zeros as i32;
         }
-        loop {
-            let (fraction, digits) = leading_digits(chunk);
-            significant += digits;
-            if significant > 19 {
-                return None;
-            }
-            mantissa = mantissa * POWERS_OF_TEN_U64[digits] + fraction;
-            power -= digits as i32;
-            i += digits;
-            if digits < 8 {
-                next = (chunk >> (8 * digits)) as u8;
-                break;
-            }
-            chunk = eight(i)?;
-        }
+        next = run.read_on(bytes, true)?;
     }
+    let DigitRun { mantissa, power, end: i, .. } = run;
     // A digit somewhere: more than the sign and the point was read.
     let any_digit = i > start + usize::from(point);
     finish_f32(bytes, i, next, mantissa, power, negative, delimiter, any_digit)
+}
+
+/// Digits read so far in [`fast_f32`]: their value, how many of them are significant, the power
+/// of ten they are scaled by, and where they end.
+struct DigitRun {
+    mantissa: u64,
+    significant: usize,
+    power: i32,
+    end: usize,
+}
+
+impl DigitRun {
+    /// Read on from `bytes[end]` eight bytes at a time while digits follow (each lowering the power
+    /// in a `fraction`); the byte after the last one. `None` past 19 significant digits, and where
+    /// fewer than eight bytes remain.
+    #[inline(always)]
+    fn read_on(&mut self, bytes: &[u8], fraction: bool) -> Option<u8> {
+        loop {
+            let chunk = u64::from_le_bytes(bytes.get(self.end..self.end + 8)?.try_into().ok()?);
+            let (value, digits) = leading_digits(chunk);
+            self.significant += digits;
+            if self.significant > 19 {
+                return None;
+            }
+            self.mantissa = self.mantissa * POWERS_OF_TEN_U64[digits] + value;
+            if fraction {
+                self.power -= digits as i32;
+            }
+            self.end += digits;
+            if digits < 8 {
+                return Some((chunk >> (8 * digits)) as u8);
+            }
+        }
+    }
 }
 
 /// The rest of [`fast_f32`] once the digits are read (`mantissa`, `power`; `next` is the byte at
@@ -455,6 +448,9 @@ pub fn plain_decimal(s: &[u8]) -> Option<f64> {
 mod tests {
     use super::*;
 
+    /// Zeros with every sign, and points with nothing on one side.
+    const SIGNS_AND_POINTS: [&str; 8] = ["0", "-0", "+0", "-0.0", "5.", ".5", "-.5", "+7."];
+
     /// When `plain_decimal` reads a cell, it gives `parse::<f64>`'s value bit for bit.
     fn agrees(s: &str) {
         let by_std = s.parse::<f64>().ok();
@@ -465,15 +461,7 @@ mod tests {
 
     #[test]
     fn plain_decimals_read_exactly_as_parse_reads_them() {
-        for s in [
-            "0",
-            "-0",
-            "+0",
-            "-0.0",
-            "5.",
-            ".5",
-            "-.5",
-            "+7.",
+        for s in SIGNS_AND_POINTS.into_iter().chain([
             "3.14159",
             "0.1",
             "0.3",
@@ -495,7 +483,7 @@ mod tests {
             " 1",
             "nan",
             "inf",
-        ] {
+        ]) {
             agrees(s);
         }
         for s in [".", "-", "", "1.2.3", "1,5", " 1", "nan", "9007199254740993", "12345678901234567890", "1e"]
@@ -730,15 +718,7 @@ mod tests {
                 }
             }
         };
-        for cell in [
-            "0",
-            "-0",
-            "+0",
-            "-0.0",
-            "5.",
-            ".5",
-            "-.5",
-            "+7.",
+        for cell in SIGNS_AND_POINTS.into_iter().chain([
             "3.14159",
             "-12.3456",
             "1e5",
@@ -747,7 +727,7 @@ mod tests {
             "+2.5E+12",
             "0.00023962465575428485",
             "-5.6837357020106044e-06",
-        ] {
+        ]) {
             check(cell, true);
         }
         for cell in [

@@ -35,10 +35,7 @@ impl Decimal {
         if let Some(v) = self.to_f64() {
             return Some(v as f32);
         }
-        let v = self.approximate();
-        // The low 29 bits of a double's significand are what a float32 drops; a midpoint is 1 << 28.
-        let dropped = v.to_bits() & ((1 << 29) - 1);
-        (dropped.abs_diff(1 << 28) > 16).then_some(v as f32)
+        f32_clear_of_midpoints(self.approximate())
     }
 
     /// The mantissa as a double (rounded when over 2^53), then one division or multiplication.
@@ -48,6 +45,35 @@ impl Decimal {
             if self.power < 0 { self.mantissa as f64 / power } else { self.mantissa as f64 * power };
         f64::from_bits(magnitude.to_bits() | u64::from(self.negative) << 63)
     }
+}
+
+/// `v` as a float32, when `v` is within a few units in the last place of a double whose float32
+/// is wanted: `None` when a float32 rounding boundary (a midpoint between two of them, held
+/// exactly by a double) lies within 16 units of `v`, where the two could round apart.
+#[inline(always)]
+fn f32_clear_of_midpoints(v: f64) -> Option<f32> {
+    // The low 29 bits of a double's significand are what a float32 drops; a midpoint is 1 << 28.
+    // (Zero drops nothing: it passes.)
+    let dropped = v.to_bits() & ((1 << 29) - 1);
+    (dropped.abs_diff(1 << 28) > 16).then_some(v as f32)
+}
+
+/// Whether `b` ends a cell: the delimiter or a line end.
+#[inline(always)]
+fn ends_cell(b: u8, delimiter: u8) -> bool {
+    b == delimiter || b == b'\n' || b == b'\r'
+}
+
+/// The eight bytes at `bytes[i..]` as one integer (the first byte lowest); `None` where fewer remain.
+#[inline(always)]
+fn eight_at(bytes: &[u8], i: usize) -> Option<u64> {
+    bytes.get(i..i + 8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes)
+}
+
+/// `magnitude` with the sign bit set when `negative`.
+#[inline(always)]
+fn with_sign(magnitude: f32, negative: bool) -> f32 {
+    f32::from_bits(magnitude.to_bits() | u32::from(negative) << 31)
 }
 
 /// The ASCII digits that begin these eight bytes (the first byte lowest): their value and how
@@ -101,7 +127,7 @@ pub fn scan_cell(bytes: &[u8], at: usize, delimiter: u8) -> (Option<Decimal>, us
 /// [`scan_cell`] for the usual cell, eight bytes at a time: an optional sign, up to 7 digits, an
 /// optional point and up to 7 digits. `None` for anything else, and near the end of the piece.
 fn scan_cell_by_eights(bytes: &[u8], at: usize, delimiter: u8) -> Option<(Option<Decimal>, usize)> {
-    let eight = |i: usize| bytes.get(i..i + 8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes);
+    let eight = |i: usize| eight_at(bytes, i);
     let first = *bytes.get(at)?;
     let negative = first == b'-';
     let mut i = at + usize::from(negative || first == b'+');
@@ -122,7 +148,7 @@ fn scan_cell_by_eights(bytes: &[u8], at: usize, delimiter: u8) -> Option<(Option
         power = -(fraction_digits as i32);
         i += fraction_digits;
     }
-    let ended = bytes.get(i).is_none_or(|&b| b == delimiter || b == b'\n' || b == b'\r');
+    let ended = bytes.get(i).is_none_or(|&b| ends_cell(b, delimiter));
     if !ended || digits == 0 {
         return None;
     }
@@ -132,7 +158,6 @@ fn scan_cell_by_eights(bytes: &[u8], at: usize, delimiter: u8) -> Option<(Option
 
 /// [`scan_cell`] for any cell: any length, any position in the piece.
 fn scan_any_cell(bytes: &[u8], at: usize, delimiter: u8) -> (Option<Decimal>, usize) {
-    let ends_cell = |b: u8| b == delimiter || b == b'\n' || b == b'\r';
     let mut i = at;
     let negative = match bytes.get(i) {
         Some(b'-') => {
@@ -165,7 +190,7 @@ fn scan_any_cell(bytes: &[u8], at: usize, delimiter: u8) -> (Option<Decimal>, us
             None => return (None, cell_end(bytes, i + 1, delimiter)),
         }
     }
-    let ended = bytes.get(i).is_none_or(|&b| ends_cell(b));
+    let ended = bytes.get(i).is_none_or(|&b| ends_cell(b, delimiter));
     let exact_power = (power.unsigned_abs() as usize) < EXACT_POWERS_OF_TEN.len();
     if ended && count > 0 && significant <= 19 && exact_power {
         return (Some(Decimal { mantissa, power, negative }), i);
@@ -175,8 +200,7 @@ fn scan_any_cell(bytes: &[u8], at: usize, delimiter: u8) -> (Option<Decimal>, us
 
 /// Where the cell that goes on at `bytes[i]` ends.
 pub fn cell_end(bytes: &[u8], i: usize, delimiter: u8) -> usize {
-    let ends_cell = |b: &u8| *b == delimiter || *b == b'\n' || *b == b'\r';
-    bytes[i..].iter().position(ends_cell).map_or(bytes.len(), |n| i + n)
+    bytes[i..].iter().position(|&b| ends_cell(b, delimiter)).map_or(bytes.len(), |n| i + n)
 }
 
 /// A run of digits read so far: their value while they number at most 19 (a u64 holds it), and
@@ -195,8 +219,7 @@ impl Digits {
     /// return where they end. Past 19 significant digits only the counts go on (the value is
     /// then left to `parse`).
     fn take(&mut self, bytes: &[u8], mut at: usize) -> usize {
-        while let Some(chunk) = bytes.get(at..at + 8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes)
-        {
+        while let Some(chunk) = eight_at(bytes, at) {
             let (value, n) = leading_digits(chunk);
             self.push(value, n);
             at += n;
@@ -262,7 +285,7 @@ const EXACT_POWERS_OF_TEN: [f64; 23] = [
 /// too, as does a value outside float32's normal range.
 #[inline(always)]
 pub fn fast_f32(bytes: &[u8], at: usize, delimiter: u8) -> Option<(f32, usize)> {
-    let eight = |i: usize| bytes.get(i..i + 8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes);
+    let eight = |i: usize| eight_at(bytes, i);
     let first = *bytes.get(at)?;
     let negative = first == b'-';
     // `|`, not `||`: the sign is as likely as not, so a branch on it would be guessed wrong half the time.
@@ -301,10 +324,10 @@ pub fn fast_f32(bytes: &[u8], at: usize, delimiter: u8) -> Option<(f32, usize)> 
         return finish_f32(bytes, run.end, next, run.mantissa, run.power, negative, delimiter, true);
     }
     let after = (chunk >> (8 * whole_digits.min(7))) as u8;
-    if whole_digits > 0 && whole_digits < 8 && (after == delimiter || after == b'\n' || after == b'\r') {
+    if whole_digits > 0 && whole_digits < 8 && ends_cell(after, delimiter) {
         // An integer of up to seven digits: below 2^24, a float32 exactly.
         let value = digits_value(chunk, whole_digits) as f32;
-        return Some((f32::from_bits(value.to_bits() | u32::from(negative) << 31), start + whole_digits));
+        return Some((with_sign(value, negative), start + whole_digits));
     }
     let mantissa = digits_value(chunk, whole_digits);
     // Significant digits so far: a zero whole part has none.
@@ -348,7 +371,7 @@ impl DigitRun {
     #[inline(always)]
     fn read_on(&mut self, bytes: &[u8], fraction: bool) -> Option<u8> {
         loop {
-            let chunk = u64::from_le_bytes(bytes.get(self.end..self.end + 8)?.try_into().ok()?);
+            let chunk = eight_at(bytes, self.end)?;
             let (value, digits) = leading_digits(chunk);
             self.significant += digits;
             if self.significant > 19 {
@@ -385,7 +408,7 @@ fn finish_f32(
     }
     if next | 0x20 == b'e' {
         // `e`, an optional sign and up to three digits, all in the eight bytes from the `e`.
-        let chunk = u64::from_le_bytes(bytes.get(i..i + 8)?.try_into().ok()?);
+        let chunk = eight_at(bytes, i)?;
         let sign = (chunk >> 8) as u8;
         let exponent_negative = sign == b'-';
         let signed = usize::from(exponent_negative | (sign == b'+'));
@@ -403,22 +426,16 @@ fn finish_f32(
         let exponent_sign = -i32::from(exponent_negative);
         power += (exponent ^ exponent_sign) - exponent_sign;
     }
-    if !(next == delimiter || next == b'\n' || next == b'\r') {
+    if !ends_cell(next, delimiter) {
         return None;
     }
     // The table's range keeps a non-zero value within float32's normal range: at least
     // 1 × 10^-37, below 10^19 × 10^18.
     let scale = *POWERS_OF_TEN_FOR_F32.get(usize::try_from(power + 37).ok()?)?;
     // Below 10^19 < 2^63: a signed conversion, one instruction where an unsigned one takes several.
-    let magnitude = mantissa as i64 as f64 * scale;
-    // A float32 midpoint is 1 << 28 in the 29 bits a float32 drops; the product is within 8
-    // units of the exact value. (Zero drops nothing: it passes.)
-    let dropped = magnitude.to_bits() & ((1 << 29) - 1);
-    if dropped.abs_diff(1 << 28) <= 16 {
-        return None;
-    }
-    let value = magnitude as f32;
-    Some((f32::from_bits(value.to_bits() | u32::from(negative) << 31), i))
+    // The product is within 8 units in the last place of the exact value.
+    let magnitude = f32_clear_of_midpoints(mantissa as i64 as f64 * scale)?;
+    Some((with_sign(magnitude, negative), i))
 }
 
 /// Eight `0` bytes.

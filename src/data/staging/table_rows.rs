@@ -400,19 +400,26 @@ impl TargetStats {
         if self.overflow {
             return false;
         }
-        let known = match pack(cell).map(|key| self.short.get(key)) {
-            Some(Lookup::Found(id)) => Some(id),
-            Some(Lookup::New) => None,
-            Some(Lookup::Unknown) | None => {
-                std::str::from_utf8(cell).ok().and_then(|text| self.index.get(text).copied())
-            }
-        };
-        let Some((id, &value)) = known.and_then(|id| Some((id, self.name_values.get(id as usize)?))) else {
+        let Some((id, &value)) =
+            self.known_id(cell).and_then(|id| Some((id, self.name_values.get(id as usize)?)))
+        else {
             return false;
         };
         self.values.push(value);
         self.ids.push(id);
         true
+    }
+
+    /// The id of a label seen before. Short labels are found faster by their packed bytes than by
+    /// hashing the text.
+    fn known_id(&self, label: &[u8]) -> Option<u32> {
+        match pack(label).map(|key| self.short.get(key)) {
+            Some(Lookup::Found(id)) => Some(id),
+            Some(Lookup::New) => None,
+            Some(Lookup::Unknown) | None => {
+                std::str::from_utf8(label).ok().and_then(|text| self.index.get(text).copied())
+            }
+        }
     }
 
     /// What one value says of the task: text, a fraction, or an integer.
@@ -435,18 +442,11 @@ impl TargetStats {
     /// The label's id, and whether it is new; labels are numbered in the order first seen.
     /// `value` is the label's value (NaN for text), kept for a new one.
     fn id_of(&mut self, label: &str, value: f32) -> (u32, bool) {
-        // Short classes are found faster by their packed bytes than by hashing the text.
-        let short = pack(label.as_bytes());
-        let known = match short.map(|key| self.short.get(key)) {
-            Some(Lookup::Found(id)) => Some(id),
-            Some(Lookup::New) => None,
-            Some(Lookup::Unknown) | None => self.index.get(label).copied(),
-        };
-        if let Some(id) = known {
+        if let Some(id) = self.known_id(label.as_bytes()) {
             return (id, false);
         }
         let id = self.names.len() as u32;
-        if let Some(key) = short {
+        if let Some(key) = pack(label.as_bytes()) {
             self.short.insert(key, id);
         }
         self.names.push(label.into());

@@ -311,11 +311,12 @@ fn read_rows(path: &Path, text: &str, delimiter: u8) -> Result<Vec<RawRow>, Data
         .from_reader(text.as_bytes());
     let mut rows = Vec::new();
     for record in reader.records() {
+        let line_of =
+            |p: Option<&csv::Position>| p.map_or(0, |p| super::csv_lines::line_in(text.as_bytes(), p));
         let record = record.map_err(|e| {
-            let line = e.position().map(|p| p.line()).unwrap_or(0);
-            DataError::new(path, DataErrorKind::NotCsv(e.to_string())).at_line(line)
+            DataError::new(path, DataErrorKind::NotCsv(e.to_string())).at_line(line_of(e.position()))
         })?;
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let line = line_of(record.position());
         if record.len() == 1 && record.get(0).is_some_and(|f| f.trim().is_empty()) {
             continue; // a blank line
         }

@@ -26,6 +26,7 @@
 //! - [`csv_table`]: CSV tables; [`catalog`]: everything in the datasets folder.
 pub mod arrays;
 pub mod catalog;
+pub mod csv_lines;
 pub mod csv_table;
 pub mod error;
 pub mod listing;

@@ -4,8 +4,10 @@
 //! this thread ── (piece, start, bytes) ──► parser threads ── (piece, rows) ──► this thread
 //!  reads, cuts at line breaks               RowParser::parse_plain             appends in file order
 //! ```
-//! A piece ends at a line break, so each parser starts at a row's beginning, and knows how many
-//! lines came before it, so errors name the file's line. A line break inside a quoted field
+//! A piece ends at a line break, so each parser starts at a row's beginning. It numbers its
+//! lines from 0 and counts its line breaks; putting the pieces back in order moves each one's
+//! numbers on by the lines before it, so errors name the file's line (the reading thread then
+//! never counts line breaks itself). A line break inside a quoted field
 //! would cut a row in two: from the first piece holding a quote on, the rest of the file is
 //! parsed on this thread, in order, as the sequential path parses it. Any error stops the
 //! reading; the first one in file order is the one reported, as a sequential parse would.
@@ -27,6 +29,8 @@ pub type FeatureSink<'s> = &'s mut dyn FnMut(&[f32]) -> Result<(), StageError>;
 /// Results put back in file order.
 struct InOrder<'s> {
     next: usize,
+    /// Line breaks in the pieces put back so far.
+    lines: u64,
     waiting: BTreeMap<usize, Result<Rows, StageError>>,
     rows: Rows,
     sink: Option<FeatureSink<'s>>,
@@ -64,6 +68,8 @@ impl InOrder<'_> {
             match result {
                 _ if self.error.is_some() => {}
                 Ok(mut rows) => {
+                    rows.count_on_from(self.lines);
+                    self.lines += rows.line_breaks;
                     let mut x = std::mem::take(&mut rows.x);
                     match self.sink.as_mut() {
                         Some(sink) => {
@@ -80,7 +86,12 @@ impl InOrder<'_> {
                     Pool::give(&pool.features, x);
                     self.rows.append(rows);
                 }
-                Err(e) => self.error = Some(e),
+                Err(mut e) => {
+                    if let StageError::Data(DataError { line: Some(line), .. }) = &mut e {
+                        *line += self.lines;
+                    }
+                    self.error = Some(e);
+                }
             }
         }
     }
@@ -104,6 +115,7 @@ pub fn parse_in_pieces(
 ) -> Result<Rows, StageError> {
     let mut order = InOrder {
         next: 0,
+        lines: 0,
         waiting: BTreeMap::new(),
         rows: Rows::default(),
         sink,
@@ -177,7 +189,7 @@ pub fn parse_in_pieces(
                 }
                 let piece = &buffer[..cut];
                 let next = Start {
-                    lines_before: start.lines_before + memchr::memchr_iter(b'\n', piece).count() as u64,
+                    lines_before: 0,
                     header_pending: start.header_pending && piece.iter().all(u8::is_ascii_whitespace),
                 };
                 if job_tx.send((pieces, start, buffer, cut)).is_err() {
@@ -316,6 +328,28 @@ mod tests {
         let whole = whole.unwrap_err();
         assert!(whole.contains("line 2001,"), "{whole}");
         assert_eq!(Err(whole), pieces);
+    }
+
+    #[test]
+    fn a_late_piece_numbers_its_lines_after_the_blank_and_crlf_lines_before_it() {
+        // Pieces number their lines from 0; put back in order, they count on from the line
+        // breaks before them, blank lines and `\r\n` included, so the text target (a regression
+        // can't take it) is named at the file's line in both ways.
+        let mut text = String::from("a,b,y\r\n");
+        for i in 0..3_000 {
+            text.push_str(&format!("{}.5,{},{}.25\r\n", i % 89, i % 7, i % 13));
+            if i % 97 == 3 {
+                text.push_str("\n\r\n");
+            }
+        }
+        text.push_str("1.5,2,seven"); // no line break at the end
+        let lines = text.split('\n').count();
+        let regression =
+            DatasetConfig { task: Some(crate::config::TaskOverride::Regression), ..Default::default() };
+        let [whole, pieces] = both_ways(&text, &regression, 800);
+        let whole = whole.unwrap_err();
+        assert_eq!(Err(whole.clone()), pieces);
+        assert!(whole.contains(&format!("line {lines},")), "{whole}");
     }
 
     #[test]

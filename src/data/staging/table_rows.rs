@@ -7,6 +7,7 @@ use std::io::{self, Read};
 use std::path::Path;
 
 use crate::config::{DatasetConfig, TaskOverride};
+use crate::data::csv_lines::Recent;
 use crate::data::csv_table::{self, HeadLook, MAX_INTEGER_CLASSES};
 use crate::data::error::{DataError, DataErrorKind, StageError};
 use crate::data::types::{Targets, Task};
@@ -19,7 +20,8 @@ const MAX_LABELS: usize = 65_536;
 /// Where a piece of the file starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Start {
-    /// Lines before the piece, so its rows are reported with the file's line numbers.
+    /// Lines before the piece that its rows' line numbers count on from (0 for a piece parsed
+    /// apart from those before it: its numbers are moved on by [`Rows::count_on_from`]).
     pub lines_before: u64,
     /// The header row is still to come (the first non-blank row of the piece).
     pub header_pending: bool,
@@ -33,6 +35,9 @@ pub struct Rows {
     pub target: TargetStats,
     /// Rows left out by `drop_missing`.
     pub dropped_rows: usize,
+    /// Line breaks in the bytes parsed (set by [`RowParser::parse_plain`]): where the next piece's
+    /// line numbers go on from.
+    pub line_breaks: u64,
 }
 
 impl Rows {
@@ -41,6 +46,14 @@ impl Rows {
         self.x.extend_from_slice(&next.x);
         self.target.append(next.target);
         self.dropped_rows += next.dropped_rows;
+        self.line_breaks += next.line_breaks;
+    }
+
+    /// Number the rows of a piece parsed from line 0 as the file's lines, `lines_before` on.
+    pub fn count_on_from(&mut self, lines_before: u64) {
+        if let Some((line, _)) = &mut self.target.first_text {
+            *line += lines_before;
+        }
     }
 }
 
@@ -125,11 +138,16 @@ impl<'a> RowParser<'a> {
             let Some(next) = next else {
                 let rest = self.parse(&bytes[at..], Start { lines_before, header_pending })?;
                 rows.append(rest);
+                rows.line_breaks = lines_before - start.lines_before
+                    + memchr::memchr_iter(b'\n', &bytes[at..]).count() as u64;
                 return Ok(rows);
             };
             lines_before += 1;
             at = next;
         }
+        // Each line taken ended with a line break, but the last one where the bytes don't.
+        rows.line_breaks =
+            lines_before - start.lines_before - u64::from(bytes.last().is_some_and(|&b| b != b'\n'));
         Ok(rows)
     }
 
@@ -241,7 +259,7 @@ impl<'a> RowParser<'a> {
             .flexible(true)
             .delimiter(look.delimiter)
             .buffer_capacity(1 << 20)
-            .from_reader(input);
+            .from_reader(Recent::new(input));
         loop {
             let more = match reader.read_byte_record(&mut record) {
                 Ok(more) => more,
@@ -251,14 +269,14 @@ impl<'a> RowParser<'a> {
                             return Err(StageError::Stopped);
                         }
                     }
-                    let line = start.lines_before + e.position().map(|p| p.line()).unwrap_or(0);
+                    let line = start.lines_before + e.position().map_or(0, |p| reader.get_ref().line(p));
                     return Err(at(path, DataErrorKind::NotCsv(e.to_string()), line).into());
                 }
             };
             if !more {
                 return Ok(rows);
             }
-            let line = start.lines_before + record.position().map(|p| p.line()).unwrap_or(0);
+            let line = start.lines_before + record.position().map_or(0, |p| reader.get_ref().line(p));
             if record.len() == 1 && record[0].trim_ascii().is_empty() {
                 continue; // a blank line
             }
@@ -310,7 +328,7 @@ impl<'a> RowParser<'a> {
     /// Decide the task over all rows (or take the configured one) and turn the targets into
     /// class indices or values, as [`csv_table`] does for small files.
     pub fn finish(&self, rows: Rows) -> Result<Parsed, DataError> {
-        let Rows { mut x, mut target, mut dropped_rows } = rows;
+        let Rows { mut x, mut target, mut dropped_rows, .. } = rows;
         let (path, look, config) = (self.path, self.look, self.config);
         let nf = look.features.len();
         let kind = config.task.unwrap_or_else(|| target.infer());

@@ -21,12 +21,12 @@ use tch::{Device, Kind, Tensor};
 use xxhash_rust::xxh3::Xxh3;
 
 use super::table_chunks::{self, FeatureSink, PIECE_BYTES};
-use super::table_rows::{Parsed, RowParser};
+use super::table_rows::{Parsed, ParsedTargets, RowParser};
 use crate::config::DatasetConfig;
 use crate::data::csv_table::{self, HeadLook};
 use crate::data::error::{DataError, DataErrorKind, StageError};
 use crate::data::readers::source::hex;
-use crate::data::types::{class_counts, LoadedData, StagePhase, StageProgress, Targets, Task};
+use crate::data::types::{LoadedData, StagePhase, StageProgress, Task};
 
 /// Bumped whenever the staged files change meaning; older entries are then staged again.
 /// 2: the content hash is XXH3-128 (was SHA-256).
@@ -309,10 +309,7 @@ pub fn stage(spec: &TableSpec<'_>, progress: &mut StageProgress<'_>) -> Result<T
             Task::Classification { classes } => Some(classes.clone()),
             Task::Regression => None,
         },
-        class_counts: match &parsed.y {
-            Targets::Classes(labels) => class_counts(labels, parsed.task.num_classes()),
-            Targets::Values(_) => Vec::new(),
-        },
+        class_counts: parsed.y.class_counts(parsed.task.num_classes()),
         dropped_rows: parsed.dropped_rows,
         staged_at: crate::util::now_rfc3339(),
         seconds: 0.0,
@@ -504,9 +501,16 @@ impl PartialEntry {
             manifest.x_hash = write_le(&self.dir.join(X_FILE), &parsed.x, |v: &f32| v.to_le_bytes())?;
         }
         drop(parsed.x);
+        let y_path = self.dir.join(Y_FILE);
         manifest.y_hash = match &parsed.y {
-            Targets::Classes(v) => write_le(&self.dir.join(Y_FILE), v, |n: &i64| n.to_le_bytes())?,
-            Targets::Values(v) => write_le(&self.dir.join(Y_FILE), v, |v: &f32| v.to_le_bytes())?,
+            ParsedTargets::Classes { ids, class_of } => {
+                let mut out = HashingWriter::new(BufWriter::with_capacity(1 << 20, File::create(&y_path)?));
+                ParsedTargets::each_class_piece(ids, class_of, 1 << 16, |classes| {
+                    write_pod(&mut out, classes, |n: &i64| n.to_le_bytes())
+                })?;
+                out.finish()?
+            }
+            ParsedTargets::Values(v) => write_le(&y_path, v, |v: &f32| v.to_le_bytes())?,
         };
         manifest.seconds = secs(started);
         write_manifest(&self.dir, &manifest)?;
@@ -656,6 +660,7 @@ fn read_tensor(path: &Path, shape: &[i64], kind: Kind, bytes: u64, hash: &str) -
 mod tests {
     use super::*;
     use crate::data::csv_table::load_csv;
+    use crate::data::types::Targets;
     use std::fmt::Write as _;
 
     /// An Iris-like table of `rows` rows (text classes, sorted by class so the head sees only

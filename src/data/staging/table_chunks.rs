@@ -355,6 +355,20 @@ mod tests {
     }
 
     #[test]
+    fn targets_past_the_label_limit_come_out_as_values_whatever_the_pieces() {
+        // More distinct targets than labels are tracked: small pieces go past the limit while
+        // they are put together, one large piece inside itself. A row's value is kept by its
+        // label id until then, by itself after.
+        let text = table(70_000, |i| format!("{i}.5"));
+        for piece in [50_000, 4 << 20] {
+            let [whole, pieces] = both_ways(&text, &DatasetConfig::default(), piece);
+            let shown = whole.as_ref().unwrap();
+            assert!(shown.contains("Regression") && shown.contains("69999.5"), "{}", &shown[..200]);
+            assert_eq!(whole, pieces);
+        }
+    }
+
+    #[test]
     fn a_quoted_line_break_after_the_first_piece_is_parsed_in_order() {
         let mut text = table(3_000, |i| ["a", "b"][i % 2].to_string());
         let late = text.len() * 3 / 4;

@@ -10,7 +10,7 @@ use crate::config::{DatasetConfig, TaskOverride};
 use crate::data::csv_lines::Recent;
 use crate::data::csv_table::{self, HeadLook, MAX_INTEGER_CLASSES};
 use crate::data::error::{DataError, DataErrorKind, StageError};
-use crate::data::types::{Targets, Task};
+use crate::data::types::Task;
 
 use super::decimal::{cell_end, fast_f32, plain_decimal, scan_cell, Decimal};
 
@@ -60,10 +60,63 @@ impl Rows {
 /// A table parsed whole, its task decided.
 pub struct Parsed {
     pub x: Vec<f32>,
-    pub y: Targets,
+    pub y: ParsedTargets,
     pub task: Task,
     pub rows: usize,
     pub dropped_rows: usize,
+}
+
+/// A parsed table's targets, as they are staged.
+#[derive(Debug)]
+pub enum ParsedTargets {
+    /// Each row's label id and each label's class index: the rows' class indices are made from
+    /// these as they are written, never held whole (8 bytes a row, fresh memory faulted in page by
+    /// page after every row is parsed, while nothing else can go on).
+    Classes { ids: Vec<u32>, class_of: Vec<i64> },
+    /// Values to regress on.
+    Values(Vec<f32>),
+}
+
+impl ParsedTargets {
+    /// How many rows.
+    pub fn len(&self) -> usize {
+        match self {
+            ParsedTargets::Classes { ids, .. } => ids.len(),
+            ParsedTargets::Values(values) => values.len(),
+        }
+    }
+
+    /// Rows per class, for `classes` classes (none for values).
+    pub fn class_counts(&self, classes: usize) -> Vec<usize> {
+        let ParsedTargets::Classes { ids, class_of } = self else { return Vec::new() };
+        let mut per_label = vec![0; class_of.len()];
+        for &id in ids {
+            per_label[id as usize] += 1;
+        }
+        let mut counts = vec![0; classes];
+        for (&class, &n) in class_of.iter().zip(&per_label) {
+            if let Some(count) = usize::try_from(class).ok().and_then(|c| counts.get_mut(c)) {
+                *count += n;
+            }
+        }
+        counts
+    }
+
+    /// Each row's class index, handed to `write` up to `rows` at a time.
+    pub fn each_class_piece(
+        ids: &[u32],
+        class_of: &[i64],
+        rows: usize,
+        mut write: impl FnMut(&[i64]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let mut piece = Vec::with_capacity(rows.min(ids.len()));
+        for chunk in ids.chunks(rows.max(1)) {
+            piece.clear();
+            piece.extend(chunk.iter().map(|&id| class_of[id as usize]));
+            write(&piece)?;
+        }
+        Ok(())
+    }
 }
 
 /// Reads rows with the layout the file's head showed.
@@ -342,7 +395,7 @@ impl<'a> RowParser<'a> {
                     ));
                     return Err(at(path, kind, line).at_column(tcol, tname));
                 }
-                (Task::Regression, Targets::Values(std::mem::take(&mut target.values)), 0)
+                (Task::Regression, ParsedTargets::Values(target.take_values()), 0)
             }
             TaskOverride::Classification => classify(path, config, &mut target, &mut x, nf, (tcol, tname))?,
         };
@@ -359,7 +412,8 @@ impl<'a> RowParser<'a> {
 /// [`csv_table`] decides it over all rows.
 #[derive(Default)]
 pub struct TargetStats {
-    /// Each kept row's value (NaN for text).
+    /// Each kept row's value (NaN for text), past `MAX_LABELS` only: until then a row's value is
+    /// its label's, so one id a row is all that is kept (and pushed).
     values: Vec<f32>,
     /// Each kept row's label id (index into `names`); emptied past `MAX_LABELS`.
     ids: Vec<u32>,
@@ -396,8 +450,8 @@ impl TargetStats {
 
     fn push_value(&mut self, label: &str, value: Option<f64>, line: u64) {
         let value32 = value.map_or(f32::NAN, |v| v as f32);
-        self.values.push(value32);
         if self.overflow {
+            self.values.push(value32);
             self.note(value, label, line);
             return;
         }
@@ -406,8 +460,37 @@ impl TargetStats {
         if new {
             self.note(value, label, line);
         }
-        if !self.overflow {
+        if self.overflow {
+            self.values.push(value32);
+        } else {
             self.ids.push(id);
+        }
+    }
+
+    /// How many rows.
+    fn rows(&self) -> usize {
+        if self.overflow {
+            self.values.len()
+        } else {
+            self.ids.len()
+        }
+    }
+
+    /// Every row's value, in order.
+    fn take_values(&mut self) -> Vec<f32> {
+        if self.overflow {
+            return std::mem::take(&mut self.values);
+        }
+        let ids = std::mem::take(&mut self.ids);
+        ids.iter().map(|&id| self.name_values[id as usize]).collect()
+    }
+
+    /// Past [`MAX_LABELS`]: from now on each row keeps its value, not a label id.
+    fn stop_labels(&mut self) {
+        if !self.overflow {
+            self.values = self.take_values();
+            self.overflow = true;
+            self.index = HashMap::new();
         }
     }
 
@@ -418,12 +501,9 @@ impl TargetStats {
         if self.overflow {
             return false;
         }
-        let Some((id, &value)) =
-            self.known_id(cell).and_then(|id| Some((id, self.name_values.get(id as usize)?)))
-        else {
+        let Some(id) = self.known_id(cell) else {
             return false;
         };
-        self.values.push(value);
         self.ids.push(id);
         true
     }
@@ -471,44 +551,39 @@ impl TargetStats {
         self.name_values.push(value);
         self.index.insert(label.into(), id);
         if self.names.len() > MAX_LABELS {
-            self.overflow = true;
-            self.ids = Vec::new();
-            self.index = HashMap::new();
+            self.stop_labels();
         }
         (id, true)
     }
 
     /// Append the next piece's targets: its label ids renumbered into this one's.
-    fn append(&mut self, next: TargetStats) {
-        if self.values.is_empty() {
-            *self = next; // no rows yet (every row pushes a value): take the piece's as they are
+    fn append(&mut self, mut next: TargetStats) {
+        if self.rows() == 0 {
+            *self = next; // no rows yet: take the piece's as they are
             return;
         }
-        self.values.extend_from_slice(&next.values);
         if self.first_text.is_none() {
-            self.first_text = next.first_text;
+            self.first_text = next.first_text.take();
         }
         self.has_fraction |= next.has_fraction;
-        for v in next.integers {
+        for v in std::mem::take(&mut next.integers) {
             self.note_integer(v);
         }
-        if next.overflow {
-            self.overflow = true;
-            self.ids = Vec::new();
-            self.index = HashMap::new();
+        if !self.overflow && !next.overflow {
+            let renumber: Vec<u32> = next
+                .names
+                .iter()
+                .zip(&next.name_values)
+                .map(|(name, &value)| self.id_of(name, value).0)
+                .collect();
+            if !self.overflow {
+                self.ids.extend(next.ids.iter().map(|&id| renumber[id as usize]));
+                return;
+            }
         }
-        if self.overflow {
-            return;
-        }
-        let renumber: Vec<u32> = next
-            .names
-            .iter()
-            .zip(&next.name_values)
-            .map(|(name, &value)| self.id_of(name, value).0)
-            .collect();
-        if !self.overflow {
-            self.ids.extend(next.ids.iter().map(|&id| renumber[id as usize]));
-        }
+        // Past `MAX_LABELS` on one side or the other (or now, with both sides' labels): values.
+        self.stop_labels();
+        self.values.extend(next.take_values());
     }
 
     /// Classification for text or small-integer targets, regression otherwise.
@@ -621,7 +696,7 @@ fn classify(
     x: &mut Vec<f32>,
     nf: usize,
     (tcol, tname): (usize, &str),
-) -> Result<(Task, Targets, usize), DataError> {
+) -> Result<(Task, ParsedTargets, usize), DataError> {
     let err = |kind| DataError::new(path, kind).at_column(tcol, tname);
     if target.overflow {
         return Err(err(DataErrorKind::Schema(format!(
@@ -629,7 +704,6 @@ fn classify(
              \"regression\"` under [datasets.NAME] or choose another `target`"
         ))));
     }
-    target.values = Vec::new();
     let present = csv_table::sorted_classes(target.names.iter().map(|n| n.to_string()).collect());
     let classes = match &config.classes {
         Some(wanted) => {
@@ -646,22 +720,27 @@ fn classify(
     }
     let position: HashMap<&str, i64> =
         classes.iter().enumerate().map(|(i, c)| (c.as_str(), i as i64)).collect();
-    let of_id: Vec<i64> = target.names.iter().map(|n| position.get(&**n).copied().unwrap_or(-1)).collect();
-    let mut y = Vec::with_capacity(target.ids.len());
+    // A label left out by the `classes` filter gets -1: its rows are removed.
+    let class_of: Vec<i64> = target.names.iter().map(|n| position.get(&**n).copied().unwrap_or(-1)).collect();
+    let mut ids = std::mem::take(&mut target.ids);
+    let rows = ids.len();
     let mut kept = 0;
-    for (row, &id) in target.ids.iter().enumerate() {
-        let k = of_id[id as usize];
-        if k < 0 {
-            continue;
+    if class_of.iter().any(|&k| k < 0) {
+        for row in 0..rows {
+            let id = ids[row];
+            if class_of[id as usize] < 0 {
+                continue;
+            }
+            if kept != row {
+                x.copy_within(row * nf..(row + 1) * nf, kept * nf);
+                ids[kept] = id;
+            }
+            kept += 1;
         }
-        if kept != row {
-            x.copy_within(row * nf..(row + 1) * nf, kept * nf);
-        }
-        y.push(k);
-        kept += 1;
+        ids.truncate(kept);
+        x.truncate(kept * nf);
+    } else {
+        kept = rows;
     }
-    let filtered = target.ids.len() - kept;
-    x.truncate(kept * nf);
-    target.ids = Vec::new();
-    Ok((Task::Classification { classes }, Targets::Classes(y), filtered))
+    Ok((Task::Classification { classes }, ParsedTargets::Classes { ids, class_of }, rows - kept))
 }

@@ -15,6 +15,12 @@ pub fn process_alive(pid: u32) -> bool {
     rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
+/// Drop `value` on a thread of its own, so that freeing it (tens of MiB unmapped page by page)
+/// doesn't hold up the caller; dropped here when no thread can be started.
+pub fn drop_elsewhere<T: Send + 'static>(value: T) {
+    let _ = std::thread::Builder::new().name("drop".into()).spawn(move || drop(value));
+}
+
 /// Now, as RFC 3339 in UTC to the second (`2026-11-28T12:54:29Z`).
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()

@@ -503,15 +503,17 @@ impl PartialEntry {
         drop(parsed.x);
         let y_path = self.dir.join(Y_FILE);
         manifest.y_hash = match &parsed.y {
-            ParsedTargets::Classes { ids, class_of } => {
+            ParsedTargets::Classes { ids, class_of, .. } => {
                 let mut out = HashingWriter::new(BufWriter::with_capacity(1 << 20, File::create(&y_path)?));
-                ParsedTargets::each_class_piece(ids, class_of, 1 << 16, |classes| {
+                // Pieces of the buffer's size go straight to the file, not through the buffer.
+                ParsedTargets::each_class_piece(ids, class_of, 1 << 17, |classes| {
                     write_pod(&mut out, classes, |n: &i64| n.to_le_bytes())
                 })?;
                 out.finish()?
             }
             ParsedTargets::Values(v) => write_le(&y_path, v, |v: &f32| v.to_le_bytes())?,
         };
+        crate::util::drop_elsewhere(parsed.y);
         manifest.seconds = secs(started);
         write_manifest(&self.dir, &manifest)?;
         // The entry is complete: it no longer needs a stager or a heartbeat.
@@ -740,6 +742,10 @@ mod tests {
         assert_eq!(Vec::<f32>::try_from(loaded.x.flatten(0, -1)).unwrap(), whole.x);
         let Targets::Classes(labels) = &whole.y else { panic!("classes expected") };
         assert_eq!(&Vec::<i64>::try_from(&loaded.y).unwrap(), labels);
+        // The counts, kept per label while parsing, are those of the rows kept.
+        let staged = stage(&spec, &mut never_stop()).unwrap();
+        let counted: Vec<usize> = (0..2).map(|c| labels.iter().filter(|&&l| l == c).count()).collect();
+        assert_eq!(staged.manifest.class_counts, counted);
     }
 
     #[test]

@@ -216,6 +216,8 @@ pub fn parse_in_pieces(
             order.add(pieces, parser.parse(Cursor::new(bytes).chain(input), start), &pool);
         }
     }
+    // The buffers (a few tens of MiB) are freed while the targets are written.
+    crate::util::drop_elsewhere(pool);
     order.finish()
 }
 

@@ -72,7 +72,7 @@ pub enum ParsedTargets {
     /// Each row's label id and each label's class index: the rows' class indices are made from
     /// these as they are written, never held whole (8 bytes a row, fresh memory faulted in page by
     /// page after every row is parsed, while nothing else can go on).
-    Classes { ids: Vec<u32>, class_of: Vec<i64> },
+    Classes { ids: Vec<u32>, class_of: Vec<i64>, label_rows: Vec<usize> },
     /// Values to regress on.
     Values(Vec<f32>),
 }
@@ -88,13 +88,9 @@ impl ParsedTargets {
 
     /// Rows per class, for `classes` classes (none for values).
     pub fn class_counts(&self, classes: usize) -> Vec<usize> {
-        let ParsedTargets::Classes { ids, class_of } = self else { return Vec::new() };
-        let mut per_label = vec![0; class_of.len()];
-        for &id in ids {
-            per_label[id as usize] += 1;
-        }
+        let ParsedTargets::Classes { class_of, label_rows, .. } = self else { return Vec::new() };
         let mut counts = vec![0; classes];
-        for (&class, &n) in class_of.iter().zip(&per_label) {
+        for (&class, &n) in class_of.iter().zip(label_rows) {
             if let Some(count) = usize::try_from(class).ok().and_then(|c| counts.get_mut(c)) {
                 *count += n;
             }
@@ -417,6 +413,8 @@ pub struct TargetStats {
     values: Vec<f32>,
     /// Each kept row's label id (index into `names`); emptied past `MAX_LABELS`.
     ids: Vec<u32>,
+    /// Rows per label id, counted as they are parsed (on all cores), not after.
+    label_rows: Vec<usize>,
     names: Vec<Box<str>>,
     /// Each name's value (NaN for text), what `values` gets for a row with that label.
     name_values: Vec<f32>,
@@ -463,7 +461,14 @@ impl TargetStats {
         if self.overflow {
             self.values.push(value32);
         } else {
-            self.ids.push(id);
+            self.push_id(id);
+        }
+    }
+
+    fn push_id(&mut self, id: u32) {
+        self.ids.push(id);
+        if let Some(n) = self.label_rows.get_mut(id as usize) {
+            *n += 1;
         }
     }
 
@@ -504,7 +509,7 @@ impl TargetStats {
         let Some(id) = self.known_id(cell) else {
             return false;
         };
-        self.ids.push(id);
+        self.push_id(id);
         true
     }
 
@@ -549,6 +554,7 @@ impl TargetStats {
         }
         self.names.push(label.into());
         self.name_values.push(value);
+        self.label_rows.push(0);
         self.index.insert(label.into(), id);
         if self.names.len() > MAX_LABELS {
             self.stop_labels();
@@ -578,6 +584,9 @@ impl TargetStats {
                 .collect();
             if !self.overflow {
                 self.ids.extend(next.ids.iter().map(|&id| renumber[id as usize]));
+                for (&id, &n) in renumber.iter().zip(&next.label_rows) {
+                    self.label_rows[id as usize] += n;
+                }
                 return;
             }
         }
@@ -742,5 +751,6 @@ fn classify(
     } else {
         kept = rows;
     }
-    Ok((Task::Classification { classes }, ParsedTargets::Classes { ids, class_of }, rows - kept))
+    let label_rows = std::mem::take(&mut target.label_rows);
+    Ok((Task::Classification { classes }, ParsedTargets::Classes { ids, class_of, label_rows }, rows - kept))
 }

@@ -1,7 +1,7 @@
 //! Small helpers shared by several modules. A leaf: it imports nothing of the crate.
 mod atomic;
 pub mod lines;
-pub use atomic::{create_exclusive, write_atomic, TempFile};
+pub use atomic::{create_exclusive, write_atomic, write_atomic_unsynced, TempFile};
 
 /// Whether the process `pid` of this machine is still running (this process always is). A
 /// reused id reads as alive: callers use this only to leave things alone, never to take over.

@@ -456,7 +456,9 @@ fn file_hash(path: &Path) -> io::Result<String> {
 
 fn write_manifest(dir: &Path, m: &TableManifest) -> io::Result<()> {
     let text = serde_json::to_vec_pretty(m).map_err(io::Error::other)?;
-    crate::util::write_atomic(&dir.join(MANIFEST), &text)
+    // Not synced: x.f32 and y.bin aren't either (see `TableManifest::x_hash`); a manifest a crash
+    // left empty or torn doesn't parse, and the table is staged again.
+    crate::util::write_atomic_unsynced(&dir.join(MANIFEST), &text)
 }
 
 /// An entry being written, under a temporary name in the tables folder; removed when dropped
@@ -725,6 +727,26 @@ mod tests {
         let again = Vec::<f32>::try_from(load(&spec, &mut never_stop()).unwrap().x.flatten(0, -1)).unwrap();
         assert_eq!(again, first);
         assert!(stage(&spec, &mut never_stop()).unwrap().manifest.x_hash.len() == 16);
+    }
+
+    #[test]
+    fn a_manifest_a_crash_left_empty_or_torn_means_staging_again() {
+        // The manifest isn't synced either: after a crash it may be empty, or cut short.
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("big.csv");
+        write_table(&csv, 20_000, None);
+        let config = DatasetConfig::default();
+        let cache = dir.path().join("cache");
+        let spec = TableSpec { name: "big", source: &csv, config: &config, cache_dir: &cache };
+        assert!(stage(&spec, &mut never_stop()).unwrap().staged_now);
+        let manifest = cache.join(TABLES_DIR).join(spec.entry_id()).join(MANIFEST);
+        let text = std::fs::read(&manifest).unwrap();
+        for damaged in [Vec::new(), text[..text.len() / 2].to_vec()] {
+            std::fs::write(&manifest, damaged).unwrap();
+            assert!(spec.current().is_none(), "a damaged manifest isn't a staged table");
+            let again = stage(&spec, &mut never_stop()).unwrap();
+            assert!(again.staged_now && again.manifest.rows == 20_000);
+        }
     }
 
     #[test]

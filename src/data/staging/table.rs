@@ -669,6 +669,20 @@ mod tests {
 
     /// An Iris-like table of `rows` rows (text classes, sorted by class so the head sees only
     /// one), well over the head's 64 KiB.
+    /// A temporary folder holding `name`, a table of `rows` rows written by [`write_table`], and
+    /// the path of a staging cache in it.
+    fn table_in_tempdir(
+        name: &str,
+        rows: usize,
+        bad_at: Option<usize>,
+    ) -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join(name);
+        write_table(&csv, rows, bad_at);
+        let cache = dir.path().join("cache");
+        (dir, csv, cache)
+    }
+
     fn write_table(path: &Path, rows: usize, bad_at: Option<usize>) {
         let mut s = String::from("a,b,c,species\n");
         for i in 0..rows {
@@ -685,12 +699,9 @@ mod tests {
 
     #[test]
     fn streaming_load_matches_the_whole_file_parse_and_is_staged() {
-        let dir = tempfile::tempdir().unwrap();
-        let csv = dir.path().join("big.csv");
-        write_table(&csv, 20_000, None);
+        let (_dir, csv, cache) = table_in_tempdir("big.csv", 20_000, None);
         let config = DatasetConfig::default();
         let whole = load_csv(&csv, &config).unwrap();
-        let cache = dir.path().join("cache");
         let spec = TableSpec { name: "big", source: &csv, config: &config, cache_dir: &cache };
         let mut seen = Vec::new();
         let mut progress = |_: StagePhase, done: u64, total: u64| {
@@ -713,11 +724,8 @@ mod tests {
 
     #[test]
     fn a_torn_staged_file_is_staged_again_not_trained_on() {
-        let dir = tempfile::tempdir().unwrap();
-        let csv = dir.path().join("big.csv");
-        write_table(&csv, 20_000, None);
+        let (_dir, csv, cache) = table_in_tempdir("big.csv", 20_000, None);
         let config = DatasetConfig::default();
-        let cache = dir.path().join("cache");
         let spec = TableSpec { name: "big", source: &csv, config: &config, cache_dir: &cache };
         let first = Vec::<f32>::try_from(load(&spec, &mut never_stop()).unwrap().x.flatten(0, -1)).unwrap();
         // What a crash before the kernel wrote the pages back can leave: the size, not the bytes.
@@ -732,11 +740,8 @@ mod tests {
     #[test]
     fn a_manifest_a_crash_left_empty_or_torn_means_staging_again() {
         // The manifest isn't synced either: after a crash it may be empty, or cut short.
-        let dir = tempfile::tempdir().unwrap();
-        let csv = dir.path().join("big.csv");
-        write_table(&csv, 20_000, None);
+        let (_dir, csv, cache) = table_in_tempdir("big.csv", 20_000, None);
         let config = DatasetConfig::default();
-        let cache = dir.path().join("cache");
         let spec = TableSpec { name: "big", source: &csv, config: &config, cache_dir: &cache };
         assert!(stage(&spec, &mut never_stop()).unwrap().staged_now);
         let manifest = cache.join(TABLES_DIR).join(spec.entry_id()).join(MANIFEST);
@@ -751,13 +756,10 @@ mod tests {
 
     #[test]
     fn a_classes_filter_keeps_the_features_of_its_rows_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let csv = dir.path().join("big.csv");
-        write_table(&csv, 20_000, None);
+        let (_dir, csv, cache) = table_in_tempdir("big.csv", 20_000, None);
         let config =
             DatasetConfig { classes: Some(vec!["virginica".into(), "setosa".into()]), ..Default::default() };
         let whole = load_csv(&csv, &config).unwrap();
-        let cache = dir.path().join("cache");
         let spec = TableSpec { name: "big", source: &csv, config: &config, cache_dir: &cache };
         let loaded = load(&spec, &mut never_stop()).unwrap();
         assert_eq!(loaded.x.size(), [13_333, 3]);
@@ -772,11 +774,8 @@ mod tests {
 
     #[test]
     fn a_bad_cell_near_the_end_is_reported_with_its_line_and_column() {
-        let dir = tempfile::tempdir().unwrap();
-        let csv = dir.path().join("bad.csv");
-        write_table(&csv, 20_000, Some(19_990));
+        let (_dir, csv, cache) = table_in_tempdir("bad.csv", 20_000, Some(19_990));
         let config = DatasetConfig::default();
-        let cache = dir.path().join("cache");
         let spec = TableSpec { name: "bad", source: &csv, config: &config, cache_dir: &cache };
         let Err(StageError::Data(e)) = load(&spec, &mut never_stop()) else {
             panic!("a data error expected")
@@ -841,12 +840,9 @@ mod tests {
 
     #[test]
     fn listing_reads_a_bounded_head_and_counts_rows_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let csv = dir.path().join("big.csv");
-        write_table(&csv, 100_000, None);
+        let (_dir, csv, cache) = table_in_tempdir("big.csv", 100_000, None);
         let (head, more) = read_head(&csv).unwrap();
         assert!(more && head.len() <= HEAD_BYTES && head.ends_with(b"\n"));
-        let cache = dir.path().join("cache");
         let config = DatasetConfig::default();
         let summary = super::super::table_summary::summarize("big", &csv, &config, &cache).unwrap();
         assert_eq!(summary.rows, 100_000);

@@ -59,9 +59,10 @@ fn f32_clear_of_midpoints(v: f64) -> Option<f32> {
 #[inline(always)]
 fn clear_of_midpoints(v: f64) -> bool {
     // The low 29 bits of a double's significand are what a float32 drops; a midpoint is 1 << 28.
-    // (Zero drops nothing: it passes.)
-    let dropped = v.to_bits() & ((1 << 29) - 1);
-    dropped.abs_diff(1 << 28) > 16
+    // (Zero drops nothing: it passes.) Within 16 of it, the dropped bits less (1 << 28) - 16 are
+    // 0 to 32; wrapped in 29 bits, anything else is more: one subtraction, one mask, one compare.
+    const LOW_29: u64 = (1 << 29) - 1;
+    (v.to_bits().wrapping_sub((1 << 28) - 16) & LOW_29) > 32
 }
 
 /// Whether `b` ends a cell: the delimiter or a line end.
@@ -437,7 +438,8 @@ fn finish_f32(
     }
     // The table's range keeps a non-zero value within float32's normal range: at least
     // 1 × 10^-37, below 10^19 × 10^18.
-    let scale = *POWERS_OF_TEN_FOR_F32.get(usize::try_from(power + 37).ok()?)?;
+    // One bounds check: a power below -37 wraps to an index past the table's end.
+    let scale = *POWERS_OF_TEN_FOR_F32.get(power.wrapping_add(37) as u32 as usize)?;
     // Below 10^19 < 2^63: a signed conversion, one instruction where an unsigned one takes several.
     // The product is within 8 units in the last place of the exact value.
     let product = mantissa as i64 as f64 * scale;
@@ -827,6 +829,16 @@ mod tests {
         }
         // Declined: float32 midpoints, and 17 digits times 10^-37 or less (a `unit` near zero).
         assert!(declined < 300, "{declined} of 360000 usual cells declined");
+    }
+
+    #[test]
+    fn the_midpoint_test_is_the_distance_of_the_dropped_bits_to_the_midpoint() {
+        for high in [0u64, 1 << 29, 0x3ff0_0000_0000_0000, 0xc1e0_0000_2000_0000] {
+            for dropped in (0..80).map(|k| (1u64 << 28) - 40 + k).chain([0, 1, (1 << 29) - 1, 1 << 27]) {
+                let v = f64::from_bits(high | dropped);
+                assert_eq!(clear_of_midpoints(v), dropped.abs_diff(1 << 28) > 16, "{high:x} {dropped:x}");
+            }
+        }
     }
 
     #[test]

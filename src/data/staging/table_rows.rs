@@ -514,15 +514,19 @@ impl TargetStats {
     }
 
     /// The id of a label seen before. Short labels are found faster by their packed bytes than by
-    /// hashing the text.
+    /// hashing the text. Inlined into the row loop (it runs once a row); the hashed lookup isn't.
+    #[inline(always)]
     fn known_id(&self, label: &[u8]) -> Option<u32> {
         match pack(label).map(|key| self.short.get(key)) {
             Some(Lookup::Found(id)) => Some(id),
             Some(Lookup::New) => None,
-            Some(Lookup::Unknown) | None => {
-                std::str::from_utf8(label).ok().and_then(|text| self.index.get(text).copied())
-            }
+            Some(Lookup::Unknown) | None => self.hashed_id(label),
         }
+    }
+
+    #[inline(never)]
+    fn hashed_id(&self, label: &[u8]) -> Option<u32> {
+        std::str::from_utf8(label).ok().and_then(|text| self.index.get(text).copied())
     }
 
     /// What one value says of the task: text, a fraction, or an integer.

@@ -362,10 +362,17 @@ mod tests {
         // they are put together, one large piece inside itself. A row's value is kept by its
         // label id until then, by itself after.
         let text = table(70_000, |i| format!("{i}.5"));
+        let classes =
+            DatasetConfig { task: Some(crate::config::TaskOverride::Classification), ..Default::default() };
         for piece in [50_000, 4 << 20] {
             let [whole, pieces] = both_ways(&text, &DatasetConfig::default(), piece);
             let shown = whole.as_ref().unwrap();
             assert!(shown.contains("Regression") && shown.contains("69999.5"), "{}", &shown[..200]);
+            assert_eq!(whole, pieces);
+            // Classes asked for: too many of them, said the same way.
+            let [whole, pieces] = both_ways(&text, &classes, piece);
+            let refused = whole.as_ref().unwrap_err();
+            assert!(refused.contains("more than 65536 distinct values"), "{refused}");
             assert_eq!(whole, pieces);
         }
     }

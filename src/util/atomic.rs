@@ -95,20 +95,23 @@ pub fn create_exclusive(path: &Path) -> io::Result<File> {
 /// synced, then renamed over it. A crash or a full disk leaves either the old file or the new
 /// one, never half of one.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let tmp = TempFile::beside(path)?;
-    let mut file = tmp.create()?;
-    file.write_all(contents)?;
-    file.sync_all()?;
-    tmp.persist(path)
+    write_through_temp(path, contents, true)
 }
 
 /// [`write_atomic`] without the sync (which waits on the disk, 5 to 15 ms): for a file that is
 /// checked whenever it is read, so that a crash leaving it empty or torn costs only its redoing
 /// (a staged table's manifest, whose data files are hashed and not synced either).
 pub fn write_atomic_unsynced(path: &Path, contents: &[u8]) -> io::Result<()> {
+    write_through_temp(path, contents, false)
+}
+
+fn write_through_temp(path: &Path, contents: &[u8], sync: bool) -> io::Result<()> {
     let tmp = TempFile::beside(path)?;
     let mut file = tmp.create()?;
     file.write_all(contents)?;
+    if sync {
+        file.sync_all()?;
+    }
     tmp.persist(path)
 }
 

@@ -827,7 +827,8 @@ mod tests {
                 None => declined += 1,
             }
         }
-        // Declined: float32 midpoints, and 17 digits times 10^-37 or less (a `unit` near zero).
+        // Declined: inexact products next to a float32 midpoint, and 17 digits times 10^-37 or
+        // less (a `unit` near zero).
         assert!(declined < 300, "{declined} of 360000 usual cells declined");
     }
 

@@ -340,7 +340,7 @@ fn parse_into(
         return Ok((parsed, content_hash, None));
     }
     let file = File::create(dir.join(X_FILE)).map_err(|e| spec.cache_error(e))?;
-    let mut out = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
+    let mut out = HashingWriter::new(file);
     let mut write =
         |x: &[f32]| write_pod(&mut out, x, |v: &f32| v.to_le_bytes()).map_err(|e| spec.cache_error(e));
     let (parsed, content_hash) = parse(spec.source, look, spec.config, size, progress, Some(&mut write))?;
@@ -506,9 +506,10 @@ impl PartialEntry {
         let y_path = self.dir.join(Y_FILE);
         manifest.y_hash = match &parsed.y {
             ParsedTargets::Classes { ids, class_of, .. } => {
-                let mut out = HashingWriter::new(BufWriter::with_capacity(1 << 20, File::create(&y_path)?));
+                let mut out = HashingWriter::new(File::create(&y_path)?);
                 // Pieces of the buffer's size go straight to the file, not through the buffer.
-                ParsedTargets::each_class_piece(ids, class_of, 1 << 17, |classes| {
+                let rows = WRITE_BUFFER / std::mem::size_of::<i64>();
+                ParsedTargets::each_class_piece(ids, class_of, rows, |classes| {
                     write_pod(&mut out, classes, |n: &i64| n.to_le_bytes())
                 })?;
                 out.finish()?
@@ -559,7 +560,7 @@ fn write_le<T: bytemuck::Pod, const N: usize>(
     values: &[T],
     bytes: impl Fn(&T) -> [u8; N],
 ) -> io::Result<String> {
-    let mut out = HashingWriter::new(BufWriter::with_capacity(1 << 20, File::create(path)?));
+    let mut out = HashingWriter::new(File::create(path)?);
     write_pod(&mut out, values, bytes)?;
     out.finish()
 }
@@ -570,9 +571,12 @@ struct HashingWriter {
     hash: xxhash_rust::xxh3::Xxh3,
 }
 
+/// The buffer of a staged file's writer.
+const WRITE_BUFFER: usize = 1 << 20;
+
 impl HashingWriter {
-    fn new(inner: BufWriter<File>) -> HashingWriter {
-        HashingWriter { inner, hash: Xxh3::new() }
+    fn new(file: File) -> HashingWriter {
+        HashingWriter { inner: BufWriter::with_capacity(WRITE_BUFFER, file), hash: Xxh3::new() }
     }
 
     /// Flush the file; the hash of everything written, in hex.
